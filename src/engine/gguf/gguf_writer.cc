@@ -1,0 +1,107 @@
+#include "engine/gguf/gguf_writer.h"
+
+#include <cstring>
+#include <fstream>
+
+namespace isv {
+
+void GgufWriter::PutU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+void GgufWriter::PutU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+void GgufWriter::PutString(std::string& out, const std::string& s) {
+  PutU64(out, s.size());
+  out += s;
+}
+
+void GgufWriter::PutValue(std::string& out, const GgufValue& v) {
+  auto put = [&out](const auto& x) { out.append(reinterpret_cast<const char*>(&x), sizeof(x)); };
+  switch (v.type()) {
+    case GgufType::kUint8: put(static_cast<uint8_t>(v.AsUint())); break;
+    case GgufType::kInt8: put(static_cast<int8_t>(v.AsInt())); break;
+    case GgufType::kUint16: put(static_cast<uint16_t>(v.AsUint())); break;
+    case GgufType::kInt16: put(static_cast<int16_t>(v.AsInt())); break;
+    case GgufType::kUint32: put(static_cast<uint32_t>(v.AsUint())); break;
+    case GgufType::kInt32: put(static_cast<int32_t>(v.AsInt())); break;
+    case GgufType::kUint64: put(static_cast<uint64_t>(v.AsUint())); break;
+    case GgufType::kInt64: put(static_cast<int64_t>(v.AsInt())); break;
+    case GgufType::kFloat32: put(static_cast<float>(v.AsDouble())); break;
+    case GgufType::kFloat64: put(v.AsDouble()); break;
+    case GgufType::kBool: put(static_cast<uint8_t>(v.AsBool() ? 1 : 0)); break;
+    case GgufType::kString: PutString(out, v.AsString()); break;
+    case GgufType::kArray: {
+      const GgufArray& a = v.AsArray();
+      PutU32(out, static_cast<uint32_t>(a.element_type));
+      PutU64(out, a.items.size());
+      for (const GgufValue& item : a.items) PutValue(out, item);
+      break;
+    }
+  }
+}
+
+void GgufWriter::AddKv(std::string key, GgufValue value) { kv_.emplace_back(std::move(key), std::move(value)); }
+
+void GgufWriter::AddStringArray(std::string key, const std::vector<std::string>& v) {
+  GgufArray a{GgufType::kString, {}};
+  for (const auto& s : v) a.items.emplace_back(GgufType::kString, s);
+  AddKv(std::move(key), GgufValue(GgufType::kArray, std::move(a)));
+}
+
+void GgufWriter::AddFloat32Array(std::string key, const std::vector<float>& v) {
+  GgufArray a{GgufType::kFloat32, {}};
+  for (float f : v) a.items.emplace_back(GgufType::kFloat32, double{f});
+  AddKv(std::move(key), GgufValue(GgufType::kArray, std::move(a)));
+}
+
+void GgufWriter::AddInt32Array(std::string key, const std::vector<int32_t>& v) {
+  GgufArray a{GgufType::kInt32, {}};
+  for (int32_t i : v) a.items.emplace_back(GgufType::kInt32, int64_t{i});
+  AddKv(std::move(key), GgufValue(GgufType::kArray, std::move(a)));
+}
+
+void GgufWriter::AddTensor(std::string name, GgmlType type, std::vector<int64_t> ne, std::string data) {
+  tensors_.push_back({std::move(name), type, std::move(ne), std::move(data)});
+}
+
+std::string GgufWriter::Serialize() const {
+  std::string out;
+  PutU32(out, 0x46554747);
+  PutU32(out, version_);
+  PutU64(out, tensors_.size());
+  const bool write_alignment = alignment_ != 32;
+  PutU64(out, kv_.size() + (write_alignment ? 1 : 0));
+  if (write_alignment) {
+    PutString(out, "general.alignment");
+    PutU32(out, static_cast<uint32_t>(GgufType::kUint32));
+    PutU32(out, alignment_);
+  }
+  for (const auto& [key, value] : kv_) {
+    PutString(out, key);
+    PutU32(out, static_cast<uint32_t>(value.type()));
+    PutValue(out, value);
+  }
+  uint64_t offset = 0;
+  for (const Tensor& t : tensors_) {
+    PutString(out, t.name);
+    PutU32(out, static_cast<uint32_t>(t.ne.size()));
+    for (int64_t n : t.ne) PutU64(out, static_cast<uint64_t>(n));
+    PutU32(out, static_cast<uint32_t>(t.type));
+    PutU64(out, offset);
+    offset += (t.data.size() + alignment_ - 1) / alignment_ * alignment_;
+  }
+  out.resize((out.size() + alignment_ - 1) / alignment_ * alignment_, '\0');
+  for (const Tensor& t : tensors_) {
+    out += t.data;
+    out.resize((out.size() + alignment_ - 1) / alignment_ * alignment_, '\0');
+  }
+  return out;
+}
+
+Status GgufWriter::WriteFile(const std::string& path) const {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return InvalidArgumentError(path + ": cannot open for writing");
+  const std::string bytes = Serialize();
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!f) return InternalError(path + ": write failed");
+  return OkStatus();
+}
+
+}  // namespace isv

@@ -1,0 +1,77 @@
+#include "engine/kernels/cpu_features.h"
+
+#include <cpuid.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+namespace isv {
+namespace {
+
+uint64_t Xgetbv0() {
+  uint32_t eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+
+CpuFeatures Detect() {
+  CpuFeatures f;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool osxsave = (c >> 27) & 1;
+  const bool fma = (c >> 12) & 1;
+  const bool f16c = (c >> 29) & 1;
+  if (!osxsave) return f;
+  const uint64_t xcr0 = Xgetbv0();
+  const bool ymm_ok = (xcr0 & 0x6) == 0x6;
+  const bool zmm_ok = (xcr0 & 0xe6) == 0xe6;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+  f.fma = fma && ymm_ok;
+  f.f16c = f16c && ymm_ok;
+  f.avx2 = ((b >> 5) & 1) && ymm_ok;
+  f.avx512f = ((b >> 16) & 1) && zmm_ok;
+  f.avx512dq = ((b >> 17) & 1) && zmm_ok;
+  f.avx512bw = ((b >> 30) & 1) && zmm_ok;
+  f.avx512vl = ((b >> 31) & 1) && zmm_ok;
+  f.avx512vnni = ((c >> 11) & 1) && zmm_ok;
+  f.amx_bf16 = (d >> 22) & 1;
+  f.amx_tile = (d >> 24) & 1;
+  f.amx_int8 = (d >> 25) & 1;
+  unsigned a1, b1, c1, d1;
+  if (__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) f.avx512bf16 = ((a1 >> 5) & 1) && zmm_ok;
+  return f;
+}
+
+}  // namespace
+
+const CpuFeatures& GetCpuFeatures() {
+  static const CpuFeatures features = Detect();
+  return features;
+}
+
+Isa BestIsa() {
+  const CpuFeatures& f = GetCpuFeatures();
+  Isa best = Isa::kScalar;
+  if (f.avx2 && f.fma && f.f16c) best = Isa::kAvx2;
+  if (best == Isa::kAvx2 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vnni &&
+      f.avx512bf16)
+    best = Isa::kAvx512;
+  if (const char* env = std::getenv("ISV_ISA")) {
+    std::string want(env);
+    Isa cap = want == "scalar" ? Isa::kScalar : want == "avx2" ? Isa::kAvx2 : Isa::kAvx512;
+    if (cap < best) best = cap;
+  }
+  return best;
+}
+
+std::string_view IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return "scalar";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+}  // namespace isv

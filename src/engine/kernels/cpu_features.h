@@ -1,0 +1,26 @@
+// Run-time CPU feature detection (CPUID) and the instruction-set levels kernels are built for.
+#pragma once
+
+#include <string_view>
+
+namespace isv {
+
+// Kernel instruction-set levels, each a superset of the one before.
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
+  bool avx512vnni = false, avx512bf16 = false;
+  bool amx_tile = false, amx_int8 = false, amx_bf16 = false;
+};
+
+// What this CPU (and OS, via XGETBV) supports.
+const CpuFeatures& GetCpuFeatures();
+
+// The best Isa this CPU runs, lowered by the environment variable ISV_ISA=scalar|avx2|avx512
+// (never raised above what the CPU has).
+Isa BestIsa();
+std::string_view IsaName(Isa isa);
+
+}  // namespace isv

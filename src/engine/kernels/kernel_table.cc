@@ -1,0 +1,39 @@
+#include <array>
+
+#include "engine/kernels/kernels.h"
+
+namespace isv {
+namespace {
+
+KernelTable BuildTable(Isa isa) {
+  KernelTable t;
+  RegisterFloatKernelsScalar(t);
+  RegisterLegacyQuantKernelsScalar(t);
+  RegisterKQuantKernelsScalar(t);
+  if (isa >= Isa::kAvx2) {
+    RegisterFloatKernelsAvx2(t);
+    RegisterLegacyQuantKernelsAvx2(t);
+    RegisterKQuantKernelsAvx2(t);
+  }
+  if (isa >= Isa::kAvx512) {
+    RegisterFloatKernelsAvx512(t);
+    RegisterLegacyQuantKernelsAvx512(t);
+    RegisterKQuantKernelsAvx512(t);
+  }
+  return t;
+}
+
+}  // namespace
+
+const TypeKernels& GetKernels(GgmlType type, Isa isa) {
+  static const std::array<KernelTable, 3> tables = {BuildTable(Isa::kScalar), BuildTable(Isa::kAvx2),
+                                                    BuildTable(Isa::kAvx512)};
+  return tables[static_cast<int>(isa)][type];
+}
+
+const TypeKernels& GetKernels(GgmlType type) {
+  static const Isa best = BestIsa();
+  return GetKernels(type, best);
+}
+
+}  // namespace isv

@@ -1,0 +1,57 @@
+// Per-type compute kernels: dequantization, activation quantization and dot products, chosen at
+// run time for the CPU's instruction set.
+//
+// Data flow (as in ggml): a weight row of type T is multiplied with an activation row that was
+// first converted to T's `vec_dot_type` (Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1,
+// Q8_K for the K-quants and IQ4_XS, F16 for F16, BF16 for BF16, F32 for F32). Activations are
+// quantized once per matmul and reused for every weight row.
+//
+// Every function here has a scalar implementation (the oracle of the SIMD tests); AVX2 / AVX-512
+// versions replace entries where they exist. The tables are built once and never change.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/kernels/cpu_features.h"
+#include "engine/tensor/ggml_type.h"
+
+namespace isv {
+
+struct TypeKernels {
+  // The type the other operand of vec_dot must be in.
+  GgmlType vec_dot_type = GgmlType::kF32;
+  // Dequantizes n elements (REQUIRES: n % block_size == 0) from x into y.
+  void (*to_float)(const void* x, float* y, int64_t n) = nullptr;
+  // Converts / quantizes n floats into blocks of this type (ggml's reference rounding).
+  void (*from_float)(const float* x, void* y, int64_t n) = nullptr;
+  // Returns sum_i x[i] * y[i] over n elements; x is a row of this type, y of vec_dot_type.
+  float (*vec_dot)(int64_t n, const void* x, const void* y) = nullptr;
+};
+
+// One TypeKernels per GgmlType value (indexed by the raw ggml type number).
+struct KernelTable {
+  static constexpr int kMaxTypes = 40;
+  TypeKernels types[kMaxTypes];
+  TypeKernels& operator[](GgmlType t) { return types[static_cast<int>(t)]; }
+  const TypeKernels& operator[](GgmlType t) const { return types[static_cast<int>(t)]; }
+};
+
+// The kernels of `type` at instruction-set level `isa` (each entry falls back to the best lower
+// level that has one). REQUIRES: isa is supported by this CPU.
+const TypeKernels& GetKernels(GgmlType type, Isa isa);
+// The kernels at BestIsa().
+const TypeKernels& GetKernels(GgmlType type);
+
+// Registration hooks, one per kernel family and instruction set, each defined in its own file
+// (kernels/<family>_<isa>.cc). A hook fills or overrides the entries of its family's types.
+void RegisterFloatKernelsScalar(KernelTable& table);   // F32, F16, BF16
+void RegisterLegacyQuantKernelsScalar(KernelTable& table);  // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 IQ4_NL
+void RegisterKQuantKernelsScalar(KernelTable& table);  // Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_XS
+void RegisterFloatKernelsAvx2(KernelTable& table);
+void RegisterLegacyQuantKernelsAvx2(KernelTable& table);
+void RegisterKQuantKernelsAvx2(KernelTable& table);
+void RegisterFloatKernelsAvx512(KernelTable& table);
+void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
+void RegisterKQuantKernelsAvx512(KernelTable& table);
+
+}  // namespace isv

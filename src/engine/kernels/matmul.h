@@ -1,0 +1,35 @@
+// MatMul: weight matrix (any supported type) times a batch of float activation rows.
+//
+// The activations are converted once to the weight type's vec_dot_type (see kernels.h), then the
+// weight rows are split across the thread pool; each weight row is reused for every token, which
+// is what keeps prompt processing from re-reading the matrix per token.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "engine/kernels/cpu_features.h"
+#include "engine/tensor/tensor.h"
+
+namespace isv {
+
+// Reusable scratch memory for MatMul (keeps the hot path free of allocations once warmed up).
+struct MatMulScratch {
+  std::vector<uint8_t> activations;
+};
+
+// y[t * n_out + r] = dot(row r of w, x[t * w.ne[0] ...]) for t in [0, n_tokens), r in [0, n_out)
+// where n_out = w.ne[1]. x holds n_tokens contiguous rows of w.ne[0] floats.
+// REQUIRES: w is a 2-D tensor of a supported type; y has room for n_tokens * w.ne[1] floats.
+void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatMulScratch& scratch);
+
+// Same, with the kernels of an explicit instruction-set level (tests compare levels).
+void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatMulScratch& scratch, Isa isa);
+
+// Copies row `row` of w, dequantized, into out (w.ne[0] floats). Used for embedding lookups.
+void DequantizeRow(const TensorView& w, int64_t row, float* out);
+
+}  // namespace isv
