@@ -190,6 +190,53 @@ TEST(KQuantKernels, Q8KQuantizationFollowsTheSpec) {
   EXPECT_FLOAT_EQ(b.d, 1.f / (-127.f / -2.f));
 }
 
+// With one power-of-two factor per operand (d, dmin of every weight block = +-2^-e, Q8_K d = 2^-f)
+// and activation quants in [-3, 3], every value is an integer multiple of 2^-(e+f) and every
+// partial sum stays below 2^24 such units even in the worst case (Q6_K: 1024 * 128 * 32 * 3), so
+// every float operation of every kernel is exact and scalar, SIMD and the double-precision dot
+// product of the dequantized operands must agree exactly: this catches any integer slip (a wrong
+// quant bit, scale or min), which the tolerance of the tests above could hide.
+TEST(KQuantKernels, ExactWhenFloatArithmeticIsExact) {
+  std::mt19937 rng(4242);
+  std::uniform_int_distribution<int> small_q(-3, 3), exponent(4, 10), sign(0, 1);
+  for (GgmlType t : kWeightTypes) {
+    for (int trial = 0; trial < 300; ++trial) {
+      const int64_t n = kQK_K * (1 + trial % 4);
+      std::vector<uint8_t> w = RandomWeights(t, n, rng);
+      const size_t bb = TypeTraits(t).type_size;
+      const auto [d_off, dmin_off] = Fp16Fields(t);
+      const int e = exponent(rng), f = exponent(rng);
+      for (size_t off = 0; off < w.size(); off += bb) {
+        for (int field : {d_off, dmin_off}) {
+          if (field < 0) continue;
+          const uint16_t h = Fp32ToFp16((sign(rng) ? -1.f : 1.f) * std::ldexp(1.f, -e));
+          std::memcpy(&w[off + field], &h, 2);
+        }
+      }
+      std::vector<BlockQ8K> q8(n / kQK_K);
+      for (BlockQ8K& b : q8) {
+        b.d = std::ldexp(1.f, -f);
+        for (int j = 0; j < kQK_K; ++j) b.qs[j] = static_cast<int8_t>(small_q(rng));
+        for (int j = 0; j < 16; ++j) {
+          int sum = 0;
+          for (int l = 0; l < 16; ++l) sum += b.qs[16 * j + l];
+          b.bsums[j] = static_cast<int16_t>(sum);
+        }
+      }
+      const std::vector<float> x = Dequantize(t, w.data(), n);
+      const std::vector<float> a = Dequantize(GgmlType::kQ8_K, q8.data(), n);
+      double ref = 0;
+      for (int64_t i = 0; i < n; ++i) ref += double{x[i]} * a[i];
+      const float scalar = GetKernels(t, Isa::kScalar).vec_dot(n, w.data(), q8.data());
+      ASSERT_EQ(double{scalar}, ref) << TypeName(t) << " trial " << trial;
+      for (Isa isa : SimdIsas()) {
+        ASSERT_EQ(GetKernels(t, isa).vec_dot(n, w.data(), q8.data()), scalar)
+            << TypeName(t) << " " << IsaName(isa) << " trial " << trial;
+      }
+    }
+  }
+}
+
 // The scalar kernels against an independent double-precision dot product of the dequantized
 // operands: equal up to float rounding (same bound as above).
 TEST(KQuantKernels, ScalarVecDotMatchesDoubleReference) {
