@@ -7,6 +7,8 @@
 //                  x ~ scale * L + min over a grid of candidate inverse scales.
 //   FitScale     - for symmetric types (Q6_K): least squares x ~ scale * L, 19 candidate scales.
 //   FitScaleQ3   - Q3_K: symmetric, then coordinate-descent refinement of single quants.
+// IQ4_XS searches, per sub-block of 32, the scale that best fits the non-linear levels kIq4nlValues
+// (15 candidate scales around max / -127), then requantizes the sub-block scales to 6 bits.
 #include <cmath>
 #include <cstring>
 
@@ -246,6 +248,64 @@ void QuantizeK4Style(const float* x, int nmax, float rmin, int nstep, uint16_t* 
   }
 }
 
+// Index of the level in values[0..n) (ascending) nearest to x; ties go to the upper level.
+int NearestLevel(int n, const int8_t* values, float x) {
+  if (x <= values[0]) return 0;
+  if (x >= values[n - 1]) return n - 1;
+  int lo = 0, hi = n - 1;
+  while (hi - lo > 1) {
+    const int mid = (lo + hi) / 2;
+    if (x < values[mid]) {
+      hi = mid;
+    } else {
+      lo = mid;
+    }
+  }
+  return x - values[hi - 1] < values[hi] - x ? hi - 1 : hi;
+}
+
+// Weighted (w = x^2) least-squares scale of the 32 values xb onto the IQ4 levels, trying the
+// inverse scales (k - 127) / max for k = -ntry..ntry besides the plain -max / -127.
+float FitIq4Scale(const float* xb, int ntry) {
+  constexpr int kN = 32;
+  float amax = 0, max = 0;
+  for (int j = 0; j < kN; ++j) {
+    const float ax = std::fabs(xb[j]);
+    if (ax > amax) {
+      amax = ax;
+      max = xb[j];
+    }
+  }
+  if (amax < kGroupMaxEps) return 0;
+  const float v0 = kIq4nlValues[0];
+  float d = -max / v0;
+  float id = 1 / d;
+  float sumqx = 0, sumq2 = 0;
+  for (int j = 0; j < kN; ++j) {
+    const float q = kIq4nlValues[NearestLevel(16, kIq4nlValues, id * xb[j])];
+    const float w = xb[j] * xb[j];
+    sumqx += w * q * xb[j];
+    sumq2 += w * q * q;
+  }
+  d = sumq2 > 0 ? sumqx / sumq2 : 0.f;
+  float best = d * sumqx;
+  for (int itry = -ntry; itry <= ntry; ++itry) {
+    id = (itry + kIq4nlValues[0]) / max;
+    sumqx = sumq2 = 0;
+    for (int j = 0; j < kN; ++j) {
+      const float q = kIq4nlValues[NearestLevel(16, kIq4nlValues, id * xb[j])];
+      const float w = xb[j] * xb[j];
+      sumqx += w * q * xb[j];
+      sumq2 += w * q * q;
+    }
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      d = sumqx / sumq2;
+      best = d * sumqx;
+    }
+  }
+  return d;
+}
+
 }  // namespace
 
 void QuantizeQ2KRef(const float* x, void* vy, int64_t n) {
@@ -436,6 +496,38 @@ void QuantizeQ6KRef(const float* x, void* vy, int64_t n) {
       }
       ql += 64;
       qh += 32;
+    }
+  }
+}
+
+void QuantizeIq4XsRef(const float* x, void* vy, int64_t n) {
+  BlockIq4Xs* y = static_cast<BlockIq4Xs*>(vy);
+  float scales[8];
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    std::memset(&y[i], 0, sizeof(y[i]));
+    float max_scale = 0, amax_scale = 0;
+    for (int ib = 0; ib < 8; ++ib) {
+      scales[ib] = FitIq4Scale(x + 32 * ib, 7);
+      if (std::fabs(scales[ib]) > amax_scale) {
+        amax_scale = std::fabs(scales[ib]);
+        max_scale = scales[ib];
+      }
+    }
+    // The super-block factor; the sub-block scales are rounded against the float value, not the
+    // stored fp16 one (as in ggml).
+    const float d = -max_scale / 32;
+    y[i].d = Fp32ToFp16(d);
+    const float id = d != 0 ? 1 / d : 0.f;
+    for (int ib = 0; ib < 8; ++ib) {
+      const int l = Clamp(NearestInt(id * scales[ib]), -32, 31);
+      const float dl = d * l;
+      const float idl = dl != 0 ? 1 / dl : 0.f;
+      uint8_t L[32];
+      for (int j = 0; j < 32; ++j) L[j] = static_cast<uint8_t>(NearestLevel(16, kIq4nlValues, idl * x[32 * ib + j]));
+      for (int j = 0; j < 16; ++j) y[i].qs[16 * ib + j] = static_cast<uint8_t>(L[j] | (L[16 + j] << 4));
+      const int stored = l + 32;
+      y[i].scales_l[ib / 2] |= static_cast<uint8_t>((stored & 0xF) << (4 * (ib % 2)));
+      y[i].scales_h |= static_cast<uint16_t>((stored >> 4) << (2 * ib));
     }
   }
 }

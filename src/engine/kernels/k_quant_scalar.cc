@@ -388,8 +388,7 @@ void RegisterKQuantKernelsScalar(KernelTable& table) {
   table[GgmlType::kQ6_K] = {q8k, Q6KToFloat, QuantizeQ6KRef, Q6KVecDot};
   // Q8_K only appears as an activation type: no dot product of its own.
   table[GgmlType::kQ8_K] = {q8k, Q8KToFloat, QuantizeQ8KRef, nullptr};
-  // IQ4_XS has no reference quantizer here yet (from_float stays empty).
-  table[GgmlType::kIQ4_XS] = {q8k, Iq4XsToFloat, nullptr, Iq4XsVecDot};
+  table[GgmlType::kIQ4_XS] = {q8k, Iq4XsToFloat, QuantizeIq4XsRef, Iq4XsVecDot};
 }
 
 }  // namespace isv

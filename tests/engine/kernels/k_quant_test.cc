@@ -120,9 +120,7 @@ TEST(KQuantKernels, TablesAreFilled) {
     EXPECT_EQ(k.vec_dot_type, GgmlType::kQ8_K) << TypeName(t);
     EXPECT_NE(k.to_float, nullptr) << TypeName(t);
     EXPECT_NE(k.vec_dot, nullptr) << TypeName(t);
-    if (t != GgmlType::kIQ4_XS) {
-      EXPECT_NE(k.from_float, nullptr) << TypeName(t);
-    }
+    EXPECT_NE(k.from_float, nullptr) << TypeName(t);
   }
   EXPECT_NE(GetKernels(GgmlType::kQ8_K, Isa::kScalar).from_float, nullptr);
 }
