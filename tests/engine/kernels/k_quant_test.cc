@@ -13,9 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/kernels/blocks_k.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/matmul.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -339,6 +341,46 @@ TEST_P(KQuantModelTest, ReferenceQuantizerReproducesFileBytes) {
     }
     EXPECT_EQ(bad_rows, 0) << q.name << " " << TypeName(q.type) << ": " << bad_rows << " of "
                            << q.n_rows() << " rows differ";
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+}
+
+// MatMul with every K-type matrix of the file at every instruction-set level: each output equals
+// the double-precision dot product of the dequantized weight row and the dequantized Q8_K
+// activations (1e-5 of the magnitude bound, as above).
+TEST_P(KQuantModelTest, MatMulMatchesDequantizedReference) {
+  auto quant = OpenOrNull(GetParam());
+  if (!quant) GTEST_SKIP() << "testdata absent";
+  ThreadPool pool(2);
+  MatMulScratch scratch;
+  std::mt19937 rng(5);
+  int checked = 0;
+  for (const TensorView& w : quant->tensors()) {
+    if (!IsKType(w.type) || w.n_dims != 2 || w.name == "token_embd.weight") continue;
+    const int64_t n_in = w.ne[0], n_out = w.ne[1], n_tokens = 3;
+    const std::vector<float> x = RandomFloats(n_in * n_tokens, rng, 1.f);
+    std::vector<std::vector<float>> acts;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      const std::vector<float> row(x.begin() + t * n_in, x.begin() + (t + 1) * n_in);
+      const std::vector<uint8_t> q8 = QuantizeQ8K(row, Isa::kScalar);
+      acts.push_back(Dequantize(GgmlType::kQ8_K, q8.data(), n_in));
+    }
+    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+      if (isa > BestIsa()) continue;
+      std::vector<float> y(n_out * n_tokens);
+      MatMul(w, x.data(), n_tokens, y.data(), pool, scratch, isa);
+      for (int64_t r = 0; r < n_out; ++r) {
+        const std::vector<uint8_t> row(w.row(r), w.row(r) + w.row_bytes());
+        const std::vector<float> wr = Dequantize(w.type, row.data(), n_in);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          double ref = 0;
+          for (int64_t i = 0; i < n_in; ++i) ref += double{wr[i]} * acts[t][i];
+          ASSERT_NEAR(y[t * n_out + r], ref, 1e-5 * MagnitudeBound(w.type, row, acts[t]) + 1e-30)
+              << w.name << " " << IsaName(isa) << " row " << r << " token " << t;
+        }
+      }
+    }
     ++checked;
   }
   EXPECT_GT(checked, 0);
