@@ -32,19 +32,19 @@ static_assert(sizeof(BlockQ2K) == 84, "Q2_K block size");
 
 // 3.4375 bits/weight. Weight = d * (scale - 32) * (q - (high bit ? 0 : 4)), 16 sub-blocks of 16.
 struct BlockQ3K {
-  uint8_t hmask[kQK_K / 8];       // high bit of each quant
-  uint8_t qs[kQK_K / 4];          // low 2 bits, 4 per byte
-  uint8_t scales[kKScaleBytes];   // 16 packed 6-bit scales
-  uint16_t d;                     // fp16 super-block scale
+  uint8_t hmask[kQK_K / 8];      // high bit of each quant
+  uint8_t qs[kQK_K / 4];         // low 2 bits, 4 per byte
+  uint8_t scales[kKScaleBytes];  // 16 packed 6-bit scales
+  uint16_t d;                    // fp16 super-block scale
 };
 static_assert(sizeof(BlockQ3K) == 110, "Q3_K block size");
 
 // 4.5 bits/weight. Weight = d * scale * q - dmin * min, 8 sub-blocks of 32, 6-bit scale and min.
 struct BlockQ4K {
-  uint16_t d;                     // fp16 super-block scale of the scales
-  uint16_t dmin;                  // fp16 super-block scale of the mins
-  uint8_t scales[kKScaleBytes];   // 8 scales + 8 mins, 6 bits each
-  uint8_t qs[kQK_K / 2];          // 4-bit quants
+  uint16_t d;                    // fp16 super-block scale of the scales
+  uint16_t dmin;                 // fp16 super-block scale of the mins
+  uint8_t scales[kKScaleBytes];  // 8 scales + 8 mins, 6 bits each
+  uint8_t qs[kQK_K / 2];         // 4-bit quants
 };
 static_assert(sizeof(BlockQ4K) == 144, "Q4_K block size");
 
@@ -53,17 +53,17 @@ struct BlockQ5K {
   uint16_t d;
   uint16_t dmin;
   uint8_t scales[kKScaleBytes];
-  uint8_t qh[kQK_K / 8];          // high bits
-  uint8_t qs[kQK_K / 2];          // low 4 bits
+  uint8_t qh[kQK_K / 8];  // high bits
+  uint8_t qs[kQK_K / 2];  // low 4 bits
 };
 static_assert(sizeof(BlockQ5K) == 176, "Q5_K block size");
 
 // 6.5625 bits/weight. Weight = d * scale * (q - 32), 16 sub-blocks of 16, int8 scales.
 struct BlockQ6K {
-  uint8_t ql[kQK_K / 2];          // low 4 bits
-  uint8_t qh[kQK_K / 4];          // high 2 bits
+  uint8_t ql[kQK_K / 2];  // low 4 bits
+  uint8_t qh[kQK_K / 4];  // high 2 bits
   int8_t scales[kQK_K / 16];
-  uint16_t d;                     // fp16 super-block scale (last field)
+  uint16_t d;  // fp16 super-block scale (last field)
 };
 static_assert(sizeof(BlockQ6K) == 210, "Q6_K block size");
 

@@ -1,6 +1,10 @@
-// AVX-512 level kernels of the K-quant types and IQ4_XS: the k_quant_simd.inc bodies compiled with
-// AVX512-VNNI/VL, where the scale-and-accumulate step of every dot product is one vpdpwssd instead
-// of vpmaddwd + vpaddd (the vectors stay 256 bits wide). Same coverage as the AVX2 level.
+// AVX-512 level kernels of the K-quant types and IQ4_XS (F/BW/VL/VNNI):
+//   - Q2_K..Q6_K dot products with 512-bit vectors (below): 64 quants per vector, per-half shifts
+//     with vpsrlvw to unpack, vpdpwssd to apply the sub-block scales and accumulate;
+//   - IQ4_XS dot product and Q8_K quantization: the k_quant_simd.inc bodies compiled with
+//     AVX512-VNNI/VL (256-bit vectors, vpdpwssd for the scale-and-accumulate step).
+// Integer parts are exact; only the float accumulation order differs from the scalar oracle.
+
 // GCC 12 reports its own "undefined vector" idiom inside several AVX-512 intrinsics (e.g.
 // _mm512_broadcast_i64x4, _mm512_cvtepi32_ps) as uninitialized use (GCC bug 105593, fixed in 13).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -40,13 +44,15 @@ inline __m512i Broadcast32(const uint8_t* p) {
 inline __m512i DotScaled512(const __m512i* q, const int8_t* y, __m128i sc8) {
   const __m512i s16 = _mm512_zextsi256_si512(_mm256_cvtepi8_epi16(sc8));
   // int16 lane L of the products of vector v belongs to sub-block 4v + L / 8.
-  const __m512i lane_group = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2,
-                                              1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i lane_group = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1,
+                                              1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   __m512i acc = _mm512_setzero_si512();
   for (int v = 0; v < 4; ++v) {
-    const __m512i idx = _mm512_add_epi16(lane_group, _mm512_set1_epi16(static_cast<int16_t>(4 * v)));
+    const __m512i idx =
+        _mm512_add_epi16(lane_group, _mm512_set1_epi16(static_cast<int16_t>(4 * v)));
     const __m512i yv = _mm512_loadu_si512(y + 64 * v);
-    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q[v], yv), _mm512_permutexvar_epi16(idx, s16));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q[v], yv),
+                              _mm512_permutexvar_epi16(idx, s16));
   }
   return acc;
 }
@@ -87,11 +93,13 @@ float Avx512K4VecDot(int64_t n, const uint8_t* blocks, size_t block_bytes, const
 }
 
 float Avx512Q4KVecDot(int64_t n, const void* vx, const void* vy) {
-  return Avx512K4VecDot<false>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ4K), static_cast<const BlockQ8K*>(vy));
+  return Avx512K4VecDot<false>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ4K),
+                               static_cast<const BlockQ8K*>(vy));
 }
 
 float Avx512Q5KVecDot(int64_t n, const void* vx, const void* vy) {
-  return Avx512K4VecDot<true>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ5K), static_cast<const BlockQ8K*>(vy));
+  return Avx512K4VecDot<true>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ5K),
+                              static_cast<const BlockQ8K*>(vy));
 }
 
 // Q6_K: in half h, bytes ql[64h..64h+63] hold elements 128h+0..63 (low nibbles) and 128h+64..127
@@ -108,8 +116,10 @@ float Avx512Q6KVecDot(int64_t n, const void* vx, const void* vy) {
     for (int h = 0; h < 2; ++h) {
       const __m512i l = _mm512_loadu_si512(x[i].ql + 64 * h);
       const __m512i hb = Broadcast32(x[i].qh + 32 * h);
-      const __m512i h_lo = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, shift_lo), low2), 4);
-      const __m512i h_hi = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, shift_hi), low2), 4);
+      const __m512i h_lo =
+          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, shift_lo), low2), 4);
+      const __m512i h_hi =
+          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, shift_hi), low2), 4);
       q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, low4), h_lo);
       q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4), h_hi);
     }
@@ -117,7 +127,8 @@ float Avx512Q6KVecDot(int64_t n, const void* vx, const void* vy) {
     const __m512i isum = DotScaled512(q, y[i].qs, sc8);
     const __m256i corr = BsumDot(y[i].bsums, _mm256_cvtepi8_epi16(sc8));
     // Quants are stored +32: subtract 32 * sum_j scale_j * bsum_j (in the 8 low lanes).
-    const __m512i total = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
+    const __m512i total =
+        _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
     const float d = Fp16ToFp32(x[i].d) * y[i].d;
     acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(total), acc);
   }
@@ -136,7 +147,8 @@ void Avx512LowBitQuants(const uint8_t* qs, const uint8_t* hmask, __m512i* q) {
     for (int p = 0; p < 2; ++p) {
       __m512i v = _mm512_and_si512(_mm512_srlv_epi16(bits, Halves16(4 * p, 4 * p + 2)), m3);
       if constexpr (kThreeBit) {
-        const __m512i hb = _mm512_and_si512(_mm512_srlv_epi16(hm, Halves16(4 * h + 2 * p, 4 * h + 2 * p + 1)), one);
+        const __m512i hb = _mm512_and_si512(
+            _mm512_srlv_epi16(hm, Halves16(4 * h + 2 * p, 4 * h + 2 * p + 1)), one);
         v = _mm512_or_si512(v, _mm512_slli_epi16(hb, 2));
       }
       q[2 * h + p] = v;
@@ -154,7 +166,8 @@ float Avx512Q3KVecDot(int64_t n, const void* vx, const void* vy) {
     const __m128i sc8 = Q3Scales(x[i].scales);
     const __m512i isum = DotScaled512(q, y[i].qs, sc8);
     const __m256i corr = BsumDot(y[i].bsums, _mm256_cvtepi8_epi16(sc8));
-    const __m512i total = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 2)));
+    const __m512i total =
+        _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 2)));
     const float d = Fp16ToFp32(x[i].d) * y[i].d;
     acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(total), acc);
   }

@@ -1,6 +1,6 @@
 // Reference (scalar, bit-exact with ggml's *_ref functions) quantizers of the K-quant types, IQ4_XS
-// and the activation quantizer of Q8_K. These are the `from_float` entries of the K-quant kernel tables; the
-// `quantize` tool and the tests reach them through GetKernels(type).from_float.
+// and the activation quantizer of Q8_K. These are the `from_float` entries of the K-quant kernel
+// tables; the `quantize` tool and the tests reach them through GetKernels(type).from_float.
 //
 // Each function quantizes n floats (REQUIRES: n % 256 == 0) from x into n / 256 blocks at y
 // (see blocks_k.h). Stateless and thread-safe. Without an importance matrix these reproduce what

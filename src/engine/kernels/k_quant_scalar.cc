@@ -224,7 +224,8 @@ float Q3KVecDot(int64_t n, const void* vx, const void* vy) {
     uint8_t m = 1;
     for (int half = 0; half < 2; ++half) {
       for (int shift = 0; shift < 8; shift += 2) {
-        for (int l = 0; l < 32; ++l) out[l] = static_cast<int8_t>(((q3[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
+        for (int l = 0; l < 32; ++l)
+          out[l] = static_cast<int8_t>(((q3[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
         out += 32;
         m <<= 1;
       }
@@ -240,8 +241,8 @@ float Q3KVecDot(int64_t n, const void* vx, const void* vy) {
 }
 
 // Q4_K and Q5_K share everything but the unpacking of the quants into a[].
-float K4StyleVecDot(const uint16_t d16, const uint16_t dmin16, const uint8_t* packed_scales, const int8_t* a,
-                    const BlockQ8K& y, float* sums) {
+float K4StyleVecDot(const uint16_t d16, const uint16_t dmin16, const uint8_t* packed_scales,
+                    const int8_t* a, const BlockQ8K& y, float* sums) {
   uint8_t scales[8], mins[8];
   UnpackScalesMinsK4(packed_scales, scales, mins);
   int sumi = 0;
@@ -282,9 +283,11 @@ float Q5KVecDot(int64_t n, const void* vx, const void* vy) {
     const uint8_t* hm = x[i].qh;
     uint8_t m = 1;
     for (int j = 0; j < 4; ++j) {
-      for (int l = 0; l < 32; ++l) a[64 * j + l] = static_cast<int8_t>((q4[l] & 0xF) + ((hm[l] & m) ? 16 : 0));
+      for (int l = 0; l < 32; ++l)
+        a[64 * j + l] = static_cast<int8_t>((q4[l] & 0xF) + ((hm[l] & m) ? 16 : 0));
       m <<= 1;
-      for (int l = 0; l < 32; ++l) a[64 * j + 32 + l] = static_cast<int8_t>((q4[l] >> 4) + ((hm[l] & m) ? 16 : 0));
+      for (int l = 0; l < 32; ++l)
+        a[64 * j + 32 + l] = static_cast<int8_t>((q4[l] >> 4) + ((hm[l] & m) ? 16 : 0));
       m <<= 1;
       q4 += 32;
     }
@@ -314,7 +317,8 @@ float Q6KVecDot(int64_t n, const void* vx, const void* vy) {
       qh += 32;
     }
     int32_t lanes[8] = {};
-    for (int j = 0; j < 16; ++j) AccumulateLanes16(x[i].scales[j], y[i].qs + 16 * j, a + 16 * j, lanes);
+    for (int j = 0; j < 16; ++j)
+      AccumulateLanes16(x[i].scales[j], y[i].qs + 16 * j, a + 16 * j, lanes);
     AddLanes(Fp16ToFp32(x[i].d) * y[i].d, lanes, sums);
   }
   return FinishLanes(0.f, sums);

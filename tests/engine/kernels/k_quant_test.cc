@@ -33,12 +33,18 @@ bool HasMins(GgmlType t) {
 // Byte offsets of the fp16 super-block factors inside each block (d, then dmin or -1).
 std::pair<int, int> Fp16Fields(GgmlType t) {
   switch (t) {
-    case GgmlType::kQ2_K: return {offsetof(BlockQ2K, d), offsetof(BlockQ2K, dmin)};
-    case GgmlType::kQ3_K: return {offsetof(BlockQ3K, d), -1};
-    case GgmlType::kQ4_K: return {offsetof(BlockQ4K, d), offsetof(BlockQ4K, dmin)};
-    case GgmlType::kQ5_K: return {offsetof(BlockQ5K, d), offsetof(BlockQ5K, dmin)};
-    case GgmlType::kQ6_K: return {offsetof(BlockQ6K, d), -1};
-    default: return {offsetof(BlockIq4Xs, d), -1};
+    case GgmlType::kQ2_K:
+      return {offsetof(BlockQ2K, d), offsetof(BlockQ2K, dmin)};
+    case GgmlType::kQ3_K:
+      return {offsetof(BlockQ3K, d), -1};
+    case GgmlType::kQ4_K:
+      return {offsetof(BlockQ4K, d), offsetof(BlockQ4K, dmin)};
+    case GgmlType::kQ5_K:
+      return {offsetof(BlockQ5K, d), offsetof(BlockQ5K, dmin)};
+    case GgmlType::kQ6_K:
+      return {offsetof(BlockQ6K, d), -1};
+    default:
+      return {offsetof(BlockIq4Xs, d), -1};
   }
 }
 
@@ -103,7 +109,8 @@ double MagnitudeBound(GgmlType t, const std::vector<uint8_t>& w, const std::vect
   }
   double bound = 0;
   for (int64_t i = 0; i < n; ++i) {
-    bound += (std::fabs(double{x[i]} - min_part[i]) + std::fabs(double{min_part[i]})) * std::fabs(double{a[i]});
+    bound += (std::fabs(double{x[i]} - min_part[i]) + std::fabs(double{min_part[i]})) *
+             std::fabs(double{a[i]});
   }
   return bound;
 }
@@ -167,7 +174,8 @@ TEST(KQuantKernels, SimdQ8KQuantizationIsBitExact) {
       }
       const std::vector<uint8_t> ref = QuantizeQ8K(x, Isa::kScalar);
       const std::vector<uint8_t> got = QuantizeQ8K(x, isa);
-      ASSERT_EQ(0, std::memcmp(ref.data(), got.data(), ref.size())) << IsaName(isa) << " trial " << trial;
+      ASSERT_EQ(0, std::memcmp(ref.data(), got.data(), ref.size()))
+          << IsaName(isa) << " trial " << trial;
     }
   }
 }
@@ -251,7 +259,8 @@ TEST(KQuantKernels, ScalarVecDotMatchesDoubleReference) {
       double ref = 0;
       for (int64_t i = 0; i < n; ++i) ref += double{x[i]} * a[i];
       const float got = GetKernels(t, Isa::kScalar).vec_dot(n, w.data(), q8.data());
-      ASSERT_NEAR(got, ref, 1e-5 * MagnitudeBound(t, w, a) + 1e-30) << TypeName(t) << " trial " << trial;
+      ASSERT_NEAR(got, ref, 1e-5 * MagnitudeBound(t, w, a) + 1e-30)
+          << TypeName(t) << " trial " << trial;
     }
   }
 }
@@ -280,13 +289,20 @@ bool IsKType(GgmlType t) {
 // lands within 1% of it: the weights are i.i.d. Gaussian) plus ~10% headroom.
 double RmsBound(GgmlType t) {
   switch (t) {
-    case GgmlType::kQ2_K: return 0.33;    // measured 0.295 .. 0.298
-    case GgmlType::kQ3_K: return 0.17;    // measured 0.150 .. 0.151
-    case GgmlType::kQ4_K: return 0.08;    // measured 0.0708 .. 0.0716
-    case GgmlType::kQ5_K: return 0.04;    // measured 0.0358 .. 0.0362
-    case GgmlType::kQ6_K: return 0.02;    // measured 0.0176 .. 0.0178
-    case GgmlType::kIQ4_XS: return 0.085; // measured 0.0761 .. 0.0769
-    default: return 0;
+    case GgmlType::kQ2_K:
+      return 0.33;  // measured 0.295 .. 0.298
+    case GgmlType::kQ3_K:
+      return 0.17;  // measured 0.150 .. 0.151
+    case GgmlType::kQ4_K:
+      return 0.08;  // measured 0.0708 .. 0.0716
+    case GgmlType::kQ5_K:
+      return 0.04;  // measured 0.0358 .. 0.0362
+    case GgmlType::kQ6_K:
+      return 0.02;  // measured 0.0176 .. 0.0178
+    case GgmlType::kIQ4_XS:
+      return 0.085;  // measured 0.0761 .. 0.0769
+    default:
+      return 0;
   }
 }
 
@@ -310,7 +326,8 @@ TEST_P(KQuantModelTest, DequantizationTracksF32Parent) {
       ref2 += double{ref[i]} * ref[i];
     }
     const double rel = std::sqrt(err2 / ref2);
-    std::printf("  %-26s %-7s rel rms err %.4f\n", q.name.c_str(), std::string(TypeName(q.type)).c_str(), rel);
+    std::printf("  %-26s %-7s rel rms err %.4f\n", q.name.c_str(),
+                std::string(TypeName(q.type)).c_str(), rel);
     EXPECT_LT(rel, RmsBound(q.type)) << q.name << " " << TypeName(q.type);
     // And not suspiciously exact: a quantizer at these bit widths always loses something.
     EXPECT_GT(rel, 0.001) << q.name;
