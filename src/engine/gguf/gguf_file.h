@@ -28,6 +28,8 @@
 
 namespace isv {
 
+class GgufCursor;
+
 struct GgufTensorInfo {
   std::string name;
   GgmlType type;
@@ -83,7 +85,14 @@ class GgufFile {
 
  private:
   GgufFile() = default;
+  // Parse() runs the steps below in file order; each returns the first violation it finds.
   Status Parse();
+  Status ParseHeader(GgufCursor& c, uint64_t* n_tensors, uint64_t* n_kv);
+  Status ParseMetadata(GgufCursor& c, uint64_t n_kv);  // also validates general.alignment
+  Status ParseTensorInfos(GgufCursor& c, uint64_t n_tensors);
+  // Places the data section after the tensor directory (ending at `infos_end`) and checks every
+  // tensor's bytes lie inside the file without overlapping another's.
+  Status CheckTensorData(size_t infos_end);
 
   std::string path_;
   const uint8_t* base_ = nullptr;
