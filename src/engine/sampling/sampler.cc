@@ -10,9 +10,8 @@ namespace {
 
 constexpr uint64_t kRandomSeed = 0xFFFFFFFF;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-// First slice that top-p without top-k sorts; widened by kTopPGrowth while too little mass is sorted.
-constexpr size_t kTopPFirstSlice = 256;
-constexpr size_t kTopPGrowth = 8;
+// Top-p on a long unsorted candidate list sorts only one of this many logit buckets.
+constexpr size_t kTopPBuckets = 1024;
 
 // Uniform double in [0, 1) with 53 random bits from two 32-bit draws.
 double UniformDouble(std::mt19937& rng) {
@@ -83,73 +82,106 @@ void Sampler::BuildCandidates(std::span<const float> logits) {
   }
 
   cur_.clear();
+  sorted_ = false;
   if (params_.temperature <= 0.0f) {
-    size_t best = 0;
-    for (size_t i = 1; i < n; ++i) {
-      if (work_[i] > work_[best]) best = i;
-    }
+    const size_t best = std::max_element(work_.begin(), work_.end()) - work_.begin();  // first max
     cur_.push_back({static_cast<int32_t>(best), work_[best]});
     sorted_ = true;
     return;
   }
   // Banned tokens (-inf) are dropped here; if every token is banned, token 0 is what remains.
-  for (size_t i = 0; i < n; ++i) {
-    if (work_[i] != kNegInf) cur_.push_back({static_cast<int32_t>(i), work_[i]});
+  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
+    TopK(params_.top_k);
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      if (work_[i] != kNegInf) cur_.push_back({static_cast<int32_t>(i), work_[i]});
+    }
   }
   if (cur_.empty()) cur_.push_back({0, kNegInf});
-  sorted_ = false;
-  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < cur_.size()) TopK(params_.top_k);
   if (params_.top_p < 1.0f) TopP(params_.top_p);
   if (params_.min_p > 0.0f) MinP(params_.min_p);
 }
 
+// Selects the k best of work_ into cur_ with a heap whose top is the worst kept candidate, so most
+// tokens cost one comparison; then sorts the k.
 void Sampler::TopK(int32_t k) {
-  std::nth_element(cur_.begin(), cur_.begin() + (k - 1), cur_.end(), kBetter);
-  cur_.resize(k);
-  std::sort(cur_.begin(), cur_.end(), kBetter);
+  cur_.reserve(k);
+  const size_t n = work_.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Candidate c{static_cast<int32_t>(i), work_[i]};
+    if (c.logit == kNegInf) continue;
+    if (cur_.size() < static_cast<size_t>(k)) {
+      cur_.push_back(c);
+      std::push_heap(cur_.begin(), cur_.end(), kBetter);
+    } else if (kBetter(c, cur_.front())) {
+      std::pop_heap(cur_.begin(), cur_.end(), kBetter);
+      cur_.back() = c;
+      std::push_heap(cur_.begin(), cur_.end(), kBetter);
+    }
+  }
+  std::sort_heap(cur_.begin(), cur_.end(), kBetter);
   sorted_ = true;
 }
 
-// Keeps the smallest most-likely prefix whose probability (softmax of the current logits) reaches p.
+// Keeps the smallest most-likely prefix whose probability (softmax of the current logits) reaches
+// p. A short sorted list (after top-k) is walked directly. A long unsorted one is bucketed by logit
+// first: whole buckets above the one where the cumulative mass crosses p are kept unsorted, and
+// only that boundary bucket is sorted to find the exact cut.
 void Sampler::TopP(float p) {
-  float max_logit = kNegInf;
-  for (const Candidate& c : cur_) max_logit = std::max(max_logit, c.logit);
+  const auto [min_it, max_it] = std::minmax_element(
+      cur_.begin(), cur_.end(), [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; });
+  const float max_logit = max_it->logit;
+  const float min_logit = min_it->logit;
   double total = 0.0;
-  for (const Candidate& c : cur_) total += std::exp(static_cast<double>(c.logit) - max_logit);
+  for (const Candidate& c : cur_) total += std::exp(c.logit - max_logit);
   const double target = static_cast<double>(p) * total;
 
-  double cum = 0.0;
-  size_t done = 0;  // cur_[0, done) are in final order and summed into cum
-  size_t slice = sorted_ ? cur_.size() : std::min(cur_.size(), kTopPFirstSlice);
-  while (true) {
-    if (!sorted_) {
-      std::partial_sort(cur_.begin() + done, cur_.begin() + slice, cur_.end(), kBetter);
-    }
-    for (; done < slice; ++done) {
-      cum += std::exp(static_cast<double>(cur_[done].logit) - max_logit);
+  auto keep_sorted_prefix = [&](size_t begin, double cum) {
+    for (size_t i = begin; i < cur_.size(); ++i) {
+      cum += std::exp(cur_[i].logit - max_logit);
       if (cum >= target) {
-        cur_.resize(done + 1);
-        sorted_ = true;
+        cur_.resize(i + 1);
         return;
       }
     }
-    if (slice == cur_.size()) break;  // rounding left the sum just short of p: keep everything
-    slice = std::min(cur_.size(), slice * kTopPGrowth);
+    // Rounding left the sum just short of p: keep everything.
+  };
+  const float range = max_logit - min_logit;  // +inf when the logits span more than a float
+  if (sorted_ || cur_.size() <= kTopPBuckets || !(range > 0.0f && std::isfinite(range))) {
+    if (!sorted_) std::sort(cur_.begin(), cur_.end(), kBetter);
+    sorted_ = true;
+    keep_sorted_prefix(0, 0.0);
+    return;
   }
-  sorted_ = true;
+
+  // Bucket 0 holds the highest logits; equal logits always share a bucket.
+  const float scale = static_cast<float>(kTopPBuckets) / range;
+  auto bucket = [&](float logit) {
+    return std::min<size_t>(kTopPBuckets - 1, static_cast<size_t>((max_logit - logit) * scale));
+  };
+  std::vector<double> mass(kTopPBuckets, 0.0);
+  for (const Candidate& c : cur_) mass[bucket(c.logit)] += std::exp(c.logit - max_logit);
+  size_t edge = 0;
+  double above = 0.0;  // mass of the buckets before `edge`
+  while (edge + 1 < kTopPBuckets && above + mass[edge] < target) above += mass[edge++];
+
+  // Buckets before the edge first (in any order), then the edge bucket sorted; drop the rest.
+  auto mid = std::partition(cur_.begin(), cur_.end(), [&](const Candidate& c) { return bucket(c.logit) < edge; });
+  auto end = std::partition(mid, cur_.end(), [&](const Candidate& c) { return bucket(c.logit) == edge; });
+  std::sort(mid, end, kBetter);
+  cur_.erase(end, cur_.end());
+  sorted_ = false;
+  keep_sorted_prefix(mid - cur_.begin(), above);
 }
 
-// Keeps the tokens whose probability is at least min_p times the largest one.
+// Keeps the tokens whose probability is at least min_p times the largest one, i.e. whose logit is
+// at least max_logit + ln(min_p).
 void Sampler::MinP(float min_p) {
-  float max_logit = kNegInf;
-  for (const Candidate& c : cur_) max_logit = std::max(max_logit, c.logit);
-  if (max_logit == kNegInf) return;
-  std::erase_if(cur_, [&](const Candidate& c) {
-    return std::exp(static_cast<double>(c.logit) - max_logit) < static_cast<double>(min_p);
-  });
-  if (cur_.empty()) {  // min_p > 1: keep the most likely token
-    cur_.push_back({0, max_logit});
-  }
+  const Candidate best = *std::min_element(cur_.begin(), cur_.end(), kBetter);
+  if (best.logit == kNegInf) return;
+  const float threshold = best.logit + std::log(min_p);
+  std::erase_if(cur_, [&](const Candidate& c) { return c.logit < threshold; });
+  if (cur_.empty()) cur_.push_back(best);  // min_p > 1: keep the most likely token
 }
 
 void Sampler::Softmax(float temperature) {
@@ -162,7 +194,7 @@ void Sampler::Softmax(float temperature) {
   for (const Candidate& c : cur_) max_logit = std::max(max_logit, c.logit);
   double sum = 0.0;
   for (size_t i = 0; i < cur_.size(); ++i) {
-    probs_[i] = std::exp((static_cast<double>(cur_[i].logit) - max_logit) / temperature);
+    probs_[i] = std::exp((cur_[i].logit - max_logit) / temperature);
     sum += probs_[i];
   }
   for (double& q : probs_) q /= sum;
@@ -183,12 +215,10 @@ int32_t Sampler::Sample(std::span<const float> logits) {
 
 std::vector<TokenProb> Sampler::Distribution(std::span<const float> logits) {
   BuildCandidates(logits);
+  if (!sorted_) std::sort(cur_.begin(), cur_.end(), kBetter);
   Softmax(params_.temperature > 0.0f ? params_.temperature : 1.0f);
   std::vector<TokenProb> out(cur_.size());
   for (size_t i = 0; i < cur_.size(); ++i) out[i] = {cur_[i].id, static_cast<float>(probs_[i])};
-  std::sort(out.begin(), out.end(), [](const TokenProb& a, const TokenProb& b) {
-    return a.p > b.p || (a.p == b.p && a.id < b.id);
-  });
   return out;
 }
 

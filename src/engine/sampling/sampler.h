@@ -8,7 +8,7 @@
 //   for (int32_t t : prompt) s.Accept(t);
 //   int32_t next = s.Sample(logits);  // then s.Accept(next)
 //
-// Cost per call: O(n_vocab) for bias, penalties and min-p; top-k selects with nth_element and
+// Cost per call: O(n_vocab) for bias, penalties and min-p; top-k selects with a k-entry heap and
 // sorts only the k survivors; top-p without top-k sorts only as many tokens as the cumulative
 // probability needs (a partial sort that widens when too few were sorted).
 //
@@ -74,7 +74,7 @@ class Sampler {
   // Fills cur_ with the candidates left after bias, penalties and truncation (logits not yet
   // divided by the temperature). In greedy mode leaves exactly the argmax.
   void BuildCandidates(std::span<const float> logits);
-  void TopK(int32_t k);
+  void TopK(int32_t k);  // fills cur_ with the k best of work_
   void TopP(float p);
   void MinP(float min_p);
   // Turns cur_ logits into probabilities (stored in probs_) at the given temperature.
