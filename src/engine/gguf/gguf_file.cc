@@ -23,12 +23,15 @@ class GgufCursor {
   const Status& status() const { return status_; }
   bool ok() const { return status_.ok(); }
 
-  Status Error(const std::string& what) const {
-    return DataLossError(file_ + ": offset " + std::to_string(pos_) + ": " + what);
+  // A DATA_LOSS status "<file>: offset <at>: <what>".
+  Status ErrorAt(size_t at, const std::string& what) const {
+    return DataLossError(file_ + ": offset " + std::to_string(at) + ": " + what);
   }
-  void Fail(const std::string& what) {
-    if (status_.ok()) status_ = Error(what);
+  // Records the first error; reads after it fail.
+  void FailAt(size_t at, const std::string& what) {
+    if (status_.ok()) status_ = ErrorAt(at, what);
   }
+  void Fail(const std::string& what) { FailAt(pos_, what); }
 
   bool Read(void* dst, size_t n, const char* what) {
     if (!ok()) return false;
@@ -52,10 +55,8 @@ class GgufCursor {
     const uint64_t len = Get<uint64_t>(what);
     if (!ok()) return false;
     if (len > remaining()) {
-      const size_t left = remaining();
-      pos_ = at;  // the error points at the length field
-      Fail(std::string(what) + ": string length " + std::to_string(len) + " exceeds the " +
-           std::to_string(left) + " bytes left in the file");
+      FailAt(at, std::string(what) + ": string length " + std::to_string(len) + " exceeds the " +
+           std::to_string(remaining()) + " bytes left in the file");
       return false;
     }
     out->assign(reinterpret_cast<const char*>(data_ + pos_), len);
@@ -109,9 +110,10 @@ bool ReadValue(GgufCursor& c, GgufType type, int depth, const std::string& key, 
     case GgufType::kFloat32: *out = GgufValue(type, double{c.Get<float>("float32 value")}); break;
     case GgufType::kFloat64: *out = GgufValue(type, c.Get<double>("float64 value")); break;
     case GgufType::kBool: {
+      const size_t at = c.pos();
       const uint8_t b = c.Get<uint8_t>("bool value");
       if (c.ok() && b > 1) {
-        c.Fail("key '" + key + "': bool value " + std::to_string(b) + " is neither 0 nor 1");
+        c.FailAt(at, "key '" + key + "': bool value " + std::to_string(b) + " is neither 0 nor 1");
         return false;
       }
       *out = GgufValue(type, b != 0);
@@ -128,17 +130,19 @@ bool ReadValue(GgufCursor& c, GgufType type, int depth, const std::string& key, 
         c.Fail("key '" + key + "': arrays nested deeper than " + std::to_string(kMaxArrayDepth));
         return false;
       }
+      const size_t type_at = c.pos();
       const uint32_t elem_raw = c.Get<uint32_t>("array element type");
       if (!c.ok()) return false;
       if (!KnownValueType(elem_raw)) {
-        c.Fail("key '" + key + "': unknown array element type " + std::to_string(elem_raw));
+        c.FailAt(type_at, "key '" + key + "': unknown array element type " + std::to_string(elem_raw));
         return false;
       }
       const GgufType elem = static_cast<GgufType>(elem_raw);
+      const size_t length_at = c.pos();
       const uint64_t n = c.Get<uint64_t>("array length");
       if (!c.ok()) return false;
       if (n > c.remaining() / MinEncodedSize(elem)) {
-        c.Fail("key '" + key + "': array length " + std::to_string(n) + " of " +
+        c.FailAt(length_at, "key '" + key + "': array length " + std::to_string(n) + " of " +
                std::string(GgufTypeName(elem)) + " cannot fit in the " + std::to_string(c.remaining()) +
                " bytes left in the file");
         return false;
@@ -259,10 +263,11 @@ Status GgufFile::ParseMetadata(GgufCursor& c, uint64_t n_kv) {
     const size_t at = c.pos();
     std::string key;
     if (!c.ReadString(&key, "metadata key")) return c.status();
+    const size_t type_at = c.pos();
     const uint32_t raw_type = c.Get<uint32_t>("metadata value type");
     if (!c.ok()) return c.status();
     if (!KnownValueType(raw_type)) {
-      return c.Error("key '" + key + "': unknown metadata value type " + std::to_string(raw_type));
+      return c.ErrorAt(type_at, "key '" + key + "': unknown metadata value type " + std::to_string(raw_type));
     }
     GgufValue value;
     if (!ReadValue(c, static_cast<GgufType>(raw_type), 0, key, &value)) return c.status();
@@ -356,9 +361,14 @@ Status GgufFile::CheckTensorData(size_t infos_end) {
   const GgufTensorInfo* prev = nullptr;
   for (size_t i : order) {
     const GgufTensorInfo& t = tensors_[i];
+    if (t.offset > data_size) {
+      return DataLossError(path_ + ": offset " + std::to_string(data_offset_) + ": tensor '" + t.name +
+                           "': data offset " + std::to_string(t.offset) + " is past the end of the " +
+                           std::to_string(data_size) + "-byte data section");
+    }
     const std::string where =
         path_ + ": offset " + std::to_string(data_offset_ + t.offset) + ": tensor '" + t.name + "': ";
-    if (t.offset > data_size || t.n_bytes > data_size - t.offset) {
+    if (t.n_bytes > data_size - t.offset) {
       return DataLossError(where + "its " + std::to_string(t.n_bytes) + " bytes of data extend past the end of the file (" +
                            std::to_string(size_) + " bytes)");
     }

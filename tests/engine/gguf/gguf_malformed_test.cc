@@ -162,7 +162,7 @@ TEST(GgufMalformedTest, LyingArrayAndStringLengths) {
     return g.Serialize();
   };
   ExpectAccepted(with_len(3));
-  ExpectRefused(with_len(4), "key 'ids': array length 4 of uint32 cannot fit in the 12 bytes left");
+  ExpectRefused(with_len(4), "offset 43: key 'ids': array length 4 of uint32 cannot fit in the 12 bytes left");
   ExpectRefused(with_len(~uint64_t{0}), "array length 18446744073709551615 of uint32 cannot fit");
   ExpectRefused(with_len(uint64_t{1} << 61), "cannot fit");
 
@@ -201,7 +201,7 @@ TEST(GgufMalformedTest, LyingArrayAndStringLengths) {
 TEST(GgufMalformedTest, UnknownValueTypes) {
   RawGguf g;
   g.AddRawKv("x", 13, std::string(8, '\0'));
-  ExpectRefused(g.Serialize(), "key 'x': unknown metadata value type 13");
+  ExpectRefused(g.Serialize(), "offset 33: key 'x': unknown metadata value type 13");
   RawGguf h;
   h.AddRawKv("x", 0xFFFFFFFF, std::string(8, '\0'));
   ExpectRefused(h.Serialize(), "unknown metadata value type 4294967295");
@@ -211,7 +211,7 @@ TEST(GgufMalformedTest, UnknownValueTypes) {
   GgufWriter::PutU64(arr, 1);
   arr += std::string(8, '\0');
   a.AddRawKv("arr", static_cast<uint32_t>(GgufType::kArray), arr);
-  ExpectRefused(a.Serialize(), "key 'arr': unknown array element type 42");
+  ExpectRefused(a.Serialize(), "offset 39: key 'arr': unknown array element type 42");
 }
 
 TEST(GgufMalformedTest, BoolMustBeZeroOrOne) {
@@ -220,7 +220,7 @@ TEST(GgufMalformedTest, BoolMustBeZeroOrOne) {
   ExpectAccepted(g.Serialize());
   RawGguf h;
   h.AddRawKv("flag", static_cast<uint32_t>(GgufType::kBool), std::string(1, '\x02'));
-  ExpectRefused(h.Serialize(), "key 'flag': bool value 2 is neither 0 nor 1");
+  ExpectRefused(h.Serialize(), "offset 40: key 'flag': bool value 2 is neither 0 nor 1");
   RawGguf a;  // inside an array too
   a.AddRawKv("flags", static_cast<uint32_t>(GgufType::kArray),
              RawGguf::Encode(Array(GgufType::kBool, {GgufValue(GgufType::kBool, true)})).substr(0, 12) + "\xff");
@@ -307,8 +307,9 @@ TEST(GgufMalformedTest, MisplacedTensorData) {
   ExpectRefused(OneTensor({"t", {17}, {}, kF32, 0}), "tensor 't': its 68 bytes of data extend past the end of the file");
   ExpectAccepted(OneTensor({"t", {16}, {}, kF32, 0}));  // exactly 64 bytes
   ExpectRefused(OneTensor({"t", {4}, {}, kF32, 64}), "extend past the end of the file");
-  ExpectRefused(OneTensor({"t", {4}, {}, kF32, uint64_t{1} << 63}), "extend past the end of the file");
-  ExpectRefused(OneTensor({"t", {4}, {}, kF32, ~uint64_t{31}}), "extend past the end of the file");
+  ExpectRefused(OneTensor({"t", {4}, {}, kF32, uint64_t{1} << 63}),
+                "offset 64: tensor 't': data offset 9223372036854775808 is past the end of the 64-byte data section");
+  ExpectRefused(OneTensor({"t", {4}, {}, kF32, ~uint64_t{31}}), "data offset 18446744073709551584 is past the end");
 
   RawGguf g = SmallFile();
   g.tensors[1] = {"q", {64}, {}, kF32, 0};  // 256 bytes at 0 overlaps w
