@@ -7,7 +7,8 @@
 // Open() checks everything before anything is used: magic, version (1 refused), counts that fit in
 // the file, string lengths, value types, array nesting, dims and element counts without overflow,
 // known tensor types with whole blocks per row, data offsets aligned, inside the file and not
-// overlapping. Any violation is a Status naming the file, the byte offset or key, and the problem.
+// overlapping. Any violation is a Status "<file>: offset <n>: <key or tensor>: <problem>" (see
+// docs/gguf.md for the full list of checks).
 // Nothing is read outside the mapping, whatever the file says.
 //
 // Thread-safety: immutable after Open(); safe to share. Views and pointers it returns stay valid
