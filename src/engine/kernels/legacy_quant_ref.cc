@@ -39,9 +39,10 @@ inline void MinMax(const float* x, float* min_out, float* max_out) {
 inline int Trunc(float v) { return static_cast<int>(v); }  // C's float -> integer conversion
 inline int Min(int a, int b) { return a < b ? a : b; }
 
-// Index of the level of kIq4nlValues nearest to v (ties go up): branchless binary search on
-// midpoints, compared as 2v >= a + b so both sides are exact.
-inline int BestIq4nlIndex(float v) {
+}  // namespace
+
+// Branchless binary search on midpoints, compared as 2v >= a + b so both sides are exact.
+int BestIq4nlIndex(float v) {
   const float v2 = v + v;
   int idx = 0;
   for (int step = 8; step > 0; step >>= 1) {
@@ -51,8 +52,7 @@ inline int BestIq4nlIndex(float v) {
   return idx;
 }
 
-// Weighted least-squares fit of one IQ4_NL block (weights x^2): returns the scale; L gets indices.
-float FitIq4NlBlock(const float* x, uint8_t L[kQK]) {
+float FitIq4Block(const float* x, uint8_t L[kQK]) {
   constexpr int kTries = 7;
   float weight[kQK];
   for (int j = 0; j < kQK; ++j) weight[j] = x[j] * x[j];
@@ -95,8 +95,6 @@ float FitIq4NlBlock(const float* x, uint8_t L[kQK]) {
   }
   return d;
 }
-
-}  // namespace
 
 void QuantizeRowQ4_0Ref(const float* x, void* vy, int64_t n) {
   BlockQ4_0* y = static_cast<BlockQ4_0*>(vy);
@@ -197,7 +195,7 @@ void QuantizeRowIq4NlRef(const float* x, void* vy, int64_t n) {
   BlockIq4Nl* y = static_cast<BlockIq4Nl*>(vy);
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
     uint8_t L[kQK];
-    const float scale = FitIq4NlBlock(x, L);
+    const float scale = FitIq4Block(x, L);
     y[i].d = Fp32ToFp16(scale);
     // Requantize every element with the final scale (ggml does this for single-block rows).
     const float id = scale != 0.0f ? 1 / scale : 0.0f;

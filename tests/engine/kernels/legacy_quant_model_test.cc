@@ -2,6 +2,7 @@
 // tiny-llama-Q8_0.gguf were made by llama-quantize (no imatrix) from tiny-llama-F32.gguf, so
 //  - our reference quantizers applied to the F32 tensors must reproduce their bytes exactly;
 //  - dequantizing their tensors must come close to the F32 parent (error of the type's grid).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "engine/gguf/gguf_file.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/legacy_quant_ref.h"
+#include "engine/tensor/float16.h"
 
 namespace isv {
 namespace {
@@ -74,6 +76,64 @@ TEST_F(LegacyQuantModelTest, ReferenceQuantizerReproducesQ8_0File) {
 TEST_F(LegacyQuantModelTest, ReferenceQuantizerReproducesQ4_0File) {
   // Same minus output.weight (Q6_K).
   EXPECT_EQ(CheckRequantization(*f32_, *q4_, GgmlType::kQ4_0), 15);
+}
+
+// Cross-check of the IQ4 block search (FitIq4Block / BestIq4nlIndex, which our IQ4_NL quantizer
+// is made of) against tiny-llama-IQ4_XS.gguf: IQ4_XS runs the same per-block search, then
+// stores a 6-bit scale per block under one fp16 super-block scale. This test-only IQ4_XS
+// quantizer (layout: fp16 d, uint16 scales_h, 4 bytes scales_l, 128 bytes nibbles = 136 bytes
+// per 256 elements) must reproduce the file's bytes.
+void QuantizeIq4XsForTest(const float* x, uint8_t* out) {
+  float scales[8];
+  uint8_t L[256];
+  float max_scale = 0, amax_scale = 0;
+  for (int ib = 0; ib < 8; ++ib) {
+    scales[ib] = FitIq4Block(x + 32 * ib, L + 32 * ib);
+    if (std::fabs(scales[ib]) > amax_scale) amax_scale = std::fabs(scales[ib]), max_scale = scales[ib];
+  }
+  const float d = -max_scale / 32;
+  const float id = d != 0.0f ? 1 / d : 0.0f;
+  uint16_t scales_h = 0;
+  uint8_t scales_l[4] = {0, 0, 0, 0};
+  for (int ib = 0; ib < 8; ++ib) {
+    int l = static_cast<int>(std::nearbyint(id * scales[ib]));
+    l = std::max(-32, std::min(31, l));
+    const float dl = d * static_cast<float>(l);
+    const float idl = dl != 0.0f ? 1 / dl : 0.0f;
+    for (int j = 0; j < 32; ++j) L[32 * ib + j] = static_cast<uint8_t>(BestIq4nlIndex(idl * x[32 * ib + j]));
+    l += 32;
+    scales_l[ib / 2] |= static_cast<uint8_t>((l & 0xF) << (4 * (ib % 2)));
+    scales_h |= static_cast<uint16_t>((l >> 4) << (2 * ib));
+  }
+  const uint16_t dh = Fp32ToFp16(d);
+  std::memcpy(out, &dh, 2);
+  std::memcpy(out + 2, &scales_h, 2);
+  std::memcpy(out + 4, scales_l, 4);
+  for (int i = 0; i < 8; ++i) {
+    for (int j = 0; j < 16; ++j) out[8 + 16 * i + j] = static_cast<uint8_t>(L[32 * i + j] | (L[32 * i + 16 + j] << 4));
+  }
+}
+
+TEST_F(LegacyQuantModelTest, Iq4BlockSearchReproducesIq4XsFile) {
+  auto xs = GgufFile::Open(ModelPath("tiny-llama-IQ4_XS.gguf"));
+  if (!xs.ok()) GTEST_SKIP() << "testdata absent (tiny-llama-IQ4_XS.gguf)";
+  int compared = 0;
+  for (const TensorView& q : (*xs)->tensors()) {
+    if (q.type != GgmlType::kIQ4_XS) continue;
+    const TensorView* p = f32_->FindTensor(q.name);
+    ASSERT_NE(p, nullptr) << q.name;
+    const float* src = reinterpret_cast<const float*>(p->data);
+    const uint8_t* want = static_cast<const uint8_t*>(q.data);
+    int64_t bad_blocks = 0;
+    for (int64_t b = 0; b < q.n_elements() / 256; ++b) {
+      uint8_t block[136];
+      QuantizeIq4XsForTest(src + 256 * b, block);
+      if (std::memcmp(block, want + 136 * b, 136) != 0) ++bad_blocks;
+    }
+    EXPECT_EQ(bad_blocks, 0) << q.name << " of " << q.n_elements() / 256;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 15);
 }
 
 // Relative RMS error of dequantize(quant tensor) against the parent, over the whole tensor.
