@@ -8,7 +8,9 @@
 // quantize_row_q8_0 / q8_1, which produced the llama.cpp goldens: scale d = amax / 127, multiplier
 // 127 / amax (not 1 / d), round half to even, s = fp16(d * sum(q)). The weight types' from_float
 // are ggml's reference quantizers (legacy_quant_ref.h).
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "engine/kernels/blocks.h"
@@ -140,22 +142,35 @@ float Iq4NlVecDot(int64_t n, const void* vx, const void* vy) {
   return static_cast<float>(sum);
 }
 
+// _mm256_round_ps(NEAREST) + _mm256_cvtps_epi32 in scalar: round half to even; NaN and values
+// beyond int32 become INT32_MIN ("integer indefinite").
+inline int32_t RoundToInt32(float v) {
+  const float a = std::fabs(v);
+  if (!(a < 2147483648.0f)) return INT32_MIN;
+  if (a >= 4194304.0f) return static_cast<int32_t>(v);  // already an integer
+  return static_cast<int32_t>((v + 12582912.0f) - 12582912.0f);  // 1.5 * 2^23: half to even
+}
+inline int8_t SaturateToInt8(int32_t i) { return static_cast<int8_t>(i > 127 ? 127 : (i < -128 ? -128 : i)); }
+
 // One block of activations as ggml-cpu's x86 quantize_row_q8_0/q8_1 does it. Returns d (float,
-// before fp16 rounding) and writes the quants; *sum receives sum(q).
+// before fp16 rounding) and writes the quants; *sum receives the wrapping int32 sum of the
+// rounded values before saturation (as x86 sums them; equal to sum(q) for finite, normal
+// input). The multiplier is 127 / amax, not 1 / d; a denormal amax makes it infinite.
 float QuantizeActivationBlock(const float* x, int8_t* q, int* sum) {
   float amax = 0.0f;
-  for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  for (int j = 0; j < kQK; ++j) {
+    const float a = std::fabs(x[j]);
+    amax = a > amax ? a : amax;
+  }
   const float d = amax / 127.0f;
   const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-  int s = 0;
+  uint32_t s = 0;
   for (int j = 0; j < kQK; ++j) {
-    // nearbyint rounds half to even in the default rounding mode, like _mm256_round_ps(NEAREST).
-    float r = std::nearbyint(x[j] * id);
-    r = std::fmin(127.0f, std::fmax(-128.0f, r));  // pack saturation; never hit for finite input
-    q[j] = static_cast<int8_t>(r);
-    s += q[j];
+    const int32_t i = RoundToInt32(x[j] * id);
+    q[j] = SaturateToInt8(i);
+    s += static_cast<uint32_t>(i);
   }
-  *sum = s;
+  *sum = static_cast<int32_t>(s);
   return d;
 }
 
