@@ -9,7 +9,8 @@
 //   Q4_1:   value = q * d + m              q in [0, 15]
 //   Q5_0:   value = (q - 16) * d           q in [0, 31]
 //   Q5_1:   value = q * d + m              q in [0, 31]
-//   Q8_0:   value = q * d                  q in [-127, 127] (every quantizer stays in that range)
+//   Q8_0:   value = q * d                  q in [-128, 127] (quantizers produce [-127, 127]; the
+//                                          vec_dot kernels require it of the activation side)
 //   Q8_1:   value = q * d, s = d * sum(q)  (activation type of Q4_1 / Q5_1)
 //   IQ4_NL: value = kIq4nlValues[q] * d    q in [0, 15]
 //

@@ -4,8 +4,8 @@
 // otherwise VPMADDUBSW + VPMADDWD. Include only from those two files.
 //
 // Exactness: one block's integer dot product is formed in int32 lanes without saturation (with
-// maddubs, int16 pair sums stay below 2^15 because weight quants are in [-127, 127] or small and
-// activations in [-127, 127]); lanes convert exactly to float and are scaled by dx*dy, so the
+// maddubs, int16 pair sums stay below 2^15: weight magnitudes are <= 128 and activation quants
+// are in [-127, 127], so a pair is at most 2 * 128 * 127 = 32512); lanes convert exactly to float and are scaled by dx*dy, so the
 // results differ from the scalar kernels only by the order of float additions.
 #pragma once
 
@@ -60,7 +60,8 @@ inline __m256i DotUnsignedSigned(__m256i u, __m256i s) {
 #endif
 }
 
-// Eight int32 partial sums of x[i] * y[i] for signed bytes (REQUIRES: x != -128 or |y| small).
+// Eight int32 partial sums of x[i] * y[i] for signed bytes. REQUIRES: y[i] != -128 (negating it
+// wraps); every activation quantizer stays in [-127, 127] for finite input.
 inline __m256i DotSigned(__m256i x, __m256i y) {
   return DotUnsignedSigned(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }

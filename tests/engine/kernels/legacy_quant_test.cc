@@ -42,8 +42,8 @@ std::vector<float> RandomFloats(int64_t n, std::mt19937& rng, float sigma = 1.0f
   return v;
 }
 
-// Random blocks of `type`: random quant bytes, random positive fp16 scales, random minima.
-// Q8_0 quants stay in [-127, 127] (the range every quantizer produces; see blocks.h).
+// Random blocks of `type`: random quant bytes (Q8_0 weights include -128), random positive fp16
+// scales, random minima.
 std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n, std::mt19937& rng) {
   const size_t bytes = RowSize(type, n);
   std::vector<uint8_t> data(bytes);
@@ -57,11 +57,6 @@ std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n, std::mt19937& rng) {
     if (type == GgmlType::kQ4_1 || type == GgmlType::kQ5_1) {
       const uint16_t m = Fp32ToFp16(minimum(rng));
       std::memcpy(&data[off + 2], &m, 2);
-    }
-    if (type == GgmlType::kQ8_0) {
-      for (int j = 0; j < kQK; ++j) {
-        if (data[off + 2 + j] == 0x80) data[off + 2 + j] = 0x81;  // -128 -> -127
-      }
     }
   }
   return data;
@@ -145,13 +140,13 @@ TEST(LegacyQuantTest, SimdVecDotMatchesScalar) {
 TEST(LegacyQuantTest, SimdVecDotExactOnExtremeQuants) {
   for (GgmlType t : kWeightTypes) {
     const int64_t n = 96;
-    std::vector<uint8_t> x(RowSize(t, n), 0xFF);  // max nibbles / fifth bits, Q8_0: -1
+    std::vector<uint8_t> x(RowSize(t, n), 0xFF);  // max nibbles / fifth bits (Q8_0: set below)
     const size_t bsize = TypeTraits(t).type_size;
     for (size_t off = 0; off < x.size(); off += bsize) {
       const uint16_t one = Fp32ToFp16(1.0f);
       std::memcpy(&x[off], &one, 2);
       if (t == GgmlType::kQ4_1 || t == GgmlType::kQ5_1) std::memset(&x[off + 2], 0, 2);
-      if (t == GgmlType::kQ8_0) std::memset(&x[off + 2], 0x81, kQK);  // -127
+      if (t == GgmlType::kQ8_0) std::memset(&x[off + 2], 0x80, kQK);  // -128
     }
     std::vector<float> a(n, 127.0f);
     for (int64_t j = 0; j < n; j += 3) a[j] = -127.0f;
