@@ -80,32 +80,33 @@ float Bf16VecDot(int64_t n, const void* vx, const void* vy) {
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-void F16FromFloat(const float* x, void* vy, int64_t n) {
-  uint16_t* y = static_cast<uint16_t*>(vy);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = TailMask16(n - i);
-    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
-    // NaN -> sign | 0x7E00, as Fp32ToFp16.
-    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-    const __m512i sign = _mm512_and_si512(_mm512_srli_epi32(_mm512_castps_si512(v), 16), _mm512_set1_epi32(0x8000));
-    const __m256i quiet = _mm512_cvtepi32_epi16(_mm512_or_si512(sign, _mm512_set1_epi32(0x7E00)));
-    _mm256_mask_storeu_epi16(y + i, m, _mm256_mask_blend_epi16(nan, h, quiet));
-  }
+// 16 floats (lanes in m) -> 16 halves, NaN -> sign | 0x7E00 as Fp32ToFp16.
+inline void F16Convert16(__mmask16 m, const float* x, uint16_t* y) {
+  const __m512 v = _mm512_maskz_loadu_ps(m, x);
+  const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  const __m512i sign = _mm512_and_si512(_mm512_srli_epi32(_mm512_castps_si512(v), 16), _mm512_set1_epi32(0x8000));
+  const __m256i quiet = _mm512_cvtepi32_epi16(_mm512_or_si512(sign, _mm512_set1_epi32(0x7E00)));
+  _mm256_mask_storeu_epi16(y, m, _mm256_mask_blend_epi16(nan, h, quiet));
 }
 
-void Bf16FromFloat(const float* x, void* vy, int64_t n) {
+// 16 floats (lanes in m) -> 16 bfloat16, rounding as Fp32ToBf16.
+inline void Bf16Convert16(__mmask16 m, const float* x, uint16_t* y) {
+  const __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, x));
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
+  const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(64));
+  const __mmask16 nan =
+      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+  _mm256_mask_storeu_epi16(y, m, _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet)));
+}
+
+template <void (*Convert16)(__mmask16, const float*, uint16_t*)>
+void FromFloat(const float* x, void* vy, int64_t n) {
   uint16_t* y = static_cast<uint16_t*>(vy);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = TailMask16(n - i);
-    const __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, x + i));
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-    const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(64));
-    const __mmask16 nan =
-        _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
-    _mm256_mask_storeu_epi16(y + i, m, _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet)));
-  }
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) Convert16(0xFFFF, x + i, y + i);
+  if (i < n) Convert16(TailMask16(n - i), x + i, y + i);
 }
 
 }  // namespace
@@ -114,8 +115,8 @@ void RegisterFloatKernelsAvx512(KernelTable& table) {
   table[GgmlType::kF32].vec_dot = F32VecDot;
   table[GgmlType::kF16].vec_dot = F16VecDot;
   table[GgmlType::kBF16].vec_dot = Bf16VecDot;
-  table[GgmlType::kF16].from_float = F16FromFloat;
-  table[GgmlType::kBF16].from_float = Bf16FromFloat;
+  table[GgmlType::kF16].from_float = FromFloat<F16Convert16>;
+  table[GgmlType::kBF16].from_float = FromFloat<Bf16Convert16>;
 }
 
 }  // namespace isv

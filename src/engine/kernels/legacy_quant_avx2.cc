@@ -8,13 +8,12 @@
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/legacy_quant_simd256.h"
-#include "engine/tensor/float16.h"
 
 namespace isv {
 namespace {
 
-// One block of activations, as the scalar QuantizeActivationBlock: returns d, writes 32 quants,
-// *sum = their sum.
+// One block of activations, as the scalar QuantizeActivationBlock (bit-identical for input
+// without NaN): returns d, writes 32 quants, *sum = the wrapping sum of the unsaturated values.
 inline float QuantizeBlock(const float* x, int8_t* q, int* sum) {
   __m256 v[4];
   __m256 amax = _mm256_setzero_ps();
@@ -48,11 +47,14 @@ inline float QuantizeBlock(const float* x, int8_t* q, int* sum) {
   return d;
 }
 
+// fp32 -> fp16 with F16C, round to nearest even: equal to Fp32ToFp16 for every non-NaN input.
+inline uint16_t ToHalf(float f) { return static_cast<uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT)); }
+
 void Q8_0FromFloat(const float* x, void* vy, int64_t n) {
   BlockQ8_0* y = static_cast<BlockQ8_0*>(vy);
   for (int64_t i = 0; i < n / kQK; ++i) {
     int sum;
-    y[i].d = Fp32ToFp16(QuantizeBlock(x + i * kQK, y[i].qs, &sum));
+    y[i].d = ToHalf(QuantizeBlock(x + i * kQK, y[i].qs, &sum));
   }
 }
 
@@ -61,8 +63,8 @@ void Q8_1FromFloat(const float* x, void* vy, int64_t n) {
   for (int64_t i = 0; i < n / kQK; ++i) {
     int sum;
     const float d = QuantizeBlock(x + i * kQK, y[i].qs, &sum);
-    y[i].d = Fp32ToFp16(d);
-    y[i].s = Fp32ToFp16(d * static_cast<float>(sum));
+    y[i].d = ToHalf(d);
+    y[i].s = ToHalf(d * static_cast<float>(sum));
   }
 }
 

@@ -4,8 +4,9 @@
 // Tolerance of SIMD vs scalar vec_dot. Both compute, per block, an exact integer dot product
 // scaled by the float dx*dy (plus m*s for Q4_1/Q5_1); they differ only in how the float terms
 // t are rounded and summed. With u = 2^-24 and nb blocks, the SIMD kernels round each term
-// once, add at most nb terms sequentially per lane and then reduce <= 16 lanes (4 levels), and
-// the scalar one rounds each term once and sums in double, so
+// once (FMA), add at most nb/2 terms sequentially per lane of two 8-lane accumulators, then
+// reduce them (4 levels) and add the m*s sum; the scalar one rounds each term once and sums in
+// double, so
 //   |simd - scalar| <= (nb + 8) * u * B,   B = sum_j (|x_j - m| + |m|) * |y_j|  >= sum |t|
 // (x_j, y_j the dequantized operands). For 256 elements this is ~1e-6 * B, for 4096 ~8e-6 * B.
 #include <cmath>
