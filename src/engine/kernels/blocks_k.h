@@ -10,15 +10,14 @@
 
 #include <cstdint>
 
+// kIq4nlValues, the 16 non-linear levels IQ4_XS shares with IQ4_NL, is defined there.
+#include "engine/kernels/blocks.h"
+
 namespace isv {
 
 inline constexpr int kQK_K = 256;
 // Bytes of packed 6-bit scales/mins of Q3_K, Q4_K, Q5_K.
 inline constexpr int kKScaleBytes = 12;
-
-// The 16 non-linear levels shared by IQ4_NL and IQ4_XS (index = 4-bit code).
-inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                            1,    13,   25,  38,  53,  69,  89,  113};
 
 // 2.625 bits/weight. Weight = d * (scale & 15) * q - dmin * (scale >> 4), q in [0, 3],
 // 16 sub-blocks of 16.
