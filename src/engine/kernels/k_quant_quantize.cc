@@ -1,9 +1,9 @@
-// Reference quantizers of Q2_K .. Q6_K and IQ4_XS (see k_quant_ref.h). They follow ggml's *_ref algorithms
-// without an importance matrix, operation for operation, because the goal is byte-identical output
-// with llama-quantize: a different float association would flip a rounding somewhere in a model.
-// For the same reason this file must be built without FMA contraction of a * b + c (the baseline
-// x86-64 flags it gets, no -mfma / -march, guarantee that; the byte-exact tests against the
-// llama-quantize files in k_quant_test.cc would catch a change).
+// Reference quantizers of Q2_K .. Q6_K and IQ4_XS (see k_quant_ref.h). They follow ggml's *_ref
+// algorithms without an importance matrix, operation for operation, because the goal is
+// byte-identical output with llama-quantize: a different float association would flip a rounding
+// somewhere in a model. For the same reason this file must be built without FMA contraction
+// (the baseline x86-64 flags it gets, no -mfma / -march, guarantee that; the byte-exact tests
+// against the llama-quantize files in k_quant_test.cc would catch a change).
 //
 // The scalar search helpers:
 //   FitScaleMin  - for types with a min (Q2_K, Q4_K, Q5_K): weighted least-squares fit of
@@ -329,8 +329,9 @@ void QuantizeQ2KRef(const float* x, void* vy, int64_t n) {
     }
     if (max_scale > 0) {
       const float iscale = kQ4Scale / max_scale;
-      for (int j = 0; j < 16; ++j)
+      for (int j = 0; j < 16; ++j) {
         y[i].scales[j] = static_cast<uint8_t>(NearestInt(iscale * scales[j]));
+      }
       y[i].d = Fp32ToFp16(max_scale / kQ4Scale);
     } else {
       for (int j = 0; j < 16; ++j) y[i].scales[j] = 0;
@@ -529,10 +530,12 @@ void QuantizeIq4XsRef(const float* x, void* vy, int64_t n) {
       const float dl = d * l;
       const float idl = dl != 0 ? 1 / dl : 0.f;
       uint8_t L[32];
-      for (int j = 0; j < 32; ++j)
+      for (int j = 0; j < 32; ++j) {
         L[j] = static_cast<uint8_t>(NearestLevel(16, kIq4nlValues, idl * x[32 * ib + j]));
-      for (int j = 0; j < 16; ++j)
+      }
+      for (int j = 0; j < 16; ++j) {
         y[i].qs[16 * ib + j] = static_cast<uint8_t>(L[j] | (L[16 + j] << 4));
+      }
       const int stored = l + 32;
       y[i].scales_l[ib / 2] |= static_cast<uint8_t>((stored & 0xF) << (4 * (ib % 2)));
       y[i].scales_h |= static_cast<uint16_t>((stored >> 4) << (2 * ib));

@@ -224,8 +224,9 @@ float Q3KVecDot(int64_t n, const void* vx, const void* vy) {
     uint8_t m = 1;
     for (int half = 0; half < 2; ++half) {
       for (int shift = 0; shift < 8; shift += 2) {
-        for (int l = 0; l < 32; ++l)
+        for (int l = 0; l < 32; ++l) {
           out[l] = static_cast<int8_t>(((q3[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
+        }
         out += 32;
         m <<= 1;
       }
@@ -240,9 +241,11 @@ float Q3KVecDot(int64_t n, const void* vx, const void* vy) {
   return FinishLanes(0.f, sums);
 }
 
-// Q4_K and Q5_K share everything but the unpacking of the quants into a[].
-float K4StyleVecDot(const uint16_t d16, const uint16_t dmin16, const uint8_t* packed_scales,
-                    const int8_t* a, const BlockQ8K& y, float* sums) {
+// One Q4_K / Q5_K block (they differ only in how the quants a[0..255] are unpacked): adds the
+// scaled part d * sum_j scale_j * (q . y) into the 8 lane sums and returns the min part
+// dmin * sum_j min_j * bsum, which the caller subtracts from its running sum (ggml's order).
+float K4BlockDot(uint16_t d16, uint16_t dmin16, const uint8_t* packed_scales, const int8_t* a,
+                 const BlockQ8K& y, float* sums) {
   uint8_t scales[8], mins[8];
   UnpackScalesMinsK4(packed_scales, scales, mins);
   int sumi = 0;
@@ -267,7 +270,7 @@ float Q4KVecDot(int64_t n, const void* vx, const void* vy) {
       for (int l = 0; l < 32; ++l) a[64 * j + 32 + l] = static_cast<int8_t>(q4[l] >> 4);
       q4 += 32;
     }
-    sumf -= K4StyleVecDot(x[i].d, x[i].dmin, x[i].scales, a, y[i], sums);
+    sumf -= K4BlockDot(x[i].d, x[i].dmin, x[i].scales, a, y[i], sums);
   }
   return FinishLanes(sumf, sums);
 }
@@ -283,15 +286,17 @@ float Q5KVecDot(int64_t n, const void* vx, const void* vy) {
     const uint8_t* hm = x[i].qh;
     uint8_t m = 1;
     for (int j = 0; j < 4; ++j) {
-      for (int l = 0; l < 32; ++l)
+      for (int l = 0; l < 32; ++l) {
         a[64 * j + l] = static_cast<int8_t>((q4[l] & 0xF) + ((hm[l] & m) ? 16 : 0));
+      }
       m <<= 1;
-      for (int l = 0; l < 32; ++l)
+      for (int l = 0; l < 32; ++l) {
         a[64 * j + 32 + l] = static_cast<int8_t>((q4[l] >> 4) + ((hm[l] & m) ? 16 : 0));
+      }
       m <<= 1;
       q4 += 32;
     }
-    sumf -= K4StyleVecDot(x[i].d, x[i].dmin, x[i].scales, a, y[i], sums);
+    sumf -= K4BlockDot(x[i].d, x[i].dmin, x[i].scales, a, y[i], sums);
   }
   return FinishLanes(sumf, sums);
 }
@@ -317,8 +322,9 @@ float Q6KVecDot(int64_t n, const void* vx, const void* vy) {
       qh += 32;
     }
     int32_t lanes[8] = {};
-    for (int j = 0; j < 16; ++j)
+    for (int j = 0; j < 16; ++j) {
       AccumulateLanes16(x[i].scales[j], y[i].qs + 16 * j, a + 16 * j, lanes);
+    }
     AddLanes(Fp16ToFp32(x[i].d) * y[i].d, lanes, sums);
   }
   return FinishLanes(0.f, sums);
