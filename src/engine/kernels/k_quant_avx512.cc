@@ -1,8 +1,9 @@
 // AVX-512 level kernels of the K-quant types and IQ4_XS (F/BW/VL/VNNI):
 //   - Q2_K..Q6_K dot products with 512-bit vectors (below): 64 quants per vector, per-half shifts
 //     with vpsrlvw to unpack, vpdpwssd to apply the sub-block scales and accumulate;
-//   - IQ4_XS dot product and Q8_K quantization: the k_quant_simd.inc bodies compiled with
-//     AVX512-VNNI/VL (256-bit vectors, vpdpwssd for the scale-and-accumulate step).
+//   - IQ4_XS dot product with 512-bit vectors (table lookup with vpshufb, masked negation for the
+//     signed products);
+//   - Q8_K quantization: the k_quant_simd.inc body (256-bit vectors).
 // Integer parts are exact; only the float accumulation order differs from the scalar oracle.
 
 // GCC 12 reports its own "undefined vector" idiom inside several AVX-512 intrinsics (e.g.
@@ -196,6 +197,61 @@ float Avx512Q2KVecDot(int64_t n, const void* vx, const void* vy) {
   return _mm512_reduce_add_ps(acc) - HsumFloat8(acc_m);
 }
 
+// IQ4_XS: 64 bytes of quants = sub-blocks 4k..4k+3 (one per 128-bit lane); low nibbles are the
+// first 16 elements of each sub-block, high nibbles the last 16. Levels are signed, so the products
+// use |v| * (y with v's sign) as the AVX2 version does. REQUIRES: Q8_K quants in [-127, 127].
+float Avx512Iq4XsVecDot(int64_t n, const void* vx, const void* vy) {
+  const BlockIq4Xs* x = static_cast<const BlockIq4Xs*>(vx);
+  const BlockQ8K* y = static_cast<const BlockQ8K*>(vy);
+  const __m512i lut =
+      _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i lane_group = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1,
+                                              1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    // The 8 six-bit scales: low nibbles from scales_l (two per byte), high 2 bits from scales_h.
+    uint32_t low;
+    std::memcpy(&low, x[i].scales_l, 4);
+    const int h = x[i].scales_h;
+    const __m128i s16 = _mm_sub_epi16(
+        _mm_setr_epi16(static_cast<int16_t>((low & 0xF) | ((h << 4) & 0x30)),
+                       static_cast<int16_t>(((low >> 4) & 0xF) | ((h << 2) & 0x30)),
+                       static_cast<int16_t>(((low >> 8) & 0xF) | (h & 0x30)),
+                       static_cast<int16_t>(((low >> 12) & 0xF) | ((h >> 2) & 0x30)),
+                       static_cast<int16_t>(((low >> 16) & 0xF) | ((h >> 4) & 0x30)),
+                       static_cast<int16_t>(((low >> 20) & 0xF) | ((h >> 6) & 0x30)),
+                       static_cast<int16_t>(((low >> 24) & 0xF) | ((h >> 8) & 0x30)),
+                       static_cast<int16_t>(((low >> 28) & 0xF) | ((h >> 10) & 0x30))),
+        _mm_set1_epi16(32));
+    const __m512i s16w = _mm512_zextsi128_si512(s16);
+    __m512i isum = _mm512_setzero_si512();
+    for (int k = 0; k < 2; ++k) {
+      const __m512i bits = _mm512_loadu_si512(x[i].qs + 64 * k);
+      const __m512i v_lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(bits, low4));
+      const __m512i v_hi =
+          _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(bits, 4), low4));
+      const __m512i y0 = _mm512_loadu_si512(y[i].qs + 128 * k);
+      const __m512i y1 = _mm512_loadu_si512(y[i].qs + 128 * k + 64);
+      // 128-bit lanes (0, 2) of y0 then of y1: first halves of sub-blocks 4k..4k+3; (1, 3): second.
+      const __m512i y_lo = _mm512_shuffle_i64x2(y0, y1, 0x88);
+      const __m512i y_hi = _mm512_shuffle_i64x2(y0, y1, 0xDD);
+      const __m512i zero = _mm512_setzero_si512();
+      const __m512i p_lo = _mm512_maddubs_epi16(
+          _mm512_abs_epi8(v_lo), _mm512_mask_sub_epi8(y_lo, _mm512_movepi8_mask(v_lo), zero, y_lo));
+      const __m512i p_hi = _mm512_maddubs_epi16(
+          _mm512_abs_epi8(v_hi), _mm512_mask_sub_epi8(y_hi, _mm512_movepi8_mask(v_hi), zero, y_hi));
+      const __m512i scale = _mm512_permutexvar_epi16(
+          _mm512_add_epi16(lane_group, _mm512_set1_epi16(static_cast<int16_t>(4 * k))), s16w);
+      isum = _mm512_dpwssd_epi32(isum, p_lo, scale);
+      isum = _mm512_dpwssd_epi32(isum, p_hi, scale);
+    }
+    const float d = Fp16ToFp32(x[i].d) * y[i].d;
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(isum), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
 }  // namespace
 
 void RegisterKQuantKernelsAvx512(KernelTable& table) {
@@ -204,7 +260,7 @@ void RegisterKQuantKernelsAvx512(KernelTable& table) {
   table[GgmlType::kQ4_K].vec_dot = Avx512Q4KVecDot;
   table[GgmlType::kQ5_K].vec_dot = Avx512Q5KVecDot;
   table[GgmlType::kQ6_K].vec_dot = Avx512Q6KVecDot;
-  table[GgmlType::kIQ4_XS].vec_dot = SimdIq4XsVecDot;
+  table[GgmlType::kIQ4_XS].vec_dot = Avx512Iq4XsVecDot;
   table[GgmlType::kQ8_K].from_float = SimdQuantizeQ8K;
 }
 
