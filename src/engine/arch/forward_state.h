@@ -27,6 +27,7 @@ struct ForwardState {
   std::vector<int32_t> positions;    // [n_tokens]
   std::vector<int32_t> cells;        // [n_tokens] KV cell of each token
   std::vector<int32_t> seq_slot;     // [n_tokens] index into seq_cells
+  std::vector<int32_t> seqs;         // the distinct sequence ids of the batch
   std::vector<std::vector<int32_t>> seq_cells;  // per distinct sequence: its cells by position
   std::vector<float> rope_cs;        // [n_tokens, n_rot] (cos, sin) pairs, one pair per rotated dim pair
   std::vector<int32_t> output_rows;  // batch entries whose logits are wanted, in order

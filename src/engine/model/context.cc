@@ -49,7 +49,8 @@ Status Context::Validate(const Batch& batch) const {
 void Context::PrepareSequences(const Batch& batch) {
   ForwardState& s = state_;
   // Distinct sequences of the batch, each with its cached cells (including the new ones) by position.
-  std::vector<int32_t> seqs;
+  std::vector<int32_t>& seqs = s.seqs;
+  seqs.clear();
   s.seq_slot.resize(batch.size());
   for (int32_t i = 0; i < batch.size(); ++i) {
     int32_t slot = -1;
