@@ -44,8 +44,8 @@ TEST(KvCacheTest, AllocatesRemovesAndReportsFull) {
 }
 
 TEST(KvCacheTest, InterleavedSequencesMatchSeparateRuns) {
-  using testing::TestdataDir;
-  if (!testing::TestdataPresent()) GTEST_SKIP() << "../shared/testdata absent";
+  using golden::TestdataDir;
+  if (!golden::TestdataPresent()) GTEST_SKIP() << "../shared/testdata absent";
   StatusOr<std::unique_ptr<Model>> model = Model::Load(TestdataDir() + "/models/stories260K.gguf");
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   StatusOr<std::unique_ptr<Context>> ctx = Context::Create(**model, {.n_ctx = 64, .n_threads = 2});

@@ -1,5 +1,5 @@
-// Golden tests: every model file in ../shared/testdata/models against llama.cpp's logits and
-// greedy continuations in golden/<stem>.json, with the README's suggested tolerances. One test per
+// Golden tests: every model file in ../shared/testdata/models against llama.cpp's prompt token
+// ids, logits and greedy continuations in golden/<stem>.json, with the README's suggested tolerances. One test per
 // model file; a file whose tensor types have no kernels in this build is skipped, naming the type.
 // At the end the fidelity table (max / mean logit diff, top-1 agreement) is printed.
 #include <gtest/gtest.h>
@@ -18,7 +18,7 @@
 #include "engine/model/golden_testutil.h"
 #include "engine/model/model.h"
 
-namespace isv::testing {
+namespace isv::golden {
 namespace {
 
 struct FidelityRow {
@@ -95,6 +95,8 @@ TEST_P(GoldenTest, MatchesLlamaCpp) {
   for (size_t pi = 0; pi < golden.prompts.size(); ++pi) {
     const GoldenPrompt& g = golden.prompts[pi];
     const std::string where = stem + " prompt " + std::to_string(pi + 1);
+    // TODO(forward): check the prompt's token ids with the Tokenizer once it is on main.
+    // The golden ids drive the forward pass (a tokenizer bug must not hide a forward-pass result).
     (*ctx)->kv_cache().Clear();
     Batch batch;
     for (size_t i = 0; i < g.tokens.size(); ++i) batch.Add(g.tokens[i], static_cast<int32_t>(i), 0, true);
@@ -165,4 +167,4 @@ std::string ParamName(const ::testing::TestParamInfo<std::string>& info) {
 INSTANTIATE_TEST_SUITE_P(Models, GoldenTest, ::testing::ValuesIn(ModelStems()), ParamName);
 
 }  // namespace
-}  // namespace isv::testing
+}  // namespace isv::golden

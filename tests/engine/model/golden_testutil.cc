@@ -7,7 +7,7 @@
 #include <fstream>
 #include <numeric>
 
-namespace isv::testing {
+namespace isv::golden {
 namespace {
 
 TopList ParseTop(const nlohmann::json& j) {
@@ -68,4 +68,4 @@ TopList TopN(const float* logits, int32_t n_vocab, int n) {
   return out;
 }
 
-}  // namespace isv::testing
+}  // namespace isv::golden

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace isv::testing {
+namespace isv::golden {
 
 // ../shared/testdata (from the ISV_SHARED_DIR compile definition).
 std::string TestdataDir();
@@ -49,4 +49,4 @@ bool LoadGolden(const std::string& path, Golden* golden);
 // Top-n (id, logit) of logits, ties to the lower id.
 TopList TopN(const float* logits, int32_t n_vocab, int n);
 
-}  // namespace isv::testing
+}  // namespace isv::golden

@@ -21,7 +21,7 @@
 #include "engine/model/model.h"
 #include "engine/tensor/float16.h"
 
-namespace isv::testing {
+namespace isv::golden {
 namespace {
 
 using Vec = std::vector<double>;
@@ -190,4 +190,4 @@ INSTANTIATE_TEST_SUITE_P(F32Llama, ReferenceForwardTest, ::testing::Values("stor
                                                                                    : std::string("tiny_llama_F32"); });
 
 }  // namespace
-}  // namespace isv::testing
+}  // namespace isv::golden
