@@ -138,7 +138,7 @@ void Attention(int32_t layer, ForwardState& s) {
   const int32_t n_head = hp.n_head;
   const int64_t n_items = static_cast<int64_t>(s.n_tokens) * n_head;
   const int32_t n_ctx = s.kv->n_ctx();
-  s.pool->Run([&](int ith, int nth) {
+  auto work = [&](int ith, int nth) {
     float* scores = s.scores.data() + static_cast<size_t>(ith) * n_ctx;
     // Interleaved split: later tokens see more cells, so contiguous ranges would be unbalanced.
     for (int64_t item = ith; item < n_items; item += nth) {
@@ -147,7 +147,16 @@ void Attention(int32_t layer, ForwardState& s) {
       float* out = s.attn.data() + static_cast<size_t>(t) * hp.n_embd_q() + static_cast<size_t>(h) * hp.head_dim;
       AttendHead(layer, t, h, scores, out, s);
     }
-  });
+  };
+  // Tiny jobs (small models, short contexts) cost less than waking the workers.
+  size_t max_cells = 0;
+  for (const std::vector<int32_t>& c : s.seq_cells) max_cells = std::max(max_cells, c.size());
+  constexpr int64_t kMinParallelWork = 1 << 15;  // multiply-adds
+  if (n_items * static_cast<int64_t>(max_cells) * hp.head_dim < kMinParallelWork) {
+    work(0, 1);
+  } else {
+    s.pool->Run(work);
+  }
 }
 
 void ComputeLogits(ForwardState& s) {
