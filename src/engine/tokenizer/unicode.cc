@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
 #include <array>
 #include <clocale>
 #include <cwctype>
@@ -157,6 +158,14 @@ uint32_t ToLower(uint32_t cp) {
   static const locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
   if (loc == static_cast<locale_t>(nullptr) || cp > kMaxCodepoint) return cp;
   return static_cast<uint32_t>(towlower_l(static_cast<wint_t>(cp), loc));
+}
+
+uint32_t NfdBase(uint32_t cp) {
+  const NfdRange* end = kNfdRanges + kNfdRangeCount;
+  const NfdRange* it = std::upper_bound(kNfdRanges, end, cp, [](uint32_t c, const NfdRange& r) { return c < r.first; });
+  if (it == kNfdRanges) return cp;
+  --it;
+  return cp <= it->last ? it->base : cp;
 }
 
 const std::string& ByteToUnicode(uint8_t b) { return GetByteMaps().byte_to_utf8[b]; }

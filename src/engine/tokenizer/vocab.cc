@@ -240,6 +240,7 @@ int32_t Vocab::MergeRank(std::string_view left, std::string_view right) const {
 
 StatusOr<Vocab> Vocab::Load(const GgufFile& f) {
   Vocab v;
+  v.lowercase = true;  // llama.cpp's BertNormalizer defaults
   ISV_ASSIGN_OR_RETURN(std::string model, f.GetString("tokenizer.ggml.model"));
   ISV_ASSIGN_OR_RETURN(v.pre, f.GetStringOr("tokenizer.ggml.pre", ""));
   if (model == "llama") {

@@ -22,14 +22,13 @@ bool IsChineseChar(uint32_t cp) {
 std::vector<std::string> SplitWords(const Vocab& vocab, std::string_view text) {
   std::vector<std::string> words(1);
   for (uint32_t cp : unicode::DecodeUtf8(text)) {
+    if (vocab.strip_accents) cp = unicode::NfdBase(cp);
     const uint16_t f = unicode::Flags(cp);
     if (f & unicode::kWhitespace) {
       if (!words.back().empty()) words.emplace_back();
       continue;
     }
     if (cp == 0 || cp == unicode::kReplacement || (f & unicode::kControl)) continue;
-    // Accent stripping (NFD) is not implemented; no shipped vocabulary enables it without
-    // lowercase, and llama.cpp applies it only with tokenizer.ggml.normalizer.* keys set.
     if (vocab.strip_accents && (f & unicode::kMark)) continue;
     std::string s;
     unicode::AppendUtf8(vocab.lowercase ? unicode::ToLower(cp) : cp, &s);
