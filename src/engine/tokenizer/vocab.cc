@@ -21,20 +21,6 @@ uint32_t AttrFromType(int64_t type) {
   }
 }
 
-bool OneOf(const std::string& s, std::initializer_list<const char*> list) {
-  for (const char* x : list) {
-    if (s == x) return true;
-  }
-  return false;
-}
-
-bool OneOf(const std::string& s, const std::vector<const char*>& list) {
-  for (const char* x : list) {
-    if (s == x) return true;
-  }
-  return false;
-}
-
 // Reads an optional integer key into *id when present and in range.
 Status ReadId(const GgufFile& f, const char* key, int32_t n_tokens, int32_t* id) {
   const GgufValue* v = f.Find(key);
@@ -73,69 +59,58 @@ Status LoadMerges(const GgufFile& f, Vocab* v) {
 // Marks `id` CONTROL (llama.cpp overrides control-looking tokens that were typed otherwise).
 void MakeControl(Vocab* v, int32_t id) { v->attr[id] |= kAttrControl; }
 
-void DetectSpecialTokens(Vocab* v, int32_t fim[6]) {
-  int32_t* fim_pad = &fim[3];
-  int32_t* fim_rep = &fim[4];
-  int32_t* fim_sep = &fim[5];
-  // FIM prefix / suffix / middle: the first token with one of these texts becomes CONTROL.
-  const std::pair<int32_t*, std::vector<const char*>> fim_firsts[] = {
-      {&fim[0], {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>",
-                 "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>"}},
-      {&fim[1], {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>",
-                 "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>"}},
-      {&fim[2], {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>",
-                 "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>"}},
-  };
-  for (int32_t id = 0; id < v->n_tokens(); ++id) {
-    const std::string& t = v->text[id];
-    if (v->eot < 0 && OneOf(t, {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]",
-                                "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
-                                "<end_of_utterance>"})) {
-      v->eot = id;
-      MakeControl(v, id);
-    }
-    if (v->eom < 0 && t == "<|eom_id|>") {
-      v->eom = id;
-      MakeControl(v, id);
-    }
-    for (auto& [fim_id, names] : fim_firsts) {
-      if (*fim_id < 0 && OneOf(t, names)) {
-        *fim_id = id;
-        MakeControl(v, id);
-      }
-    }
-    if (*fim_pad < 0 && OneOf(t, {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"})) {
-      *fim_pad = id;
-      MakeControl(v, id);
-    }
-    if (*fim_rep < 0 && OneOf(t, {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"})) {
-      *fim_rep = id;
-      MakeControl(v, id);
-    }
-    if (*fim_sep < 0 && t == "<|file_sep|>") {
-      *fim_sep = id;
-      MakeControl(v, id);
-    }
+// Lowest id whose text is one of `names`, or -1 (llama.cpp takes whichever its hash map yields
+// first; the lowest id is our deterministic choice).
+int32_t FirstOf(const Vocab& v, std::initializer_list<const char*> names) {
+  int32_t best = -1;
+  for (const char* n : names) {
+    int32_t id = v.Find(n);
+    if (id >= 0 && (best < 0 || id < best)) best = id;
   }
+  return best;
+}
+
+// Sets *id (when still unset) to the first token named in `names` and makes it CONTROL.
+void Detect(Vocab* v, int32_t* id, std::initializer_list<const char*> names) {
+  if (*id >= 0) return;
+  *id = FirstOf(*v, names);
+  if (*id >= 0) MakeControl(v, *id);
+}
+
+// End-of-turn, end-of-message and fill-in-the-middle tokens recognised by their text, as llama.cpp
+// does (the texts are its list); fim = {pre, suf, mid, pad, rep, sep}.
+void DetectSpecialTokens(Vocab* v, int32_t fim[6]) {
+  Detect(v, &v->eot, {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
+                      "<EOT>", "_<EOT>", "[EOT]", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+                      "<end_of_utterance>"});
+  Detect(v, &v->eom, {"<|eom_id|>"});
+  Detect(v, &fim[0], {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>",
+                      "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>"});
+  Detect(v, &fim[1], {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>",
+                      "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>"});
+  Detect(v, &fim[2], {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>",
+                      "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>"});
+  Detect(v, &fim[3], {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"});
+  Detect(v, &fim[4], {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"});
+  Detect(v, &fim[5], {"<|file_sep|>"});
 }
 
 void BuildEogSet(Vocab* v, int32_t fim_pad, int32_t fim_rep, int32_t fim_sep) {
   for (int32_t id : {fim_pad, fim_rep, fim_sep}) {
     if (id >= 0) v->eog.insert(id);
   }
-  for (int32_t id = 0; id < v->n_tokens(); ++id) {
-    if (OneOf(v->text[id], {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>",
-                            "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>",
-                            "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>",
-                            "<turn|>", "<|tool_response>",
-                            "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", "[e~["})) {
-      v->eog.insert(id);
-      MakeControl(v, id);
-    }
+  for (const char* name : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+                           "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+                           "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+                           "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", "[e~["}) {
+    int32_t id = v->Find(name);
+    if (id < 0) continue;
+    v->eog.insert(id);
+    MakeControl(v, id);
   }
-  for (int32_t id = 0; id < v->n_tokens(); ++id) {  // gpt-oss: always rendered
-    if (OneOf(v->text[id], {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"})) v->attr[id] = kAttrUserDefined;
+  for (const char* name : {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}) {  // gpt-oss: always rendered
+    int32_t id = v->Find(name);
+    if (id >= 0) v->attr[id] = kAttrUserDefined;
   }
   for (int32_t id : {v->eos, v->eot, v->eom}) {
     if (id >= 0) v->eog.insert(id);
