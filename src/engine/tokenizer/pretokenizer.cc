@@ -234,16 +234,23 @@ struct PreTokenizer::Regex {
 
 PreTokenizer::~PreTokenizer() = default;
 
-StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::Create(const std::string& family) {
-  const Family* fam = nullptr;
+std::vector<std::string> PreTokenizer::FamilyRegexes(const std::string& family) {
   for (const Family& f : kFamilies) {
-    if (family == f.name) fam = &f;
+    if (family == f.name) return std::vector<std::string>(f.regexes.begin(), f.regexes.end());
   }
-  if (fam == nullptr) return InvalidArgumentError("unknown pre-tokenizer family '" + family + "'");
+  return {};
+}
+
+StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::Create(const std::string& family) {
+  std::vector<std::string> regexes = FamilyRegexes(family);
+  if (regexes.empty()) return InvalidArgumentError("unknown pre-tokenizer family '" + family + "'");
+  return FromRegexes(regexes);
+}
+
+StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::FromRegexes(const std::vector<std::string>& regexes) {
   std::unique_ptr<PreTokenizer> pt(new PreTokenizer());
-  for (const char* re : fam->regexes) {
+  for (const std::string& s : regexes) {
     Step step;
-    std::string s = re;
     if (s == kGpt2Regex) {
       step.custom = Custom::kGpt2;
     } else if (s == kLlama3Regex) {
@@ -261,7 +268,7 @@ StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::Create(const std::string& 
       if (step.regex->code == nullptr) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof(msg));
-        return Status(StatusCode::kInternal, "pre-tokenizer regex '" + s + "': " + reinterpret_cast<char*>(msg));
+        return InvalidArgumentError("pre-tokenizer regex '" + s + "': " + reinterpret_cast<char*>(msg));
       }
       pcre2_jit_compile(step.regex->code, PCRE2_JIT_COMPLETE);
     }

@@ -35,8 +35,13 @@ StatusOr<PreTokenizerInfo> ResolvePreTokenizer(const std::string& pre);
 
 class PreTokenizer {
  public:
-  // Compiles the family's expressions once.
+  // Compiles the family's expressions once (family as in PreTokenizerInfo).
   static StatusOr<std::unique_ptr<PreTokenizer>> Create(const std::string& family);
+  // A pre-tokenizer from explicit expressions in llama.cpp's dialect (applied in order; the GPT-2,
+  // Llama-3 and Qwen2 expressions select the hand-written scanners). Errors name a bad expression.
+  static StatusOr<std::unique_ptr<PreTokenizer>> FromRegexes(const std::vector<std::string>& regexes);
+  // The expressions of a family; empty for an unknown one.
+  static std::vector<std::string> FamilyRegexes(const std::string& family);
   ~PreTokenizer();
 
   // Pieces of `text`, each re-encoded as UTF-8 (invalid bytes already replaced by U+FFFD).
