@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <clocale>
 #include <cwctype>
 #include <mutex>
@@ -16,60 +17,90 @@ namespace {
 
 constexpr uint32_t kNumCodepoints = kMaxCodepoint + 1;
 
-void MarkCategory(const std::string& all, const char* pattern, uint16_t flag, std::vector<uint16_t>* table) {
-  int err = 0;
-  PCRE2_SIZE err_off = 0;
-  pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED,
-                                 PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &err, &err_off, nullptr);
-  if (re == nullptr) return;  // cannot happen with the fixed patterns below
-  pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-  pcre2_match_data* md = pcre2_match_data_create_from_pattern(re, nullptr);
-  const auto* subject = reinterpret_cast<PCRE2_SPTR>(all.data());
-  PCRE2_SIZE start = 0;
-  while (start < all.size()) {
-    int rc = pcre2_match(re, subject, all.size(), start, PCRE2_NO_UTF_CHECK, md, nullptr);
-    if (rc < 0) break;
-    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
-    for (size_t i = ov[0]; i < ov[1];) {
-      // Decode the code point at byte i (the string is valid UTF-8 built by us).
-      uint8_t b = static_cast<uint8_t>(all[i]);
-      size_t n = Utf8SeqLen(static_cast<char>(b));
-      uint32_t cp = n == 1 ? b : (b & (0x7F >> n));
-      for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<uint8_t>(all[i + k]) & 0x3F);
-      (*table)[cp] = ((*table)[cp] & ~kCategoryMask) | flag;
-      i += n;
+// Category flags for all code points, filled lazily in blocks of 4096 code points: a block is
+// classified with PCRE2's Unicode tables (\p{L}+ etc. over the block's characters) the first time
+// one of its code points is asked for.
+class FlagTable {
+ public:
+  FlagTable() : flags_(kNumCodepoints, kControl) {
+    static const std::pair<const char*, uint16_t> kCategories[] = {
+        {"\\p{Cn}+", kUndefined}, {"\\p{N}+", kNumber}, {"\\p{L}+", kLetter}, {"\\p{Z}+", kSeparator},
+        {"\\p{M}+", kMark},       {"\\p{P}+", kPunctuation}, {"\\p{S}+", kSymbol}};
+    for (const auto& [pattern, flag] : kCategories) {
+      int err = 0;
+      PCRE2_SIZE err_off = 0;
+      pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED,
+                                     PCRE2_UTF | PCRE2_UCP, &err, &err_off, nullptr);
+      if (re == nullptr) continue;  // cannot happen with these fixed patterns
+      pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+      categories_.push_back({re, flag});
     }
-    start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+    for (auto& r : ready_) r.store(false, std::memory_order_relaxed);
   }
-  pcre2_match_data_free(md);
-  pcre2_code_free(re);
-}
-
-std::vector<uint16_t> BuildFlagTable() {
-  std::vector<uint16_t> table(kNumCodepoints, kControl);
-  std::string all;
-  all.reserve(4 * kNumCodepoints);
-  for (uint32_t cp = 0; cp < kNumCodepoints; ++cp) {
-    if (cp >= 0xD800 && cp <= 0xDFFF) continue;  // surrogates stay kControl (Cs)
-    AppendUtf8(cp, &all);
+  ~FlagTable() {
+    for (auto& c : categories_) pcre2_code_free(c.first);
   }
-  MarkCategory(all, "\\p{Cn}+", kUndefined, &table);
-  MarkCategory(all, "\\p{N}+", kNumber, &table);
-  MarkCategory(all, "\\p{L}+", kLetter, &table);
-  MarkCategory(all, "\\p{Z}+", kSeparator, &table);
-  MarkCategory(all, "\\p{M}+", kMark, &table);
-  MarkCategory(all, "\\p{P}+", kPunctuation, &table);
-  MarkCategory(all, "\\p{S}+", kSymbol, &table);
-  // Unicode White_Space property.
-  static constexpr uint32_t kSpaces[] = {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680,
-                                         0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
-  for (uint32_t cp : kSpaces) table[cp] |= kWhitespace;
-  for (uint32_t cp = 0x2000; cp <= 0x200A; ++cp) table[cp] |= kWhitespace;
-  return table;
-}
 
-const std::vector<uint16_t>& FlagTable() {
-  static const std::vector<uint16_t> table = BuildFlagTable();
+  uint16_t Get(uint32_t cp) {
+    const uint32_t block = cp >> kBlockBits;
+    if (!ready_[block].load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!ready_[block].load(std::memory_order_relaxed)) {
+        Fill(block);
+        ready_[block].store(true, std::memory_order_release);
+      }
+    }
+    return flags_[cp];
+  }
+
+ private:
+  static constexpr uint32_t kBlockBits = 12;
+  static constexpr uint32_t kNumBlocks = (kNumCodepoints + (1u << kBlockBits) - 1) >> kBlockBits;
+
+  void Fill(uint32_t block) {
+    const uint32_t first = block << kBlockBits;
+    const uint32_t last = std::min(kNumCodepoints, first + (1u << kBlockBits));
+    std::string text;
+    for (uint32_t cp = first; cp < last; ++cp) {
+      if (cp < 0xD800 || cp > 0xDFFF) AppendUtf8(cp, &text);  // surrogates stay kControl (Cs)
+    }
+    for (const auto& [re, flag] : categories_) Mark(re, flag, text);
+    static constexpr uint32_t kSpaces[] = {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680,
+                                           0x2028, 0x2029, 0x202F, 0x205F, 0x3000};  // White_Space
+    for (uint32_t cp : kSpaces) {
+      if (cp >= first && cp < last) flags_[cp] |= kWhitespace;
+    }
+    for (uint32_t cp = std::max(first, 0x2000u); cp <= 0x200A && cp < last; ++cp) flags_[cp] |= kWhitespace;
+  }
+
+  void Mark(pcre2_code* re, uint16_t flag, const std::string& text) {
+    pcre2_match_data* md = pcre2_match_data_create_from_pattern(re, nullptr);
+    const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+    PCRE2_SIZE start = 0;
+    while (start < text.size()) {
+      if (pcre2_match(re, subject, text.size(), start, PCRE2_NO_UTF_CHECK, md, nullptr) < 0) break;
+      const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+      for (size_t i = ov[0]; i < ov[1];) {
+        const uint8_t b = static_cast<uint8_t>(text[i]);
+        const size_t n = Utf8SeqLen(static_cast<char>(b));
+        uint32_t cp = n == 1 ? b : (b & (0x7F >> n));
+        for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3F);
+        flags_[cp] = static_cast<uint16_t>((flags_[cp] & ~kCategoryMask) | flag);
+        i += n;
+      }
+      start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+    }
+    pcre2_match_data_free(md);
+  }
+
+  std::vector<uint16_t> flags_;
+  std::vector<std::pair<pcre2_code*, uint16_t>> categories_;
+  std::array<std::atomic<bool>, kNumBlocks> ready_;
+  std::mutex mu_;
+};
+
+FlagTable& Table() {
+  static FlagTable table;
   return table;
 }
 
@@ -96,7 +127,7 @@ const ByteMaps& GetByteMaps() {
 
 }  // namespace
 
-uint16_t Flags(uint32_t cp) { return cp <= kMaxCodepoint ? FlagTable()[cp] : 0; }
+uint16_t Flags(uint32_t cp) { return cp <= kMaxCodepoint ? Table().Get(cp) : 0; }
 
 std::vector<uint32_t> DecodeUtf8(std::string_view s) {
   std::vector<uint32_t> out;
