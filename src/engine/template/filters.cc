@@ -55,6 +55,7 @@ Value SelectFilter(const Value& input, CallArgs& args, bool by_attr, bool keep, 
     test_args.positional.assign(args.positional.begin() + base + 1, args.positional.end());
   }
   ValueList out;
+  if (!input.Truthy()) return Value::List({}, false, /*generator=*/true);  // Jinja: `if value:`
   for (const Value& item : Iterate(input)) {
     Value subject = by_attr ? AttrPath(item, attr, ctx) : item;
     CallArgs a = test_args;
@@ -66,6 +67,7 @@ Value SelectFilter(const Value& input, CallArgs& args, bool by_attr, bool keep, 
 
 Value MapFilter(const Value& input, CallArgs& args, const BuiltinContext& ctx) {
   ValueList out;
+  if (!input.Truthy()) return Value::List({}, false, /*generator=*/true);  // Jinja: `if value:`
   Value attribute = ArgAt(args, 99, "attribute");
   if (attribute.is_string()) {
     Value fallback = ArgAt(args, 99, "default");
@@ -192,7 +194,7 @@ Value ApplyFilter(const std::string& name, const Value& input, CallArgs& args, c
     if (input.is_undefined()) return Value::List({});
     if (!input.is_dict() || input.is_namespace()) ThrowError("TypeError", "Can only get item pairs from a mapping.");
     ValueList out;
-    for (const auto& [k, v] : input.dict().items) out.push_back(Value::List({Value::String(k), v}, true));
+    for (const auto& [k, v] : input.dict().items) out.push_back(Value::List({DictKeyValue(k), v}, true));
     return Value::List(std::move(out), false, /*generator=*/true);
   }
   if (name == "dictsort") {
@@ -201,7 +203,7 @@ Value ApplyFilter(const std::string& name, const Value& input, CallArgs& args, c
     bool by_value = ArgAt(args, 1, "by", Value::String("key")).ToStr() == "value";
     bool reverse = ArgAt(args, 2, "reverse", Value::Bool(false)).Truthy();
     ValueList out;
-    for (const auto& [k, v] : input.dict().items) out.push_back(Value::List({Value::String(k), v}, true));
+    for (const auto& [k, v] : input.dict().items) out.push_back(Value::List({DictKeyValue(k), v}, true));
     std::stable_sort(out.begin(), out.end(), [&](const Value& a, const Value& b) {
       const Value& x = a.list()[by_value ? 1 : 0];
       const Value& y = b.list()[by_value ? 1 : 0];

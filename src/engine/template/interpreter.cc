@@ -256,8 +256,10 @@ Value Interpreter::Eval(const Expr& e, const FramePtr& frame) {
         auto d = std::make_shared<ValueDict>();
         for (const auto& [k, v] : e.dict_items) {
           Value key = Eval(*k, frame);
-          if (!key.is_string()) ThrowError("TypeError", "only string dictionary keys are supported");
-          d->Set(key.str(), Eval(*v, frame));
+          if (key.is_list() || key.is_dict() || key.is_undefined()) {
+            ThrowError("TypeError", "unhashable dictionary key of type '" + key.TypeName() + "'");
+          }
+          d->Set(DictKey(key), Eval(*v, frame));
         }
         return Value::Dict(std::move(d));
       }

@@ -317,16 +317,15 @@ bool DictMethod(const Value& obj, const std::string& name, Value* out) {
     *out = Bind(name, [d](CallArgs& a) {
       Value k = ArgAt(a, 0, "key");
       Value fallback = ArgAt(a, 1, "default", Value::None());
-      if (!k.is_string()) return fallback;
-      const Value* v = d.dict().Find(k.str());
+      const Value* v = d.dict().Find(DictKey(k));
       return v ? *v : fallback;
     });
   } else if (name == "items" || name == "keys" || name == "values") {
     *out = Bind(name, [d, name](CallArgs&) {
       ValueList r;
       for (const auto& [k, v] : d.dict().items) {
-        if (name == "items") r.push_back(Value::List({Value::String(k), v}, /*tuple=*/true));
-        else if (name == "keys") r.push_back(Value::String(k));
+        if (name == "items") r.push_back(Value::List({DictKeyValue(k), v}, /*tuple=*/true));
+        else if (name == "keys") r.push_back(DictKeyValue(k));
         else r.push_back(v);
       }
       return Value::List(std::move(r));

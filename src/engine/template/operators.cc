@@ -135,7 +135,7 @@ bool Contains(const Value& container, const Value& item) {
       }
       return false;
     case Value::Kind::kDict:
-      return item.is_string() && container.dict().Find(item.str()) != nullptr;
+      return container.dict().Find(DictKey(item)) != nullptr;
     default:
       ThrowError("TypeError", "argument of type '" + container.TypeName() + "' is not iterable");
   }
@@ -235,6 +235,8 @@ Value GetItem(const Value& obj, const Value& key, const BuiltinContext& ctx) {
       const Value* v = obj.dict().Find(key.str());
       if (v) return *v;
       if (!obj.is_namespace()) return GetAttr(obj, key.str(), ctx);
+    } else if (const Value* v = obj.dict().Find(DictKey(key))) {
+      return *v;
     }
     return MissingAttr(obj, key.ToStr());
   }
@@ -316,7 +318,7 @@ ValueList Iterate(const Value& v) {
     case Value::Kind::kDict: {
       if (v.is_namespace()) ThrowError("TypeError", "'Namespace' object is not iterable");
       ValueList keys;
-      for (const auto& [k, _] : v.dict().items) keys.push_back(Value::String(k));
+      for (const auto& [k, _] : v.dict().items) keys.push_back(DictKeyValue(k));
       return keys;
     }
     case Value::Kind::kString: {

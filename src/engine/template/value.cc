@@ -205,7 +205,7 @@ std::string Value::Repr() const {
       for (const auto& [k, v] : dict_->items) {
         if (!first) out += ", ";
         first = false;
-        out += PyStringRepr(k) + ": " + v.Repr();
+        out += DictKeyValue(k).Repr() + ": " + v.Repr();
       }
       return out + (flag_ ? "}>" : "}");
     }
@@ -259,6 +259,31 @@ bool ValuesEqual(const Value& a, const Value& b) {
     }
     case Value::Kind::kCallable: return &a.callable() == &b.callable();
     default: return false;
+  }
+}
+
+std::string DictKey(const Value& key) {
+  switch (key.kind()) {
+    case Value::Kind::kString: return key.str();
+    case Value::Kind::kInt: return "\x01i" + std::to_string(key.int_value());
+    case Value::Kind::kBool: return key.bool_value() ? "\x01i1" : "\x01i0";  // Python: True == 1
+    case Value::Kind::kFloat:
+      if (key.float_value() == static_cast<double>(static_cast<int64_t>(key.float_value()))) {
+        return "\x01i" + std::to_string(static_cast<int64_t>(key.float_value()));
+      }
+      return "\x01f" + PyFloatRepr(key.float_value());
+    case Value::Kind::kNone: return "\x01n";
+    default: return "\x01?" + key.Repr();
+  }
+}
+
+Value DictKeyValue(const std::string& key) {
+  if (key.empty() || key[0] != '\x01' || key.size() < 2) return Value::String(key);
+  switch (key[1]) {
+    case 'i': return Value::Int(std::strtoll(key.c_str() + 2, nullptr, 10));
+    case 'f': return Value::Float(std::strtod(key.c_str() + 2, nullptr));
+    case 'n': return Value::None();
+    default: return Value::String(key.substr(2));
   }
 }
 

@@ -120,6 +120,11 @@ std::string PyFloatRepr(double f);
 // Python repr of a string (single quotes unless the string holds ' and no ").
 std::string PyStringRepr(std::string_view s);
 
+// Dict keys are strings; a non-string key (e.g. `{0: 0, 512: 128}` in a template) is stored encoded
+// ("\x01" + kind + repr) and decoded back when keys are iterated, printed or dumped.
+std::string DictKey(const Value& key);
+Value DictKeyValue(const std::string& key);
+
 // UTF-8 helpers (invalid bytes are taken as single code points).
 std::vector<char32_t> DecodeUtf8(std::string_view s);
 std::string EncodeUtf8(const std::vector<char32_t>& cps);

@@ -119,7 +119,10 @@ class Dumper {
         for (size_t i = 0; i < items.size(); ++i) {
           if (i) out_ += item_sep_;
           Newline(depth + 1);
-          DumpString(out_, items[i]->first, o_.ensure_ascii);
+          Value key = DictKeyValue(items[i]->first);
+          if (key.is_string()) DumpString(out_, key.str(), o_.ensure_ascii);
+          else if (key.is_none()) out_ += "\"null\"";
+          else DumpString(out_, key.Repr(), o_.ensure_ascii);
           out_ += o_.key_separator;
           Dump(items[i]->second, depth + 1);
         }
