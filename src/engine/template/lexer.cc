@@ -263,25 +263,23 @@ class Lexer {
     }
   }
 
+  // Line/column of `offset`; positions are mostly requested in increasing order, so the scan
+  // continues from the previous one (linear over the template).
   void SetPos(Token& t, size_t offset) const {
-    int line = 1;
-    size_t last_nl = std::string_view::npos;
-    // Incremental line tracking keeps this linear over the whole template.
-    if (offset >= cache_offset_) {
-      line = cache_line_;
-      for (size_t k = cache_offset_; k < offset && k < src_.size(); ++k) {
-        if (src_[k] == '\n') ++line;
-      }
-    } else {
-      for (size_t k = 0; k < offset && k < src_.size(); ++k) {
-        if (src_[k] == '\n') ++line;
+    if (offset < cache_offset_) {
+      cache_offset_ = 0;
+      cache_line_ = 1;
+      cache_line_start_ = 0;
+    }
+    for (size_t k = cache_offset_; k < offset && k < src_.size(); ++k) {
+      if (src_[k] == '\n') {
+        ++cache_line_;
+        cache_line_start_ = k + 1;
       }
     }
     cache_offset_ = offset;
-    cache_line_ = line;
-    last_nl = offset == 0 ? std::string_view::npos : src_.rfind('\n', offset - 1);
-    t.line = line;
-    t.column = static_cast<int>(offset - (last_nl == std::string_view::npos ? 0 : last_nl + 1)) + 1;
+    t.line = cache_line_;
+    t.column = static_cast<int>(offset - cache_line_start_) + 1;
   }
 
   [[noreturn]] void Fail(const std::string& msg, size_t offset) const {
@@ -295,6 +293,7 @@ class Lexer {
   std::vector<Token> tokens_;
   mutable size_t cache_offset_ = 0;
   mutable int cache_line_ = 1;
+  mutable size_t cache_line_start_ = 0;
 };
 
 }  // namespace

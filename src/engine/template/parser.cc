@@ -307,6 +307,7 @@ class Parser {
   }
 
   ExprPtr ParseNot() {
+    DepthGuard guard(this);
     if (IsName("not")) {
       const Token& op = Next();
       auto e = MakeExpr(Expr::Kind::kUnary, op);
@@ -495,9 +496,12 @@ class Parser {
     Fail("unexpected token in expression", tok);
   }
 
+  // Postfix nodes (a.b, a[b], a(b)) take the position of their base expression `a`.
   ExprPtr ParsePostfix(ExprPtr e) {
     while (true) {
-      const Token& tok = Peek();
+      Token tok = Peek();
+      tok.line = e->line;
+      tok.column = e->column;
       if (IsOp(".")) {
         Next();
         const Token& attr = Next();
