@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,13 @@ StatusOr<std::string> ReadWhole(const std::string& path) {
   return ss.str();
 }
 
+// True when the file starts with the GGUF magic (only the first 4 bytes are read).
+bool IsGguf(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::string_view(magic, 4) == "GGUF";
+}
+
 int Fail(const Status& s) {
   std::fprintf(stderr, "error: %s\n", s.message().c_str());
   return 1;
@@ -43,10 +51,8 @@ int RunTemplate(const TemplateOptions& opt) {
   if (ctx.is_discarded() || !ctx.is_object()) {
     return Fail(InvalidArgumentError(opt.context_path + ": not a JSON object"));
   }
-  StatusOr<std::string> head = ReadWhole(opt.source);
-  if (!head.ok()) return Fail(head.status());
   std::string tmpl;
-  if (head->compare(0, 4, "GGUF") == 0) {
+  if (IsGguf(opt.source)) {
     StatusOr<std::unique_ptr<GgufFile>> f = GgufFile::Open(opt.source);
     if (!f.ok()) return Fail(f.status());
     StatusOr<std::string> t = ChatTemplateFromGguf(**f, opt.name);
@@ -58,11 +64,14 @@ int RunTemplate(const TemplateOptions& opt) {
       return Fail(t.status());
     }
     // The file's own BOS/EOS texts, unless the context sets them.
-    for (const auto& [k, v] : SpecialTokensFromGguf(**f).items()) {
+    const nlohmann::ordered_json tokens = SpecialTokensFromGguf(**f);
+    for (const auto& [k, v] : tokens.items()) {
       if (!ctx.contains(k)) ctx[k] = v;
     }
   } else {
-    tmpl = std::move(*head);
+    StatusOr<std::string> text = ReadWhole(opt.source);
+    if (!text.ok()) return Fail(text.status());
+    tmpl = std::move(*text);
   }
   ChatTemplateOptions options;
   options.now_date = opt.now;
