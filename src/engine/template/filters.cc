@@ -1,8 +1,9 @@
-// Jinja2 filters, tests and global functions (the subset chat templates use).
+// Jinja2 filters (the subset chat templates use), dispatched by name through a table.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
+#include <functional>
+#include <unordered_map>
 
 #include "engine/template/builtins.h"
 #include "engine/template/error.h"
@@ -137,127 +138,177 @@ Value ToJsonFilter(const Value& input, CallArgs& args) {
   return Value::String(PyJsonDumps(input, o));
 }
 
-}  // namespace
+Value MinMax(const Value& input, bool min) {
+  ValueList items = Iterate(input);
+  if (items.empty()) return Value::Undefined("No aggregated item, sequence was empty.");
+  Value best = items[0];
+  for (const Value& v : items) {
+    bool better = min ? LessThan(SortKey(v, false), SortKey(best, false)) : LessThan(SortKey(best, false), SortKey(v, false));
+    if (better) best = v;
+  }
+  return best;
+}
 
-Value ApplyFilter(const std::string& name, const Value& input, CallArgs& args, const BuiltinContext& ctx) {
-  if (input.is_unsafe_undefined()) FailUndefined(input);
-  if (name == "tojson") return ToJsonFilter(input, args);
-  if (name == "length" || name == "count") return Value::Int(Length(input));
-  if (name == "trim") {
-    return Value::String(PyStrip(input.ToStr(), ArgAt(args, 0, "chars"), true, true), input.is_safe());
-  }
-  if (name == "default" || name == "d") {
-    bool boolean = ArgAt(args, 1, "boolean", Value::Bool(false)).Truthy();
-    if (input.is_undefined() || (boolean && !input.Truthy())) return ArgAt(args, 0, "default_value", Value::String(""));
-    return input;
-  }
-  if (name == "string") return input.is_string() ? input : Value::String(input.ToStr());
-  if (name == "safe") return Value::String(input.ToStr(), true);
-  if (name == "escape" || name == "e") return input.is_safe() ? input : Value::String(HtmlEscape(input.ToStr()), true);
-  if (name == "upper") return Value::String(AsciiUpper(input.ToStr()));
-  if (name == "lower") return Value::String(AsciiLower(input.ToStr()));
-  if (name == "capitalize") return Value::String(PyCapitalize(input.ToStr()));
-  if (name == "title") {
-    std::string s = input.ToStr(), out;
+using FilterFn = std::function<Value(const Value& input, CallArgs& args, const BuiltinContext& ctx)>;
+using FilterTable = std::unordered_map<std::string, FilterFn>;
+
+Value Bool(CallArgs& args, size_t index, const char* name) {
+  return Value::Bool(ArgAt(args, index, name, Value::Bool(false)).Truthy());
+}
+
+void RegisterStringFilters(FilterTable& t) {
+  t["trim"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    return Value::String(PyStrip(in.ToStr(), ArgAt(a, 0, "chars"), true, true), in.is_safe());
+  };
+  t["string"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    return in.is_string() ? in : Value::String(in.ToStr());
+  };
+  t["safe"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return Value::String(in.ToStr(), true); };
+  t["escape"] = t["e"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    return in.is_safe() ? in : Value::String(HtmlEscape(in.ToStr()), true);
+  };
+  t["upper"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return Value::String(AsciiUpper(in.ToStr())); };
+  t["lower"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return Value::String(AsciiLower(in.ToStr())); };
+  t["capitalize"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    return Value::String(PyCapitalize(in.ToStr()));
+  };
+  t["title"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    // Jinja's do_title: words start after "-", whitespace or an opening bracket.
+    std::string out;
     bool start = true;
-    for (char c : s) {
-      bool sep = c == '-' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '(' || c == '{' || c == '[' || c == '<';
-      if (sep) out += c;
-      else out += start ? AsciiUpper(std::string(1, c)) : AsciiLower(std::string(1, c));
+    for (char c : in.ToStr()) {
+      bool sep = c == '-' || std::isspace(static_cast<unsigned char>(c)) || c == '(' || c == '{' || c == '[' || c == '<';
+      out += sep ? c : start ? AsciiUpper(std::string(1, c))[0] : AsciiLower(std::string(1, c))[0];
       start = sep;
     }
     return Value::String(std::move(out));
-  }
-  if (name == "replace") {
-    return Value::String(PyReplace(input.ToStr(), ArgAt(args, 0, "old").ToStr(), ArgAt(args, 1, "new").ToStr(),
-                                   ToInt(ArgAt(args, 2, "count", Value::Int(-1)), "count")));
-  }
-  if (name == "join") {
-    Value sep = ArgAt(args, 0, "d", Value::String(""));
-    Value attr = ArgAt(args, 1, "attribute");
+  };
+  t["replace"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    return Value::String(PyReplace(in.ToStr(), ArgAt(a, 0, "old").ToStr(), ArgAt(a, 1, "new").ToStr(),
+                                   ToInt(ArgAt(a, 2, "count", Value::Int(-1)), "count")));
+  };
+  t["indent"] = [](const Value& in, CallArgs& a, const BuiltinContext&) { return Indent(in, a); };
+  t["wordcount"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    return Value::Int(static_cast<int64_t>(PySplit(in.ToStr(), Value(), -1).size()));
+  };
+  t["center"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    int64_t width = ToInt(ArgAt(a, 0, "width", Value::Int(80)), "width");
+    std::string s = in.ToStr();
+    int64_t n = static_cast<int64_t>(Utf8Length(s));
+    if (width <= n) return Value::String(s);
+    int64_t pad = width - n, left = pad / 2 + (pad & width & 1);  // CPython's str.center split
+    return Value::String(std::string(left, ' ') + s + std::string(pad - left, ' '));
+  };
+  t["format"] = [](const Value& in, CallArgs& a, const BuiltinContext&) { return Value::String(PyFormat(in.ToStr(), a)); };
+  t["tojson"] = [](const Value& in, CallArgs& a, const BuiltinContext&) { return ToJsonFilter(in, a); };
+}
+
+void RegisterSequenceFilters(FilterTable& t) {
+  t["length"] = t["count"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return Value::Int(Length(in)); };
+  t["join"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) {
+    Value sep = ArgAt(a, 0, "d", Value::String(""));
+    Value attr = ArgAt(a, 1, "attribute");
     std::string out;
     bool first = true;
-    for (const Value& v : Iterate(input)) {
+    for (const Value& v : Iterate(in)) {
       if (!first) out += sep.ToStr();
       first = false;
       out += attr.is_string() ? AttrPath(v, attr.str(), ctx).ToStr() : v.ToStr();
     }
     return Value::String(std::move(out));
-  }
-  if (name == "list") return Value::List(Iterate(input));
-  if (name == "first" || name == "last") {
-    ValueList items = Iterate(input);
-    if (items.empty()) return Value::Undefined("No first item, sequence was empty.");
-    return name == "first" ? items.front() : items.back();
-  }
-  if (name == "items") {
-    if (input.is_undefined()) return Value::List({});
-    if (!input.is_dict() || input.is_namespace()) ThrowError("TypeError", "Can only get item pairs from a mapping.");
-    ValueList out;
-    for (const auto& [k, v] : input.dict().items) out.push_back(Value::List({DictKeyValue(k), v}, true));
-    return Value::List(std::move(out), false, /*generator=*/true);
-  }
-  if (name == "dictsort") {
-    if (!input.is_dict()) ThrowError("FilterArgumentError", "You can only sort by either \"key\" or \"value\"");
-    bool cs = ArgAt(args, 0, "case_sensitive", Value::Bool(false)).Truthy();
-    bool by_value = ArgAt(args, 1, "by", Value::String("key")).ToStr() == "value";
-    bool reverse = ArgAt(args, 2, "reverse", Value::Bool(false)).Truthy();
-    ValueList out;
-    for (const auto& [k, v] : input.dict().items) out.push_back(Value::List({DictKeyValue(k), v}, true));
-    std::stable_sort(out.begin(), out.end(), [&](const Value& a, const Value& b) {
-      const Value& x = a.list()[by_value ? 1 : 0];
-      const Value& y = b.list()[by_value ? 1 : 0];
-      return reverse ? LessThan(SortKey(y, cs), SortKey(x, cs)) : LessThan(SortKey(x, cs), SortKey(y, cs));
-    });
-    return Value::List(std::move(out));
-  }
-  if (name == "sort") {
-    bool reverse = ArgAt(args, 0, "reverse", Value::Bool(false)).Truthy();
-    bool cs = ArgAt(args, 1, "case_sensitive", Value::Bool(false)).Truthy();
-    Value attr = ArgAt(args, 2, "attribute");
-    ValueList out = Iterate(input);
-    auto key = [&](const Value& v) { return SortKey(attr.is_string() ? AttrPath(v, attr.str(), ctx) : v, cs); };
-    std::stable_sort(out.begin(), out.end(), [&](const Value& a, const Value& b) {
-      return reverse ? LessThan(key(b), key(a)) : LessThan(key(a), key(b));
-    });
-    return Value::List(std::move(out));
-  }
-  if (name == "reverse") {
-    if (input.is_string()) {
-      std::vector<char32_t> cps = DecodeUtf8(input.str());
+  };
+  t["list"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return Value::List(Iterate(in)); };
+  t["first"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    ValueList items = Iterate(in);
+    return items.empty() ? Value::Undefined("No first item, sequence was empty.") : items.front();
+  };
+  t["last"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    ValueList items = Iterate(in);
+    return items.empty() ? Value::Undefined("No last item, sequence was empty.") : items.back();
+  };
+  t["reverse"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    if (in.is_string()) {
+      std::vector<char32_t> cps = DecodeUtf8(in.str());
       std::reverse(cps.begin(), cps.end());
       return Value::String(EncodeUtf8(cps));
     }
-    ValueList out = Iterate(input);
+    ValueList out = Iterate(in);
     std::reverse(out.begin(), out.end());
     return Value::List(std::move(out), false, /*generator=*/true);
-  }
-  if (name == "unique") {
-    bool cs = ArgAt(args, 0, "case_sensitive", Value::Bool(false)).Truthy();
+  };
+  t["sort"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) {
+    bool reverse = Bool(a, 0, "reverse").Truthy(), cs = Bool(a, 1, "case_sensitive").Truthy();
+    Value attr = ArgAt(a, 2, "attribute");
+    ValueList out = Iterate(in);
+    auto key = [&](const Value& v) { return SortKey(attr.is_string() ? AttrPath(v, attr.str(), ctx) : v, cs); };
+    std::stable_sort(out.begin(), out.end(), [&](const Value& x, const Value& y) {
+      return reverse ? LessThan(key(y), key(x)) : LessThan(key(x), key(y));
+    });
+    return Value::List(std::move(out));
+  };
+  t["unique"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    bool cs = Bool(a, 0, "case_sensitive").Truthy();
     ValueList out, keys;
-    for (const Value& v : Iterate(input)) {
+    for (const Value& v : Iterate(in)) {
       Value k = SortKey(v, cs);
-      bool seen = false;
-      for (const Value& s : keys) seen = seen || ValuesEqual(s, k);
-      if (!seen) {
+      if (std::none_of(keys.begin(), keys.end(), [&](const Value& s) { return ValuesEqual(s, k); })) {
         keys.push_back(k);
         out.push_back(v);
       }
     }
     return Value::List(std::move(out), false, /*generator=*/true);
-  }
-  if (name == "select" || name == "reject") return SelectFilter(input, args, false, name == "select", ctx);
-  if (name == "selectattr" || name == "rejectattr") {
-    return SelectFilter(input, args, true, name == "selectattr", ctx);
-  }
-  if (name == "map") return MapFilter(input, args, ctx);
-  if (name == "int") {
-    Value fallback = ArgAt(args, 0, "default", Value::Int(0));
-    if (input.is_int()) return input;
-    if (input.is_bool()) return Value::Int(input.bool_value());
-    if (input.is_float()) return Value::Int(static_cast<int64_t>(input.float_value()));
-    if (input.is_string()) {
-      std::string s = PyStrip(input.str(), Value(), true, true);
+  };
+  t["select"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) { return SelectFilter(in, a, false, true, ctx); };
+  t["reject"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) { return SelectFilter(in, a, false, false, ctx); };
+  t["selectattr"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) { return SelectFilter(in, a, true, true, ctx); };
+  t["rejectattr"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) { return SelectFilter(in, a, true, false, ctx); };
+  t["map"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) { return MapFilter(in, a, ctx); };
+  t["min"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return MinMax(in, true); };
+  t["max"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return MinMax(in, false); };
+  t["sum"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) {
+    Value total = ArgAt(a, 1, "start", Value::Int(0));
+    for (const Value& v : Iterate(in)) total = BinaryOp("+", total, v, ctx);
+    return total;
+  };
+}
+
+void RegisterMappingFilters(FilterTable& t) {
+  t["items"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    if (in.is_undefined()) return Value::List({});
+    if (!in.is_dict() || in.is_namespace()) ThrowError("TypeError", "Can only get item pairs from a mapping.");
+    ValueList out;
+    for (const auto& [k, v] : in.dict().items) out.push_back(Value::List({DictKeyValue(k), v}, true));
+    return Value::List(std::move(out), false, /*generator=*/true);
+  };
+  t["dictsort"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    if (!in.is_dict()) ThrowError("TypeError", "dictsort needs a mapping, not " + in.TypeName());
+    bool cs = Bool(a, 0, "case_sensitive").Truthy();
+    bool by_value = ArgAt(a, 1, "by", Value::String("key")).ToStr() == "value";
+    bool reverse = Bool(a, 2, "reverse").Truthy();
+    ValueList out;
+    for (const auto& [k, v] : in.dict().items) out.push_back(Value::List({DictKeyValue(k), v}, true));
+    auto key = [&](const Value& pair) { return SortKey(pair.list()[by_value ? 1 : 0], cs); };
+    std::stable_sort(out.begin(), out.end(), [&](const Value& x, const Value& y) {
+      return reverse ? LessThan(key(y), key(x)) : LessThan(key(x), key(y));
+    });
+    return Value::List(std::move(out));
+  };
+  t["default"] = t["d"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    bool boolean = Bool(a, 1, "boolean").Truthy();
+    if (in.is_undefined() || (boolean && !in.Truthy())) return ArgAt(a, 0, "default_value", Value::String(""));
+    return in;
+  };
+  t["attr"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) {
+    return GetAttr(in, ArgAt(a, 0, "name").ToStr(), ctx);
+  };
+}
+
+void RegisterNumberFilters(FilterTable& t) {
+  t["int"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    Value fallback = ArgAt(a, 0, "default", Value::Int(0));
+    if (in.is_number()) return in.is_float() ? Value::Int(static_cast<int64_t>(in.float_value())) : Value::Int(ToInt(in, "value"));
+    if (in.is_string()) {
+      std::string s = PyStrip(in.str(), Value(), true, true);
       char* end = nullptr;
       long long i = std::strtoll(s.c_str(), &end, 10);
       if (!s.empty() && *end == '\0') return Value::Int(i);
@@ -265,198 +316,53 @@ Value ApplyFilter(const std::string& name, const Value& input, CallArgs& args, c
       if (!s.empty() && *end == '\0') return Value::Int(static_cast<int64_t>(f));
     }
     return fallback;
-  }
-  if (name == "float") {
-    Value fallback = ArgAt(args, 0, "default", Value::Float(0.0));
-    if (input.is_number()) return Value::Float(input.AsDouble());
-    if (input.is_string()) {
+  };
+  t["float"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    Value fallback = ArgAt(a, 0, "default", Value::Float(0.0));
+    if (in.is_number()) return Value::Float(in.AsDouble());
+    if (in.is_string()) {
+      std::string s = PyStrip(in.str(), Value(), true, true);
       char* end = nullptr;
-      std::string s = PyStrip(input.str(), Value(), true, true);
       double f = std::strtod(s.c_str(), &end);
       if (!s.empty() && *end == '\0') return Value::Float(f);
     }
     return fallback;
-  }
-  if (name == "abs") {
-    if (input.is_int()) return Value::Int(std::llabs(input.int_value()));
-    if (input.is_number()) return Value::Float(std::fabs(input.AsDouble()));
-    ThrowError("TypeError", "bad operand type for abs(): '" + input.TypeName() + "'");
-  }
-  if (name == "round") {
-    int64_t prec = ToInt(ArgAt(args, 0, "precision", Value::Int(0)), "precision");
-    std::string method = ArgAt(args, 1, "method", Value::String("common")).ToStr();
-    double f = input.AsDouble(), m = std::pow(10.0, static_cast<double>(prec));
-    double r = method == "ceil" ? std::ceil(f * m) / m : method == "floor" ? std::floor(f * m) / m
-                                                        : std::nearbyint(f * m) / m;
-    return Value::Float(r);
-  }
-  if (name == "indent") return Indent(input, args);
-  if (name == "wordcount") return Value::Int(static_cast<int64_t>(PySplit(input.ToStr(), Value(), -1).size()));
-  if (name == "center") {
-    int64_t width = ToInt(ArgAt(args, 0, "width", Value::Int(80)), "width");
-    std::string s = input.ToStr();
-    int64_t n = static_cast<int64_t>(Utf8Length(s));
-    if (width <= n) return Value::String(s);
-    int64_t pad = width - n, left = pad / 2 + (pad & width & 1);
-    return Value::String(std::string(left, ' ') + s + std::string(pad - left, ' '));
-  }
-  if (name == "min" || name == "max") {
-    ValueList items = Iterate(input);
-    if (items.empty()) return Value::Undefined("No aggregated item, sequence was empty.");
-    Value best = items[0];
-    for (const Value& v : items) {
-      if (name == "min" ? LessThan(SortKey(v, false), SortKey(best, false))
-                        : LessThan(SortKey(best, false), SortKey(v, false))) best = v;
-    }
-    return best;
-  }
-  if (name == "sum") {
-    Value total = ArgAt(args, 1, "start", Value::Int(0));
-    for (const Value& v : Iterate(input)) total = BinaryOp("+", total, v, ctx);
-    return total;
-  }
-  if (name == "format") return Value::String(PyFormat(input.ToStr(), args));
-  if (name == "attr") return GetAttr(input, ArgAt(args, 0, "name").ToStr(), ctx);
-  ThrowError("TemplateRuntimeError", "No filter named '" + name + "' found.");
-}
-
-bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
-  auto arg = [&]() { return ArgAt(args, 0, "other"); };
-  if (name == "defined") return !v.is_undefined();
-  if (name == "undefined") return v.is_undefined();
-  if (v.is_unsafe_undefined()) FailUndefined(v);
-  if (name == "none") return v.is_none();
-  if (name == "string") return v.is_string();
-  if (name == "number") return v.is_number();
-  if (name == "integer") return v.is_int();
-  if (name == "float") return v.is_float();
-  if (name == "boolean") return v.is_bool();
-  if (name == "true") return v.is_bool() && v.bool_value();
-  if (name == "false") return v.is_bool() && !v.bool_value();
-  if (name == "mapping") return v.is_dict() && !v.is_namespace();
-  if (name == "iterable") return v.is_undefined() || v.is_string() || v.is_list() || (v.is_dict() && !v.is_namespace());
-  if (name == "sequence") {
-    return v.is_undefined() || v.is_string() || (v.is_list() && !v.is_generator()) || (v.is_dict() && !v.is_namespace());
-  }
-  if (name == "callable") return v.is_callable();
-  if (name == "even" || name == "odd") {
-    int64_t i = ToInt(v, "value");
-    return (i % 2 == 0) == (name == "even");
-  }
-  if (name == "divisibleby") {
-    int64_t d = ToInt(arg(), "num");
-    if (d == 0) ThrowError("ZeroDivisionError", "integer division or modulo by zero");
-    return ToInt(v, "value") % d == 0;
-  }
-  if (name == "eq" || name == "equalto" || name == "==") return ValuesEqual(v, arg());
-  if (name == "ne" || name == "!=") return !ValuesEqual(v, arg());
-  if (name == "lt" || name == "lessthan" || name == "<") return LessThan(v, arg());
-  if (name == "gt" || name == "greaterthan" || name == ">") return LessThan(arg(), v);
-  if (name == "le" || name == "<=") return !LessThan(arg(), v);
-  if (name == "ge" || name == ">=") return !LessThan(v, arg());
-  if (name == "in") return Contains(ArgAt(args, 0, "seq"), v);
-  if (name == "sameas") {
-    Value o = arg();
-    if (v.is_none() || v.is_bool() || v.is_undefined()) return v.kind() == o.kind() && ValuesEqual(v, o);
-    return (v.is_list() && o.is_list() && &v.list() == &o.list()) || (v.is_dict() && o.is_dict() && &v.dict() == &o.dict());
-  }
-  if (name == "lower") return v.is_string() && AsciiLower(v.str()) == v.str();
-  if (name == "upper") return v.is_string() && AsciiUpper(v.str()) == v.str();
-  if (name == "escaped") return v.is_safe();
-  ThrowError("TemplateRuntimeError", "No test named '" + name + "' found.");
-}
-
-std::string PyStrftime(const std::string& fmt, const BuiltinContext& ctx) {
-  static const char* kMonths[] = {"January", "February", "March", "April", "May", "June", "July",
-                                  "August", "September", "October", "November", "December"};
-  static const char* kDays[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
-  // Day of week (Monday = 0) and day of year from the civil date.
-  auto days_from_civil = [](int y, int m, int d) {
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
   };
-  int days = days_from_civil(ctx.year, ctx.month, ctx.day);
-  int wday = ((days % 7) + 7 + 3) % 7;  // 1970-01-01 was a Thursday (3)
-  int yday = days - days_from_civil(ctx.year, 1, 1) + 1;
-  std::string out;
-  char buf[32];
-  for (size_t i = 0; i < fmt.size(); ++i) {
-    if (fmt[i] != '%' || i + 1 >= fmt.size()) {
-      out += fmt[i];
-      continue;
-    }
-    char c = fmt[++i];
-    switch (c) {
-      case 'Y': std::snprintf(buf, sizeof(buf), "%04d", ctx.year); break;
-      case 'y': std::snprintf(buf, sizeof(buf), "%02d", ctx.year % 100); break;
-      case 'm': std::snprintf(buf, sizeof(buf), "%02d", ctx.month); break;
-      case 'd': std::snprintf(buf, sizeof(buf), "%02d", ctx.day); break;
-      case 'e': std::snprintf(buf, sizeof(buf), "%2d", ctx.day); break;
-      case 'j': std::snprintf(buf, sizeof(buf), "%03d", yday); break;
-      case 'B': std::snprintf(buf, sizeof(buf), "%s", kMonths[ctx.month - 1]); break;
-      case 'b': case 'h': std::snprintf(buf, sizeof(buf), "%.3s", kMonths[ctx.month - 1]); break;
-      case 'A': std::snprintf(buf, sizeof(buf), "%s", kDays[wday]); break;
-      case 'a': std::snprintf(buf, sizeof(buf), "%.3s", kDays[wday]); break;
-      case 'H': case 'M': case 'S': std::snprintf(buf, sizeof(buf), "00"); break;
-      case 'I': std::snprintf(buf, sizeof(buf), "12"); break;
-      case 'p': std::snprintf(buf, sizeof(buf), "AM"); break;
-      case '%': std::snprintf(buf, sizeof(buf), "%%"); break;
-      default: std::snprintf(buf, sizeof(buf), "%%%c", c); break;
-    }
-    out += buf;
-  }
-  return out;
+  t["abs"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    if (in.is_int() || in.is_bool()) return Value::Int(std::llabs(ToInt(in, "value")));
+    if (in.is_float()) return Value::Float(std::fabs(in.float_value()));
+    ThrowError("TypeError", "bad operand type for abs(): '" + in.TypeName() + "'");
+  };
+  t["round"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    int64_t prec = ToInt(ArgAt(a, 0, "precision", Value::Int(0)), "precision");
+    std::string method = ArgAt(a, 1, "method", Value::String("common")).ToStr();
+    double f = in.AsDouble(), m = std::pow(10.0, static_cast<double>(prec));
+    if (method == "ceil") return Value::Float(std::ceil(f * m) / m);
+    if (method == "floor") return Value::Float(std::floor(f * m) / m);
+    return Value::Float(std::nearbyint(f * m) / m);  // Python round(): half to even
+  };
 }
 
-ValueDict MakeGlobals(const BuiltinContext& ctx) {
-  ValueDict g;
-  g.Set("range", Value::Function("range", [ctx](CallArgs& a) {
-    int64_t start = 0, stop = 0, step = 1;
-    size_t n = a.positional.size();
-    if (n == 1) stop = ToInt(a.positional[0], "range stop");
-    else if (n >= 2) {
-      start = ToInt(a.positional[0], "range start");
-      stop = ToInt(a.positional[1], "range stop");
-      if (n >= 3) step = ToInt(a.positional[2], "range step");
-    } else {
-      ThrowError("TypeError", "range expected at least 1 argument, got 0");
-    }
-    if (step == 0) ThrowError("ValueError", "range() arg 3 must not be zero");
-    double count = std::max(0.0, std::ceil((static_cast<double>(stop) - start) / step));
-    if (count > ctx.max_sequence) ThrowError("SecurityError", "range too big: " + std::to_string(static_cast<int64_t>(count)) + " items");
-    ValueList out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::Int(i));
-    return Value::List(std::move(out));
-  }));
-  g.Set("namespace", Value::Function("namespace", [](CallArgs& a) {
-    auto d = std::make_shared<ValueDict>();
-    for (const Value& p : a.positional) {
-      if (!p.is_dict()) ThrowError("TypeError", "namespace() positional argument must be a mapping");
-      for (const auto& [k, v] : p.dict().items) d->Set(k, v);
-    }
-    for (const auto& [k, v] : a.named) d->Set(k, v);
-    return Value::Dict(std::move(d), /*is_namespace=*/true);
-  }));
-  g.Set("dict", Value::Function("dict", [](CallArgs& a) {
-    auto d = std::make_shared<ValueDict>();
-    for (const Value& p : a.positional) {
-      if (!p.is_dict()) ThrowError("TypeError", "dict() positional argument must be a mapping");
-      for (const auto& [k, v] : p.dict().items) d->Set(k, v);
-    }
-    for (const auto& [k, v] : a.named) d->Set(k, v);
-    return Value::Dict(std::move(d));
-  }));
-  g.Set("raise_exception", Value::Function("raise_exception", [](CallArgs& a) -> Value {
-    ThrowError("TemplateError", ArgAt(a, 0, "message").ToStr());
-  }));
-  g.Set("strftime_now", Value::Function("strftime_now", [ctx](CallArgs& a) {
-    return Value::String(PyStrftime(ArgAt(a, 0, "format").ToStr(), ctx));
-  }));
-  return g;
+const FilterTable& Filters() {
+  static const FilterTable* table = [] {
+    auto* t = new FilterTable;
+    RegisterStringFilters(*t);
+    RegisterSequenceFilters(*t);
+    RegisterMappingFilters(*t);
+    RegisterNumberFilters(*t);
+    return t;
+  }();
+  return *table;
+}
+
+}  // namespace
+
+Value ApplyFilter(const std::string& name, const Value& input, CallArgs& args, const BuiltinContext& ctx) {
+  if (input.is_unsafe_undefined()) FailUndefined(input);
+  const FilterTable& filters = Filters();
+  auto it = filters.find(name);
+  if (it == filters.end()) ThrowError("TemplateRuntimeError", "No filter named '" + name + "' found.");
+  return it->second(input, args, ctx);
 }
 
 }  // namespace isv::jinja
