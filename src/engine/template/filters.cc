@@ -306,14 +306,14 @@ void RegisterMappingFilters(FilterTable& t) {
 void RegisterNumberFilters(FilterTable& t) {
   t["int"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
     Value fallback = ArgAt(a, 0, "default", Value::Int(0));
-    if (in.is_number()) return in.is_float() ? Value::Int(static_cast<int64_t>(in.float_value())) : Value::Int(ToInt(in, "value"));
+    if (in.is_number()) return Value::Int(ToInt(in, "value"));
     if (in.is_string()) {
       std::string s = PyStrip(in.str(), Value(), true, true);
       char* end = nullptr;
       long long i = std::strtoll(s.c_str(), &end, 10);
       if (!s.empty() && *end == '\0') return Value::Int(i);
       double f = std::strtod(s.c_str(), &end);
-      if (!s.empty() && *end == '\0') return Value::Int(static_cast<int64_t>(f));
+      if (!s.empty() && *end == '\0') return Value::Int(ToInt(Value::Float(f), "value"));
     }
     return fallback;
   };

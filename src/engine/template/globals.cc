@@ -116,9 +116,14 @@ ValueDict MakeGlobals(const BuiltinContext& ctx) {
     }
     if (step == 0) ThrowError("ValueError", "range() arg 3 must not be zero");
     double count = std::max(0.0, std::ceil((static_cast<double>(stop) - start) / step));
-    if (count > ctx.max_sequence) ThrowError("SecurityError", "range too big: " + std::to_string(static_cast<int64_t>(count)) + " items");
+    if (count > static_cast<double>(ctx.max_sequence)) {
+      ThrowError("SecurityError", "range too big: " + PyFloatRepr(count) + " items");
+    }
     ValueList out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::Int(i));
+    out.reserve(static_cast<size_t>(count));
+    for (int64_t k = 0; k < static_cast<int64_t>(count); ++k) {
+      out.push_back(Value::Int(static_cast<int64_t>(static_cast<__int128>(start) + static_cast<__int128>(k) * step)));
+    }
     return Value::List(std::move(out));
   }));
   g.Set("namespace", Value::Function("namespace", [](CallArgs& a) {

@@ -289,7 +289,8 @@ Value Interpreter::Eval(const Expr& e, const FramePtr& frame) {
         if (v.is_undefined()) FailUndefined(v);
         if (!v.is_number()) ThrowError("TypeError", "bad operand type for unary " + e.name + ": '" + v.TypeName() + "'");
         if (e.name == "+") return v.is_bool() ? Value::Int(v.bool_value()) : v;
-        return v.is_float() ? Value::Float(-v.float_value()) : Value::Int(-ToInt(v, "operand"));
+        if (v.is_float()) return Value::Float(-v.float_value());
+        return BinaryOp("-", Value::Int(0), v, builtins_);
       }
       case Expr::Kind::kBinary: {
         if (e.name == "and" || e.name == "or") {

@@ -117,7 +117,7 @@ class Lexer {
                                              : "unexpected end of template, expected '%}'", tag_pos);
       char c = src_[i];
       // End of tag?
-      if (depth == 0 || kind == '%') {
+      if (depth <= 0 || kind == '%') {
         bool minus = c == '-' && i + 2 < src_.size() && src_[i + 1] == close && src_[i + 2] == '}';
         if (minus || (c == close && i + 1 < src_.size() && src_[i + 1] == '}')) {
           Token end;

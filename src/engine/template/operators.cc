@@ -1,5 +1,7 @@
 // Operators, attribute/item access, slicing and iteration with Python/Jinja2 semantics.
+#include <climits>
 #include <cmath>
+#include <cstdint>
 
 #include "engine/template/builtins.h"
 #include "engine/template/error.h"
@@ -23,7 +25,11 @@ Value ArgAt(CallArgs& args, size_t index, const char* name, Value fallback) {
 int64_t ToInt(const Value& v, const char* what) {
   if (v.is_int()) return v.int_value();
   if (v.is_bool()) return v.bool_value() ? 1 : 0;
-  if (v.is_float()) return static_cast<int64_t>(v.float_value());
+  if (v.is_float()) {
+    double f = v.float_value();
+    if (!(f > -9.2e18 && f < 9.2e18)) ThrowError("OverflowError", "cannot convert float " + PyFloatRepr(f) + " to integer");
+    return static_cast<int64_t>(f);
+  }
   if (v.is_undefined()) FailUndefined(v);
   ThrowError("TypeError", std::string(what) + " must be an integer, not " + v.TypeName());
 }
@@ -80,23 +86,33 @@ Value Arithmetic(const std::string& op, const Value& a, const Value& b) {
       return Value::Float(r);
     }
   } else {
-    int64_t x = IntOf(a), y = IntOf(b);
-    if (op == "+") return Value::Int(x + y);
-    if (op == "-") return Value::Int(x - y);
-    if (op == "*") return Value::Int(x * y);
+    // Python ints are unbounded; ours are 64-bit, so overflow is an error rather than a wrap.
+    int64_t x = IntOf(a), y = IntOf(b), r = 0;
+    auto overflow = [&]() -> Value { ThrowError("OverflowError", "integer result of " + op + " exceeds 64 bits"); };
+    if (op == "+") return __builtin_add_overflow(x, y, &r) ? overflow() : Value::Int(r);
+    if (op == "-") return __builtin_sub_overflow(x, y, &r) ? overflow() : Value::Int(r);
+    if (op == "*") return __builtin_mul_overflow(x, y, &r) ? overflow() : Value::Int(r);
     if (op == "**") {
-      int64_t r = 1;
-      for (int64_t i = 0; i < y && i < 64; ++i) r *= x;
+      r = 1;
+      for (int64_t i = 0; i < y; ++i) {
+        if (__builtin_mul_overflow(r, x, &r)) return overflow();
+        if (r == 0 || r == 1) break;  // 0**n, 1**n
+        if (r == -1) {                // (-1)**n
+          r = (y % 2 == 0) ? 1 : -1;
+          break;
+        }
+      }
       return Value::Int(r);
     }
     if (y == 0) ThrowError("ZeroDivisionError", "integer division or modulo by zero");
-    int64_t q = x / y, r = x % y;
-    if (r != 0 && ((r < 0) != (y < 0))) {
+    if (x == INT64_MIN && y == -1) return overflow();
+    int64_t q = x / y, rem = x % y;
+    if (rem != 0 && ((rem < 0) != (y < 0))) {  // Python floors toward -infinity
       --q;
-      r += y;
+      rem += y;
     }
     if (op == "//") return Value::Int(q);
-    if (op == "%") return Value::Int(r);
+    if (op == "%") return Value::Int(rem);
   }
   ThrowError("TypeError", "unknown operator " + op);
 }

@@ -268,7 +268,8 @@ std::string DictKey(const Value& key) {
     case Value::Kind::kInt: return "\x01i" + std::to_string(key.int_value());
     case Value::Kind::kBool: return key.bool_value() ? "\x01i1" : "\x01i0";  // Python: True == 1
     case Value::Kind::kFloat:
-      if (key.float_value() == static_cast<double>(static_cast<int64_t>(key.float_value()))) {
+      if (std::fabs(key.float_value()) < 9e18 &&
+          key.float_value() == static_cast<double>(static_cast<int64_t>(key.float_value()))) {
         return "\x01i" + std::to_string(static_cast<int64_t>(key.float_value()));
       }
       return "\x01f" + PyFloatRepr(key.float_value());

@@ -73,6 +73,19 @@ TEST(TemplateSandboxTest, DeepNestingIsASyntaxErrorNotAStackOverflow) {
   EXPECT_FALSE(t2.ok());
 }
 
+// Python ints are unbounded; ours are 64-bit. Results that do not fit are an error, never a wrap.
+TEST(TemplateSandboxTest, IntegerOverflowIsAnError) {
+  for (const char* src : {"{{ 2 ** 70 }}", "{{ 9223372036854775807 + 1 }}", "{{ 3037000500 * 3037000500 }}",
+                          "{{ -9223372036854775807 - 2 }}", "{{ 1e300 | int }}"}) {
+    StatusOr<std::string> out = RenderWith(src, RenderOptions{});
+    ASSERT_FALSE(out.ok()) << src << " gave " << *out;
+    EXPECT_EQ(out.status().message().rfind("OverflowError", 0), 0u) << out.status().ToString();
+  }
+  StatusOr<std::string> out = RenderWith("{{ -(2 ** 62) * 2 }} {{ 2 ** 62 }} {{ (-1) ** 1001 }}", RenderOptions{});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "-9223372036854775808 4611686018427387904 -1");
+}
+
 TEST(TemplateSandboxTest, NoFileAccessStatements) {
   for (const char* src : {"{% include 'x.txt' %}", "{% import 'x' as y %}", "{% extends 'base' %}"}) {
     StatusOr<Template> t = Template::Parse(src);
