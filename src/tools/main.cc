@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   isv::AddInfoCommand(app, &exit_code);
   isv::AddTokenizeCommand(app, &exit_code);
   isv::AddTemplateCommand(app, &exit_code);
+  isv::AddServeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

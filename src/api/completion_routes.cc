@@ -1,0 +1,255 @@
+// POST /v1/chat/completions and /v1/completions: request -> lease on the model -> prompt ->
+// generation, answered as one JSON object or as an SSE stream of OpenAI chunks.
+#include <httplib.h>
+
+#include <chrono>
+#include <ctime>
+#include <random>
+
+#include "api/api_error.h"
+#include "api/http_util.h"
+#include "api/request_context.h"
+#include "api/request_parser.h"
+#include "api/server.h"
+#include "core/logging.h"
+
+namespace isv {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string NewCompletionId(bool is_chat) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  return std::string(is_chat ? "chatcmpl-" : "cmpl-") + buf;
+}
+
+json Usage(const GenerationResult& r) {
+  return {{"prompt_tokens", r.prompt_tokens},
+          {"completion_tokens", r.completion_tokens},
+          {"total_tokens", r.prompt_tokens + r.completion_tokens}};
+}
+
+json ToolCallsJson(const std::vector<ToolCall>& calls, bool with_index) {
+  json out = json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    json c;
+    if (with_index) c["index"] = i;
+    c["id"] = calls[i].id;
+    c["type"] = "function";
+    c["function"] = {{"name", calls[i].name}, {"arguments", calls[i].arguments}};
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string SseData(const json& j) {
+  return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+}
+
+// Shared per-response facts.
+struct ResponseMeta {
+  std::string id;
+  int64_t created;
+  std::string model;
+  std::string mode;
+  bool is_chat;
+};
+
+json Orchestration(const ResponseMeta& m, const GenerationResult& r) {
+  return {{"mode", m.mode}, {"models_used", {m.model}}, {"total_inference_time_ms", r.inference_ms}};
+}
+
+}  // namespace
+
+void Server::HandleCompletion(const httplib::Request& req, httplib::Response& res, bool is_chat) {
+  auto parsed = ParseCompletionRequest(req.body, is_chat);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
+  CompletionRequest& request = std::get<CompletionRequest>(parsed);
+  CurrentRequest().model = request.model;
+  if (draining_) return SendError(res, ApiError::FromStatus(UnavailableError("the server is shutting down")));
+
+  std::string mode = request.orchestration_mode.empty() ? config_.orchestration_mode : request.orchestration_mode;
+  request.orchestration_mode = mode;
+  if (mode != "single") {
+    static const char* kPlanned[] = {"critique", "debate", "ensemble", "pipeline"};
+    bool planned = std::find(std::begin(kPlanned), std::end(kPlanned), mode) != std::end(kPlanned);
+    if (planned) {
+      return SendError(res, {501, "invalid_request_error", "orchestration_mode_not_implemented",
+                             "orchestration mode '" + mode + "' is not implemented yet; only 'single' is available",
+                             "orchestration_mode", false, 0});
+    }
+    return SendError(res, ApiError::InvalidRequest(
+                              "'orchestration_mode' must be single, critique, debate, ensemble or pipeline, got '" + mode + "'",
+                              "orchestration_mode"));
+  }
+
+  auto t0 = std::chrono::steady_clock::now();
+  StatusOr<ModelManager::Lease> lease = manager_.Acquire(request.model);
+  if (!lease.ok()) return SendError(res, ApiError::FromStatus(lease.status(), "model"));
+  if (lease->load_wait_ms() > 50) {
+    metrics_.ObserveModelLoad(request.model, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  StatusOr<Prompt> prompt = (*lease)->PreparePrompt(request.input);
+  if (!prompt.ok()) return SendError(res, ApiError::FromStatus(prompt.status(), is_chat ? "messages" : "prompt"));
+  CurrentRequest().prompt_tokens = static_cast<int>(prompt->tokens.size());
+  if (request.stream) {
+    RespondStream(request, std::move(*lease), std::move(*prompt), res);
+  } else {
+    RespondComplete(request, std::move(*lease), std::move(*prompt), res);
+  }
+}
+
+void Server::RespondComplete(CompletionRequest& request, ModelManager::Lease lease, Prompt prompt,
+                             httplib::Response& res) {
+  ResponseMeta meta{NewCompletionId(request.is_chat), std::time(nullptr), request.model,
+                    request.orchestration_mode, request.is_chat};
+  std::string text;
+  bool aborted = false;
+  auto on_text = [&](std::string_view piece) {
+    if (PastShutdownDeadline()) {
+      aborted = true;
+      return false;
+    }
+    text.append(piece);
+    return true;
+  };
+  auto on_token = [&](double ms) { metrics_.ObserveInterToken(meta.model, ms / 1000); };
+  StatusOr<GenerationResult> r = lease->Generate(prompt, request.params, on_text, on_token);
+  if (!r.ok()) return SendError(res, ApiError::FromStatus(r.status()));
+  if (aborted) return SendError(res, ApiError::FromStatus(UnavailableError("the server is shutting down; generation was stopped")));
+  RequestContext& ctx = CurrentRequest();
+  ctx.completion_tokens = r->completion_tokens;
+  ctx.queue_ms = r->queue_ms;
+  ctx.inference_ms = r->inference_ms;
+  ctx.finish_reason = r->finish_reason;
+  metrics_.AddTokens(meta.model, r->prompt_tokens, r->completion_tokens);
+  if (r->completion_tokens > 0) metrics_.ObserveTimeToFirstToken(meta.model, r->time_to_first_token_ms / 1000);
+
+  json choice;
+  choice["index"] = 0;
+  std::string finish = r->finish_reason;
+  if (meta.is_chat) {
+    json message = {{"role", "assistant"}, {"content", text}};
+    if (request.tools_enabled) {
+      ParsedToolCalls parsed = ParseToolCalls(text, prompt.tool_format);
+      if (!parsed.tool_calls.empty()) {
+        message["content"] = parsed.content.empty() ? json(nullptr) : json(parsed.content);
+        message["tool_calls"] = ToolCallsJson(parsed.tool_calls, false);
+        finish = "tool_calls";
+      }
+    }
+    choice["message"] = message;
+  } else {
+    choice["text"] = text;
+    choice["logprobs"] = nullptr;
+  }
+  choice["finish_reason"] = finish;
+  SendJson(res, 200,
+           {{"id", meta.id},
+            {"object", meta.is_chat ? "chat.completion" : "text_completion"},
+            {"created", meta.created},
+            {"model", meta.model},
+            {"choices", json::array({choice})},
+            {"usage", Usage(*r)},
+            {"orchestration", Orchestration(meta, *r)}});
+}
+
+void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease, Prompt prompt,
+                           httplib::Response& res) {
+  struct StreamState {
+    CompletionRequest request;
+    ModelManager::Lease lease;
+    Prompt prompt;
+    ResponseMeta meta;
+  };
+  auto st = std::make_shared<StreamState>(StreamState{std::move(request), std::move(lease), std::move(prompt),
+                                                      ResponseMeta{}});
+  st->meta = {NewCompletionId(st->request.is_chat), std::time(nullptr), st->request.model,
+              st->request.orchestration_mode, st->request.is_chat};
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider("text/event-stream", [this, st](size_t, httplib::DataSink& sink) {
+    const ResponseMeta& m = st->meta;
+    auto chunk = [&](json delta_or_text, json finish) {
+      json choice = {{"index", 0}};
+      if (m.is_chat) {
+        choice["delta"] = std::move(delta_or_text);
+      } else {
+        choice["text"] = std::move(delta_or_text);
+        choice["logprobs"] = nullptr;
+      }
+      choice["finish_reason"] = std::move(finish);
+      json j = {{"id", m.id}, {"object", m.is_chat ? "chat.completion.chunk" : "text_completion"},
+                {"created", m.created}, {"model", m.model}, {"choices", json::array({choice})}};
+      return SseData(j);
+    };
+    bool client_gone = false;
+    auto write = [&](const std::string& s) {
+      if (client_gone) return false;
+      if (!sink.write(s.data(), s.size())) client_gone = true;
+      return !client_gone;
+    };
+    if (m.is_chat) write(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
+    std::string buffered;  // tool-call mode: the whole text, parsed at the end
+    bool aborted = false;
+    auto on_text = [&](std::string_view piece) {
+      if (PastShutdownDeadline()) {
+        aborted = true;
+        return false;
+      }
+      if (st->request.tools_enabled) {
+        buffered.append(piece);
+        return true;
+      }
+      return write(chunk(m.is_chat ? json{{"content", std::string(piece)}} : json(std::string(piece)), nullptr));
+    };
+    auto on_token = [&](double ms) { metrics_.ObserveInterToken(m.model, ms / 1000); };
+    StatusOr<GenerationResult> r = st->lease->Generate(st->prompt, st->request.params, on_text, on_token);
+    RequestContext& ctx = CurrentRequest();
+    if (!r.ok() || aborted) {
+      // Headers and the first bytes are out: the error travels as an event, then [DONE].
+      ApiError e = !r.ok() ? ApiError::FromStatus(r.status())
+                           : ApiError::FromStatus(UnavailableError("the server is shutting down; generation was stopped"));
+      ctx.error = e.message;
+      write(SseData(e.ToJson()));
+      write("data: [DONE]\n\n");
+      sink.done();
+      return true;
+    }
+    ctx.completion_tokens = r->completion_tokens;
+    ctx.queue_ms = r->queue_ms;
+    ctx.inference_ms = r->inference_ms;
+    ctx.finish_reason = client_gone ? "cancelled" : r->finish_reason;
+    metrics_.AddTokens(m.model, r->prompt_tokens, r->completion_tokens);
+    if (r->completion_tokens > 0) metrics_.ObserveTimeToFirstToken(m.model, r->time_to_first_token_ms / 1000);
+    if (client_gone) {
+      sink.done();
+      return true;
+    }
+    std::string finish = r->finish_reason;
+    if (st->request.tools_enabled) {
+      ParsedToolCalls parsed = ParseToolCalls(buffered, st->prompt.tool_format);
+      if (parsed.tool_calls.empty()) {
+        if (!buffered.empty()) write(chunk({{"content", buffered}}, nullptr));
+      } else {
+        if (!parsed.content.empty()) write(chunk({{"content", parsed.content}}, nullptr));
+        write(chunk({{"tool_calls", ToolCallsJson(parsed.tool_calls, true)}}, nullptr));
+        finish = "tool_calls";
+      }
+    }
+    write(chunk(m.is_chat ? json::object() : json(""), finish));
+    if (st->request.include_usage) {
+      json j = {{"id", m.id}, {"object", m.is_chat ? "chat.completion.chunk" : "text_completion"},
+                {"created", m.created}, {"model", m.model}, {"choices", json::array()}, {"usage", Usage(*r)},
+                {"orchestration", Orchestration(m, *r)}};
+      write(SseData(j));
+    }
+    write("data: [DONE]\n\n");
+    sink.done();
+    return true;
+  });
+}
+
+}  // namespace isv

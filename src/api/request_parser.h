@@ -1,0 +1,36 @@
+// Request parsing: OpenAI-style JSON bodies -> validated request structs. Unknown fields are
+// ignored (OpenAI clients send many); a known field with the wrong type or range is an ApiError
+// 400 whose `param` names the field. Messages are normalised for chat templates: text content parts
+// are joined, tool-call `arguments` strings are parsed into objects.
+//
+// Free functions; thread-safe.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "api/api_error.h"
+#include "serving/generator.h"
+
+namespace isv {
+
+struct CompletionRequest {
+  bool is_chat = true;
+  std::string model;
+  PromptInput input;             // messages + tools, or the raw prompt
+  GenerationParams params;
+  bool stream = false;
+  bool include_usage = false;    // stream_options.include_usage
+  bool tools_enabled = false;    // tools given and tool_choice != "none"
+  std::string orchestration_mode;  // "" = the configured default
+  std::string task_type;         // extension, accepted and logged
+  int priority = 0;              // extension, accepted (the scheduler of issue 5 uses it)
+};
+
+// Parses a /v1/chat/completions (is_chat) or /v1/completions body.
+std::variant<CompletionRequest, ApiError> ParseCompletionRequest(const std::string& body, bool is_chat);
+
+}  // namespace isv
