@@ -1,0 +1,193 @@
+// The seed's contract through the official openai client: health, models, chat completions
+// (plain and streamed), completions, usage, stop strings, seeds, and every request-error status.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { startServer, getJson, postJson, assertErrorSchema } from './harness.mjs';
+
+let srv;
+before(async () => { srv = await startServer(); });
+after(async () => { const { code } = await srv.stop(); assert.equal(code, 0, srv.logs()); });
+
+test('GET /health is the seed schema', async () => {
+  const r = await getJson(`${srv.url}/health`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body, { status: 'ok', service: 'inference-service', version: '0.1.0' });
+});
+
+test('GET /health/ready reports ready, loaded models and the CPU-only backend', async () => {
+  const r = await getJson(`${srv.url}/health/ready`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.status, 'ready');
+  assert.ok(Array.isArray(r.body.loaded_models));
+  assert.equal(r.body.orchestration_mode, 'single');
+  assert.ok('config' in r.body);
+  assert.equal(r.body.backend.device, 'cpu');
+});
+
+test('models.list returns the configured models in the seed shape', async () => {
+  const page = await srv.client.models.list();
+  const ids = page.data.map((m) => m.id);
+  assert.deepEqual(ids, ['stories260K', 'tiny-llama', 'tiny-qwen2', 'tiny-phi3']);
+  for (const m of page.data) {
+    assert.ok(['loaded', 'available', 'loading'].includes(m.status));
+    assert.equal(typeof m.memory_mb, 'number');
+    assert.equal(m.context_length, 512);
+    assert.ok(Array.isArray(m.roles));
+  }
+  const raw = await getJson(`${srv.url}/v1/models`);
+  assert.equal(raw.body.orchestration_mode, 'single');
+  assert.ok('config' in raw.body);
+});
+
+test('chat completion (non-streaming): message, usage, orchestration extension', async () => {
+  const r = await srv.client.chat.completions.create({
+    model: 'stories260K', messages: [{ role: 'user', content: 'Tell me a story' }], max_tokens: 8, temperature: 0,
+  });
+  assert.match(r.id, /^chatcmpl-/);
+  assert.equal(r.object, 'chat.completion');
+  assert.equal(r.model, 'stories260K');
+  assert.equal(r.choices.length, 1);
+  assert.equal(r.choices[0].message.role, 'assistant');
+  assert.equal(typeof r.choices[0].message.content, 'string');
+  assert.ok(['stop', 'length'].includes(r.choices[0].finish_reason));
+  assert.ok(r.usage.prompt_tokens > 0);
+  assert.ok(r.usage.completion_tokens > 0 && r.usage.completion_tokens <= 8);
+  assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
+  assert.equal(r.orchestration.mode, 'single');
+  assert.deepEqual(r.orchestration.models_used, ['stories260K']);
+  assert.equal(typeof r.orchestration.total_inference_time_ms, 'number');
+});
+
+test('chat completion streaming equals the non-streaming text (greedy) and reports usage', async () => {
+  const req = { model: 'tiny-qwen2', messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 6, temperature: 0 };
+  const full = await srv.client.chat.completions.create(req);
+  const stream = await srv.client.chat.completions.create({ ...req, stream: true, stream_options: { include_usage: true } });
+  let text = '';
+  let role;
+  let finish;
+  let usage;
+  let chunks = 0;
+  for await (const chunk of stream) {
+    chunks++;
+    assert.equal(chunk.object, 'chat.completion.chunk');
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      if (c.delta.role) role = c.delta.role;
+      if (c.delta.content) text += c.delta.content;
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+  }
+  assert.ok(chunks >= 3);
+  assert.equal(role, 'assistant');
+  assert.equal(text, full.choices[0].message.content);
+  assert.equal(finish, full.choices[0].finish_reason);
+  assert.deepEqual(usage, full.usage);
+});
+
+test('completions: raw prompt, greedy continuation of stories260K, stop string held back', async () => {
+  const r = await srv.client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 10, temperature: 0 });
+  assert.equal(r.object, 'text_completion');
+  const text = r.choices[0].text;
+  assert.ok(text.length > 0);
+  assert.equal(r.choices[0].finish_reason, 'length');
+  // Cut the same greedy continuation at a word in its middle: the text stops right before it.
+  const words = text.trim().split(/\s+/);
+  const stopWord = words[Math.floor(words.length / 2)];
+  const cut = text.slice(0, text.indexOf(stopWord));
+  const s = await srv.client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 10, temperature: 0, stop: [stopWord] });
+  assert.equal(s.choices[0].text, cut);
+  assert.equal(s.choices[0].finish_reason, 'stop');
+  // Streaming with the stop string gives the same text.
+  const stream = await srv.client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 10, temperature: 0, stop: stopWord, stream: true });
+  let streamed = '';
+  for await (const c of stream) streamed += c.choices[0]?.text ?? '';
+  assert.equal(streamed, cut);
+});
+
+test('seed makes sampling reproducible', async () => {
+  const req = { model: 'stories260K', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 12, temperature: 1.0, seed: 1234 };
+  const a = await srv.client.chat.completions.create(req);
+  const b = await srv.client.chat.completions.create(req);
+  assert.equal(a.choices[0].message.content, b.choices[0].message.content);
+});
+
+test('correlation id: X-Request-ID echoed, generated when absent', async () => {
+  const r = await getJson(`${srv.url}/health`, { headers: { 'X-Request-ID': 'abc-123' } });
+  assert.equal(r.headers.get('x-request-id'), 'abc-123');
+  const c = await getJson(`${srv.url}/health`, { headers: { 'X-Correlation-ID': 'corr-9' } });
+  assert.equal(c.headers.get('x-correlation-id'), 'corr-9');
+  const g = await getJson(`${srv.url}/health`);
+  assert.match(g.headers.get('x-request-id'), /^[0-9a-f-]{36}$/);
+});
+
+test('400 names the wrong field; the openai client raises BadRequestError', async () => {
+  await assert.rejects(
+    srv.client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'x' }], temperature: 'hot' }),
+    (e) => e instanceof OpenAI.BadRequestError && e.status === 400 && e.param === 'temperature');
+  const r = await postJson(`${srv.url}/v1/chat/completions`, { model: 'stories260K', messages: 'nope' });
+  assert.equal(r.status, 400);
+  assertErrorSchema(assert, r.body, { param: 'messages', retriable: false });
+  const bad = await postJson(`${srv.url}/v1/chat/completions`, '{not json');
+  assert.equal(bad.status, 400);
+  assertErrorSchema(assert, bad.body);
+  const mt = await postJson(`${srv.url}/v1/chat/completions`, { model: 'stories260K', messages: [{ role: 'user', content: 'x' }], max_tokens: -1 });
+  assert.equal(mt.status, 400);
+  assertErrorSchema(assert, mt.body, { param: 'max_tokens' });
+  // Unknown OpenAI fields are ignored.
+  const ok = await postJson(`${srv.url}/v1/chat/completions`, { model: 'stories260K', messages: [{ role: 'user', content: 'x' }], max_tokens: 1, user: 'u', some_future_field: { a: 1 } });
+  assert.equal(ok.status, 200);
+});
+
+test('404 for an unknown model (never another model), with the error schema', async () => {
+  await assert.rejects(
+    srv.client.chat.completions.create({ model: 'phi-4', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
+  const r = await postJson(`${srv.url}/v1/models/phi-4/load`, {});
+  assert.equal(r.status, 404);
+  assertErrorSchema(assert, r.body, { code: 'model_not_found', retriable: false });
+  const route = await getJson(`${srv.url}/v1/nothing`);
+  assert.equal(route.status, 404);
+  assertErrorSchema(assert, route.body);
+});
+
+test('prompt longer than the context is a 400 context_length_exceeded', async () => {
+  const r = await postJson(`${srv.url}/v1/completions`, { model: 'stories260K', prompt: 'Once upon a time '.repeat(200), max_tokens: 1 });
+  assert.equal(r.status, 400);
+  assertErrorSchema(assert, r.body, { code: 'context_length_exceeded' });
+});
+
+test('orchestration modes other than single are a clear 501, unknown modes 400', async () => {
+  const r = await postJson(`${srv.url}/v1/chat/completions`, { model: 'stories260K', messages: [{ role: 'user', content: 'x' }], orchestration_mode: 'critique' });
+  assert.equal(r.status, 501);
+  assertErrorSchema(assert, r.body, { param: 'orchestration_mode' });
+  assert.match(r.body.error.message, /critique/);
+  const u = await postJson(`${srv.url}/v1/chat/completions`, { model: 'stories260K', messages: [{ role: 'user', content: 'x' }], orchestration_mode: 'vote' });
+  assert.equal(u.status, 400);
+  const s = await postJson(`${srv.url}/v1/chat/completions`, { model: 'stories260K', messages: [{ role: 'user', content: 'x' }], orchestration_mode: 'single', task_type: 'code', priority: 2, max_tokens: 2 });
+  assert.equal(s.status, 200);
+});
+
+test('tools are rendered by the chat template; tool results round-trip as messages', async () => {
+  const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+  const r = await srv.client.chat.completions.create({
+    model: 'tiny-qwen2', max_tokens: 4, tools, tool_choice: 'auto',
+    messages: [
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"temp": 21}' },
+    ],
+  });
+  assert.equal(r.choices.length, 1);
+  assert.ok(['stop', 'length', 'tool_calls'].includes(r.choices[0].finish_reason));
+});
+
+test('GET /metrics exposes Prometheus text with request and token metrics', async () => {
+  const r = await fetch(`${srv.url}/metrics`);
+  assert.equal(r.status, 200);
+  const text = await r.text();
+  assert.match(text, /inference_requests_total\{.*route="\/v1\/chat\/completions".*\} \d+/);
+  assert.match(text, /inference_completion_tokens_total\{model="stories260K"\} \d+/);
+  assert.match(text, /inference_time_to_first_token_seconds_bucket/);
+  assert.match(text, /inference_model_loaded\{model="stories260K"\} 1/);
+});
