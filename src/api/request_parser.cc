@@ -192,6 +192,7 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   if (auto e = ReadInteger(body, "max_tokens", 0, 1 << 24, &max_tokens)) return e;
   if (auto e = ReadInteger(body, "max_completion_tokens", 0, 1 << 24, &max_tokens)) return e;
   if (auto e = ReadBool(body, "stream", &r->stream)) return e;
+  if (auto e = ReadBool(body, "ignore_eos", &r->params.ignore_eos)) return e;
   if (auto e = ReadStop(body, &r->params.stop)) return e;
   if (auto e = ReadString(body, "orchestration_mode", &r->orchestration_mode)) return e;
   if (auto e = ReadString(body, "task_type", &r->task_type)) return e;

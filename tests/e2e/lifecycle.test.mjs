@@ -1,0 +1,142 @@
+// Model lifecycle: load/unload endpoints, 409 when auto-load is off, load on demand, presets,
+// LRU eviction under a small memory budget, the budget error, keep-alive idle unload, default preset.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, getJson, postJson, assertErrorSchema } from './harness.mjs';
+
+const chat = (model) => ({ model, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 });
+async function statuses(url) {
+  const r = await getJson(`${url}/v1/models`);
+  return Object.fromEntries(r.body.data.map((m) => [m.id, m.status]));
+}
+
+test('auto-load off: 409 until loaded; load/unload endpoints with the seed schema', async () => {
+  const srv = await startServer({ INFERENCE_AUTO_LOAD: 'false' });
+  try {
+    const ready = await getJson(`${srv.url}/health/ready`);
+    assert.equal(ready.status, 503);
+    assert.deepEqual(ready.body.loaded_models, []);
+    assert.equal(ready.body.reason, 'No models loaded');
+    const r = await postJson(`${srv.url}/v1/chat/completions`, chat('tiny-llama'));
+    assert.equal(r.status, 409);
+    assertErrorSchema(assert, r.body, { code: 'model_not_loaded' });
+    const load = await postJson(`${srv.url}/v1/models/tiny-llama/load`, {});
+    assert.equal(load.status, 200);
+    assert.deepEqual(load.body, { id: 'tiny-llama', status: 'loaded', message: "Model 'tiny-llama' loaded successfully" });
+    assert.equal((await statuses(srv.url))['tiny-llama'], 'loaded');
+    assert.equal((await getJson(`${srv.url}/health/ready`)).status, 200);
+    const ok = await postJson(`${srv.url}/v1/chat/completions`, chat('tiny-llama'));
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.model, 'tiny-llama');
+    const un = await postJson(`${srv.url}/v1/models/tiny-llama/unload`, {});
+    assert.equal(un.status, 200);
+    assert.equal(un.body.status, 'unloaded');
+    assert.equal((await statuses(srv.url))['tiny-llama'], 'available');
+    assert.equal((await postJson(`${srv.url}/v1/chat/completions`, chat('tiny-llama'))).status, 409);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('load on demand; concurrent requests for a loading model share one load', async () => {
+  const srv = await startServer();
+  try {
+    const results = await Promise.all([1, 2, 3].map(() => postJson(`${srv.url}/v1/chat/completions`, chat('tiny-qwen2'))));
+    for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await statuses(srv.url))['tiny-qwen2'], 'loaded');
+    const loads = srv.logs().split('\n').filter((l) => l.includes('"event":"model_loading"') && l.includes('tiny-qwen2'));
+    assert.equal(loads.length, 1);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('presets: list and load', async () => {
+  const srv = await startServer();
+  try {
+    const list = await getJson(`${srv.url}/v1/presets`);
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.body.data.map((p) => p.id), ['S1', 'D1']);
+    assert.deepEqual(list.body.data[1].models, ['tiny-llama', 'tiny-qwen2']);
+    assert.equal(list.body.data[1].orchestration_mode, 'single');
+    const load = await postJson(`${srv.url}/v1/presets/D1/load`, {});
+    assert.equal(load.status, 200);
+    const st = await statuses(srv.url);
+    assert.equal(st['tiny-llama'], 'loaded');
+    assert.equal(st['tiny-qwen2'], 'loaded');
+    const ready = await getJson(`${srv.url}/health/ready`);
+    assert.equal(ready.body.config, 'D1');
+    const missing = await postJson(`${srv.url}/v1/presets/Z9/load`, {});
+    assert.equal(missing.status, 404);
+    assertErrorSchema(assert, missing.body, { code: 'preset_not_found' });
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('memory budget: least-recently-used idle model is evicted; too-large model is a 503 naming the budget', async () => {
+  // Estimates (file + KV cache + 16.8 MB overhead): stories260K 18.3 MB, tiny-llama 18.9 MB, tiny-phi3 30.7 MB.
+  const srv = await startServer({ INFERENCE_MEMORY_LIMIT_GB: '0.055' });
+  try {
+    assert.equal((await postJson(`${srv.url}/v1/chat/completions`, chat('stories260K'))).status, 200);
+    assert.equal((await postJson(`${srv.url}/v1/chat/completions`, chat('tiny-llama'))).status, 200);
+    assert.equal((await postJson(`${srv.url}/v1/chat/completions`, chat('stories260K'))).status, 200);  // tiny-llama is now LRU
+    assert.equal((await postJson(`${srv.url}/v1/chat/completions`, chat('tiny-phi3'))).status, 200);
+    const st = await statuses(srv.url);
+    assert.equal(st['tiny-llama'], 'available');
+    assert.equal(st.stories260K, 'loaded');
+    assert.equal(st['tiny-phi3'], 'loaded');
+    assert.match(srv.logs(), /"event":"model_evicted".*"model":"tiny-llama"/);
+  } finally {
+    await srv.stop();
+  }
+  const small = await startServer({ INFERENCE_MEMORY_LIMIT_GB: '0.03' });
+  try {
+    const r = await postJson(`${small.url}/v1/chat/completions`, chat('tiny-qwen2'));
+    assert.equal(r.status, 503);
+    assertErrorSchema(assert, r.body, { code: 'insufficient_memory' });
+    assert.match(r.body.error.message, /budget is 30\.0 MB/);
+    assert.match(r.body.error.message, /needs 34\.\d MB/);
+    assert.ok(r.headers.get('retry-after'));
+  } finally {
+    await small.stop();
+  }
+});
+
+test('keep-alive: an idle model is unloaded after its keep_alive (tiny-phi3: 1s), others stay', async () => {
+  const srv = await startServer();
+  try {
+    assert.equal((await postJson(`${srv.url}/v1/chat/completions`, chat('tiny-phi3'))).status, 200);
+    assert.equal((await postJson(`${srv.url}/v1/chat/completions`, chat('stories260K'))).status, 200);
+    let st;
+    for (let i = 0; i < 40; i++) {
+      st = await statuses(srv.url);
+      if (st['tiny-phi3'] === 'available') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(st['tiny-phi3'], 'available');
+    assert.equal(st.stories260K, 'loaded');
+    assert.match(srv.logs(), /"event":"model_unloaded".*"reason":"keep_alive"/);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('INFERENCE_DEFAULT_PRESET loads at startup; readiness follows it', async () => {
+  const srv = await startServer({ INFERENCE_DEFAULT_PRESET: 'S1', INFERENCE_AUTO_LOAD: 'false' });
+  try {
+    let r;
+    for (let i = 0; i < 50; i++) {
+      r = await getJson(`${srv.url}/health/ready`);
+      if (r.status === 200) break;
+      assert.equal(r.status, 503);
+      assert.equal(r.body.status, 'not_ready');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.loaded_models, ['stories260K']);
+    assert.equal(r.body.config, 'S1');
+  } finally {
+    await srv.stop();
+  }
+});
