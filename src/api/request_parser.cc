@@ -123,17 +123,6 @@ std::optional<ApiError> ReadStop(const json& body, std::vector<std::string>* out
 }
 
 std::optional<ApiError> ReadTools(const json& body, CompletionRequest* r) {
-  auto it = body.find("tools");
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_array()) return ApiError::InvalidRequest("'tools' must be an array", "tools");
-  for (size_t i = 0; i < it->size(); ++i) {
-    const json& t = (*it)[i];
-    std::string p = "tools[" + std::to_string(i) + "]";
-    if (!t.is_object() || t.value("type", "function") != "function" || !t.contains("function") ||
-        !t["function"].is_object() || !t["function"].contains("name") || !t["function"]["name"].is_string()) {
-      return ApiError::InvalidRequest("'" + p + "' must be {\"type\": \"function\", \"function\": {\"name\": ...}}", p);
-    }
-  }
   std::string choice = "auto";
   if (auto tc = body.find("tool_choice"); tc != body.end() && !tc->is_null()) {
     if (tc->is_string()) {
@@ -143,6 +132,17 @@ std::optional<ApiError> ReadTools(const json& body, CompletionRequest* r) {
       }
     } else if (!tc->is_object()) {
       return ApiError::InvalidRequest("'tool_choice' must be none, auto, required or an object", "tool_choice");
+    }
+  }
+  auto it = body.find("tools");
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_array()) return ApiError::InvalidRequest("'tools' must be an array", "tools");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& t = (*it)[i];
+    std::string p = "tools[" + std::to_string(i) + "]";
+    if (!t.is_object() || t.value("type", "function") != "function" || !t.contains("function") ||
+        !t["function"].is_object() || !t["function"].contains("name") || !t["function"]["name"].is_string()) {
+      return ApiError::InvalidRequest("'" + p + "' must be {\"type\": \"function\", \"function\": {\"name\": ...}}", p);
     }
   }
   if (choice != "none" && !it->empty()) {
@@ -202,6 +202,7 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
     if (!it->is_object()) return ApiError::InvalidRequest("'stream_options' must be an object", "stream_options");
     if (auto e = ReadBool(*it, "include_usage", &r->include_usage)) {
       e->param = "stream_options.include_usage";
+      e->message = "'stream_options.include_usage' must be a boolean";
       return e;
     }
   }

@@ -34,6 +34,17 @@ ModelManager::Lease::~Lease() {
   if (entry_ != nullptr) manager_->Release(*entry_);
 }
 
+ModelManager::Lease& ModelManager::Lease::operator=(Lease&& other) noexcept {
+  if (this != &other) {
+    if (entry_ != nullptr) manager_->Release(*entry_);
+    manager_ = other.manager_;
+    entry_ = std::move(other.entry_);
+    generator_ = std::move(other.generator_);
+    load_wait_ms_ = other.load_wait_ms_;
+  }
+  return *this;
+}
+
 void ModelManager::Release(Entry& entry) {
   std::lock_guard<std::mutex> lock(mu_);
   entry.last_used = Clock::now();
@@ -78,6 +89,11 @@ uint64_t ModelManager::used_bytes() const {
 
 Status ModelManager::MakeRoom(const Entry& for_entry, uint64_t need) {
   const uint64_t budget = options_.budget_bytes;
+  if (need > budget) {
+    return ResourceExhaustedError("model '" + for_entry.spec->id + "' needs " + Mb(need) +
+                                  " but the whole memory budget is " + Mb(budget) +
+                                  " (INFERENCE_MEMORY_LIMIT_GB); it can never be loaded with this budget");
+  }
   while (UsedLocked() + need > budget) {
     Entry* victim = nullptr;
     for (auto& [id, e] : entries_) {

@@ -65,7 +65,7 @@ class ModelManager {
    public:
     Lease() = default;
     Lease(Lease&&) = default;
-    Lease& operator=(Lease&&) = default;
+    Lease& operator=(Lease&& other) noexcept;
     ~Lease();
     Generator* operator->() const { return generator_.get(); }
     Generator& operator*() const { return *generator_; }

@@ -95,7 +95,7 @@ test('memory budget: least-recently-used idle model is evicted; too-large model 
     const r = await postJson(`${small.url}/v1/chat/completions`, chat('tiny-qwen2'));
     assert.equal(r.status, 503);
     assertErrorSchema(assert, r.body, { code: 'insufficient_memory' });
-    assert.match(r.body.error.message, /budget is 30\.0 MB/);
+    assert.match(r.body.error.message, /memory budget is 30\.0 MB/);
     assert.match(r.body.error.message, /needs 34\.\d MB/);
     assert.ok(r.headers.get('retry-after'));
   } finally {

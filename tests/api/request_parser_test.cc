@@ -1,0 +1,146 @@
+#include "api/request_parser.h"
+
+#include <gtest/gtest.h>
+
+namespace isv {
+namespace {
+
+CompletionRequest ParseOk(const std::string& body, bool is_chat = true) {
+  auto r = ParseCompletionRequest(body, is_chat);
+  if (auto* e = std::get_if<ApiError>(&r)) {
+    ADD_FAILURE() << e->message;
+    return {};
+  }
+  return std::get<CompletionRequest>(r);
+}
+
+ApiError ParseErr(const std::string& body, bool is_chat = true) {
+  auto r = ParseCompletionRequest(body, is_chat);
+  if (auto* e = std::get_if<ApiError>(&r)) return *e;
+  ADD_FAILURE() << "expected an error for " << body;
+  return {};
+}
+
+constexpr const char* kMsg = R"("messages":[{"role":"user","content":"hi"}])";
+
+TEST(RequestParser, SeedRequestWithDefaults) {
+  CompletionRequest r = ParseOk(std::string(R"({"model":"phi-4",)") + kMsg + "}");
+  EXPECT_EQ(r.model, "phi-4");
+  EXPECT_TRUE(r.is_chat);
+  EXPECT_FALSE(r.stream);
+  EXPECT_FLOAT_EQ(r.params.sampling.temperature, 0.7f);
+  EXPECT_FLOAT_EQ(r.params.sampling.top_p, 1.0f);
+  EXPECT_EQ(r.params.sampling.top_k, 0);
+  EXPECT_EQ(r.params.max_tokens, -1);
+  ASSERT_EQ(r.input.messages.size(), 1u);
+  EXPECT_EQ(r.input.messages[0]["content"], "hi");
+}
+
+TEST(RequestParser, AllSeedFields) {
+  CompletionRequest r = ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,
+      "temperature":0.2,"max_tokens":64,"stream":true,"top_p":0.9,"stop":["<|endoftext|>","\n\n"],
+      "presence_penalty":0.5,"frequency_penalty":-0.5,"seed":7,"orchestration_mode":"single",
+      "task_type":"code","priority":2,"stream_options":{"include_usage":true}})");
+  EXPECT_FLOAT_EQ(r.params.sampling.temperature, 0.2f);
+  EXPECT_EQ(r.params.max_tokens, 64);
+  EXPECT_TRUE(r.stream);
+  EXPECT_TRUE(r.include_usage);
+  EXPECT_FLOAT_EQ(r.params.sampling.top_p, 0.9f);
+  EXPECT_EQ(r.params.stop, (std::vector<std::string>{"<|endoftext|>", "\n\n"}));
+  EXPECT_FLOAT_EQ(r.params.sampling.presence_penalty, 0.5f);
+  EXPECT_FLOAT_EQ(r.params.sampling.frequency_penalty, -0.5f);
+  EXPECT_EQ(r.params.sampling.seed, 7u);
+  EXPECT_EQ(r.orchestration_mode, "single");
+  EXPECT_EQ(r.task_type, "code");
+  EXPECT_EQ(r.priority, 2);
+}
+
+TEST(RequestParser, UnknownFieldsAreIgnored) {
+  CompletionRequest r = ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"user":"x","metadata":{"a":1},"store":false})");
+  EXPECT_EQ(r.model, "m");
+}
+
+TEST(RequestParser, WrongTypesNameTheField) {
+  struct Case {
+    std::string extra, param;
+  };
+  for (const Case& c : std::vector<Case>{{R"("temperature":"hot")", "temperature"},
+                                         {R"("temperature":3)", "temperature"},
+                                         {R"("max_tokens":1.5)", "max_tokens"},
+                                         {R"("max_tokens":-1)", "max_tokens"},
+                                         {R"("stream":"yes")", "stream"},
+                                         {R"("stop":[1])", "stop"},
+                                         {R"("top_p":2)", "top_p"},
+                                         {R"("seed":"x")", "seed"},
+                                         {R"("n":2)", "n"},
+                                         {R"("tools":{})", "tools"},
+                                         {R"("tools":[{"type":"function"}])", "tools[0]"},
+                                         {R"("tool_choice":"sometimes")", "tool_choice"},
+                                         {R"("stream_options":{"include_usage":1})", "stream_options.include_usage"},
+                                         {R"("orchestration_mode":5)", "orchestration_mode"}}) {
+    ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg + "," + c.extra + "}");
+    EXPECT_EQ(e.http_status, 400) << c.extra;
+    EXPECT_EQ(e.param, c.param) << c.extra;
+    EXPECT_EQ(e.type, "invalid_request_error");
+    EXPECT_NE(e.message.find(c.param.substr(0, c.param.find('['))), std::string::npos) << e.message;
+  }
+}
+
+TEST(RequestParser, MessagesValidation) {
+  EXPECT_EQ(ParseErr(R"({"model":"m"})").param, "messages");
+  EXPECT_EQ(ParseErr(R"({"model":"m","messages":[]})").param, "messages");
+  EXPECT_EQ(ParseErr(R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})").param, "messages[0].role");
+  EXPECT_EQ(ParseErr(R"({"model":"m","messages":[{"role":"user"}]})").param, "messages[0].content");
+  EXPECT_EQ(ParseErr(R"({"model":"m","messages":[{"role":"user","content":5}]})").param, "messages[0].content");
+  EXPECT_EQ(ParseErr(R"({"messages":[{"role":"user","content":"x"}]})").param, "model");
+  EXPECT_EQ(ParseErr("[1,2]").http_status, 400);
+  EXPECT_EQ(ParseErr("{oops").http_status, 400);
+}
+
+TEST(RequestParser, MessagesAreNormalisedForTemplates) {
+  CompletionRequest r = ParseOk(R"({"model":"m","messages":[
+      {"role":"developer","content":[{"type":"text","text":"be "},{"type":"text","text":"brief"}]},
+      {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+        "function":{"name":"f","arguments":"{\"x\":1}"}}]},
+      {"role":"tool","tool_call_id":"c1","content":"42"}]})");
+  EXPECT_EQ(r.input.messages[0]["role"], "system");
+  EXPECT_EQ(r.input.messages[0]["content"], "be brief");
+  EXPECT_EQ(r.input.messages[1]["tool_calls"][0]["function"]["arguments"]["x"], 1);
+}
+
+TEST(RequestParser, ToolChoiceNoneDropsTools) {
+  std::string tools = R"("tools":[{"type":"function","function":{"name":"f"}}])";
+  CompletionRequest on = ParseOk(std::string(R"({"model":"m",)") + kMsg + "," + tools + "}");
+  EXPECT_TRUE(on.tools_enabled);
+  EXPECT_TRUE(on.input.tools.is_array());
+  CompletionRequest off = ParseOk(std::string(R"({"model":"m",)") + kMsg + "," + tools + R"(,"tool_choice":"none"})");
+  EXPECT_FALSE(off.tools_enabled);
+  EXPECT_TRUE(off.input.tools.is_null());
+}
+
+TEST(RequestParser, ResponseFormatJsonIsNotImplementedYet) {
+  ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"json_object"}})");
+  EXPECT_EQ(e.http_status, 501);
+  EXPECT_EQ(e.param, "response_format");
+  ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"text"}})");
+}
+
+TEST(RequestParser, Completions) {
+  CompletionRequest r = ParseOk(R"({"model":"m","prompt":"Once"})", false);
+  EXPECT_FALSE(r.is_chat);
+  EXPECT_EQ(r.input.prompt, "Once");
+  EXPECT_EQ(r.params.max_tokens, 16);  // OpenAI's default for completions
+  EXPECT_EQ(ParseOk(R"({"model":"m","prompt":["Twice"]})", false).input.prompt, "Twice");
+  EXPECT_EQ(ParseErr(R"({"model":"m"})", false).param, "prompt");
+  EXPECT_EQ(ParseErr(R"({"model":"m","prompt":3})", false).param, "prompt");
+}
+
+TEST(RequestParser, LogitBias) {
+  CompletionRequest r = ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"logit_bias":{"13":-100,"7":5}})");
+  EXPECT_FLOAT_EQ(r.params.sampling.logit_bias.at(13), -100);
+  EXPECT_FLOAT_EQ(r.params.sampling.logit_bias.at(7), 5);
+  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"logit_bias":{"x":1}})").param, "logit_bias");
+}
+
+}  // namespace
+}  // namespace isv
