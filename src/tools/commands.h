@@ -9,5 +9,8 @@ namespace isv {
 
 void AddInfoCommand(CLI::App& app, int* exit_code);
 void AddTokenizeCommand(CLI::App& app, int* exit_code);
+void AddRunCommand(CLI::App& app, int* exit_code);
+void AddEvalCommand(CLI::App& app, int* exit_code);
+void AddPerplexityCommand(CLI::App& app, int* exit_code);
 
 }  // namespace isv

@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   isv::AddInfoCommand(app, &exit_code);
   isv::AddTokenizeCommand(app, &exit_code);
+  isv::AddRunCommand(app, &exit_code);
+  isv::AddEvalCommand(app, &exit_code);
+  isv::AddPerplexityCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
