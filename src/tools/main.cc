@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
   isv::AddTokenizeCommand(app, &exit_code);
   isv::AddTemplateCommand(app, &exit_code);
   isv::AddServeCommand(app, &exit_code);
+  isv::AddRunCommand(app, &exit_code);
+  isv::AddEvalCommand(app, &exit_code);
+  isv::AddPerplexityCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

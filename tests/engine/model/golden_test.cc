@@ -17,6 +17,7 @@
 #include "engine/model/context.h"
 #include "engine/model/golden_testutil.h"
 #include "engine/model/model.h"
+#include "engine/tokenizer/tokenizer.h"
 
 namespace isv::golden {
 namespace {
@@ -87,6 +88,9 @@ TEST_P(GoldenTest, MatchesLlamaCpp) {
   const int32_t n_vocab = (*model)->params().n_vocab;
   ASSERT_EQ(n_vocab, golden.n_vocab);
 
+  StatusOr<std::unique_ptr<Tokenizer>> tokenizer = Tokenizer::FromGguf((*model)->file());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().ToString();
+
   StatusOr<std::unique_ptr<Context>> ctx = Context::Create(**model, {.n_ctx = 512, .n_threads = 2});
   ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
   const Tolerance tol = ToleranceFor(stem);
@@ -95,7 +99,9 @@ TEST_P(GoldenTest, MatchesLlamaCpp) {
   for (size_t pi = 0; pi < golden.prompts.size(); ++pi) {
     const GoldenPrompt& g = golden.prompts[pi];
     const std::string where = stem + " prompt " + std::to_string(pi + 1);
-    // TODO(forward): check the prompt's token ids with the Tokenizer once it is on main.
+    // The prompt's token ids, as llama_tokenize(add_special = true, parse_special = false) gives them.
+    EXPECT_EQ((*tokenizer)->Encode(g.prompt, /*add_special=*/true, /*parse_special=*/false), g.tokens) << where;
+
     // The golden ids drive the forward pass (a tokenizer bug must not hide a forward-pass result).
     (*ctx)->kv_cache().Clear();
     Batch batch;
@@ -111,9 +117,10 @@ TEST_P(GoldenTest, MatchesLlamaCpp) {
       const int32_t our_top1 = TopN(ours.data(), n_vocab, 1)[0].first;
       ++row.top1_total;
       if (our_top1 == top[0].first) ++row.top1_agree;
-      if (top[0].second - top[1].second >= tol.margin)
+      if (top[0].second - top[1].second >= tol.margin) {
         EXPECT_EQ(our_top1, top[0].first) << where << " pos " << pos << " (golden margin "
                                           << top[0].second - top[1].second << ")";
+      }
     }
     // The full last-position logits.
     std::span<const float> last = (*ctx)->Logits(static_cast<int32_t>(g.tokens.size()) - 1);
@@ -151,8 +158,9 @@ TEST_P(GoldenTest, MatchesLlamaCpp) {
       }
     }
   }
-  if (tol.min_top1 > 0)
+  if (tol.min_top1 > 0) {
     EXPECT_GE(row.top1_agree, tol.min_top1 * row.top1_total) << "overall top-1 agreement";
+  }
   FidelityRows()[stem] = row;
 }
 
