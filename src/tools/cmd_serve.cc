@@ -114,8 +114,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand(
       "serve",
-      "Run the OpenAI-compatible HTTP service. Settings come from INFERENCE_* environment variables "
-      "(see docs/configuration.md); these flags override them.");
+      "Run the OpenAI-compatible HTTP service (INFERENCE_* env vars, docs/configuration.md; flags override them)");
   cmd->add_option("--host", flags->host, "Bind address (INFERENCE_HOST, default 0.0.0.0)");
   cmd->add_option("--port", flags->port, "Port; 0 picks a free one (INFERENCE_PORT, default 8085)");
   cmd->add_option("--models-dir", flags->models_dir, "Directory the models.yaml `file` paths are relative to (INFERENCE_MODELS_DIR)");
