@@ -194,7 +194,7 @@ Status EngineGenerator::RunLocked(const Prompt& prompt, const GenerationParams& 
       break;
     }
     if (cancelled) break;
-    if (pos + 1 >= n_ctx()) break;  // context full: "length"
+    if (pos >= n_ctx()) break;  // no KV cell left for this token: "length"
     if (params.max_tokens >= 0 && result->completion_tokens >= params.max_tokens) break;
     batch.Clear();
     batch.Add(token, pos++, 0, true);

@@ -191,3 +191,10 @@ test('GET /metrics exposes Prometheus text with request and token metrics', asyn
   assert.match(text, /inference_time_to_first_token_seconds_bucket/);
   assert.match(text, /inference_model_loaded\{model="stories260K"\} 1/);
 });
+
+test('generation ends with finish_reason length when the context is full', async () => {
+  const r = await srv.client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 100000, ignore_eos: true });
+  assert.equal(r.choices[0].finish_reason, 'length');
+  // 512 cells: the prompt's, one per fed-back token, and the last sampled token needs none.
+  assert.equal(r.usage.completion_tokens, 512 - r.usage.prompt_tokens + 1);
+});
