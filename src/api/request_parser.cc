@@ -222,12 +222,13 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
       return ApiError::InvalidRequest("'response_format' must be {\"type\": ...}", "response_format");
     }
     std::string type = (*it)["type"];
-    if (type == "json_object" || type == "json_schema") {
+    if (type == "json_schema") {
       return ApiError{501, "invalid_request_error", "not_implemented",
-                      "response_format '" + type + "' is not implemented yet (constrained decoding is planned); use 'text'",
+                      "response_format 'json_schema' is not implemented yet; use 'json_object' or 'text'",
                       "response_format", false, 0};
     }
-    if (type != "text") return ApiError::InvalidRequest("'response_format.type' must be text, json_object or json_schema", "response_format");
+    r->params.json_object = type == "json_object";
+    if (type != "text" && type != "json_object") return ApiError::InvalidRequest("'response_format.type' must be text, json_object or json_schema", "response_format");
   }
   s.temperature = static_cast<float>(temperature);
   s.top_p = static_cast<float>(top_p);

@@ -1,6 +1,9 @@
 #include "serving/engine_generator.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <numeric>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,6 +12,7 @@
 #include "engine/model/batch.h"
 #include "engine/model/model_params.h"
 #include "engine/template/chat_template.h"
+#include "serving/json_constraint.h"
 #include "serving/stop_matcher.h"
 
 namespace isv {
@@ -80,6 +84,8 @@ StatusOr<std::unique_ptr<EngineGenerator>> EngineGenerator::Load(const ModelSpec
     g->chat_template_ = std::string(ChatmlFallback());
   }
   g->special_tokens_ = SpecialTokensFromGguf(g->model_->file());
+  g->pieces_.resize(g->tokenizer_->n_vocab());
+  for (int32_t id = 0; id < g->tokenizer_->n_vocab(); ++id) g->pieces_[id] = g->tokenizer_->TokenToPiece(id, false);
   g->tool_format_ = DetectToolCallFormat(g->chat_template_);
   const ModelParams& hp = g->model_->params();
   ContextOptions copt;
@@ -143,6 +149,33 @@ StatusOr<GenerationResult> EngineGenerator::Generate(const Prompt& prompt, const
   return result;
 }
 
+int32_t EngineGenerator::SampleJson(Sampler& sampler, std::span<const float> logits, const JsonConstraint& json,
+                                    std::vector<float>* masked, std::vector<int32_t>* order) const {
+  // Candidates are tried best logit first; the first kKeep that fit become the distribution the
+  // sampler draws from (a top-k over valid tokens). Most steps decide within the first window.
+  constexpr int32_t kWindow = 4096;
+  constexpr int32_t kKeep = 64;
+  const int32_t n = static_cast<int32_t>(std::min(logits.size(), pieces_.size()));
+  order->resize(n);
+  std::iota(order->begin(), order->end(), 0);
+  auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  const int32_t window = std::min(n, kWindow);
+  std::partial_sort(order->begin(), order->begin() + window, order->end(), better);
+  masked->assign(logits.size(), -INFINITY);
+  int32_t kept = 0;
+  for (int32_t i = 0; i < n && kept < kKeep; ++i) {
+    if (i == window) std::sort(order->begin() + window, order->end(), better);
+    int32_t id = (*order)[i];
+    if (pieces_[id].empty()) continue;
+    JsonConstraint probe = json;
+    if (probe.Feed(pieces_[id])) {
+      (*masked)[id] = logits[id];
+      ++kept;
+    }
+  }
+  return kept == 0 ? -1 : sampler.Sample(*masked);
+}
+
 Status EngineGenerator::RunLocked(const Prompt& prompt, const GenerationParams& params,
                                   const TextCallback& on_text, const TokenTimeCallback& on_token,
                                   GenerationResult* result) {
@@ -164,6 +197,9 @@ Status EngineGenerator::RunLocked(const Prompt& prompt, const GenerationParams& 
 
   StreamDecoder decoder(*tokenizer_);
   StopMatcher stop(params.stop);
+  JsonConstraint json;
+  std::vector<float> masked;
+  std::vector<int32_t> order;
   int32_t pos = n_prompt;
   Clock::time_point last_token = Clock::now();
   result->finish_reason = "length";
@@ -174,7 +210,8 @@ Status EngineGenerator::RunLocked(const Prompt& prompt, const GenerationParams& 
   while (true) {
     if (params.max_tokens >= 0 && result->completion_tokens >= params.max_tokens) break;
     std::span<const float> logits = context_->Logits(context_->n_outputs() - 1);
-    int32_t token = sampler.Sample(logits);
+    int32_t token = params.json_object ? SampleJson(sampler, logits, json, &masked, &order) : sampler.Sample(logits);
+    if (token < 0) return InternalError("no token of model '" + id_ + "' can continue the JSON object");
     sampler.Accept(token);
     double since = MsSince(last_token);
     last_token = Clock::now();
@@ -190,6 +227,10 @@ Status EngineGenerator::RunLocked(const Prompt& prompt, const GenerationParams& 
     ++result->completion_tokens;
     emit(stop.Push(decoder.Push(token)));
     if (stop.stopped()) {
+      result->finish_reason = "stop";
+      break;
+    }
+    if (params.json_object && json.Feed(pieces_[token]) && json.done()) {
       result->finish_reason = "stop";
       break;
     }

@@ -12,6 +12,8 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <vector>
 #include <string>
 
 #include "engine/model/context.h"
@@ -21,6 +23,8 @@
 #include "serving/registry.h"
 
 namespace isv {
+
+class JsonConstraint;
 
 struct EngineOptions {
   int threads = 0;     // compute threads; 0 = all cores
@@ -44,6 +48,10 @@ class EngineGenerator : public Generator {
 
  private:
   EngineGenerator() = default;
+  // The next token among the best-scoring ones whose text keeps `json` a valid JSON-object prefix
+  // (-1 when none can). Scratch vectors are reused between steps.
+  int32_t SampleJson(Sampler& sampler, std::span<const float> logits, const JsonConstraint& json,
+                     std::vector<float>* masked, std::vector<int32_t>* order) const;
   Status RunLocked(const Prompt& prompt, const GenerationParams& params, const TextCallback& on_text,
                    const TokenTimeCallback& on_token, GenerationResult* result);
 
@@ -51,6 +59,7 @@ class EngineGenerator : public Generator {
   std::unique_ptr<Model> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<Context> context_;
+  std::vector<std::string> pieces_;  // text of every token id (JSON-constrained sampling)
   std::string chat_template_;
   nlohmann::ordered_json special_tokens_;  // bos_token / eos_token for the template
   ToolCallFormat tool_format_ = ToolCallFormat::kNone;

@@ -43,6 +43,7 @@ struct GenerationParams {
   int32_t max_tokens = -1;          // < 0: until the context is full
   std::vector<std::string> stop;
   bool ignore_eos = false;
+  bool json_object = false;         // response_format json_object: output is one JSON object
 };
 
 struct GenerationResult {

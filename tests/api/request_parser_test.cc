@@ -118,11 +118,13 @@ TEST(RequestParser, ToolChoiceNoneDropsTools) {
   EXPECT_TRUE(off.input.tools.is_null());
 }
 
-TEST(RequestParser, ResponseFormatJsonIsNotImplementedYet) {
-  ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"json_object"}})");
+TEST(RequestParser, ResponseFormat) {
+  EXPECT_TRUE(ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"json_object"}})").params.json_object);
+  EXPECT_FALSE(ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"text"}})").params.json_object);
+  ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"json_schema"}})");
   EXPECT_EQ(e.http_status, 501);
   EXPECT_EQ(e.param, "response_format");
-  ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"text"}})");
+  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"xml"}})").param, "response_format");
 }
 
 TEST(RequestParser, Completions) {

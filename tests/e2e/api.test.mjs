@@ -198,3 +198,24 @@ test('generation ends with finish_reason length when the context is full', async
   // 512 cells: the prompt's, one per fed-back token, and the last sampled token needs none.
   assert.equal(r.usage.completion_tokens, 512 - r.usage.prompt_tokens + 1);
 });
+
+test('response_format json_object: the output is a JSON object (or its prefix when cut by max_tokens)', async () => {
+  let completed = 0;
+  for (const model of ['tiny-llama', 'stories260K', 'tiny-qwen2', 'tiny-phi3']) {
+    const r = await srv.client.chat.completions.create({
+      model, messages: [{ role: 'user', content: 'Reply in JSON' }], max_tokens: 60, temperature: 0,
+      response_format: { type: 'json_object' },
+    });
+    const text = r.choices[0].message.content;
+    assert.ok(text.startsWith('{'), `${model}: ${JSON.stringify(text)}`);
+    if (r.choices[0].finish_reason === 'stop') {
+      const obj = JSON.parse(text);
+      assert.equal(typeof obj, 'object');
+      assert.ok(!Array.isArray(obj));
+      completed++;
+    } else {
+      assert.equal(r.choices[0].finish_reason, 'length');
+    }
+  }
+  assert.ok(completed >= 1, 'at least one greedy run closes its object');
+});
