@@ -16,6 +16,11 @@ if [ -z "${INFERENCE_CONFIG_DIR:-}" ]; then
   else
     mkdir -p models
     if [ ! -f models/demo-random.gguf ]; then
+      if ! "$BIN" synth --help >/dev/null 2>&1; then
+        echo "error: ../shared/testdata is absent and this build has no 'synth' command to make a demo model;" >&2
+        echo "       set INFERENCE_MODELS_DIR and INFERENCE_CONFIG_DIR (see docs/configuration.md)" >&2
+        exit 1
+      fi
       "$BIN" synth tiny-llama models/demo-random.gguf
     fi
     export INFERENCE_CONFIG_DIR=config/demo INFERENCE_MODELS_DIR=${INFERENCE_MODELS_DIR:-models}

@@ -3,16 +3,19 @@
 namespace isv {
 
 nlohmann::ordered_json ApiError::ToJson() const {
-  nlohmann::ordered_json e = {{"message", message},
-                      {"type", type},
-                      {"code", code.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(code)},
-                      {"param", param.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(param)},
-                      {"retriable", retriable}};
+  nlohmann::ordered_json e = {
+      {"message", message},
+      {"type", type},
+      {"code", code.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(code)},
+      {"param", param.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(param)},
+      {"retriable", retriable}};
   return nlohmann::ordered_json{{"error", e}};
 }
 
 ApiError ApiError::InvalidRequest(std::string message, std::string param) {
-  return {400, "invalid_request_error", "invalid_value", std::move(message), std::move(param), false, 0};
+  return {
+      400, "invalid_request_error", "invalid_value", std::move(message), std::move(param), false,
+      0};
 }
 
 ApiError ApiError::FromStatus(const Status& status, std::string param) {

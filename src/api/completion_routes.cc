@@ -58,7 +58,8 @@ struct ResponseMeta {
 };
 
 json Orchestration(const ResponseMeta& m, const GenerationResult& r) {
-  return {{"mode", m.mode}, {"models_used", {m.model}}, {"total_inference_time_ms", r.inference_ms}};
+  return {
+      {"mode", m.mode}, {"models_used", {m.model}}, {"total_inference_time_ms", r.inference_ms}};
 }
 
 }  // namespace
@@ -68,31 +69,40 @@ void Server::HandleCompletion(const httplib::Request& req, httplib::Response& re
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
   CompletionRequest& request = std::get<CompletionRequest>(parsed);
   CurrentRequest().model = request.model;
-  if (draining_) return SendError(res, ApiError::FromStatus(UnavailableError("the server is shutting down")));
+  if (draining_)
+    return SendError(res, ApiError::FromStatus(UnavailableError("the server is shutting down")));
 
-  std::string mode = request.orchestration_mode.empty() ? config_.orchestration_mode : request.orchestration_mode;
+  std::string mode =
+      request.orchestration_mode.empty() ? config_.orchestration_mode : request.orchestration_mode;
   request.orchestration_mode = mode;
   if (mode != "single") {
     static const char* kPlanned[] = {"critique", "debate", "ensemble", "pipeline"};
     bool planned = std::find(std::begin(kPlanned), std::end(kPlanned), mode) != std::end(kPlanned);
     if (planned) {
       return SendError(res, {501, "invalid_request_error", "orchestration_mode_not_implemented",
-                             "orchestration mode '" + mode + "' is not implemented yet; only 'single' is available",
+                             "orchestration mode '" + mode +
+                                 "' is not implemented yet; only 'single' is available",
                              "orchestration_mode", false, 0});
     }
-    return SendError(res, ApiError::InvalidRequest(
-                              "'orchestration_mode' must be single, critique, debate, ensemble or pipeline, got '" + mode + "'",
-                              "orchestration_mode"));
+    return SendError(
+        res,
+        ApiError::InvalidRequest(
+            "'orchestration_mode' must be single, critique, debate, ensemble or pipeline, got '" +
+                mode + "'",
+            "orchestration_mode"));
   }
 
   auto t0 = std::chrono::steady_clock::now();
   StatusOr<ModelManager::Lease> lease = manager_.Acquire(request.model);
   if (!lease.ok()) return SendError(res, ApiError::FromStatus(lease.status(), "model"));
   if (lease->load_wait_ms() > 50) {
-    metrics_.ObserveModelLoad(request.model, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    metrics_.ObserveModelLoad(
+        request.model,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   StatusOr<Prompt> prompt = (*lease)->PreparePrompt(request.input);
-  if (!prompt.ok()) return SendError(res, ApiError::FromStatus(prompt.status(), is_chat ? "messages" : "prompt"));
+  if (!prompt.ok())
+    return SendError(res, ApiError::FromStatus(prompt.status(), is_chat ? "messages" : "prompt"));
   CurrentRequest().prompt_tokens = static_cast<int>(prompt->tokens.size());
   if (request.stream) {
     RespondStream(request, std::move(*lease), std::move(*prompt), res);
@@ -118,14 +128,17 @@ void Server::RespondComplete(CompletionRequest& request, ModelManager::Lease lea
   auto on_token = [&](double ms) { metrics_.ObserveInterToken(meta.model, ms / 1000); };
   StatusOr<GenerationResult> r = lease->Generate(prompt, request.params, on_text, on_token);
   if (!r.ok()) return SendError(res, ApiError::FromStatus(r.status()));
-  if (aborted) return SendError(res, ApiError::FromStatus(UnavailableError("the server is shutting down; generation was stopped")));
+  if (aborted)
+    return SendError(res, ApiError::FromStatus(UnavailableError(
+                              "the server is shutting down; generation was stopped")));
   RequestContext& ctx = CurrentRequest();
   ctx.completion_tokens = r->completion_tokens;
   ctx.queue_ms = r->queue_ms;
   ctx.inference_ms = r->inference_ms;
   ctx.finish_reason = r->finish_reason;
   metrics_.AddTokens(meta.model, r->prompt_tokens, r->completion_tokens);
-  if (r->completion_tokens > 0) metrics_.ObserveTimeToFirstToken(meta.model, r->time_to_first_token_ms / 1000);
+  if (r->completion_tokens > 0)
+    metrics_.ObserveTimeToFirstToken(meta.model, r->time_to_first_token_ms / 1000);
 
   json choice;
   choice["index"] = 0;
@@ -164,13 +177,14 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
     Prompt prompt;
     ResponseMeta meta;
   };
-  auto st = std::make_shared<StreamState>(StreamState{std::move(request), std::move(lease), std::move(prompt),
-                                                      ResponseMeta{}});
+  auto st = std::make_shared<StreamState>(
+      StreamState{std::move(request), std::move(lease), std::move(prompt), ResponseMeta{}});
   st->meta = {NewCompletionId(st->request.is_chat), std::time(nullptr), st->request.model,
               st->request.orchestration_mode, st->request.is_chat};
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider("text/event-stream", [this, st](size_t, httplib::DataSink& sink) {
+  res.set_chunked_content_provider("text/event-stream", [this, st](size_t,
+                                                                   httplib::DataSink& sink) {
     const ResponseMeta& m = st->meta;
     auto chunk = [&](json delta_or_text, json finish) {
       json choice = {{"index", 0}};
@@ -181,8 +195,11 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
         choice["logprobs"] = nullptr;
       }
       choice["finish_reason"] = std::move(finish);
-      json j = {{"id", m.id}, {"object", m.is_chat ? "chat.completion.chunk" : "text_completion"},
-                {"created", m.created}, {"model", m.model}, {"choices", json::array({choice})}};
+      json j = {{"id", m.id},
+                {"object", m.is_chat ? "chat.completion.chunk" : "text_completion"},
+                {"created", m.created},
+                {"model", m.model},
+                {"choices", json::array({choice})}};
       return SseData(j);
     };
     bool client_gone = false;
@@ -203,15 +220,18 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
         buffered.append(piece);
         return true;
       }
-      return write(chunk(m.is_chat ? json{{"content", std::string(piece)}} : json(std::string(piece)), nullptr));
+      return write(chunk(
+          m.is_chat ? json{{"content", std::string(piece)}} : json(std::string(piece)), nullptr));
     };
     auto on_token = [&](double ms) { metrics_.ObserveInterToken(m.model, ms / 1000); };
-    StatusOr<GenerationResult> r = st->lease->Generate(st->prompt, st->request.params, on_text, on_token);
+    StatusOr<GenerationResult> r =
+        st->lease->Generate(st->prompt, st->request.params, on_text, on_token);
     RequestContext& ctx = CurrentRequest();
     if (!r.ok() || aborted) {
       // Headers and the first bytes are out: the error travels as an event, then [DONE].
       ApiError e = !r.ok() ? ApiError::FromStatus(r.status())
-                           : ApiError::FromStatus(UnavailableError("the server is shutting down; generation was stopped"));
+                           : ApiError::FromStatus(UnavailableError(
+                                 "the server is shutting down; generation was stopped"));
       ctx.error = e.message;
       write(SseData(e.ToJson()));
       write("data: [DONE]\n\n");
@@ -223,7 +243,8 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
     ctx.inference_ms = r->inference_ms;
     ctx.finish_reason = client_gone ? "cancelled" : r->finish_reason;
     metrics_.AddTokens(m.model, r->prompt_tokens, r->completion_tokens);
-    if (r->completion_tokens > 0) metrics_.ObserveTimeToFirstToken(m.model, r->time_to_first_token_ms / 1000);
+    if (r->completion_tokens > 0)
+      metrics_.ObserveTimeToFirstToken(m.model, r->time_to_first_token_ms / 1000);
     if (client_gone) {
       sink.done();
       return true;
@@ -241,8 +262,12 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
     }
     write(chunk(m.is_chat ? json::object() : json(""), finish));
     if (st->request.include_usage) {
-      json j = {{"id", m.id}, {"object", m.is_chat ? "chat.completion.chunk" : "text_completion"},
-                {"created", m.created}, {"model", m.model}, {"choices", json::array()}, {"usage", Usage(*r)},
+      json j = {{"id", m.id},
+                {"object", m.is_chat ? "chat.completion.chunk" : "text_completion"},
+                {"created", m.created},
+                {"model", m.model},
+                {"choices", json::array()},
+                {"usage", Usage(*r)},
                 {"orchestration", Orchestration(m, *r)}};
       write(SseData(j));
     }

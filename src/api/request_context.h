@@ -16,7 +16,7 @@ struct RequestContext {
   int completion_tokens = -1;
   double queue_ms = -1;
   double inference_ms = -1;
-  std::string error;        // error message when the request failed
+  std::string error;  // error message when the request failed
   std::string finish_reason;
 };
 

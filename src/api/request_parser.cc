@@ -10,28 +10,34 @@ using json = nlohmann::ordered_json;
 
 // Each reader leaves *out unchanged when the field is absent or null and returns an error naming
 // the field when it has the wrong type or range.
-std::optional<ApiError> ReadNumber(const json& body, const char* key, double lo, double hi, double* out) {
+std::optional<ApiError> ReadNumber(const json& body, const char* key, double lo, double hi,
+                                   double* out) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_number()) return ApiError::InvalidRequest(std::string("'") + key + "' must be a number", key);
+  if (!it->is_number())
+    return ApiError::InvalidRequest(std::string("'") + key + "' must be a number", key);
   double v = it->get<double>();
   if (!(v >= lo && v <= hi)) {
-    return ApiError::InvalidRequest(std::string("'") + key + "' must be between " + json(lo).dump() + " and " +
-                                        json(hi).dump() + ", got " + it->dump(),
+    return ApiError::InvalidRequest(std::string("'") + key + "' must be between " +
+                                        json(lo).dump() + " and " + json(hi).dump() + ", got " +
+                                        it->dump(),
                                     key);
   }
   *out = v;
   return std::nullopt;
 }
 
-std::optional<ApiError> ReadInteger(const json& body, const char* key, int64_t lo, int64_t hi, int64_t* out) {
+std::optional<ApiError> ReadInteger(const json& body, const char* key, int64_t lo, int64_t hi,
+                                    int64_t* out) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_number_integer()) return ApiError::InvalidRequest(std::string("'") + key + "' must be an integer", key);
+  if (!it->is_number_integer())
+    return ApiError::InvalidRequest(std::string("'") + key + "' must be an integer", key);
   int64_t v = it->get<int64_t>();
   if (v < lo || v > hi) {
-    return ApiError::InvalidRequest(std::string("'") + key + "' must be between " + std::to_string(lo) + " and " +
-                                        std::to_string(hi) + ", got " + std::to_string(v),
+    return ApiError::InvalidRequest(std::string("'") + key + "' must be between " +
+                                        std::to_string(lo) + " and " + std::to_string(hi) +
+                                        ", got " + std::to_string(v),
                                     key);
   }
   *out = v;
@@ -41,7 +47,8 @@ std::optional<ApiError> ReadInteger(const json& body, const char* key, int64_t l
 std::optional<ApiError> ReadBool(const json& body, const char* key, bool* out) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_boolean()) return ApiError::InvalidRequest(std::string("'") + key + "' must be a boolean", key);
+  if (!it->is_boolean())
+    return ApiError::InvalidRequest(std::string("'") + key + "' must be a boolean", key);
   *out = it->get<bool>();
   return std::nullopt;
 }
@@ -49,7 +56,8 @@ std::optional<ApiError> ReadBool(const json& body, const char* key, bool* out) {
 std::optional<ApiError> ReadString(const json& body, const char* key, std::string* out) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) return ApiError::InvalidRequest(std::string("'") + key + "' must be a string", key);
+  if (!it->is_string())
+    return ApiError::InvalidRequest(std::string("'") + key + "' must be a string", key);
   *out = it->get<std::string>();
   return std::nullopt;
 }
@@ -59,12 +67,15 @@ std::optional<ApiError> NormaliseContent(json& msg, size_t i) {
   std::string param = "messages[" + std::to_string(i) + "].content";
   auto it = msg.find("content");
   if (it == msg.end() || it->is_null() || it->is_string()) return std::nullopt;
-  if (!it->is_array()) return ApiError::InvalidRequest("'" + param + "' must be a string or an array of parts", param);
+  if (!it->is_array())
+    return ApiError::InvalidRequest("'" + param + "' must be a string or an array of parts", param);
   std::string text;
   for (const json& part : *it) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
+    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+        !part["text"].is_string()) {
       return ApiError::InvalidRequest(
-          "'" + param + "': only text parts ({\"type\": \"text\", \"text\": ...}) are supported", param);
+          "'" + param + "': only text parts ({\"type\": \"text\", \"text\": ...}) are supported",
+          param);
     }
     text += part["text"].get<std::string>();
   }
@@ -75,27 +86,33 @@ std::optional<ApiError> NormaliseContent(json& msg, size_t i) {
 std::optional<ApiError> NormaliseMessages(const json& body, json* out) {
   auto it = body.find("messages");
   if (it == body.end()) return ApiError::InvalidRequest("'messages' is required", "messages");
-  if (!it->is_array() || it->empty()) return ApiError::InvalidRequest("'messages' must be a non-empty array", "messages");
+  if (!it->is_array() || it->empty())
+    return ApiError::InvalidRequest("'messages' must be a non-empty array", "messages");
   *out = *it;
   for (size_t i = 0; i < out->size(); ++i) {
     json& m = (*out)[i];
     std::string p = "messages[" + std::to_string(i) + "]";
     if (!m.is_object()) return ApiError::InvalidRequest("'" + p + "' must be an object", p);
     auto role = m.find("role");
-    if (role == m.end() || !role->is_string()) return ApiError::InvalidRequest("'" + p + ".role' must be a string", p + ".role");
+    if (role == m.end() || !role->is_string())
+      return ApiError::InvalidRequest("'" + p + ".role' must be a string", p + ".role");
     std::string r = role->get<std::string>();
-    if (r != "system" && r != "user" && r != "assistant" && r != "tool" && r != "developer" && r != "function") {
-      return ApiError::InvalidRequest("'" + p + ".role' must be system, user, assistant, tool or developer", p + ".role");
+    if (r != "system" && r != "user" && r != "assistant" && r != "tool" && r != "developer" &&
+        r != "function") {
+      return ApiError::InvalidRequest(
+          "'" + p + ".role' must be system, user, assistant, tool or developer", p + ".role");
     }
     if (r == "developer") m["role"] = "system";
     if (auto e = NormaliseContent(m, i)) return e;
     if (!m.contains("content") || m["content"].is_null()) {
-      if (r != "assistant") return ApiError::InvalidRequest("'" + p + ".content' is required", p + ".content");
+      if (r != "assistant")
+        return ApiError::InvalidRequest("'" + p + ".content' is required", p + ".content");
     }
     // Templates expect tool-call arguments as objects; OpenAI sends them as JSON strings.
     if (auto tc = m.find("tool_calls"); tc != m.end() && tc->is_array()) {
       for (json& call : *tc) {
-        if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
+        if (!call.is_object() || !call.contains("function") || !call["function"].is_object())
+          continue;
         json& args = call["function"]["arguments"];
         if (args.is_string()) {
           json parsed = json::parse(args.get<std::string>(), nullptr, /*allow_exceptions=*/false);
@@ -114,9 +131,12 @@ std::optional<ApiError> ReadStop(const json& body, std::vector<std::string>* out
     out->push_back(it->get<std::string>());
     return std::nullopt;
   }
-  if (!it->is_array() || it->size() > 16) return ApiError::InvalidRequest("'stop' must be a string or an array of up to 16 strings", "stop");
+  if (!it->is_array() || it->size() > 16)
+    return ApiError::InvalidRequest("'stop' must be a string or an array of up to 16 strings",
+                                    "stop");
   for (const json& s : *it) {
-    if (!s.is_string()) return ApiError::InvalidRequest("'stop' must be a string or an array of strings", "stop");
+    if (!s.is_string())
+      return ApiError::InvalidRequest("'stop' must be a string or an array of strings", "stop");
     out->push_back(s.get<std::string>());
   }
   return std::nullopt;
@@ -128,10 +148,12 @@ std::optional<ApiError> ReadTools(const json& body, CompletionRequest* r) {
     if (tc->is_string()) {
       choice = tc->get<std::string>();
       if (choice != "none" && choice != "auto" && choice != "required") {
-        return ApiError::InvalidRequest("'tool_choice' must be none, auto, required or an object", "tool_choice");
+        return ApiError::InvalidRequest("'tool_choice' must be none, auto, required or an object",
+                                        "tool_choice");
       }
     } else if (!tc->is_object()) {
-      return ApiError::InvalidRequest("'tool_choice' must be none, auto, required or an object", "tool_choice");
+      return ApiError::InvalidRequest("'tool_choice' must be none, auto, required or an object",
+                                      "tool_choice");
     }
   }
   auto it = body.find("tools");
@@ -141,8 +163,10 @@ std::optional<ApiError> ReadTools(const json& body, CompletionRequest* r) {
     const json& t = (*it)[i];
     std::string p = "tools[" + std::to_string(i) + "]";
     if (!t.is_object() || t.value("type", "function") != "function" || !t.contains("function") ||
-        !t["function"].is_object() || !t["function"].contains("name") || !t["function"]["name"].is_string()) {
-      return ApiError::InvalidRequest("'" + p + "' must be {\"type\": \"function\", \"function\": {\"name\": ...}}", p);
+        !t["function"].is_object() || !t["function"].contains("name") ||
+        !t["function"]["name"].is_string()) {
+      return ApiError::InvalidRequest(
+          "'" + p + "' must be {\"type\": \"function\", \"function\": {\"name\": ...}}", p);
     }
   }
   if (choice != "none" && !it->empty()) {
@@ -169,7 +193,8 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
     } else if (it->is_string()) {
       r->input.prompt = it->get<std::string>();
     } else {
-      return ApiError::InvalidRequest("'prompt' must be a string (or an array of one string)", "prompt");
+      return ApiError::InvalidRequest("'prompt' must be a string (or an array of one string)",
+                                      "prompt");
     }
   }
   SamplingParams& s = r->params.sampling;
@@ -186,9 +211,12 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   if (auto e = ReadNumber(body, "min_p", 0, 1, &min_p)) return e;
   if (auto e = ReadNumber(body, "repeat_penalty", 0, 10, &repeat_penalty)) return e;
   if (auto e = ReadInteger(body, "top_k", 0, 1 << 20, &top_k)) return e;
-  if (auto e = ReadInteger(body, "seed", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), &seed)) return e;
+  if (auto e = ReadInteger(body, "seed", std::numeric_limits<int64_t>::min(),
+                           std::numeric_limits<int64_t>::max(), &seed))
+    return e;
   if (auto e = ReadInteger(body, "n", 1, 128, &n)) return e;
-  if (n != 1) return ApiError::InvalidRequest("'n' > 1 is not supported; send separate requests", "n");
+  if (n != 1)
+    return ApiError::InvalidRequest("'n' > 1 is not supported; send separate requests", "n");
   if (auto e = ReadInteger(body, "max_tokens", 0, 1 << 24, &max_tokens)) return e;
   if (auto e = ReadInteger(body, "max_completion_tokens", 0, 1 << 24, &max_tokens)) return e;
   if (auto e = ReadBool(body, "stream", &r->stream)) return e;
@@ -199,7 +227,8 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   if (auto e = ReadInteger(body, "priority", -1000, 1000, &priority)) return e;
   r->priority = static_cast<int>(priority);
   if (auto it = body.find("stream_options"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) return ApiError::InvalidRequest("'stream_options' must be an object", "stream_options");
+    if (!it->is_object())
+      return ApiError::InvalidRequest("'stream_options' must be an object", "stream_options");
     if (auto e = ReadBool(*it, "include_usage", &r->include_usage)) {
       e->param = "stream_options.include_usage";
       e->message = "'stream_options.include_usage' must be a boolean";
@@ -207,28 +236,39 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
     }
   }
   if (auto it = body.find("logit_bias"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) return ApiError::InvalidRequest("'logit_bias' must be an object of token id -> bias", "logit_bias");
+    if (!it->is_object())
+      return ApiError::InvalidRequest("'logit_bias' must be an object of token id -> bias",
+                                      "logit_bias");
     for (auto b = it->begin(); b != it->end(); ++b) {
       char* end = nullptr;
       long id = std::strtol(b.key().c_str(), &end, 10);
       if (*end != '\0' || id < 0 || !b.value().is_number()) {
-        return ApiError::InvalidRequest("'logit_bias' keys must be token ids and values numbers", "logit_bias");
+        return ApiError::InvalidRequest("'logit_bias' keys must be token ids and values numbers",
+                                        "logit_bias");
       }
       s.logit_bias[static_cast<int32_t>(id)] = b.value().get<float>();
     }
   }
   if (auto it = body.find("response_format"); it != body.end() && !it->is_null()) {
     if (!it->is_object() || !it->contains("type") || !(*it)["type"].is_string()) {
-      return ApiError::InvalidRequest("'response_format' must be {\"type\": ...}", "response_format");
+      return ApiError::InvalidRequest("'response_format' must be {\"type\": ...}",
+                                      "response_format");
     }
     std::string type = (*it)["type"];
     if (type == "json_schema") {
-      return ApiError{501, "invalid_request_error", "not_implemented",
-                      "response_format 'json_schema' is not implemented yet; use 'json_object' or 'text'",
-                      "response_format", false, 0};
+      return ApiError{
+          501,
+          "invalid_request_error",
+          "not_implemented",
+          "response_format 'json_schema' is not implemented yet; use 'json_object' or 'text'",
+          "response_format",
+          false,
+          0};
     }
     r->params.json_object = type == "json_object";
-    if (type != "text" && type != "json_object") return ApiError::InvalidRequest("'response_format.type' must be text, json_object or json_schema", "response_format");
+    if (type != "text" && type != "json_object")
+      return ApiError::InvalidRequest(
+          "'response_format.type' must be text, json_object or json_schema", "response_format");
   }
   s.temperature = static_cast<float>(temperature);
   s.top_p = static_cast<float>(top_p);
@@ -244,7 +284,8 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
 
 }  // namespace
 
-std::variant<CompletionRequest, ApiError> ParseCompletionRequest(const std::string& body, bool is_chat) {
+std::variant<CompletionRequest, ApiError> ParseCompletionRequest(const std::string& body,
+                                                                 bool is_chat) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return ApiError::InvalidRequest("the request body is not valid JSON", "");
   if (!j.is_object()) return ApiError::InvalidRequest("the request body must be a JSON object", "");

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <variant>
@@ -20,17 +19,18 @@ namespace isv {
 struct CompletionRequest {
   bool is_chat = true;
   std::string model;
-  PromptInput input;             // messages + tools, or the raw prompt
+  PromptInput input;  // messages + tools, or the raw prompt
   GenerationParams params;
   bool stream = false;
-  bool include_usage = false;    // stream_options.include_usage
-  bool tools_enabled = false;    // tools given and tool_choice != "none"
+  bool include_usage = false;      // stream_options.include_usage
+  bool tools_enabled = false;      // tools given and tool_choice != "none"
   std::string orchestration_mode;  // "" = the configured default
-  std::string task_type;         // extension, accepted and logged
-  int priority = 0;              // extension, accepted (the scheduler of issue 5 uses it)
+  std::string task_type;           // extension, accepted and logged
+  int priority = 0;                // extension, accepted (the scheduler of issue 5 uses it)
 };
 
 // Parses a /v1/chat/completions (is_chat) or /v1/completions body.
-std::variant<CompletionRequest, ApiError> ParseCompletionRequest(const std::string& body, bool is_chat);
+std::variant<CompletionRequest, ApiError> ParseCompletionRequest(const std::string& body,
+                                                                 bool is_chat);
 
 }  // namespace isv

@@ -53,9 +53,9 @@ class Server {
   void HandleHealth(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);
   void HandleListModels(const httplib::Request& req, httplib::Response& res);
-  void HandleModelAction(const httplib::Request& req, httplib::Response& res, bool load);
+  void HandleModelAction(const std::string& id, httplib::Response& res, bool load);
   void HandleListPresets(const httplib::Request& req, httplib::Response& res);
-  void HandleLoadPreset(const httplib::Request& req, httplib::Response& res);
+  void HandleLoadPreset(const std::string& id, httplib::Response& res);
   void HandleCompletion(const httplib::Request& req, httplib::Response& res, bool is_chat);
   void RespondComplete(CompletionRequest& request, ModelManager::Lease lease, Prompt prompt,
                        httplib::Response& res);

@@ -43,7 +43,8 @@ Status ReadDouble(const Getenv& getenv, const char* name, double lo, double* out
   char* end = nullptr;
   double x = std::strtod(v, &end);
   if (*end != '\0' || !(x >= lo)) {
-    return InvalidArgumentError(std::string(name) + "=" + v + ": expected a number >= " + std::to_string(lo));
+    return InvalidArgumentError(std::string(name) + "=" + v +
+                                ": expected a number >= " + std::to_string(lo));
   }
   *out = x;
   return OkStatus();
@@ -81,9 +82,11 @@ StatusOr<double> ParseDuration(const std::string& text) {
   } else if (unit == "ms") {
     scale = 0.001;
   } else {
-    return InvalidArgumentError("duration '" + text + "': expected a number with optional unit ms|s|m|h");
+    return InvalidArgumentError("duration '" + text +
+                                "': expected a number with optional unit ms|s|m|h");
   }
-  if (end == text.c_str()) return InvalidArgumentError("duration '" + text + "': expected a number");
+  if (end == text.c_str())
+    return InvalidArgumentError("duration '" + text + "': expected a number");
   if (x < 0) return 0.0;  // negative: never unload
   return x * scale;
 }
@@ -102,7 +105,8 @@ StatusOr<ServeConfig> ServeConfig::FromEnv(const Getenv& getenv) {
   ISV_RETURN_IF_ERROR(ReadString(getenv, "INFERENCE_DEFAULT_PRESET", &c.default_preset));
   ISV_RETURN_IF_ERROR(ReadString(getenv, "INFERENCE_ORCHESTRATION_MODE", &c.orchestration_mode));
   ISV_RETURN_IF_ERROR(ReadString(getenv, "INFERENCE_VISION_MODEL_ID", &c.vision_model_id));
-  ISV_RETURN_IF_ERROR(ReadString(getenv, "INFERENCE_VISION_MODEL_REVISION", &c.vision_model_revision));
+  ISV_RETURN_IF_ERROR(
+      ReadString(getenv, "INFERENCE_VISION_MODEL_REVISION", &c.vision_model_revision));
   ISV_RETURN_IF_ERROR(ReadString(getenv, "INFERENCE_VISION_DEVICE", &c.vision_device));
   ISV_RETURN_IF_ERROR(ReadDouble(getenv, "INFERENCE_MEMORY_LIMIT_GB", 0, &c.memory_limit_gb));
   ISV_RETURN_IF_ERROR(ReadBool(getenv, "INFERENCE_AUTO_LOAD", &c.auto_load));
@@ -112,16 +116,18 @@ StatusOr<ServeConfig> ServeConfig::FromEnv(const Getenv& getenv) {
     c.keep_alive_s = *d;
   }
   ISV_RETURN_IF_ERROR(ReadString(getenv, "INFERENCE_API_KEY", &c.api_key));
-  ISV_RETURN_IF_ERROR(ReadInt(getenv, "INFERENCE_MAX_BODY_BYTES", 1, int64_t{1} << 40, &c.max_body_bytes));
+  ISV_RETURN_IF_ERROR(
+      ReadInt(getenv, "INFERENCE_MAX_BODY_BYTES", 1, int64_t{1} << 40, &c.max_body_bytes));
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_PARALLEL", 1, 256, &c.parallel));
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_THREADS", 0, 1024, &c.threads));
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_HTTP_THREADS", 1, 1024, &c.http_threads));
   ISV_RETURN_IF_ERROR(ReadDouble(getenv, "INFERENCE_SHUTDOWN_TIMEOUT", 0, &c.shutdown_timeout_s));
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_MAX_QUEUE", 0, 1 << 20, &c.max_queue));
   std::string level = c.log_level;
-  std::transform(level.begin(), level.end(), level.begin(), [](unsigned char ch) { return std::toupper(ch); });
-  if (level != "DEBUG" && level != "INFO" && level != "WARNING" && level != "WARN" && level != "ERROR" &&
-      level != "CRITICAL") {
+  std::transform(level.begin(), level.end(), level.begin(),
+                 [](unsigned char ch) { return std::toupper(ch); });
+  if (level != "DEBUG" && level != "INFO" && level != "WARNING" && level != "WARN" &&
+      level != "ERROR" && level != "CRITICAL") {
     return InvalidArgumentError("INFERENCE_LOG_LEVEL=" + c.log_level +
                                 ": expected DEBUG, INFO, WARNING, ERROR or CRITICAL");
   }

@@ -17,32 +17,34 @@ namespace isv {
 
 struct ServeConfig {
   // --- the seed's variables (same names, same defaults) ---
-  int port = 8085;                              // INFERENCE_PORT
-  std::string host = "0.0.0.0";                 // INFERENCE_HOST
-  std::string log_level = "INFO";               // INFERENCE_LOG_LEVEL: DEBUG|INFO|WARNING|ERROR|CRITICAL
-  std::string environment = "development";     // INFERENCE_ENVIRONMENT
-  std::string models_dir = "/app/models";       // INFERENCE_MODELS_DIR
-  std::string config_dir = "/app/config";       // INFERENCE_CONFIG_DIR
-  int gpu_layers = -1;                          // INFERENCE_GPU_LAYERS (accepted; CPU-only backend)
-  int gpu_index = 0;                            // INFERENCE_GPU_INDEX (accepted; CPU-only backend)
-  std::string backend = "native";               // INFERENCE_BACKEND (seed: llamacpp; any value accepted)
-  std::string default_preset;                   // INFERENCE_DEFAULT_PRESET ("" = none)
-  std::string orchestration_mode = "single";    // INFERENCE_ORCHESTRATION_MODE
+  int port = 8085;                 // INFERENCE_PORT
+  std::string host = "0.0.0.0";    // INFERENCE_HOST
+  std::string log_level = "INFO";  // INFERENCE_LOG_LEVEL: DEBUG|INFO|WARNING|ERROR|CRITICAL
+  std::string environment = "development";  // INFERENCE_ENVIRONMENT
+  std::string models_dir = "/app/models";   // INFERENCE_MODELS_DIR
+  std::string config_dir = "/app/config";   // INFERENCE_CONFIG_DIR
+  int gpu_layers = -1;                      // INFERENCE_GPU_LAYERS (accepted; CPU-only backend)
+  int gpu_index = 0;                        // INFERENCE_GPU_INDEX (accepted; CPU-only backend)
+  std::string backend = "native";  // INFERENCE_BACKEND (seed: llamacpp; any value accepted)
+  std::string default_preset;      // INFERENCE_DEFAULT_PRESET ("" = none)
+  std::string orchestration_mode = "single";            // INFERENCE_ORCHESTRATION_MODE
   std::string vision_model_id = "vikhyatk/moondream2";  // INFERENCE_VISION_MODEL_ID
   std::string vision_model_revision = "2025-01-09";     // INFERENCE_VISION_MODEL_REVISION
-  std::string vision_device;                    // INFERENCE_VISION_DEVICE ("" = auto)
+  std::string vision_device;                            // INFERENCE_VISION_DEVICE ("" = auto)
 
   // --- added by this project ---
-  double memory_limit_gb = 0;       // INFERENCE_MEMORY_LIMIT_GB; 0 = 75% of physical RAM
-  bool auto_load = true;            // INFERENCE_AUTO_LOAD: load a configured model on first request
-  double keep_alive_s = 0;          // INFERENCE_KEEP_ALIVE: idle seconds before unload ("300", "5m"); 0 = never
-  std::string api_key;              // INFERENCE_API_KEY: require "Authorization: Bearer <key>"
-  int64_t max_body_bytes = 8 << 20; // INFERENCE_MAX_BODY_BYTES: larger request bodies get 413
-  int parallel = 1;                 // INFERENCE_PARALLEL: sequences a model runs at once (issue 5)
-  int threads = 0;                  // INFERENCE_THREADS: compute threads per model; 0 = all cores
-  int http_threads = 8;             // INFERENCE_HTTP_THREADS: connection worker threads
-  double shutdown_timeout_s = 10;   // INFERENCE_SHUTDOWN_TIMEOUT: SIGTERM grace for in-flight requests
-  int max_queue = 64;               // INFERENCE_MAX_QUEUE: waiting requests per model before 503
+  double memory_limit_gb = 0;  // INFERENCE_MEMORY_LIMIT_GB; 0 = 75% of physical RAM
+  bool auto_load = true;       // INFERENCE_AUTO_LOAD: load a configured model on first request
+  double keep_alive_s =
+      0;                // INFERENCE_KEEP_ALIVE: idle seconds before unload ("300", "5m"); 0 = never
+  std::string api_key;  // INFERENCE_API_KEY: require "Authorization: Bearer <key>"
+  int64_t max_body_bytes = 8 << 20;  // INFERENCE_MAX_BODY_BYTES: larger request bodies get 413
+  int parallel = 1;                  // INFERENCE_PARALLEL: sequences a model runs at once (issue 5)
+  int threads = 0;                   // INFERENCE_THREADS: compute threads per model; 0 = all cores
+  int http_threads = 8;              // INFERENCE_HTTP_THREADS: connection worker threads
+  double shutdown_timeout_s =
+      10;              // INFERENCE_SHUTDOWN_TIMEOUT: SIGTERM grace for in-flight requests
+  int max_queue = 64;  // INFERENCE_MAX_QUEUE: waiting requests per model before 503
 
   // Reads every variable through `getenv` (std::getenv in production; a map in tests). Errors name
   // the variable and the bad value.

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -21,7 +20,8 @@ enum class LogLevel { kDebug, kInfo, kWarning, kError, kCritical };
 void InitLogging(std::string_view level);
 
 // Writes {"time", "level", "event", ...fields} as one line when `level` is enabled.
-void LogEvent(LogLevel level, std::string_view event, const nlohmann::json& fields = nlohmann::json::object());
+void LogEvent(LogLevel level, std::string_view event,
+              const nlohmann::json& fields = nlohmann::json::object());
 
 bool LogEnabled(LogLevel level);
 

@@ -23,8 +23,8 @@ struct Metrics::Families {
 namespace {
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
-  static const prometheus::Histogram::BucketBoundaries b = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                            1,     2.5,  5,     10,   30,  60,  120};
+  static const prometheus::Histogram::BucketBoundaries b = {
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
   return b;
 }
 
@@ -36,20 +36,46 @@ const prometheus::Histogram::BucketBoundaries& TokenBuckets() {
 
 }  // namespace
 
-Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()), f_(std::make_unique<Families>()) {
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()), f_(std::make_unique<Families>()) {
   using namespace prometheus;
-  f_->requests = &BuildCounter().Name("inference_requests_total").Help("HTTP requests by route and status").Register(*registry_);
-  f_->request_duration = &BuildHistogram()
-                              .Name("inference_request_duration_seconds")
-                              .Help("HTTP request latency, from headers received to response complete")
-                              .Register(*registry_);
-  f_->ttft = &BuildHistogram().Name("inference_time_to_first_token_seconds").Help("Time to first generated token (after queueing)").Register(*registry_);
-  f_->itl = &BuildHistogram().Name("inference_inter_token_latency_seconds").Help("Time between generated tokens").Register(*registry_);
-  f_->prompt_tokens = &BuildCounter().Name("inference_prompt_tokens_total").Help("Prompt tokens processed").Register(*registry_);
-  f_->completion_tokens = &BuildCounter().Name("inference_completion_tokens_total").Help("Tokens generated").Register(*registry_);
-  f_->model_loaded = &BuildGauge().Name("inference_model_loaded").Help("1 when the model is loaded").Register(*registry_);
-  f_->model_memory = &BuildGauge().Name("inference_model_memory_bytes").Help("Estimated memory of a loaded model").Register(*registry_);
-  f_->model_load = &BuildHistogram().Name("inference_model_load_duration_seconds").Help("Model load time").Register(*registry_);
+  f_->requests = &BuildCounter()
+                      .Name("inference_requests_total")
+                      .Help("HTTP requests by route and status")
+                      .Register(*registry_);
+  f_->request_duration =
+      &BuildHistogram()
+           .Name("inference_request_duration_seconds")
+           .Help("HTTP request latency, from headers received to response complete")
+           .Register(*registry_);
+  f_->ttft = &BuildHistogram()
+                  .Name("inference_time_to_first_token_seconds")
+                  .Help("Time to first generated token (after queueing)")
+                  .Register(*registry_);
+  f_->itl = &BuildHistogram()
+                 .Name("inference_inter_token_latency_seconds")
+                 .Help("Time between generated tokens")
+                 .Register(*registry_);
+  f_->prompt_tokens = &BuildCounter()
+                           .Name("inference_prompt_tokens_total")
+                           .Help("Prompt tokens processed")
+                           .Register(*registry_);
+  f_->completion_tokens = &BuildCounter()
+                               .Name("inference_completion_tokens_total")
+                               .Help("Tokens generated")
+                               .Register(*registry_);
+  f_->model_loaded = &BuildGauge()
+                          .Name("inference_model_loaded")
+                          .Help("1 when the model is loaded")
+                          .Register(*registry_);
+  f_->model_memory = &BuildGauge()
+                          .Name("inference_model_memory_bytes")
+                          .Help("Estimated memory of a loaded model")
+                          .Register(*registry_);
+  f_->model_load = &BuildHistogram()
+                        .Name("inference_model_load_duration_seconds")
+                        .Help("Model load time")
+                        .Register(*registry_);
 }
 
 Metrics::~Metrics() = default;

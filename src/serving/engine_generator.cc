@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <numeric>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 
 #include "engine/gguf/gguf_file.h"
@@ -85,7 +85,8 @@ StatusOr<std::unique_ptr<EngineGenerator>> EngineGenerator::Load(const ModelSpec
   }
   g->special_tokens_ = SpecialTokensFromGguf(g->model_->file());
   g->pieces_.resize(g->tokenizer_->n_vocab());
-  for (int32_t id = 0; id < g->tokenizer_->n_vocab(); ++id) g->pieces_[id] = g->tokenizer_->TokenToPiece(id, false);
+  for (int32_t id = 0; id < g->tokenizer_->n_vocab(); ++id)
+    g->pieces_[id] = g->tokenizer_->TokenToPiece(id, false);
   g->tool_format_ = DetectToolCallFormat(g->chat_template_);
   const ModelParams& hp = g->model_->params();
   ContextOptions copt;
@@ -93,7 +94,8 @@ StatusOr<std::unique_ptr<EngineGenerator>> EngineGenerator::Load(const ModelSpec
   copt.n_threads = options.threads;
   ISV_ASSIGN_OR_RETURN(g->context_, Context::Create(*g->model_, copt));
   std::error_code ec;
-  g->memory_bytes_ = std::filesystem::file_size(spec.path, ec) + KvBytes(hp, copt.n_ctx) + kOverheadBytes;
+  g->memory_bytes_ =
+      std::filesystem::file_size(spec.path, ec) + KvBytes(hp, copt.n_ctx) + kOverheadBytes;
   return g;
 }
 
@@ -107,7 +109,8 @@ StatusOr<Prompt> EngineGenerator::PreparePrompt(const PromptInput& input) const 
     if (!input.tools.is_null()) ctx["tools"] = input.tools;
     StatusOr<std::string> text = RenderChatTemplate(chat_template_, ctx, {});
     if (!text.ok()) {
-      return InvalidArgumentError("chat template of model '" + id_ + "' failed: " + text.status().message());
+      return InvalidArgumentError("chat template of model '" + id_ +
+                                  "' failed: " + text.status().message());
     }
     p.text = std::move(*text);
   } else {
@@ -122,13 +125,15 @@ StatusOr<Prompt> EngineGenerator::PreparePrompt(const PromptInput& input) const 
   p.tokens = tokenizer_->Encode(p.text, add_special, /*parse_special=*/input.is_chat);
   if (p.tokens.empty()) return InvalidArgumentError("the prompt is empty");
   if (static_cast<int32_t>(p.tokens.size()) >= n_ctx()) {
-    return OutOfRangeError("the prompt has " + std::to_string(p.tokens.size()) + " tokens; model '" + id_ +
-                           "' has a context of " + std::to_string(n_ctx()) + " tokens");
+    return OutOfRangeError("the prompt has " + std::to_string(p.tokens.size()) +
+                           " tokens; model '" + id_ + "' has a context of " +
+                           std::to_string(n_ctx()) + " tokens");
   }
   return p;
 }
 
-StatusOr<GenerationResult> EngineGenerator::Generate(const Prompt& prompt, const GenerationParams& params,
+StatusOr<GenerationResult> EngineGenerator::Generate(const Prompt& prompt,
+                                                     const GenerationParams& params,
                                                      const TextCallback& on_text,
                                                      const TokenTimeCallback& on_token) {
   Clock::time_point queued = Clock::now();
@@ -136,7 +141,8 @@ StatusOr<GenerationResult> EngineGenerator::Generate(const Prompt& prompt, const
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (next_ticket_ - serving_ > static_cast<uint64_t>(max_queue_)) {
-      return UnavailableError("model '" + id_ + "' is busy: " + std::to_string(next_ticket_ - serving_) +
+      return UnavailableError("model '" + id_ +
+                              "' is busy: " + std::to_string(next_ticket_ - serving_) +
                               " requests are queued (INFERENCE_MAX_QUEUE)");
     }
     ticket = next_ticket_++;
@@ -149,8 +155,9 @@ StatusOr<GenerationResult> EngineGenerator::Generate(const Prompt& prompt, const
   return result;
 }
 
-int32_t EngineGenerator::SampleJson(Sampler& sampler, std::span<const float> logits, const JsonConstraint& json,
-                                    std::vector<float>* masked, std::vector<int32_t>* order) const {
+int32_t EngineGenerator::SampleJson(Sampler& sampler, std::span<const float> logits,
+                                    const JsonConstraint& json, std::vector<float>* masked,
+                                    std::vector<int32_t>* order) const {
   // Candidates are tried best logit first; the first kKeep that fit become the distribution the
   // sampler draws from (a top-k over valid tokens). Most steps decide within the first window.
   constexpr int32_t kWindow = 4096;
@@ -158,7 +165,9 @@ int32_t EngineGenerator::SampleJson(Sampler& sampler, std::span<const float> log
   const int32_t n = static_cast<int32_t>(std::min(logits.size(), pieces_.size()));
   order->resize(n);
   std::iota(order->begin(), order->end(), 0);
-  auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  auto better = [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
   const int32_t window = std::min(n, kWindow);
   std::partial_sort(order->begin(), order->begin() + window, order->end(), better);
   masked->assign(logits.size(), -INFINITY);
@@ -210,8 +219,10 @@ Status EngineGenerator::RunLocked(const Prompt& prompt, const GenerationParams& 
   while (true) {
     if (params.max_tokens >= 0 && result->completion_tokens >= params.max_tokens) break;
     std::span<const float> logits = context_->Logits(context_->n_outputs() - 1);
-    int32_t token = params.json_object ? SampleJson(sampler, logits, json, &masked, &order) : sampler.Sample(logits);
-    if (token < 0) return InternalError("no token of model '" + id_ + "' can continue the JSON object");
+    int32_t token = params.json_object ? SampleJson(sampler, logits, json, &masked, &order)
+                                       : sampler.Sample(logits);
+    if (token < 0)
+      return InternalError("no token of model '" + id_ + "' can continue the JSON object");
     sampler.Accept(token);
     double since = MsSince(last_token);
     last_token = Clock::now();

@@ -13,8 +13,8 @@
 #include <memory>
 #include <mutex>
 #include <span>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "engine/model/context.h"
 #include "engine/model/model.h"
@@ -34,7 +34,8 @@ struct EngineOptions {
 class EngineGenerator : public Generator {
  public:
   // Loads the model named by `spec` (file, context_length, chat_template). Errors name the file.
-  static StatusOr<std::unique_ptr<EngineGenerator>> Load(const ModelSpec& spec, const EngineOptions& options);
+  static StatusOr<std::unique_ptr<EngineGenerator>> Load(const ModelSpec& spec,
+                                                         const EngineOptions& options);
 
   // Estimated memory of the model without loading it: file size + KV cache (F16 K and V for every
   // layer and context cell) + compute overhead. Reads only the GGUF header.
@@ -42,7 +43,8 @@ class EngineGenerator : public Generator {
 
   StatusOr<Prompt> PreparePrompt(const PromptInput& input) const override;
   StatusOr<GenerationResult> Generate(const Prompt& prompt, const GenerationParams& params,
-                                      const TextCallback& on_text, const TokenTimeCallback& on_token) override;
+                                      const TextCallback& on_text,
+                                      const TokenTimeCallback& on_token) override;
   int32_t n_ctx() const override { return context_->n_ctx(); }
   uint64_t memory_bytes() const override { return memory_bytes_; }
 
@@ -52,8 +54,9 @@ class EngineGenerator : public Generator {
   // (-1 when none can). Scratch vectors are reused between steps.
   int32_t SampleJson(Sampler& sampler, std::span<const float> logits, const JsonConstraint& json,
                      std::vector<float>* masked, std::vector<int32_t>* order) const;
-  Status RunLocked(const Prompt& prompt, const GenerationParams& params, const TextCallback& on_text,
-                   const TokenTimeCallback& on_token, GenerationResult* result);
+  Status RunLocked(const Prompt& prompt, const GenerationParams& params,
+                   const TextCallback& on_text, const TokenTimeCallback& on_token,
+                   GenerationResult* result);
 
   std::string id_;
   std::unique_ptr<Model> model_;

@@ -10,7 +10,9 @@ namespace isv {
 class EngineLoader : public ModelLoader {
  public:
   explicit EngineLoader(const EngineOptions& options) : options_(options) {}
-  StatusOr<uint64_t> EstimateBytes(const ModelSpec& spec) override { return EngineGenerator::EstimateBytes(spec); }
+  StatusOr<uint64_t> EstimateBytes(const ModelSpec& spec) override {
+    return EngineGenerator::EstimateBytes(spec);
+  }
   StatusOr<std::shared_ptr<Generator>> Load(const ModelSpec& spec) override {
     EngineOptions o = options_;
     if (spec.threads > 0) o.threads = spec.threads;

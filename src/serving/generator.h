@@ -10,10 +10,9 @@
 // Thread-safety: every method may be called from many threads at once.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,25 +33,25 @@ struct PromptInput {
 
 struct Prompt {
   std::vector<int32_t> tokens;
-  std::string text;                                  // the rendered prompt (debugging, logs)
+  std::string text;                                    // the rendered prompt (debugging, logs)
   ToolCallFormat tool_format = ToolCallFormat::kNone;  // how this model writes tool calls
 };
 
 struct GenerationParams {
   SamplingParams sampling;
-  int32_t max_tokens = -1;          // < 0: until the context is full
+  int32_t max_tokens = -1;  // < 0: until the context is full
   std::vector<std::string> stop;
   bool ignore_eos = false;
-  bool json_object = false;         // response_format json_object: output is one JSON object
+  bool json_object = false;  // response_format json_object: output is one JSON object
 };
 
 struct GenerationResult {
-  std::string finish_reason;        // "stop" | "length" | "cancelled"
+  std::string finish_reason;  // "stop" | "length" | "cancelled"
   int32_t prompt_tokens = 0;
   int32_t completion_tokens = 0;
-  double queue_ms = 0;              // waiting for the model
+  double queue_ms = 0;  // waiting for the model
   double time_to_first_token_ms = 0;
-  double inference_ms = 0;          // prefill + decode
+  double inference_ms = 0;  // prefill + decode
 };
 
 // Receives visible text as it is produced. Returns false to cancel (client gone).

@@ -5,7 +5,9 @@ namespace {
 
 bool IsWs(unsigned char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool IsHex(unsigned char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsHex(unsigned char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 }  // namespace
 
@@ -30,11 +32,21 @@ bool JsonConstraint::StartValue(unsigned char c) {
       state_ = State::kString;
       string_is_key_ = false;
       return true;
-    case '-': state_ = State::kNumMinus; return true;
-    case '0': state_ = State::kNumZero; return true;
-    case 't': literal_ = "true"; break;
-    case 'f': literal_ = "false"; break;
-    case 'n': literal_ = "null"; break;
+    case '-':
+      state_ = State::kNumMinus;
+      return true;
+    case '0':
+      state_ = State::kNumZero;
+      return true;
+    case 't':
+      literal_ = "true";
+      break;
+    case 'f':
+      literal_ = "false";
+      break;
+    case 'n':
+      literal_ = "null";
+      break;
     default:
       if (c >= '1' && c <= '9') {
         state_ = State::kNumInt;
@@ -57,8 +69,9 @@ bool JsonConstraint::Close(unsigned char c) {
 }
 
 bool JsonConstraint::Step(unsigned char c) {
-  bool in_token = state_ == State::kString || state_ == State::kStringEscape || state_ == State::kStringUnicode ||
-                  state_ == State::kLiteral || (state_ >= State::kNumMinus && state_ <= State::kNumExp);
+  bool in_token = state_ == State::kString || state_ == State::kStringEscape ||
+                  state_ == State::kStringUnicode || state_ == State::kLiteral ||
+                  (state_ >= State::kNumMinus && state_ <= State::kNumExp);
   if (!in_token && IsWs(c)) return state_ != State::kDone && state_ != State::kTop && Whitespace();
   if (!in_token) ws_run_ = 0;
   switch (state_) {
@@ -107,7 +120,8 @@ bool JsonConstraint::Step(unsigned char c) {
         unicode_left_ = 4;
         return true;
       }
-      if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't') {
+      if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
+          c == 't') {
         state_ = State::kString;
         return true;
       }

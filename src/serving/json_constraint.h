@@ -30,10 +30,26 @@ class JsonConstraint {
 
  private:
   enum class State : uint8_t {
-    kTop, kValue, kArrayValueOrEnd, kObjectKeyOrEnd, kObjectKey, kColon, kAfterValue,
-    kString, kStringEscape, kStringUnicode,
-    kNumMinus, kNumZero, kNumInt, kNumFracStart, kNumFrac, kNumExpStart, kNumExpSign, kNumExp,
-    kLiteral, kDone,
+    kTop,
+    kValue,
+    kArrayValueOrEnd,
+    kObjectKeyOrEnd,
+    kObjectKey,
+    kColon,
+    kAfterValue,
+    kString,
+    kStringEscape,
+    kStringUnicode,
+    kNumMinus,
+    kNumZero,
+    kNumInt,
+    kNumFracStart,
+    kNumFrac,
+    kNumExpStart,
+    kNumExpSign,
+    kNumExp,
+    kLiteral,
+    kDone,
   };
   static constexpr int kMaxDepth = 64;
   static constexpr int kMaxWhitespace = 16;

@@ -22,9 +22,12 @@ double MsSince(std::chrono::steady_clock::time_point t) {
 
 std::string_view ModelStateName(ModelState s) {
   switch (s) {
-    case ModelState::kAvailable: return "available";
-    case ModelState::kLoading: return "loading";
-    case ModelState::kLoaded: return "loaded";
+    case ModelState::kAvailable:
+      return "available";
+    case ModelState::kLoading:
+      return "loading";
+    case ModelState::kLoaded:
+      return "loaded";
   }
   return "available";
 }
@@ -51,8 +54,8 @@ void ModelManager::Release(Entry& entry) {
   --entry.active;
 }
 
-ModelManager::ModelManager(std::shared_ptr<const Registry> registry, std::unique_ptr<ModelLoader> loader,
-                           const ModelManagerOptions& options)
+ModelManager::ModelManager(std::shared_ptr<const Registry> registry,
+                           std::unique_ptr<ModelLoader> loader, const ModelManagerOptions& options)
     : registry_(std::move(registry)), loader_(std::move(loader)), options_(options) {
   for (const ModelSpec& spec : registry_->models()) {
     auto e = std::make_shared<Entry>();
@@ -90,9 +93,10 @@ uint64_t ModelManager::used_bytes() const {
 Status ModelManager::MakeRoom(const Entry& for_entry, uint64_t need) {
   const uint64_t budget = options_.budget_bytes;
   if (need > budget) {
-    return ResourceExhaustedError("model '" + for_entry.spec->id + "' needs " + Mb(need) +
-                                  " but the whole memory budget is " + Mb(budget) +
-                                  " (INFERENCE_MEMORY_LIMIT_GB); it can never be loaded with this budget");
+    return ResourceExhaustedError(
+        "model '" + for_entry.spec->id + "' needs " + Mb(need) +
+        " but the whole memory budget is " + Mb(budget) +
+        " (INFERENCE_MEMORY_LIMIT_GB); it can never be loaded with this budget");
   }
   while (UsedLocked() + need > budget) {
     Entry* victim = nullptr;
@@ -109,11 +113,14 @@ Status ModelManager::MakeRoom(const Entry& for_entry, uint64_t need) {
                   (e->active > 0 ? ", in use" : "") + ")";
       }
       return ResourceExhaustedError("model '" + for_entry.spec->id + "' needs " + Mb(need) +
-                                    " but the memory budget is " + Mb(budget) + " (INFERENCE_MEMORY_LIMIT_GB) and " +
-                                    Mb(UsedLocked()) + " is in use by: " + (loaded.empty() ? "nothing" : loaded));
+                                    " but the memory budget is " + Mb(budget) +
+                                    " (INFERENCE_MEMORY_LIMIT_GB) and " + Mb(UsedLocked()) +
+                                    " is in use by: " + (loaded.empty() ? "nothing" : loaded));
     }
     LogEvent(LogLevel::kInfo, "model_evicted",
-             {{"model", victim->spec->id}, {"reason", "lru"}, {"freed_mb", victim->bytes / 1e6},
+             {{"model", victim->spec->id},
+              {"reason", "lru"},
+              {"freed_mb", victim->bytes / 1e6},
               {"for_model", for_entry.spec->id}});
     victim->generator.reset();
     victim->state = ModelState::kAvailable;
@@ -125,7 +132,8 @@ Status ModelManager::MakeRoom(const Entry& for_entry, uint64_t need) {
 Status ModelManager::EnsureLoaded(std::unique_lock<std::mutex>& lock, Entry& e) {
   while (e.state == ModelState::kLoading) {
     uint64_t gen = e.load_generation;
-    loaded_cv_.wait(lock, [&] { return e.state != ModelState::kLoading || e.load_generation != gen; });
+    loaded_cv_.wait(lock,
+                    [&] { return e.state != ModelState::kLoading || e.load_generation != gen; });
     if (e.state == ModelState::kAvailable && !e.last_error.ok()) return e.last_error;
   }
   if (e.state == ModelState::kLoaded) return OkStatus();
@@ -135,13 +143,15 @@ Status ModelManager::EnsureLoaded(std::unique_lock<std::mutex>& lock, Entry& e) 
   StatusOr<uint64_t> need = loader_->EstimateBytes(spec);
   lock.lock();
   if (!need.ok()) return need.status().WithContext("model '" + spec.id + "'");
-  if (e.state != ModelState::kAvailable) return EnsureLoaded(lock, e);  // someone else started meanwhile
+  if (e.state != ModelState::kAvailable)
+    return EnsureLoaded(lock, e);  // someone else started meanwhile
   ISV_RETURN_IF_ERROR(MakeRoom(e, *need));
   e.state = ModelState::kLoading;
   e.bytes = *need;
   e.last_error = OkStatus();
   ++e.load_generation;
-  LogEvent(LogLevel::kInfo, "model_loading", {{"model", spec.id}, {"file", spec.path}, {"estimate_mb", *need / 1e6}});
+  LogEvent(LogLevel::kInfo, "model_loading",
+           {{"model", spec.id}, {"file", spec.path}, {"estimate_mb", *need / 1e6}});
   auto t0 = Clock::now();
   lock.unlock();
   StatusOr<std::shared_ptr<Generator>> g = loader_->Load(spec);
@@ -150,7 +160,8 @@ Status ModelManager::EnsureLoaded(std::unique_lock<std::mutex>& lock, Entry& e) 
     e.state = ModelState::kAvailable;
     e.bytes = 0;
     e.last_error = g.status().WithContext("loading model '" + spec.id + "'");
-    LogEvent(LogLevel::kError, "model_load_failed", {{"model", spec.id}, {"error", e.last_error.message()}});
+    LogEvent(LogLevel::kError, "model_load_failed",
+             {{"model", spec.id}, {"error", e.last_error.message()}});
     loaded_cv_.notify_all();
     return e.last_error;
   }
@@ -158,7 +169,8 @@ Status ModelManager::EnsureLoaded(std::unique_lock<std::mutex>& lock, Entry& e) 
   e.bytes = e.generator->memory_bytes() > 0 ? e.generator->memory_bytes() : *need;
   e.state = ModelState::kLoaded;
   e.last_used = Clock::now();
-  LogEvent(LogLevel::kInfo, "model_loaded", {{"model", spec.id}, {"memory_mb", e.bytes / 1e6}, {"load_ms", MsSince(t0)}});
+  LogEvent(LogLevel::kInfo, "model_loaded",
+           {{"model", spec.id}, {"memory_mb", e.bytes / 1e6}, {"load_ms", MsSince(t0)}});
   loaded_cv_.notify_all();
   return OkStatus();
 }
@@ -174,7 +186,8 @@ StatusOr<ModelManager::Lease> ModelManager::Acquire(const std::string& id) {
   }
   std::shared_ptr<Entry> e = it->second;
   if (e->state == ModelState::kAvailable && !options_.auto_load) {
-    return FailedPreconditionError("model '" + id + "' is not loaded; load it with POST /v1/models/" + id +
+    return FailedPreconditionError("model '" + id +
+                                   "' is not loaded; load it with POST /v1/models/" + id +
                                    "/load (INFERENCE_AUTO_LOAD is off)");
   }
   ISV_RETURN_IF_ERROR(EnsureLoaded(lock, *e));
@@ -193,7 +206,8 @@ Status ModelManager::Load(const std::string& id, bool* already_loaded) {
   auto it = entries_.find(id);
   if (it == entries_.end()) {
     std::string why = registry_->DisabledReason(id);
-    return NotFoundError(why.empty() ? "model '" + id + "' does not exist" : "model '" + id + "' is disabled: " + why);
+    return NotFoundError(why.empty() ? "model '" + id + "' does not exist"
+                                     : "model '" + id + "' is disabled: " + why);
   }
   if (already_loaded) *already_loaded = it->second->state == ModelState::kLoaded;
   return EnsureLoaded(lock, *it->second);
@@ -205,7 +219,8 @@ Status ModelManager::Unload(const std::string& id) {
   if (it == entries_.end()) return NotFoundError("model '" + id + "' does not exist");
   Entry& e = *it->second;
   while (e.state == ModelState::kLoading) loaded_cv_.wait(lock);
-  if (e.state != ModelState::kLoaded) return FailedPreconditionError("model '" + id + "' is not loaded");
+  if (e.state != ModelState::kLoaded)
+    return FailedPreconditionError("model '" + id + "' is not loaded");
   e.generator.reset();  // requests in flight keep their own reference until they finish
   e.state = ModelState::kAvailable;
   e.bytes = 0;
@@ -217,8 +232,9 @@ Status ModelManager::LoadPreset(const std::string& preset_id) {
   const PresetSpec* p = registry_->FindPreset(preset_id);
   if (p == nullptr) {
     std::string why = registry_->DisabledPresetReason(preset_id);
-    return NotFoundError(why.empty() ? "preset '" + preset_id + "' does not exist (see GET /v1/presets)"
-                                     : "preset '" + preset_id + "' is disabled: " + why);
+    return NotFoundError(why.empty()
+                             ? "preset '" + preset_id + "' does not exist (see GET /v1/presets)"
+                             : "preset '" + preset_id + "' is disabled: " + why);
   }
   for (const std::string& m : p->models) ISV_RETURN_IF_ERROR(Load(m));
   std::lock_guard<std::mutex> lock(mu_);
@@ -238,7 +254,8 @@ std::vector<std::string> ModelManager::UnloadIdle(Clock::time_point now) {
     e->state = ModelState::kAvailable;
     e->bytes = 0;
     unloaded.push_back(id);
-    LogEvent(LogLevel::kInfo, "model_unloaded", {{"model", id}, {"reason", "keep_alive"}, {"idle_s", idle_s}});
+    LogEvent(LogLevel::kInfo, "model_unloaded",
+             {{"model", id}, {"reason", "keep_alive"}, {"idle_s", idle_s}});
   }
   return unloaded;
 }

@@ -108,10 +108,10 @@ class ModelManager {
     const ModelSpec* spec = nullptr;
     ModelState state = ModelState::kAvailable;
     std::shared_ptr<Generator> generator;
-    uint64_t bytes = 0;     // reserved (loading) or occupied (loaded)
+    uint64_t bytes = 0;  // reserved (loading) or occupied (loaded)
     int active = 0;
     Clock::time_point last_used;
-    Status last_error;      // of the last failed load (waiters report it)
+    Status last_error;  // of the last failed load (waiters report it)
     uint64_t load_generation = 0;
   };
 

@@ -1,7 +1,5 @@
 #include "serving/registry.h"
 
-#include "core/config.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -9,6 +7,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "core/config.h"
 
 namespace isv {
 namespace {
@@ -39,7 +39,8 @@ Status GetNumber(const YAML::Node& n, const char* key, T* out) {
   T x{};
   if (!v.IsScalar() || !YAML::convert<T>::decode(v, x)) {
     return InvalidArgumentError(std::string(key) + ": expected a number, got '" +
-                                (v.IsScalar() ? v.as<std::string>() : std::string("a non-scalar")) + "'");
+                                (v.IsScalar() ? v.as<std::string>() : std::string("a non-scalar")) +
+                                "'");
   }
   *out = x;
   return OkStatus();
@@ -50,7 +51,8 @@ Status GetList(const YAML::Node& n, const char* key, std::vector<std::string>* o
   if (!v || v.IsNull()) return OkStatus();
   if (!v.IsSequence()) return InvalidArgumentError(std::string(key) + ": expected a list");
   for (const YAML::Node& e : v) {
-    if (!e.IsScalar()) return InvalidArgumentError(std::string(key) + ": expected a list of strings");
+    if (!e.IsScalar())
+      return InvalidArgumentError(std::string(key) + ": expected a list of strings");
     out->push_back(e.as<std::string>());
   }
   return OkStatus();
@@ -73,7 +75,8 @@ Status ParseModel(const std::string& id, const YAML::Node& n, const fs::path& mo
   ISV_RETURN_IF_ERROR(GetNumber(n, "threads", &m->threads));
   ISV_RETURN_IF_ERROR(GetString(n, "chat_template", &m->chat_template));
   if (const YAML::Node ka = n["keep_alive"]; ka && !ka.IsNull()) {
-    if (!ka.IsScalar()) return InvalidArgumentError("keep_alive: expected a duration like 300 or 5m");
+    if (!ka.IsScalar())
+      return InvalidArgumentError("keep_alive: expected a duration like 300 or 5m");
     StatusOr<double> d = ParseDuration(ka.as<std::string>());
     if (!d.ok()) return d.status().WithContext("keep_alive");
     m->keep_alive_s = *d;
@@ -81,7 +84,8 @@ Status ParseModel(const std::string& id, const YAML::Node& n, const fs::path& mo
   if (m->file.empty()) return InvalidArgumentError("file: required");
   if (m->size_gb < 0) return InvalidArgumentError("size_gb: must be >= 0");
   if (m->context_length < 0) return InvalidArgumentError("context_length: must be >= 0");
-  if (m->parallel < 0 || m->threads < 0) return InvalidArgumentError("parallel/threads: must be >= 0");
+  if (m->parallel < 0 || m->threads < 0)
+    return InvalidArgumentError("parallel/threads: must be >= 0");
   fs::path p(m->file);
   m->path = (p.is_absolute() ? p : models_dir / p).lexically_normal().string();
   std::error_code ec;
@@ -120,10 +124,12 @@ StatusOr<YAML::Node> Section(const std::string& text, const char* file, const ch
   }
   if (!root || root.IsNull()) return YAML::Node();
   if (!root.IsMap() || !root[key]) {
-    return InvalidArgumentError(std::string(file) + ": expected a top-level '" + key + ":' mapping");
+    return InvalidArgumentError(std::string(file) + ": expected a top-level '" + key +
+                                ":' mapping");
   }
   YAML::Node s = root[key];
-  if (!s.IsNull() && !s.IsMap()) return InvalidArgumentError(std::string(file) + ": '" + key + "' must be a mapping");
+  if (!s.IsNull() && !s.IsMap())
+    return InvalidArgumentError(std::string(file) + ": '" + key + "' must be a mapping");
   return s;
 }
 
@@ -133,7 +139,8 @@ StatusOr<Registry> Registry::Load(const std::string& config_dir, const std::stri
   fs::path dir(config_dir);
   StatusOr<std::string> models = ReadFile(dir / "models.yaml");
   if (!models.ok()) {
-    return NotFoundError("config dir " + config_dir + " has no readable models.yaml (INFERENCE_CONFIG_DIR / --config-dir)");
+    return NotFoundError("config dir " + config_dir +
+                         " has no readable models.yaml (INFERENCE_CONFIG_DIR / --config-dir)");
   }
   std::string presets;
   std::error_code ec;
@@ -158,8 +165,10 @@ StatusOr<Registry> Registry::Parse(const std::string& models_yaml, const std::st
       std::string id = it->first.as<std::string>();
       if (duplicates.count(id)) {
         if (!reg.disabled_models_.count(id)) {
-          reg.disabled_models_[id] = "model id '" + id + "' is defined more than once in models.yaml";
-          reg.problems_.push_back("models.yaml: " + reg.disabled_models_[id] + "; all its entries are disabled");
+          reg.disabled_models_[id] =
+              "model id '" + id + "' is defined more than once in models.yaml";
+          reg.problems_.push_back("models.yaml: " + reg.disabled_models_[id] +
+                                  "; all its entries are disabled");
         }
         continue;
       }
@@ -177,7 +186,8 @@ StatusOr<Registry> Registry::Parse(const std::string& models_yaml, const std::st
     for (auto it = presets.begin(); presets.IsMap() && it != presets.end(); ++it) {
       std::string id = it->first.as<std::string>();
       if (!seen_presets.insert(id).second) {
-        reg.disabled_presets_[id] = "preset id '" + id + "' is defined more than once in presets.yaml";
+        reg.disabled_presets_[id] =
+            "preset id '" + id + "' is defined more than once in presets.yaml";
         reg.problems_.push_back("presets.yaml: " + reg.disabled_presets_[id]);
         std::erase_if(reg.presets_, [&](const PresetSpec& p) { return p.id == id; });
         continue;
@@ -190,7 +200,8 @@ StatusOr<Registry> Registry::Parse(const std::string& models_yaml, const std::st
         const ModelSpec* spec = reg.FindModel(m);
         if (spec == nullptr) {
           std::string why = reg.DisabledReason(m);
-          s = NotFoundError("model '" + m + "' " + (why.empty() ? "is not in models.yaml" : "is disabled (" + why + ")"));
+          s = NotFoundError("model '" + m + "' " +
+                            (why.empty() ? "is not in models.yaml" : "is disabled (" + why + ")"));
         } else {
           sum_gb += spec->size_gb;
         }
@@ -202,7 +213,8 @@ StatusOr<Registry> Registry::Parse(const std::string& models_yaml, const std::st
       }
       // The declared total should cover the models' declared sizes (plus KV cache and overhead);
       // a total below the sum, or far above it, is a copy-paste slip worth a warning.
-      if (p.total_memory_gb > 0 && (p.total_memory_gb + 0.05 < sum_gb || p.total_memory_gb > 2 * sum_gb + 1)) {
+      if (p.total_memory_gb > 0 &&
+          (p.total_memory_gb + 0.05 < sum_gb || p.total_memory_gb > 2 * sum_gb + 1)) {
         std::ostringstream msg;
         msg << "presets.yaml: preset '" << id << "': total_memory_gb " << p.total_memory_gb
             << " is inconsistent with the sum of its models' size_gb (" << sum_gb << ")";

@@ -1,6 +1,6 @@
 // Registry: the models and presets the service may serve, read from `models.yaml` and
-// `presets.yaml` in the config directory (the seed's shapes; docs/configuration.md). Model files are
-// resolved relative to the models directory. The registry is the only source of paths: requests
+// `presets.yaml` in the config directory (the seed's shapes; docs/configuration.md). Model files
+// are resolved relative to the models directory. The registry is the only source of paths: requests
 // name model ids, never files.
 //
 // Validation happens here, at startup: a broken entry (missing file, bad field, duplicate id, a
@@ -22,30 +22,30 @@
 namespace isv {
 
 struct ModelSpec {
-  std::string id;              // the key in models.yaml; what clients send as "model"
+  std::string id;  // the key in models.yaml; what clients send as "model"
   std::string name;
   std::string description;
-  std::string file;            // as written in models.yaml
-  std::string path;            // file resolved against the models dir
-  double size_gb = 0;          // declared size (the seed's memory_mb = size_gb * 1000)
-  int context_length = 0;      // KV cells of the model's context; 0 = the model's training context
+  std::string file;        // as written in models.yaml
+  std::string path;        // file resolved against the models dir
+  double size_gb = 0;      // declared size (the seed's memory_mb = size_gb * 1000)
+  int context_length = 0;  // KV cells of the model's context; 0 = the model's training context
   std::string quantization;
   std::vector<std::string> roles;
-  int gpu_layers = -1;         // accepted for compatibility; the engine is CPU-only for now
-  int parallel = 0;            // 0 = the global INFERENCE_PARALLEL
-  double keep_alive_s = -1;    // < 0 = the global INFERENCE_KEEP_ALIVE; 0 = never unload
-  std::string chat_template;   // optional path of a Jinja template overriding the GGUF's
-  int threads = 0;             // 0 = the global INFERENCE_THREADS
+  int gpu_layers = -1;        // accepted for compatibility; the engine is CPU-only for now
+  int parallel = 0;           // 0 = the global INFERENCE_PARALLEL
+  double keep_alive_s = -1;   // < 0 = the global INFERENCE_KEEP_ALIVE; 0 = never unload
+  std::string chat_template;  // optional path of a Jinja template overriding the GGUF's
+  int threads = 0;            // 0 = the global INFERENCE_THREADS
 };
 
 struct PresetSpec {
-  std::string id;              // S1, D3, ...
+  std::string id;  // S1, D3, ...
   std::string name;
   std::string description;
   std::vector<std::string> models;
   double total_memory_gb = 0;
   std::string orchestration_mode = "single";
-  std::string target;          // e.g. mac-16gb
+  std::string target;  // e.g. mac-16gb
 };
 
 class Registry {

@@ -48,7 +48,8 @@ int RunServe(const ServeFlags& flags) {
     std::fprintf(stderr, "error: %s\n", reg.status().message().c_str());
     return 1;
   }
-  for (const std::string& p : reg->problems()) LogEvent(LogLevel::kWarning, "config_problem", {{"message", p}});
+  for (const std::string& p : reg->problems())
+    LogEvent(LogLevel::kWarning, "config_problem", {{"message", p}});
   auto registry = std::make_shared<const Registry>(std::move(*reg));
   if (!cfg.default_preset.empty() && registry->FindPreset(cfg.default_preset) == nullptr) {
     std::string why = registry->DisabledPresetReason(cfg.default_preset);
@@ -70,7 +71,8 @@ int RunServe(const ServeFlags& flags) {
   mopt.budget_bytes = cfg.MemoryBudgetBytes();
   mopt.auto_load = cfg.auto_load;
   mopt.keep_alive_s = cfg.keep_alive_s;
-  ModelManager manager(registry, std::make_unique<EngineLoader>(EngineOptions{cfg.threads, cfg.max_queue}), mopt);
+  ModelManager manager(
+      registry, std::make_unique<EngineLoader>(EngineOptions{cfg.threads, cfg.max_queue}), mopt);
   manager.StartIdleReaper(std::chrono::milliseconds(250));
 
   Server server(cfg, manager, metrics);
@@ -79,11 +81,17 @@ int RunServe(const ServeFlags& flags) {
     return 1;
   }
   LogEvent(LogLevel::kInfo, "server_started",
-           {{"host", cfg.host}, {"port", server.port()}, {"config_dir", cfg.config_dir},
-            {"models_dir", cfg.models_dir}, {"models", registry->models().size()},
-            {"presets", registry->presets().size()}, {"memory_budget_mb", mopt.budget_bytes / 1e6},
-            {"auto_load", cfg.auto_load}, {"keep_alive_s", cfg.keep_alive_s},
-            {"api_key", !cfg.api_key.empty()}, {"environment", cfg.environment}});
+           {{"host", cfg.host},
+            {"port", server.port()},
+            {"config_dir", cfg.config_dir},
+            {"models_dir", cfg.models_dir},
+            {"models", registry->models().size()},
+            {"presets", registry->presets().size()},
+            {"memory_budget_mb", mopt.budget_bytes / 1e6},
+            {"auto_load", cfg.auto_load},
+            {"keep_alive_s", cfg.keep_alive_s},
+            {"api_key", !cfg.api_key.empty()},
+            {"environment", cfg.environment}});
 
   std::thread preset_loader;
   if (!cfg.default_preset.empty()) {
@@ -91,7 +99,9 @@ int RunServe(const ServeFlags& flags) {
     preset_loader = std::thread([&] {
       Status s = manager.LoadPreset(cfg.default_preset);
       server.SetPresetState(s.ok() ? "loaded" : "failed", s.message());
-      if (!s.ok()) LogEvent(LogLevel::kError, "default_preset_failed", {{"preset", cfg.default_preset}, {"error", s.message()}});
+      if (!s.ok())
+        LogEvent(LogLevel::kError, "default_preset_failed",
+                 {{"preset", cfg.default_preset}, {"error", s.message()}});
     });
   }
   std::thread signal_thread([&server, signals, timeout = cfg.shutdown_timeout_s] {
@@ -112,17 +122,24 @@ int RunServe(const ServeFlags& flags) {
 
 void AddServeCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ServeFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "serve",
-      "Run the OpenAI-compatible HTTP service (INFERENCE_* env vars, docs/configuration.md; flags override them)");
+  CLI::App* cmd = app.add_subcommand("serve",
+                                     "Run the OpenAI-compatible HTTP service (INFERENCE_* env "
+                                     "vars, docs/configuration.md; flags override them)");
   cmd->add_option("--host", flags->host, "Bind address (INFERENCE_HOST, default 0.0.0.0)");
   cmd->add_option("--port", flags->port, "Port; 0 picks a free one (INFERENCE_PORT, default 8085)");
-  cmd->add_option("--models-dir", flags->models_dir, "Directory the models.yaml `file` paths are relative to (INFERENCE_MODELS_DIR)");
-  cmd->add_option("--config-dir", flags->config_dir, "Directory holding models.yaml and presets.yaml (INFERENCE_CONFIG_DIR)");
-  cmd->add_option("--default-preset", flags->default_preset, "Preset to load at startup (INFERENCE_DEFAULT_PRESET)");
-  cmd->add_option("--memory-limit-gb", flags->memory_limit_gb, "Memory budget for loaded models in GB (INFERENCE_MEMORY_LIMIT_GB; default 75% of RAM)");
-  cmd->add_option("--api-key", flags->api_key, "Require 'Authorization: Bearer KEY' (INFERENCE_API_KEY)");
-  cmd->add_option("--log-level", flags->log_level, "DEBUG, INFO, WARNING, ERROR or CRITICAL (INFERENCE_LOG_LEVEL)");
+  cmd->add_option("--models-dir", flags->models_dir,
+                  "Directory the models.yaml `file` paths are relative to (INFERENCE_MODELS_DIR)");
+  cmd->add_option("--config-dir", flags->config_dir,
+                  "Directory holding models.yaml and presets.yaml (INFERENCE_CONFIG_DIR)");
+  cmd->add_option("--default-preset", flags->default_preset,
+                  "Preset to load at startup (INFERENCE_DEFAULT_PRESET)");
+  cmd->add_option(
+      "--memory-limit-gb", flags->memory_limit_gb,
+      "Memory budget for loaded models in GB (INFERENCE_MEMORY_LIMIT_GB; default 75% of RAM)");
+  cmd->add_option("--api-key", flags->api_key,
+                  "Require 'Authorization: Bearer KEY' (INFERENCE_API_KEY)");
+  cmd->add_option("--log-level", flags->log_level,
+                  "DEBUG, INFO, WARNING, ERROR or CRITICAL (INFERENCE_LOG_LEVEL)");
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });
 }
 

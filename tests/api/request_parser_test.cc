@@ -56,7 +56,8 @@ TEST(RequestParser, AllSeedFields) {
 }
 
 TEST(RequestParser, UnknownFieldsAreIgnored) {
-  CompletionRequest r = ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"user":"x","metadata":{"a":1},"store":false})");
+  CompletionRequest r = ParseOk(std::string(R"({"model":"m",)") + kMsg +
+                                R"(,"user":"x","metadata":{"a":1},"store":false})");
   EXPECT_EQ(r.model, "m");
 }
 
@@ -64,20 +65,21 @@ TEST(RequestParser, WrongTypesNameTheField) {
   struct Case {
     std::string extra, param;
   };
-  for (const Case& c : std::vector<Case>{{R"("temperature":"hot")", "temperature"},
-                                         {R"("temperature":3)", "temperature"},
-                                         {R"("max_tokens":1.5)", "max_tokens"},
-                                         {R"("max_tokens":-1)", "max_tokens"},
-                                         {R"("stream":"yes")", "stream"},
-                                         {R"("stop":[1])", "stop"},
-                                         {R"("top_p":2)", "top_p"},
-                                         {R"("seed":"x")", "seed"},
-                                         {R"("n":2)", "n"},
-                                         {R"("tools":{})", "tools"},
-                                         {R"("tools":[{"type":"function"}])", "tools[0]"},
-                                         {R"("tool_choice":"sometimes")", "tool_choice"},
-                                         {R"("stream_options":{"include_usage":1})", "stream_options.include_usage"},
-                                         {R"("orchestration_mode":5)", "orchestration_mode"}}) {
+  for (const Case& c : std::vector<Case>{
+           {R"("temperature":"hot")", "temperature"},
+           {R"("temperature":3)", "temperature"},
+           {R"("max_tokens":1.5)", "max_tokens"},
+           {R"("max_tokens":-1)", "max_tokens"},
+           {R"("stream":"yes")", "stream"},
+           {R"("stop":[1])", "stop"},
+           {R"("top_p":2)", "top_p"},
+           {R"("seed":"x")", "seed"},
+           {R"("n":2)", "n"},
+           {R"("tools":{})", "tools"},
+           {R"("tools":[{"type":"function"}])", "tools[0]"},
+           {R"("tool_choice":"sometimes")", "tool_choice"},
+           {R"("stream_options":{"include_usage":1})", "stream_options.include_usage"},
+           {R"("orchestration_mode":5)", "orchestration_mode"}}) {
     ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg + "," + c.extra + "}");
     EXPECT_EQ(e.http_status, 400) << c.extra;
     EXPECT_EQ(e.param, c.param) << c.extra;
@@ -89,9 +91,11 @@ TEST(RequestParser, WrongTypesNameTheField) {
 TEST(RequestParser, MessagesValidation) {
   EXPECT_EQ(ParseErr(R"({"model":"m"})").param, "messages");
   EXPECT_EQ(ParseErr(R"({"model":"m","messages":[]})").param, "messages");
-  EXPECT_EQ(ParseErr(R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})").param, "messages[0].role");
+  EXPECT_EQ(ParseErr(R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})").param,
+            "messages[0].role");
   EXPECT_EQ(ParseErr(R"({"model":"m","messages":[{"role":"user"}]})").param, "messages[0].content");
-  EXPECT_EQ(ParseErr(R"({"model":"m","messages":[{"role":"user","content":5}]})").param, "messages[0].content");
+  EXPECT_EQ(ParseErr(R"({"model":"m","messages":[{"role":"user","content":5}]})").param,
+            "messages[0].content");
   EXPECT_EQ(ParseErr(R"({"messages":[{"role":"user","content":"x"}]})").param, "model");
   EXPECT_EQ(ParseErr("[1,2]").http_status, 400);
   EXPECT_EQ(ParseErr("{oops").http_status, 400);
@@ -113,18 +117,27 @@ TEST(RequestParser, ToolChoiceNoneDropsTools) {
   CompletionRequest on = ParseOk(std::string(R"({"model":"m",)") + kMsg + "," + tools + "}");
   EXPECT_TRUE(on.tools_enabled);
   EXPECT_TRUE(on.input.tools.is_array());
-  CompletionRequest off = ParseOk(std::string(R"({"model":"m",)") + kMsg + "," + tools + R"(,"tool_choice":"none"})");
+  CompletionRequest off =
+      ParseOk(std::string(R"({"model":"m",)") + kMsg + "," + tools + R"(,"tool_choice":"none"})");
   EXPECT_FALSE(off.tools_enabled);
   EXPECT_TRUE(off.input.tools.is_null());
 }
 
 TEST(RequestParser, ResponseFormat) {
-  EXPECT_TRUE(ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"json_object"}})").params.json_object);
-  EXPECT_FALSE(ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"text"}})").params.json_object);
-  ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"json_schema"}})");
+  EXPECT_TRUE(ParseOk(std::string(R"({"model":"m",)") + kMsg +
+                      R"(,"response_format":{"type":"json_object"}})")
+                  .params.json_object);
+  EXPECT_FALSE(
+      ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"text"}})")
+          .params.json_object);
+  ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg +
+                        R"(,"response_format":{"type":"json_schema"}})");
   EXPECT_EQ(e.http_status, 501);
   EXPECT_EQ(e.param, "response_format");
-  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"xml"}})").param, "response_format");
+  EXPECT_EQ(
+      ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"xml"}})")
+          .param,
+      "response_format");
 }
 
 TEST(RequestParser, Completions) {
@@ -138,10 +151,12 @@ TEST(RequestParser, Completions) {
 }
 
 TEST(RequestParser, LogitBias) {
-  CompletionRequest r = ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"logit_bias":{"13":-100,"7":5}})");
+  CompletionRequest r =
+      ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"logit_bias":{"13":-100,"7":5}})");
   EXPECT_FLOAT_EQ(r.params.sampling.logit_bias.at(13), -100);
   EXPECT_FLOAT_EQ(r.params.sampling.logit_bias.at(7), 5);
-  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"logit_bias":{"x":1}})").param, "logit_bias");
+  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"logit_bias":{"x":1}})").param,
+            "logit_bias");
 }
 
 }  // namespace

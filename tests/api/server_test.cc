@@ -26,7 +26,8 @@ class ScriptedGenerator : public Generator {
     p.tool_format = format_;
     return p;
   }
-  StatusOr<GenerationResult> Generate(const Prompt& prompt, const GenerationParams&, const TextCallback& on_text,
+  StatusOr<GenerationResult> Generate(const Prompt& prompt, const GenerationParams&,
+                                      const TextCallback& on_text,
                                       const TokenTimeCallback&) override {
     GenerationResult r;
     r.prompt_tokens = static_cast<int32_t>(prompt.tokens.size());
@@ -53,7 +54,8 @@ class ScriptedLoader : public ModelLoader {
   StatusOr<std::shared_ptr<Generator>> Load(const ModelSpec& spec) override {
     if (spec.id == "tools") {
       return std::shared_ptr<Generator>(std::make_shared<ScriptedGenerator>(
-          "Let me check.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>",
+          "Let me check.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": "
+          "\"Paris\"}}\n</tool_call>",
           ToolCallFormat::kHermes, OkStatus()));
     }
     return std::shared_ptr<Generator>(std::make_shared<ScriptedGenerator>(
@@ -67,13 +69,16 @@ class ServerTest : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("isv_server_test_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
-    for (const char* f : {"tools", "plain", "broken"}) std::ofstream(dir_ / (std::string(f) + ".gguf")) << "x";
+    for (const char* f : {"tools", "plain", "broken"})
+      std::ofstream(dir_ / (std::string(f) + ".gguf")) << "x";
     StatusOr<Registry> r = Registry::Parse(
-        "models:\n  tools: {file: tools.gguf}\n  plain: {file: plain.gguf}\n  broken: {file: broken.gguf}\n", "",
-        dir_.string(), dir_.string());
+        "models:\n  tools: {file: tools.gguf}\n  plain: {file: plain.gguf}\n  broken: {file: "
+        "broken.gguf}\n",
+        "", dir_.string(), dir_.string());
     ASSERT_TRUE(r.ok());
-    manager_ = std::make_unique<ModelManager>(std::make_shared<const Registry>(std::move(*r)),
-                                              std::make_unique<ScriptedLoader>(), ModelManagerOptions{});
+    manager_ =
+        std::make_unique<ModelManager>(std::make_shared<const Registry>(std::move(*r)),
+                                       std::make_unique<ScriptedLoader>(), ModelManagerOptions{});
     ServeConfig cfg;
     cfg.host = "127.0.0.1";
     cfg.port = 0;
@@ -107,11 +112,14 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::thread thread_;
   std::unique_ptr<httplib::Client> client_;
-  const json tools_ = json::parse(R"([{"type":"function","function":{"name":"get_weather","parameters":{}}}])");
+  const json tools_ =
+      json::parse(R"([{"type":"function","function":{"name":"get_weather","parameters":{}}}])");
 };
 
 TEST_F(ServerTest, ToolCallsInAPlainResponse) {
-  auto res = Post("/v1/chat/completions", {{"model", "tools"}, {"messages", {{{"role", "user"}, {"content", "w?"}}}}, {"tools", tools_}});
+  auto res = Post("/v1/chat/completions", {{"model", "tools"},
+                                           {"messages", {{{"role", "user"}, {"content", "w?"}}}},
+                                           {"tools", tools_}});
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   json j = json::parse(res->body);
@@ -122,20 +130,25 @@ TEST_F(ServerTest, ToolCallsInAPlainResponse) {
   const json& call = choice["message"]["tool_calls"][0];
   EXPECT_EQ(call["type"], "function");
   EXPECT_EQ(call["function"]["name"], "get_weather");
-  EXPECT_EQ(json::parse(call["function"]["arguments"].get<std::string>()), json({{"city", "Paris"}}));
+  EXPECT_EQ(json::parse(call["function"]["arguments"].get<std::string>()),
+            json({{"city", "Paris"}}));
   EXPECT_FALSE(call["id"].get<std::string>().empty());
 }
 
 TEST_F(ServerTest, WithoutToolsTheMarkupIsPlainContent) {
-  auto res = Post("/v1/chat/completions", {{"model", "tools"}, {"messages", {{{"role", "user"}, {"content", "w?"}}}}});
+  auto res = Post("/v1/chat/completions",
+                  {{"model", "tools"}, {"messages", {{{"role", "user"}, {"content", "w?"}}}}});
   ASSERT_EQ(res->status, 200);
   json j = json::parse(res->body);
   EXPECT_EQ(j["choices"][0]["finish_reason"], "stop");
-  EXPECT_NE(j["choices"][0]["message"]["content"].get<std::string>().find("<tool_call>"), std::string::npos);
+  EXPECT_NE(j["choices"][0]["message"]["content"].get<std::string>().find("<tool_call>"),
+            std::string::npos);
 }
 
 TEST_F(ServerTest, ToolCallsStreamedAsOneDelta) {
-  auto res = Post("/v1/chat/completions", {{"model", "tools"}, {"stream", true}, {"tools", tools_},
+  auto res = Post("/v1/chat/completions", {{"model", "tools"},
+                                           {"stream", true},
+                                           {"tools", tools_},
                                            {"messages", {{{"role", "user"}, {"content", "w?"}}}}});
   ASSERT_EQ(res->status, 200);
   std::vector<std::string> ev = Events(res->body);
@@ -158,7 +171,9 @@ TEST_F(ServerTest, ToolCallsStreamedAsOneDelta) {
 }
 
 TEST_F(ServerTest, ErrorAfterFirstByteIsAnErrorEventThenDone) {
-  auto res = Post("/v1/chat/completions", {{"model", "broken"}, {"stream", true}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
+  auto res = Post("/v1/chat/completions", {{"model", "broken"},
+                                           {"stream", true},
+                                           {"messages", {{{"role", "user"}, {"content", "x"}}}}});
   ASSERT_EQ(res->status, 200);  // headers were already out
   std::vector<std::string> ev = Events(res->body);
   ASSERT_GE(ev.size(), 3u) << res->body;
@@ -168,13 +183,17 @@ TEST_F(ServerTest, ErrorAfterFirstByteIsAnErrorEventThenDone) {
   EXPECT_EQ(err["error"]["code"], "internal_error");
   EXPECT_EQ(err["error"]["retriable"], false);
   // Non-streaming, the same failure is a plain 500 with the schema.
-  auto plain = Post("/v1/chat/completions", {{"model", "broken"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
+  auto plain = Post("/v1/chat/completions",
+                    {{"model", "broken"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
   EXPECT_EQ(plain->status, 500);
   EXPECT_EQ(json::parse(plain->body)["error"]["code"], "internal_error");
 }
 
 TEST_F(ServerTest, StreamedTextCompletion) {
-  auto res = Post("/v1/completions", {{"model", "plain"}, {"prompt", "x"}, {"stream", true}, {"stream_options", {{"include_usage", true}}}});
+  auto res = Post("/v1/completions", {{"model", "plain"},
+                                      {"prompt", "x"},
+                                      {"stream", true},
+                                      {"stream_options", {{"include_usage", true}}}});
   ASSERT_EQ(res->status, 200);
   std::vector<std::string> ev = Events(res->body);
   std::string text;
@@ -195,9 +214,11 @@ TEST_F(ServerTest, MetricsCountRequests) {
   Post("/v1/completions", {{"model", "plain"}, {"prompt", "x"}});
   auto res = client_->Get("/metrics");
   ASSERT_EQ(res->status, 200);
-  EXPECT_NE(res->body.find("inference_requests_total{route=\"/v1/completions\",status=\"200\"} 1"), std::string::npos)
+  EXPECT_NE(res->body.find("inference_requests_total{route=\"/v1/completions\",status=\"200\"} 1"),
+            std::string::npos)
       << res->body;
-  EXPECT_NE(res->body.find("inference_completion_tokens_total{model=\"plain\"} 9"), std::string::npos);
+  EXPECT_NE(res->body.find("inference_completion_tokens_total{model=\"plain\"} 9"),
+            std::string::npos);
 }
 
 }  // namespace

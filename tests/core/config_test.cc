@@ -34,10 +34,14 @@ TEST(ServeConfig, SeedDefaults) {
 }
 
 TEST(ServeConfig, ReadsVariables) {
-  StatusOr<ServeConfig> c = FromMap({{"INFERENCE_PORT", "9000"}, {"INFERENCE_LOG_LEVEL", "debug"},
-                                     {"INFERENCE_MEMORY_LIMIT_GB", "12.5"}, {"INFERENCE_AUTO_LOAD", "false"},
-                                     {"INFERENCE_KEEP_ALIVE", "5m"}, {"INFERENCE_API_KEY", "k"},
-                                     {"INFERENCE_DEFAULT_PRESET", "D3"}, {"INFERENCE_GPU_LAYERS", "35"}});
+  StatusOr<ServeConfig> c = FromMap({{"INFERENCE_PORT", "9000"},
+                                     {"INFERENCE_LOG_LEVEL", "debug"},
+                                     {"INFERENCE_MEMORY_LIMIT_GB", "12.5"},
+                                     {"INFERENCE_AUTO_LOAD", "false"},
+                                     {"INFERENCE_KEEP_ALIVE", "5m"},
+                                     {"INFERENCE_API_KEY", "k"},
+                                     {"INFERENCE_DEFAULT_PRESET", "D3"},
+                                     {"INFERENCE_GPU_LAYERS", "35"}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->port, 9000);
   EXPECT_EQ(c->log_level, "DEBUG");
@@ -50,12 +54,13 @@ TEST(ServeConfig, ReadsVariables) {
 }
 
 TEST(ServeConfig, BadValuesNameTheVariable) {
-  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{{"INFERENCE_PORT", "http"},
-                                                                      {"INFERENCE_PORT", "70000"},
-                                                                      {"INFERENCE_AUTO_LOAD", "maybe"},
-                                                                      {"INFERENCE_KEEP_ALIVE", "5 weeks"},
-                                                                      {"INFERENCE_MEMORY_LIMIT_GB", "-1"},
-                                                                      {"INFERENCE_LOG_LEVEL", "LOUD"}}) {
+  for (auto [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"INFERENCE_PORT", "http"},
+                                                        {"INFERENCE_PORT", "70000"},
+                                                        {"INFERENCE_AUTO_LOAD", "maybe"},
+                                                        {"INFERENCE_KEEP_ALIVE", "5 weeks"},
+                                                        {"INFERENCE_MEMORY_LIMIT_GB", "-1"},
+                                                        {"INFERENCE_LOG_LEVEL", "LOUD"}}) {
     StatusOr<ServeConfig> c = FromMap({{k, v}});
     ASSERT_FALSE(c.ok()) << k << "=" << v;
     EXPECT_NE(c.status().message().find(k), std::string::npos) << c.status().message();

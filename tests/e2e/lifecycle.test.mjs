@@ -140,3 +140,28 @@ test('INFERENCE_DEFAULT_PRESET loads at startup; readiness follows it', async ()
     await srv.stop();
   }
 });
+
+test("the seed's Quick Reference: bodyless POST .../load as curl -X POST sends it", async () => {
+  const net = await import('node:net');
+  const srv = await startServer({ INFERENCE_AUTO_LOAD: 'false' });
+  try {
+    const port = new URL(srv.url).port;
+    const raw = await new Promise((resolve, reject) => {
+      const sock = net.connect(Number(port), '127.0.0.1', () => {
+        sock.write('POST /v1/models/stories260K/load HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\nConnection: close\r\n\r\n');
+      });
+      let data = '';
+      sock.on('data', (d) => { data += d; });
+      sock.on('end', () => resolve(data));
+      sock.on('error', reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 200/);
+    assert.deepEqual(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)),
+                     { id: 'stories260K', status: 'loaded', message: "Model 'stories260K' loaded successfully" });
+    const chat = await postJson(`${srv.url}/v1/chat/completions`, { model: 'stories260K', messages: [{ role: 'user', content: 'Hello!' }] });
+    assert.equal(chat.status, 200);
+    assert.equal(chat.body.object, 'chat.completion');
+  } finally {
+    await srv.stop();
+  }
+});

@@ -39,7 +39,8 @@ class FakeLoader : public ModelLoader {
     ++loads;
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     if (spec.id == fail_id) return DataLossError("corrupt file");
-    return std::shared_ptr<Generator>(std::make_shared<FakeGenerator>(static_cast<uint64_t>(spec.size_gb * 1000 * kMb)));
+    return std::shared_ptr<Generator>(
+        std::make_shared<FakeGenerator>(static_cast<uint64_t>(spec.size_gb * 1000 * kMb)));
   }
   std::atomic<int> loads{0};
   int delay_ms = 0;
@@ -51,25 +52,29 @@ class ModelManagerTest : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("isv_mm_test_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
-    for (const char* f : {"a", "b", "c", "big"}) std::ofstream(dir_ / (std::string(f) + ".gguf")) << "x";
+    for (const char* f : {"a", "b", "c", "big"})
+      std::ofstream(dir_ / (std::string(f) + ".gguf")) << "x";
     // Sizes in GB: a 0.010, b 0.020, c 0.030 (= 10, 20, 30 MB); big 1.0; c keeps alive 2 s.
-    StatusOr<Registry> r = Registry::Parse(R"(
+    StatusOr<Registry> r =
+        Registry::Parse(R"(
 models:
   a: {file: a.gguf, size_gb: 0.010}
   b: {file: b.gguf, size_gb: 0.020}
   c: {file: c.gguf, size_gb: 0.030, keep_alive: 2}
   big: {file: big.gguf, size_gb: 1.0}
-)", "presets:\n  P: {models: [a, b]}\n", dir_.string(), dir_.string());
+)",
+                        "presets:\n  P: {models: [a, b]}\n", dir_.string(), dir_.string());
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     registry_ = std::make_shared<const Registry>(std::move(*r));
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::unique_ptr<ModelManager> Make(uint64_t budget_mb, bool auto_load = true, double keep_alive = 0) {
+  std::unique_ptr<ModelManager> Make(uint64_t budget_mb, bool auto_load = true,
+                                     double keep_alive = 0) {
     auto loader = std::make_unique<FakeLoader>();
     loader_ = loader.get();
-    return std::make_unique<ModelManager>(registry_, std::move(loader),
-                                          ModelManagerOptions{budget_mb * kMb, auto_load, keep_alive});
+    return std::make_unique<ModelManager>(
+        registry_, std::move(loader), ModelManagerOptions{budget_mb * kMb, auto_load, keep_alive});
   }
   static ModelState StateOf(const ModelManager& m, const std::string& id) {
     for (const ModelStatus& s : m.List()) {
@@ -196,7 +201,8 @@ TEST_F(ModelManagerTest, KeepAliveUnloadsIdleModelsOnly) {
   auto now = ModelManager::Clock::now();
   EXPECT_TRUE(m->UnloadIdle(now + std::chrono::seconds(1)).empty());
   EXPECT_EQ(m->UnloadIdle(now + std::chrono::seconds(3)), std::vector<std::string>{"c"});
-  EXPECT_EQ(m->UnloadIdle(now + std::chrono::seconds(11)), std::vector<std::string>{"a"});  // b is leased
+  EXPECT_EQ(m->UnloadIdle(now + std::chrono::seconds(11)),
+            std::vector<std::string>{"a"});  // b is leased
   EXPECT_EQ(StateOf(*m, "b"), ModelState::kLoaded);
 }
 

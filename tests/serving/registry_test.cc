@@ -82,7 +82,8 @@ TEST_F(RegistryTest, MissingFileDisablesOnlyThatModel) {
 }
 
 TEST_F(RegistryTest, WrongFieldTypeNamesTheField) {
-  StatusOr<Registry> r = Parse("models:\n  a: {file: a.gguf, size_gb: big}\n  b: {file: b.gguf, roles: primary}\n");
+  StatusOr<Registry> r =
+      Parse("models:\n  a: {file: a.gguf, size_gb: big}\n  b: {file: b.gguf, roles: primary}\n");
   ASSERT_TRUE(r.ok());
   EXPECT_NE(r->DisabledReason("a").find("size_gb"), std::string::npos);
   EXPECT_NE(r->DisabledReason("b").find("roles"), std::string::npos);
@@ -90,7 +91,8 @@ TEST_F(RegistryTest, WrongFieldTypeNamesTheField) {
 }
 
 TEST_F(RegistryTest, DuplicateIdsDisableBothEntries) {
-  StatusOr<Registry> r = Parse("models:\n  a: {file: a.gguf}\n  a: {file: b.gguf}\n  b: {file: b.gguf}\n");
+  StatusOr<Registry> r =
+      Parse("models:\n  a: {file: a.gguf}\n  a: {file: b.gguf}\n  b: {file: b.gguf}\n");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->FindModel("a"), nullptr);
   EXPECT_NE(r->DisabledReason("a").find("more than once"), std::string::npos);
@@ -98,8 +100,9 @@ TEST_F(RegistryTest, DuplicateIdsDisableBothEntries) {
 }
 
 TEST_F(RegistryTest, PresetWithUnknownOrDisabledModelIsDisabled) {
-  StatusOr<Registry> r = Parse("models:\n  a: {file: a.gguf}\n  gone: {file: nope.gguf}\n",
-                               "presets:\n  S1: {models: [a]}\n  S2: {models: [a, phi-4]}\n  S3: {models: [gone]}\n");
+  StatusOr<Registry> r =
+      Parse("models:\n  a: {file: a.gguf}\n  gone: {file: nope.gguf}\n",
+            "presets:\n  S1: {models: [a]}\n  S2: {models: [a, phi-4]}\n  S3: {models: [gone]}\n");
   ASSERT_TRUE(r.ok());
   EXPECT_NE(r->FindPreset("S1"), nullptr);
   EXPECT_EQ(r->FindPreset("S2"), nullptr);
@@ -131,7 +134,8 @@ TEST_F(RegistryTest, ShippedConfigsParse) {
     StatusOr<Registry> r = Registry::Load(cfg.string(), (dir_ / "m").string());
     ASSERT_TRUE(r.ok()) << sub << ": " << r.status().ToString();
     for (const std::string& p : r->problems()) {
-      EXPECT_TRUE(p.find("not found") != std::string::npos || p.find("is disabled") != std::string::npos)
+      EXPECT_TRUE(p.find("not found") != std::string::npos ||
+                  p.find("is disabled") != std::string::npos)
           << sub << ": " << p;
     }
   }
