@@ -98,3 +98,32 @@ test('SIGTERM: a request in flight finishes within the grace period; new connect
   const { code } = await srv.exited;
   assert.equal(code, 0);
 });
+
+test('a client that disconnects mid-stream cancels its generation (the model is free at once)', async () => {
+  const srv = await startServer();
+  try {
+    await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'a', max_tokens: 1 });
+    const ctrl = new AbortController();
+    const res = await fetch(`${srv.url}/v1/completions`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Request-ID': 'gone-1' }, signal: ctrl.signal,
+      body: JSON.stringify({ model: 'tiny-qwen2', prompt: 'Once', max_tokens: 100000, ignore_eos: true, stream: true }),
+    });
+    const reader = res.body.getReader();
+    await reader.read();
+    ctrl.abort();
+    // ~500 tokens remain for that stream; a cancelled one leaves the model free for this request.
+    const t0 = Date.now();
+    const next = await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'b', max_tokens: 2 });
+    assert.equal(next.status, 200);
+    const waited = Date.now() - t0;
+    for (let i = 0; i < 20 && !srv.logs().includes('"finish_reason":"cancelled"'); i++) await new Promise((r) => setTimeout(r, 50));
+    const line = srv.logs().split('\n').find((l) => l.includes('"correlation_id":"gone-1"'));
+    assert.ok(line, srv.logs());
+    const entry = JSON.parse(line);
+    assert.equal(entry.finish_reason, 'cancelled');
+    assert.ok(entry.completion_tokens < 400, `generated ${entry.completion_tokens} tokens after the client left`);
+    assert.ok(waited < 3000, `waited ${waited} ms`);
+  } finally {
+    await srv.stop();
+  }
+});
