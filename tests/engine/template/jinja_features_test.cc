@@ -238,6 +238,22 @@ const RenderCase kRenderCases[] = {
      "{% if false %}{{ 1 | nosuchfilter }}{% endif %}ok",
      "{}",
      "ok"},
+    {"UnicodeCase",
+     "{{ 'crème brûlée ß'|upper }}|{{ 'ÇA VA Ω'|lower }}|{{ 'élan vital'|title }}|{{ 'ñandú'.capitalize() }}|{{ 'ÉTÉ' is upper }}|{{ 'Привет'.upper() }}",
+     "{}",
+     "CRÈME BRÛLÉE SS|ça va ω|Élan Vital|Ñandú|True|ПРИВЕТ"},
+    {"PercentFormat",
+     "{{ '%s=%d' % ('a', 3) }}|{{ '%(k)s!' % {'k': 'v'} }}|{{ '%.2f%%' % 12.345 }}|{{ 'x' % [] }}",
+     "{}",
+     "a=3|v!|12.35%|x"},
+    {"TruncateBatchStriptags",
+     "{{ 'the quick brown fox jumps'|truncate(12) }}|{{ 'abcdefghijklmnop'|truncate(10, true) }}|{{ [1, 2, 3]|batch(2)|list }}|{{ '<b>a</b>  &amp; <i>b</i>'|striptags }}",
+     "{}",
+     "the...|abcdefg...|[[1, 2], [3]]|a & b"},
+    {"TupleOps",
+     "{{ (1, 2) * 2 }}|{{ (1,) + (2,) }}|{{ 2.5 is even }}|{{ '' is upper }}|{{ nothing is callable }}",
+     "{}",
+     "(1, 2, 1, 2)|(1, 2)|False|False|True"},
     {"TrailingNewlineDropped",
      "x\n",
      "{}",
@@ -257,7 +273,14 @@ const RenderCase kErrorCases[] = {
     {"SyntaxBadExpression", "{{ 1 + }}", "{}", "TemplateSyntaxError"},
     {"SyntaxUnknownTag", "{% frobnicate %}", "{}", "TemplateSyntaxError"},
     {"SetAttrOnNonNamespace", "{% set d = {} %}{% set d.x = 1 %}", "{}", "TemplateRuntimeError"},
-    {"DivisionByZero", "{{ 1 // 0 }}", "{}", "ZeroDivisionError"},};
+    {"DivisionByZero", "{{ 1 // 0 }}", "{}", "ZeroDivisionError"},
+    {"SliceOfNumber", "{{ n[1:] }}", "{\"n\": 5}", "TypeError"},
+    {"ListVsTupleOrder", "{{ [1] < (1, 2) }}", "{}", "TypeError"},
+    {"UnhashableDictKeyTest", "{{ [1] in {'a': 1} }}", "{}", "TypeError"},
+    {"PercentLeftoverArgs", "{{ 'x' % (1, 2) }}", "{}", "TypeError"},
+    {"RoundOfString", "{{ 'a'|round }}", "{}", "TypeError"},
+    {"IntOfUndefined", "{{ nothing|int }}", "{}", "UndefinedError"},
+    {"ChainedTestsWithoutArgument", "{{ 1 is number is odd }}", "{}", "TemplateSyntaxError"},};
 
 class JinjaRenderTest : public testing::TestWithParam<RenderCase> {};
 TEST_P(JinjaRenderTest, MatchesJinja2) {
