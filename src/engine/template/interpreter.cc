@@ -31,6 +31,12 @@ Value Interpreter::Lookup(const std::string& name, const FramePtr& frame) const 
   return Value::Undefined("'" + name + "' is undefined");
 }
 
+Interpreter::FramePtr Interpreter::ChildFrame(const FramePtr& parent) {
+  auto f = std::make_shared<Frame>();
+  f->parent = parent;
+  return f;
+}
+
 Interpreter::Flow Interpreter::ExecBody(const NodeList& body, const FramePtr& frame, std::string& out) {
   for (const NodePtr& n : body) {
     Flow f = Exec(*n, frame, out);
@@ -63,7 +69,7 @@ Interpreter::Flow Interpreter::Exec(const Node& node, const FramePtr& frame, std
       case Node::Kind::kMacro: DefineMacro(node, frame); break;
       case Node::Kind::kFilterBlock: {
         std::string body;
-        Flow f = ExecBody(node.bodies[0], frame, body);
+        Flow f = ExecBody(node.bodies[0], ChildFrame(frame), body);
         Value v = EvalFilter(*node.expr, Value::String(body), frame);
         Append(out, v.ToStr());
         return f;
@@ -143,7 +149,7 @@ void Interpreter::ExecSet(const Node& node, const FramePtr& frame, std::string& 
   Value v;
   if (node.kind == Node::Kind::kSetBlock) {
     std::string body;
-    ExecBody(node.bodies[0], frame, body);
+    ExecBody(node.bodies[0], ChildFrame(frame), body);  // a block set body has its own scope
     v = Value::String(std::move(body));
     if (node.expr) v = EvalFilter(*node.expr, v, frame);
   } else {
