@@ -113,10 +113,9 @@ Interpreter::Flow Interpreter::ExecFor(const Node& node, const FramePtr& frame, 
     }
     items = std::move(kept);
   }
-  if (items.empty()) {
-    if (node.bodies.size() > 1) ExecBody(node.bodies[1], frame, out);
-    return Flow::kNormal;
-  }
+  // Jinja2 runs the else block unless some iteration ran its body to the end: an iteration left by
+  // break or continue does not count (its "iterated" flag is set after the body).
+  bool completed_any = false;
   const int64_t n = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < n; ++i) {
     if (++iterations_ > limits_.max_loop_iterations) {
@@ -139,8 +138,11 @@ Interpreter::Flow Interpreter::ExecFor(const Node& node, const FramePtr& frame, 
     loop->Set("previtem", i > 0 ? items[i - 1] : Value::Undefined("there is no previous item"));
     loop->Set("nextitem", i + 1 < n ? items[i + 1] : Value::Undefined("there is no next item"));
     f->vars["loop"] = Value::Dict(std::move(loop));
-    if (ExecBody(node.bodies[0], f, out) == Flow::kBreak) break;
+    Flow flow = ExecBody(node.bodies[0], f, out);
+    if (flow == Flow::kBreak) break;
+    if (flow == Flow::kNormal) completed_any = true;
   }
+  if (!completed_any && node.bodies.size() > 1) ExecBody(node.bodies[1], frame, out);
   return Flow::kNormal;
 }
 
