@@ -9,5 +9,6 @@ namespace isv {
 
 void AddInfoCommand(CLI::App& app, int* exit_code);
 void AddTemplateCommand(CLI::App& app, int* exit_code);
+void AddTokenizeCommand(CLI::App& app, int* exit_code);
 
 }  // namespace isv

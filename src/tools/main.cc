@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   isv::AddInfoCommand(app, &exit_code);
   isv::AddTemplateCommand(app, &exit_code);
+  isv::AddTokenizeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,29 +11,27 @@
 #include <limits>
 
 namespace isv {
-namespace {
-
-constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" little-endian
-constexpr int kMaxArrayDepth = 8;
-constexpr int kMaxDims = 4;
 
 // Bounds-checked little-endian reader over the file image. Every read either succeeds inside the
 // image or records an error with the offset where it happened; later reads then fail too.
-class Cursor {
+class GgufCursor {
  public:
-  Cursor(const uint8_t* data, size_t size, const std::string& file) : data_(data), size_(size), file_(file) {}
+  GgufCursor(const uint8_t* data, size_t size, const std::string& file) : data_(data), size_(size), file_(file) {}
 
   size_t pos() const { return pos_; }
   size_t remaining() const { return size_ - pos_; }
   const Status& status() const { return status_; }
   bool ok() const { return status_.ok(); }
 
-  Status Error(const std::string& what) const {
-    return DataLossError(file_ + ": offset " + std::to_string(pos_) + ": " + what);
+  // A DATA_LOSS status "<file>: offset <at>: <what>".
+  Status ErrorAt(size_t at, const std::string& what) const {
+    return DataLossError(file_ + ": offset " + std::to_string(at) + ": " + what);
   }
-  void Fail(const std::string& what) {
-    if (status_.ok()) status_ = Error(what);
+  // Records the first error; reads after it fail.
+  void FailAt(size_t at, const std::string& what) {
+    if (status_.ok()) status_ = ErrorAt(at, what);
   }
+  void Fail(const std::string& what) { FailAt(pos_, what); }
 
   bool Read(void* dst, size_t n, const char* what) {
     if (!ok()) return false;
@@ -57,8 +55,7 @@ class Cursor {
     const uint64_t len = Get<uint64_t>(what);
     if (!ok()) return false;
     if (len > remaining()) {
-      pos_ = at;
-      Fail(std::string(what) + ": string length " + std::to_string(len) + " exceeds the " +
+      FailAt(at, std::string(what) + ": string length " + std::to_string(len) + " exceeds the " +
            std::to_string(remaining()) + " bytes left in the file");
       return false;
     }
@@ -75,6 +72,16 @@ class Cursor {
   Status status_;
 };
 
+namespace {
+
+constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" little-endian
+constexpr int kMaxArrayDepth = 8;
+constexpr int kMaxDims = 4;
+constexpr uint64_t kMinKvBytes = 13;
+constexpr uint64_t kMinTensorInfoBytes = 32;
+// Counts come from the file: reserve at most this many entries up front, grow beyond as data arrives.
+constexpr uint64_t kMaxReserve = 1 << 16;
+
 // Smallest number of bytes one element of the type can occupy (used to reject lying counts).
 size_t MinEncodedSize(GgufType t) {
   switch (t) {
@@ -90,7 +97,7 @@ size_t MinEncodedSize(GgufType t) {
 
 bool KnownValueType(uint32_t t) { return t <= static_cast<uint32_t>(GgufType::kFloat64); }
 
-bool ReadValue(Cursor& c, GgufType type, int depth, const std::string& key, GgufValue* out) {
+bool ReadValue(GgufCursor& c, GgufType type, int depth, const std::string& key, GgufValue* out) {
   switch (type) {
     case GgufType::kUint8: *out = GgufValue(type, uint64_t{c.Get<uint8_t>("uint8 value")}); break;
     case GgufType::kInt8: *out = GgufValue(type, int64_t{c.Get<int8_t>("int8 value")}); break;
@@ -103,9 +110,10 @@ bool ReadValue(Cursor& c, GgufType type, int depth, const std::string& key, Gguf
     case GgufType::kFloat32: *out = GgufValue(type, double{c.Get<float>("float32 value")}); break;
     case GgufType::kFloat64: *out = GgufValue(type, c.Get<double>("float64 value")); break;
     case GgufType::kBool: {
+      const size_t at = c.pos();
       const uint8_t b = c.Get<uint8_t>("bool value");
       if (c.ok() && b > 1) {
-        c.Fail("key '" + key + "': bool value " + std::to_string(b) + " is neither 0 nor 1");
+        c.FailAt(at, "key '" + key + "': bool value " + std::to_string(b) + " is neither 0 nor 1");
         return false;
       }
       *out = GgufValue(type, b != 0);
@@ -122,26 +130,28 @@ bool ReadValue(Cursor& c, GgufType type, int depth, const std::string& key, Gguf
         c.Fail("key '" + key + "': arrays nested deeper than " + std::to_string(kMaxArrayDepth));
         return false;
       }
+      const size_t type_at = c.pos();
       const uint32_t elem_raw = c.Get<uint32_t>("array element type");
       if (!c.ok()) return false;
       if (!KnownValueType(elem_raw)) {
-        c.Fail("key '" + key + "': unknown array element type " + std::to_string(elem_raw));
+        c.FailAt(type_at, "key '" + key + "': unknown array element type " + std::to_string(elem_raw));
         return false;
       }
       const GgufType elem = static_cast<GgufType>(elem_raw);
+      const size_t length_at = c.pos();
       const uint64_t n = c.Get<uint64_t>("array length");
       if (!c.ok()) return false;
       if (n > c.remaining() / MinEncodedSize(elem)) {
-        c.Fail("key '" + key + "': array length " + std::to_string(n) + " of " +
+        c.FailAt(length_at, "key '" + key + "': array length " + std::to_string(n) + " of " +
                std::string(GgufTypeName(elem)) + " cannot fit in the " + std::to_string(c.remaining()) +
                " bytes left in the file");
         return false;
       }
       GgufArray arr;
       arr.element_type = elem;
-      arr.items.resize(n);
+      arr.items.reserve(std::min<uint64_t>(n, kMaxReserve));
       for (uint64_t i = 0; i < n; ++i) {
-        if (!ReadValue(c, elem, depth + 1, key, &arr.items[i])) return false;
+        if (!ReadValue(c, elem, depth + 1, key, &arr.items.emplace_back())) return false;
       }
       *out = GgufValue(type, std::move(arr));
       break;
@@ -169,7 +179,7 @@ StatusOr<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
   f->size_ = static_cast<size_t>(st.st_size);
   if (f->size_ == 0) {
     ::close(fd);
-    return DataLossError(path + ": empty file, not a GGUF model");
+    return DataLossError(path + ": offset 0: empty file, not a GGUF model");
   }
   void* p = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
@@ -191,7 +201,28 @@ StatusOr<std::unique_ptr<GgufFile>> GgufFile::FromBytes(std::string bytes, std::
 }
 
 Status GgufFile::Parse() {
-  Cursor c(base_, size_, path_);
+  GgufCursor c(base_, size_, path_);
+  uint64_t n_tensors = 0;
+  uint64_t n_kv = 0;
+  ISV_RETURN_IF_ERROR(ParseHeader(c, &n_tensors, &n_kv));
+  ISV_RETURN_IF_ERROR(ParseMetadata(c, n_kv));
+  ISV_RETURN_IF_ERROR(ParseTensorInfos(c, n_tensors));
+  ISV_RETURN_IF_ERROR(CheckTensorData(c.pos()));
+
+  views_.reserve(tensors_.size());
+  for (const GgufTensorInfo& t : tensors_) {
+    TensorView v;
+    v.name = t.name;
+    v.type = t.type;
+    v.n_dims = t.n_dims;
+    for (int d = 0; d < kMaxDims; ++d) v.ne[d] = t.ne[d];
+    v.data = base_ + data_offset_ + t.offset;
+    views_.push_back(std::move(v));
+  }
+  return OkStatus();
+}
+
+Status GgufFile::ParseHeader(GgufCursor& c, uint64_t* n_tensors, uint64_t* n_kv) {
   const uint32_t magic = c.Get<uint32_t>("magic");
   if (!c.ok()) return c.status();
   if (magic != kGgufMagic) {
@@ -204,53 +235,61 @@ Status GgufFile::Parse() {
                                       "August 2023); convert the model again with a current tool");
   }
   if (version_ != 2 && version_ != 3) {
+    // A big-endian writer stores the version as 00 00 00 0v, which reads as 0x0v000000 here.
     if ((version_ & 0xFFFF) == 0 && (version_ >> 24) <= 3)
       return UnimplementedError(path_ + ": offset 4: big-endian GGUF files are not supported");
     return UnimplementedError(path_ + ": offset 4: unknown GGUF version " + std::to_string(version_));
   }
-  const uint64_t n_tensors = c.Get<uint64_t>("tensor count");
-  const uint64_t n_kv = c.Get<uint64_t>("metadata count");
+  const size_t counts_at = c.pos();
+  *n_tensors = c.Get<uint64_t>("tensor count");
+  *n_kv = c.Get<uint64_t>("metadata count");
   if (!c.ok()) return c.status();
-  // Each metadata entry takes at least 13 bytes and each tensor entry at least 32.
-  if (n_kv > c.remaining() / 13) {
-    return c.Error("metadata count " + std::to_string(n_kv) + " cannot fit in the file");
+  // Each metadata entry takes at least 13 bytes (key length, type, one-byte value) and each tensor
+  // entry at least 32 (name length, n_dims, one dim, type, offset).
+  if (*n_kv > c.remaining() / kMinKvBytes) {
+    return DataLossError(path_ + ": offset " + std::to_string(counts_at + 8) + ": metadata count " +
+                         std::to_string(*n_kv) + " cannot fit in the file");
   }
-  if (n_tensors > c.remaining() / 32) {
-    return c.Error("tensor count " + std::to_string(n_tensors) + " cannot fit in the file");
+  if (*n_tensors > (c.remaining() - *n_kv * kMinKvBytes) / kMinTensorInfoBytes) {
+    return DataLossError(path_ + ": offset " + std::to_string(counts_at) + ": tensor count " +
+                         std::to_string(*n_tensors) + " cannot fit in the file");
   }
+  return OkStatus();
+}
 
-  kv_.reserve(n_kv);
+Status GgufFile::ParseMetadata(GgufCursor& c, uint64_t n_kv) {
+  kv_.reserve(std::min<uint64_t>(n_kv, kMaxReserve));
   for (uint64_t i = 0; i < n_kv; ++i) {
     const size_t at = c.pos();
     std::string key;
     if (!c.ReadString(&key, "metadata key")) return c.status();
+    const size_t type_at = c.pos();
     const uint32_t raw_type = c.Get<uint32_t>("metadata value type");
     if (!c.ok()) return c.status();
     if (!KnownValueType(raw_type)) {
-      return c.Error("key '" + key + "': unknown metadata value type " + std::to_string(raw_type));
+      return c.ErrorAt(type_at, "key '" + key + "': unknown metadata value type " + std::to_string(raw_type));
     }
     GgufValue value;
     if (!ReadValue(c, static_cast<GgufType>(raw_type), 0, key, &value)) return c.status();
-    if (kv_index_.count(key)) {
-      return DataLossError(path_ + ": offset " + std::to_string(at) + ": duplicate metadata key '" + key + "'");
+    const std::string where = path_ + ": offset " + std::to_string(at) + ": key '" + key + "': ";
+    if (kv_index_.count(key)) return DataLossError(where + "duplicate metadata key");
+    if (key == "general.alignment") {
+      if (value.type() != GgufType::kUint32) {
+        return DataLossError(where + "expected uint32, got " + std::string(GgufTypeName(value.type())));
+      }
+      alignment_ = value.AsUint();
+      if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0) {
+        return DataLossError(where + std::to_string(alignment_) + " is not a power of two");
+      }
     }
     kv_index_.emplace(key, kv_.size());
     kv_.emplace_back(std::move(key), std::move(value));
   }
+  return OkStatus();
+}
 
-  if (const GgufValue* a = Find("general.alignment")) {
-    if (a->type() != GgufType::kUint32) {
-      return DataLossError(path_ + ": key 'general.alignment': expected uint32, got " +
-                           std::string(GgufTypeName(a->type())));
-    }
-    alignment_ = a->AsUint();
-    if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0) {
-      return DataLossError(path_ + ": key 'general.alignment': " + std::to_string(alignment_) +
-                           " is not a power of two");
-    }
-  }
-
-  tensors_.reserve(n_tensors);
+Status GgufFile::ParseTensorInfos(GgufCursor& c, uint64_t n_tensors) {
+  tensors_.reserve(std::min<uint64_t>(n_tensors, kMaxReserve));
   for (uint64_t i = 0; i < n_tensors; ++i) {
     const size_t at = c.pos();
     GgufTensorInfo t;
@@ -263,18 +302,21 @@ Status GgufFile::Parse() {
                            std::to_string(kMaxDims));
     }
     t.n_dims = static_cast<int>(n_dims);
-    int64_t n_elements = 1;
     for (int d = 0; d < kMaxDims; ++d) t.ne[d] = 1;
+    // Overflow is checked on the product of the dims with 0 counted as 1, so that no partial
+    // product (rows = ne1*ne2*ne3, used by TensorView) can overflow either.
+    int64_t bound = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const int64_t ne = c.Get<int64_t>("tensor dimension");
       if (!c.ok()) return c.status();
       if (ne < 0) return DataLossError(where + "negative dimension " + std::to_string(ne));
-      if (ne != 0 && n_elements > std::numeric_limits<int64_t>::max() / ne) {
+      if (ne != 0 && bound > std::numeric_limits<int64_t>::max() / ne) {
         return DataLossError(where + "element count overflows 64 bits");
       }
       t.ne[d] = ne;
-      n_elements *= ne;
+      if (ne != 0) bound *= ne;
     }
+    const int64_t n_elements = t.ne[0] * t.ne[1] * t.ne[2] * t.ne[3];
     const uint32_t raw_type = c.Get<uint32_t>("tensor type");
     t.offset = c.Get<uint64_t>("tensor data offset");
     if (!c.ok()) return c.status();
@@ -286,53 +328,56 @@ Status GgufFile::Parse() {
                            std::string(traits->name) + " block size " + std::to_string(traits->block_size));
     }
     const uint64_t blocks = static_cast<uint64_t>(n_elements / traits->block_size);
-    if (traits->type_size != 0 && blocks > std::numeric_limits<uint64_t>::max() / traits->type_size) {
+    if (blocks > std::numeric_limits<uint64_t>::max() / traits->type_size) {
       return DataLossError(where + "byte size overflows 64 bits");
     }
     t.n_bytes = blocks * traits->type_size;
     if (t.offset % alignment_ != 0) {
-      return DataLossError(where + "data offset " + std::to_string(t.offset) + " is not a multiple of the alignment " +
-                           std::to_string(alignment_));
+      return DataLossError(where + "data offset " + std::to_string(t.offset) +
+                           " is not a multiple of the alignment " + std::to_string(alignment_));
     }
     if (tensor_index_.count(t.name)) return DataLossError(where + "duplicate tensor name");
     tensor_index_.emplace(t.name, tensors_.size());
     tensors_.push_back(std::move(t));
   }
+  return OkStatus();
+}
 
+Status GgufFile::CheckTensorData(size_t infos_end) {
   // The data section starts at the next multiple of the alignment.
-  data_offset_ = (c.pos() + alignment_ - 1) / alignment_ * alignment_;
+  data_offset_ = (infos_end + alignment_ - 1) / alignment_ * alignment_;
   if (!tensors_.empty() && data_offset_ > size_) {
-    return DataLossError(path_ + ": offset " + std::to_string(c.pos()) + ": file ends before its tensor data section");
+    return DataLossError(path_ + ": offset " + std::to_string(infos_end) +
+                         ": file ends before its tensor data section (which would start at offset " +
+                         std::to_string(data_offset_) + ")");
   }
   const uint64_t data_size = size_ > data_offset_ ? size_ - data_offset_ : 0;
+  // Sorted by (offset, size) so that an empty tensor never counts as overlapping its neighbour.
   std::vector<size_t> order(tensors_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors_[a].offset < tensors_[b].offset; });
-  uint64_t prev_end = 0;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::pair(tensors_[a].offset, tensors_[a].n_bytes) < std::pair(tensors_[b].offset, tensors_[b].n_bytes);
+  });
   const GgufTensorInfo* prev = nullptr;
   for (size_t i : order) {
     const GgufTensorInfo& t = tensors_[i];
-    if (t.offset > data_size || t.n_bytes > data_size - t.offset) {
-      return DataLossError(path_ + ": tensor '" + t.name + "': data [" + std::to_string(data_offset_ + t.offset) + ", " +
-                           std::to_string(data_offset_ + t.offset + t.n_bytes) + ") extends past the end of the file (" +
+    if (t.offset > data_size) {
+      return DataLossError(path_ + ": offset " + std::to_string(data_offset_) + ": tensor '" + t.name +
+                           "': data offset " + std::to_string(t.offset) + " is past the end of the " +
+                           std::to_string(data_size) + "-byte data section");
+    }
+    const std::string where =
+        path_ + ": offset " + std::to_string(data_offset_ + t.offset) + ": tensor '" + t.name + "': ";
+    if (t.n_bytes > data_size - t.offset) {
+      return DataLossError(where + "its " + std::to_string(t.n_bytes) + " bytes of data extend past the end of the file (" +
                            std::to_string(size_) + " bytes)");
     }
-    if (prev != nullptr && t.offset < prev_end) {
-      return DataLossError(path_ + ": tensor '" + t.name + "' overlaps tensor '" + prev->name + "' in the data section");
+    if (prev != nullptr && t.offset < prev->offset + prev->n_bytes) {
+      return DataLossError(where + "data overlaps tensor '" + prev->name + "' (bytes " +
+                           std::to_string(data_offset_ + prev->offset) + ".." +
+                           std::to_string(data_offset_ + prev->offset + prev->n_bytes) + ")");
     }
-    prev_end = t.offset + t.n_bytes;
     prev = &t;
-  }
-
-  views_.reserve(tensors_.size());
-  for (const GgufTensorInfo& t : tensors_) {
-    TensorView v;
-    v.name = t.name;
-    v.type = t.type;
-    v.n_dims = t.n_dims;
-    for (int d = 0; d < kMaxDims; ++d) v.ne[d] = t.ne[d];
-    v.data = base_ + data_offset_ + t.offset;
-    views_.push_back(std::move(v));
   }
   return OkStatus();
 }

@@ -7,7 +7,8 @@
 // Open() checks everything before anything is used: magic, version (1 refused), counts that fit in
 // the file, string lengths, value types, array nesting, dims and element counts without overflow,
 // known tensor types with whole blocks per row, data offsets aligned, inside the file and not
-// overlapping. Any violation is a Status naming the file, the byte offset or key, and the problem.
+// overlapping. Any violation is a Status "<file>: offset <n>: <key or tensor>: <problem>" (see
+// docs/gguf.md for the full list of checks).
 // Nothing is read outside the mapping, whatever the file says.
 //
 // Thread-safety: immutable after Open(); safe to share. Views and pointers it returns stay valid
@@ -27,6 +28,8 @@
 #include "engine/tensor/tensor.h"
 
 namespace isv {
+
+class GgufCursor;
 
 struct GgufTensorInfo {
   std::string name;
@@ -83,7 +86,14 @@ class GgufFile {
 
  private:
   GgufFile() = default;
+  // Parse() runs the steps below in file order; each returns the first violation it finds.
   Status Parse();
+  Status ParseHeader(GgufCursor& c, uint64_t* n_tensors, uint64_t* n_kv);
+  Status ParseMetadata(GgufCursor& c, uint64_t n_kv);  // also validates general.alignment
+  Status ParseTensorInfos(GgufCursor& c, uint64_t n_tensors);
+  // Places the data section after the tensor directory (ending at `infos_end`) and checks every
+  // tensor's bytes lie inside the file without overlapping another's.
+  Status CheckTensorData(size_t infos_end);
 
   std::string path_;
   const uint8_t* base_ = nullptr;

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sanitizer variant of the tests: builds engine_tests with AddressSanitizer + UBSan into build-asan/
+# and runs the tests that feed the code untrusted bytes (the GGUF reader's malformed-file suites).
+#   scripts/asan.sh                 # ctest -R 'Gguf'
+#   scripts/asan.sh -R 'Gguf|Sampler'   # other ctest arguments replace the default selection
+# Any sanitizer report fails the run (halt_on_error).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} -DISV_ASAN=ON >/dev/null
+cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target engine_tests
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+if [ $# -eq 0 ]; then set -- -R 'Gguf'; fi
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${JOBS:-$(nproc)}" "$@"
