@@ -37,7 +37,11 @@ bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
   }
   if (name == "callable") return v.is_callable() || v.is_undefined();  // Undefined defines __call__
   if (name == "even" || name == "odd") {
-    if (v.is_float()) return (std::fmod(v.float_value(), 2.0) == 0.0) == (name == "even");
+    if (v.is_float()) {  // Python: value % 2 == 0 (even) / == 1 (odd)
+      double r = std::fmod(v.float_value(), 2.0);
+      if (r < 0) r += 2.0;
+      return name == "even" ? r == 0.0 : r == 1.0;
+    }
     int64_t i = ToInt(v, "value");
     return (i % 2 == 0) == (name == "even");
   }
