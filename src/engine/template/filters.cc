@@ -189,6 +189,10 @@ void RegisterStringFilters(FilterTable& t) {
     return Value::String(PyReplace(in.ToStr(), ArgAt(a, 0, "old").ToStr(), ArgAt(a, 1, "new").ToStr(),
                                    ToInt(ArgAt(a, 2, "count", Value::Int(-1)), "count")));
   };
+}
+
+// Layout and text-shaping filters.
+void RegisterTextFilters(FilterTable& t) {
   t["indent"] = [](const Value& in, CallArgs& a, const BuiltinContext&) { return Indent(in, a); };
   t["wordcount"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
     // Jinja counts matches of \w+ (word characters; non-ASCII bytes count as letters here).
@@ -430,6 +434,7 @@ const FilterTable& Filters() {
   static const FilterTable* table = [] {
     auto* t = new FilterTable;
     RegisterStringFilters(*t);
+    RegisterTextFilters(*t);
     RegisterSequenceFilters(*t);
     RegisterMappingFilters(*t);
     RegisterNumberFilters(*t);

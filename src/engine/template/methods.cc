@@ -260,6 +260,9 @@ bool PrefixMatch(const std::string& s, const Value& arg, bool suffix) {
   return one(arg);
 }
 
+bool StringQueryMethod(const Value& obj, const std::string& name, Value* out);
+
+// str methods that build new strings or lists: strip, split, replace, case, format, join, ...
 bool StringMethod(const Value& obj, const std::string& name, Value* out) {
   const std::string s = obj.str();
   if (name == "strip" || name == "lstrip" || name == "rstrip") {
@@ -316,7 +319,16 @@ bool StringMethod(const Value& obj, const std::string& name, Value* out) {
       if (name == "title") return Value::String(PyTitle(s));
       return Value::String(PyCapitalize(s));
     });
-  } else if (name == "find" || name == "rfind" || name == "index" || name == "count") {
+  } else {
+    return StringQueryMethod(obj, name, out);
+  }
+  return true;
+}
+
+// The other str methods: find/rfind/index/count, format, join, is*().
+bool StringQueryMethod(const Value& obj, const std::string& name, Value* out) {
+  const std::string s = obj.str();
+  if (name == "find" || name == "rfind" || name == "index" || name == "count") {
     *out = Bind(name, [s, name](CallArgs& a) {
       Value sub = ArgAt(a, 0, "sub");
       if (!sub.is_string()) ThrowError("TypeError", "must be str, not " + sub.TypeName());
