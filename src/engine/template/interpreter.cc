@@ -137,6 +137,10 @@ Interpreter::Flow Interpreter::ExecFor(const Node& node, const FramePtr& frame, 
     loop->Set("depth0", Value::Int(0));
     loop->Set("previtem", i > 0 ? items[i - 1] : Value::Undefined("there is no previous item"));
     loop->Set("nextitem", i + 1 < n ? items[i + 1] : Value::Undefined("there is no next item"));
+    loop->Set("cycle", Value::Function("cycle", [i](CallArgs& a) -> Value {
+      if (a.positional.empty()) ThrowError("TypeError", "no items for cycling given");
+      return a.positional[static_cast<size_t>(i) % a.positional.size()];
+    }));
     f->vars["loop"] = Value::Dict(std::move(loop));
     Flow flow = ExecBody(node.bodies[0], f, out);
     if (flow == Flow::kBreak) break;
