@@ -8,8 +8,8 @@
 namespace isv {
 
 void AddInfoCommand(CLI::App& app, int* exit_code);
-void AddTokenizeCommand(CLI::App& app, int* exit_code);
 void AddTemplateCommand(CLI::App& app, int* exit_code);
+void AddTokenizeCommand(CLI::App& app, int* exit_code);
 void AddServeCommand(CLI::App& app, int* exit_code);
 void AddRunCommand(CLI::App& app, int* exit_code);
 void AddEvalCommand(CLI::App& app, int* exit_code);

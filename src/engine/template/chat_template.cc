@@ -20,6 +20,12 @@ std::string_view ChatmlFallback() {
 
 StatusOr<std::string> RenderChatTemplate(std::string_view template_source, const nlohmann::ordered_json& context,
                                          const ChatTemplateOptions& options) {
+  ISV_ASSIGN_OR_RETURN(jinja::Template t, jinja::Template::Parse(template_source));
+  return RenderChatTemplate(t, context, options);
+}
+
+StatusOr<std::string> RenderChatTemplate(const jinja::Template& parsed, const nlohmann::ordered_json& context,
+                                         const ChatTemplateOptions& options) {
   if (!context.is_object()) return InvalidArgumentError("chat template context must be a JSON object");
   if (!context.contains("messages") || !context["messages"].is_array()) {
     return InvalidArgumentError("chat template context needs a 'messages' array");
@@ -52,8 +58,7 @@ StatusOr<std::string> RenderChatTemplate(std::string_view template_source, const
   if (!ctx.contains("documents")) ctx["documents"] = nullptr;
   if (!ctx.contains("add_generation_prompt")) ctx["add_generation_prompt"] = false;
 
-  ISV_ASSIGN_OR_RETURN(jinja::Template t, jinja::Template::Parse(template_source));
-  return t.Render(ctx, ro);
+  return parsed.Render(ctx, ro);
 }
 
 StatusOr<std::string> ChatTemplateFromGguf(const GgufFile& file, std::string_view name) {

@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "engine/gguf/gguf_file.h"
+#include "engine/template/template.h"
 
 namespace isv {
 
@@ -33,6 +34,11 @@ struct ChatTemplateOptions {
 // template syntax error or a render error (incl. raise_exception), with line and column;
 // RESOURCE_EXHAUSTED when a sandbox limit is exceeded.
 StatusOr<std::string> RenderChatTemplate(std::string_view template_source, const nlohmann::ordered_json& context,
+                                         const ChatTemplateOptions& options);
+
+// The same with a template parsed once (jinja::Template::Parse), for rendering many requests of one
+// model without re-parsing. Thread-safe: one Template may be rendered from several threads.
+StatusOr<std::string> RenderChatTemplate(const jinja::Template& parsed, const nlohmann::ordered_json& context,
                                          const ChatTemplateOptions& options);
 
 // The template used when a model file carries none: ChatML (`<|im_start|>role\ncontent<|im_end|>\n`

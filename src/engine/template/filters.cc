@@ -91,7 +91,7 @@ Value MapFilter(const Value& input, CallArgs& args, const BuiltinContext& ctx) {
 }
 
 Value SortKey(const Value& v, bool case_sensitive) {
-  if (!case_sensitive && v.is_string()) return Value::String(AsciiLower(v.str()));
+  if (!case_sensitive && v.is_string()) return Value::String(PyLower(v.str()));
   return v;
 }
 
@@ -100,7 +100,9 @@ Value Indent(const Value& input, CallArgs& args) {
   bool first = ArgAt(args, 1, "first", Value::Bool(false)).Truthy();
   bool blank = ArgAt(args, 2, "blank", Value::Bool(false)).Truthy();
   std::string ind = width.is_string() ? width.str() : std::string(ToInt(width, "width"), ' ');
-  std::string s = input.ToStr() + "\n";
+  if (input.is_undefined()) FailUndefined(input);
+  if (!input.is_string()) ThrowError("TypeError", "indent needs a string, not " + input.TypeName());
+  std::string s = input.str() + "\n";
   std::vector<std::string> lines;
   size_t pos = 0;
   while (pos < s.size()) {
@@ -167,8 +169,8 @@ void RegisterStringFilters(FilterTable& t) {
   t["escape"] = t["e"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
     return in.is_safe() ? in : Value::String(HtmlEscape(in.ToStr()), true);
   };
-  t["upper"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return Value::String(AsciiUpper(in.ToStr())); };
-  t["lower"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return Value::String(AsciiLower(in.ToStr())); };
+  t["upper"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return Value::String(PyUpper(in.ToStr())); };
+  t["lower"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return Value::String(PyLower(in.ToStr())); };
   t["capitalize"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
     return Value::String(PyCapitalize(in.ToStr()));
   };
@@ -176,9 +178,9 @@ void RegisterStringFilters(FilterTable& t) {
     // Jinja's do_title: words start after "-", whitespace or an opening bracket.
     std::string out;
     bool start = true;
-    for (char c : in.ToStr()) {
-      bool sep = c == '-' || std::isspace(static_cast<unsigned char>(c)) || c == '(' || c == '{' || c == '[' || c == '<';
-      out += sep ? c : start ? AsciiUpper(std::string(1, c))[0] : AsciiLower(std::string(1, c))[0];
+    for (char32_t c : DecodeUtf8(in.ToStr())) {
+      bool sep = c == '-' || IsPyWhitespace(c) || c == '(' || c == '{' || c == '[' || c == '<';
+      AppendUtf8(out, sep ? c : start ? UpperCp(c) : LowerCp(c));
       start = sep;
     }
     return Value::String(std::move(out));
@@ -187,9 +189,21 @@ void RegisterStringFilters(FilterTable& t) {
     return Value::String(PyReplace(in.ToStr(), ArgAt(a, 0, "old").ToStr(), ArgAt(a, 1, "new").ToStr(),
                                    ToInt(ArgAt(a, 2, "count", Value::Int(-1)), "count")));
   };
+}
+
+// Layout and text-shaping filters.
+void RegisterTextFilters(FilterTable& t) {
   t["indent"] = [](const Value& in, CallArgs& a, const BuiltinContext&) { return Indent(in, a); };
   t["wordcount"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
-    return Value::Int(static_cast<int64_t>(PySplit(in.ToStr(), Value(), -1).size()));
+    // Jinja counts matches of \w+ (word characters; non-ASCII bytes count as letters here).
+    int64_t words = 0;
+    bool in_word = false;
+    for (unsigned char c : in.ToStr()) {
+      bool w = std::isalnum(c) || c == '_' || c >= 0x80;
+      if (w && !in_word) ++words;
+      in_word = w;
+    }
+    return Value::Int(words);
   };
   t["center"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
     int64_t width = ToInt(ArgAt(a, 0, "width", Value::Int(80)), "width");
@@ -198,6 +212,54 @@ void RegisterStringFilters(FilterTable& t) {
     if (width <= n) return Value::String(s);
     int64_t pad = width - n, left = pad / 2 + (pad & width & 1);  // CPython's str.center split
     return Value::String(std::string(left, ' ') + s + std::string(pad - left, ' '));
+  };
+  t["truncate"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    // Jinja's do_truncate (leeway default 5): cut at a word boundary unless killwords.
+    int64_t length = ToInt(ArgAt(a, 0, "length", Value::Int(255)), "length");
+    if (!in.is_string()) {  // Jinja only measures non-strings; short ones pass through
+      if (Length(in) <= length + ToInt(ArgAt(a, 3, "leeway", Value::Int(5)), "leeway")) return in;
+      ThrowError("TypeError", "truncate needs a string, not " + in.TypeName());
+    }
+    std::vector<char32_t> s = DecodeUtf8(in.str());
+    bool killwords = ArgAt(a, 1, "killwords", Value::Bool(false)).Truthy();
+    std::string end = ArgAt(a, 2, "end", Value::String("...")).ToStr();
+    int64_t leeway = ToInt(ArgAt(a, 3, "leeway", Value::Int(5)), "leeway");
+    int64_t end_len = static_cast<int64_t>(Utf8Length(end));
+    if (length < end_len || leeway < 0) ThrowError("AssertionError", "bad truncate length or leeway");
+    if (static_cast<int64_t>(s.size()) <= length + leeway) return Value::String(EncodeUtf8(s));
+    std::string head = EncodeUtf8(std::vector<char32_t>(s.begin(), s.begin() + (length - end_len)));
+    if (!killwords) {
+      size_t sp = head.rfind(' ');
+      if (sp != std::string::npos) head.resize(sp);
+    }
+    return Value::String(head + end);
+  };
+  t["striptags"] = [](const Value& in, CallArgs&, const BuiltinContext&) {
+    // MarkupSafe's striptags: drop comments and tags, unescape entities, collapse whitespace.
+    std::string s = in.ToStr(), text;
+    for (size_t i = 0; i < s.size();) {
+      if (s.compare(i, 4, "<!--") == 0) {
+        size_t e = s.find("-->", i + 4);
+        if (e != std::string::npos) {
+          i = e + 3;
+          continue;
+        }
+      }
+      if (s[i] == '<') {
+        size_t e = s.find('>', i + 1);
+        if (e != std::string::npos) {
+          i = e + 1;
+          continue;
+        }
+      }
+      text += s[i++];
+    }
+    static const std::pair<const char*, const char*> kEntities[] = {
+        {"&lt;", "<"}, {"&gt;", ">"}, {"&#34;", "\""}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}};
+    for (const auto& [from, to] : kEntities) text = PyReplace(text, from, to, -1);
+    std::string out;
+    for (const Value& w : PySplit(text, Value(), -1)) out += (out.empty() ? "" : " ") + w.str();
+    return Value::String(std::move(out));
   };
   t["format"] = [](const Value& in, CallArgs& a, const BuiltinContext&) { return Value::String(PyFormat(in.ToStr(), a)); };
   t["tojson"] = [](const Value& in, CallArgs& a, const BuiltinContext&) { return ToJsonFilter(in, a); };
@@ -263,6 +325,26 @@ void RegisterSequenceFilters(FilterTable& t) {
   t["selectattr"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) { return SelectFilter(in, a, true, true, ctx); };
   t["rejectattr"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) { return SelectFilter(in, a, true, false, ctx); };
   t["map"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) { return MapFilter(in, a, ctx); };
+  t["batch"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
+    int64_t n = ToInt(ArgAt(a, 0, "linecount"), "linecount");
+    if (n <= 0) ThrowError("ValueError", "batch size must be positive");
+    Value fill = ArgAt(a, 1, "fill_with", Value::None());
+    ValueList out, cur;
+    for (const Value& v : Iterate(in)) {
+      cur.push_back(v);
+      if (static_cast<int64_t>(cur.size()) == n) {
+        out.push_back(Value::List(std::move(cur)));
+        cur.clear();
+      }
+    }
+    if (!cur.empty()) {
+      if (!fill.is_none()) {
+        while (static_cast<int64_t>(cur.size()) < n) cur.push_back(fill);
+      }
+      out.push_back(Value::List(std::move(cur)));
+    }
+    return Value::List(std::move(out), false, /*generator=*/true);
+  };
   t["min"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return MinMax(in, true); };
   t["max"] = [](const Value& in, CallArgs&, const BuiltinContext&) { return MinMax(in, false); };
   t["sum"] = [](const Value& in, CallArgs& a, const BuiltinContext& ctx) {
@@ -306,6 +388,7 @@ void RegisterMappingFilters(FilterTable& t) {
 void RegisterNumberFilters(FilterTable& t) {
   t["int"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
     Value fallback = ArgAt(a, 0, "default", Value::Int(0));
+    if (in.is_undefined()) FailUndefined(in);  // int(Undefined) raises
     if (in.is_number()) return Value::Int(ToInt(in, "value"));
     if (in.is_string()) {
       std::string s = PyStrip(in.str(), Value(), true, true);
@@ -319,6 +402,7 @@ void RegisterNumberFilters(FilterTable& t) {
   };
   t["float"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
     Value fallback = ArgAt(a, 0, "default", Value::Float(0.0));
+    if (in.is_undefined()) FailUndefined(in);
     if (in.is_number()) return Value::Float(in.AsDouble());
     if (in.is_string()) {
       std::string s = PyStrip(in.str(), Value(), true, true);
@@ -336,6 +420,9 @@ void RegisterNumberFilters(FilterTable& t) {
   t["round"] = [](const Value& in, CallArgs& a, const BuiltinContext&) {
     int64_t prec = ToInt(ArgAt(a, 0, "precision", Value::Int(0)), "precision");
     std::string method = ArgAt(a, 1, "method", Value::String("common")).ToStr();
+    if (in.is_undefined()) FailUndefined(in);
+    if (!in.is_number()) ThrowError("TypeError", "type " + in.TypeName() + " doesn't define __round__ method");
+    if (!in.is_float() && method == "common") return Value::Int(ToInt(in, "value"));  // round(int, n) is an int
     double f = in.AsDouble(), m = std::pow(10.0, static_cast<double>(prec));
     if (method == "ceil") return Value::Float(std::ceil(f * m) / m);
     if (method == "floor") return Value::Float(std::floor(f * m) / m);
@@ -347,6 +434,7 @@ const FilterTable& Filters() {
   static const FilterTable* table = [] {
     auto* t = new FilterTable;
     RegisterStringFilters(*t);
+    RegisterTextFilters(*t);
     RegisterSequenceFilters(*t);
     RegisterMappingFilters(*t);
     RegisterNumberFilters(*t);

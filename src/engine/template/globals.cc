@@ -11,9 +11,17 @@ namespace isv::jinja {
 
 bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
   auto arg = [&]() { return ArgAt(args, 0, "other"); };
+  if (v.is_unsafe_undefined() && name != "defined" && name != "undefined") FailUndefined(v);
+  static const char* kNoArgTests[] = {"defined", "undefined", "none", "string", "number", "integer", "float", "boolean", "true", "false",
+                                      "mapping", "iterable", "sequence", "callable", "even", "odd", "lower",
+                                      "upper", "escaped"};
+  for (const char* t : kNoArgTests) {
+    if (name == t && (!args.positional.empty() || !args.named.empty())) {
+      ThrowError("TypeError", "test_" + name + "() takes 1 positional argument but more were given");
+    }
+  }
   if (name == "defined") return !v.is_undefined();
   if (name == "undefined") return v.is_undefined();
-  if (v.is_unsafe_undefined()) FailUndefined(v);
   if (name == "none") return v.is_none();
   if (name == "string") return v.is_string();
   if (name == "number") return v.is_number();
@@ -27,8 +35,13 @@ bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "sequence") {
     return v.is_undefined() || v.is_string() || (v.is_list() && !v.is_generator()) || (v.is_dict() && !v.is_namespace());
   }
-  if (name == "callable") return v.is_callable();
+  if (name == "callable") return v.is_callable() || v.is_undefined();  // Undefined defines __call__
   if (name == "even" || name == "odd") {
+    if (v.is_float()) {  // Python: value % 2 == 0 (even) / == 1 (odd)
+      double r = std::fmod(v.float_value(), 2.0);
+      if (r < 0) r += 2.0;
+      return name == "even" ? r == 0.0 : r == 1.0;
+    }
     int64_t i = ToInt(v, "value");
     return (i % 2 == 0) == (name == "even");
   }
@@ -49,8 +62,7 @@ bool ApplyTest(const std::string& name, const Value& v, CallArgs& args) {
     if (v.is_none() || v.is_bool() || v.is_undefined()) return v.kind() == o.kind() && ValuesEqual(v, o);
     return (v.is_list() && o.is_list() && &v.list() == &o.list()) || (v.is_dict() && o.is_dict() && &v.dict() == &o.dict());
   }
-  if (name == "lower") return v.is_string() && AsciiLower(v.str()) == v.str();
-  if (name == "upper") return v.is_string() && AsciiUpper(v.str()) == v.str();
+  if (name == "lower" || name == "upper") return PyIsCase(v.ToStr(), name == "upper");
   if (name == "escaped") return v.is_safe();
   ThrowError("TemplateRuntimeError", "No test named '" + name + "' found.");
 }

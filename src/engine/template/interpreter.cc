@@ -31,6 +31,12 @@ Value Interpreter::Lookup(const std::string& name, const FramePtr& frame) const 
   return Value::Undefined("'" + name + "' is undefined");
 }
 
+Interpreter::FramePtr Interpreter::ChildFrame(const FramePtr& parent) {
+  auto f = std::make_shared<Frame>();
+  f->parent = parent;
+  return f;
+}
+
 Interpreter::Flow Interpreter::ExecBody(const NodeList& body, const FramePtr& frame, std::string& out) {
   for (const NodePtr& n : body) {
     Flow f = Exec(*n, frame, out);
@@ -63,7 +69,7 @@ Interpreter::Flow Interpreter::Exec(const Node& node, const FramePtr& frame, std
       case Node::Kind::kMacro: DefineMacro(node, frame); break;
       case Node::Kind::kFilterBlock: {
         std::string body;
-        Flow f = ExecBody(node.bodies[0], frame, body);
+        Flow f = ExecBody(node.bodies[0], ChildFrame(frame), body);
         Value v = EvalFilter(*node.expr, Value::String(body), frame);
         Append(out, v.ToStr());
         return f;
@@ -107,10 +113,9 @@ Interpreter::Flow Interpreter::ExecFor(const Node& node, const FramePtr& frame, 
     }
     items = std::move(kept);
   }
-  if (items.empty()) {
-    if (node.bodies.size() > 1) ExecBody(node.bodies[1], frame, out);
-    return Flow::kNormal;
-  }
+  // Jinja2 runs the else block unless some iteration ran its body to the end: an iteration left by
+  // break or continue does not count (its "iterated" flag is set after the body).
+  bool completed_any = false;
   const int64_t n = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < n; ++i) {
     if (++iterations_ > limits_.max_loop_iterations) {
@@ -132,9 +137,16 @@ Interpreter::Flow Interpreter::ExecFor(const Node& node, const FramePtr& frame, 
     loop->Set("depth0", Value::Int(0));
     loop->Set("previtem", i > 0 ? items[i - 1] : Value::Undefined("there is no previous item"));
     loop->Set("nextitem", i + 1 < n ? items[i + 1] : Value::Undefined("there is no next item"));
+    loop->Set("cycle", Value::Function("cycle", [i](CallArgs& a) -> Value {
+      if (a.positional.empty()) ThrowError("TypeError", "no items for cycling given");
+      return a.positional[static_cast<size_t>(i) % a.positional.size()];
+    }));
     f->vars["loop"] = Value::Dict(std::move(loop));
-    if (ExecBody(node.bodies[0], f, out) == Flow::kBreak) break;
+    Flow flow = ExecBody(node.bodies[0], f, out);
+    if (flow == Flow::kBreak) break;
+    if (flow == Flow::kNormal) completed_any = true;
   }
+  if (!completed_any && node.bodies.size() > 1) ExecBody(node.bodies[1], frame, out);
   return Flow::kNormal;
 }
 
@@ -143,7 +155,7 @@ void Interpreter::ExecSet(const Node& node, const FramePtr& frame, std::string& 
   Value v;
   if (node.kind == Node::Kind::kSetBlock) {
     std::string body;
-    ExecBody(node.bodies[0], frame, body);
+    ExecBody(node.bodies[0], ChildFrame(frame), body);  // a block set body has its own scope
     v = Value::String(std::move(body));
     if (node.expr) v = EvalFilter(*node.expr, v, frame);
   } else {

@@ -1,8 +1,8 @@
 // Interpreter: walks a parsed template and writes its output.
 //
-// Scoping follows Jinja2: the template body and each macro call have a frame; every `for` iteration
-// gets a fresh frame (so `set` inside a loop does not leak out, hence `namespace()`); `if` shares its
-// frame. Macros see their defining frame (closure). Sandbox limits bound total loop iterations,
+// Scoping follows Jinja2: the template body and each macro call have a frame; every `for` iteration,
+// `{% set x %}...{% endset %}` body and `{% filter %}` body gets a fresh child frame (so `set` inside
+// does not leak out, hence `namespace()`); `if` shares its frame. Macros see their defining frame (closure). Sandbox limits bound total loop iterations,
 // macro call depth and output size; exceeding one raises a TemplateError("SecurityError").
 #pragma once
 
@@ -47,6 +47,7 @@ class Interpreter {
   Value EvalFilter(const Expr& e, const Value& input, const FramePtr& frame);
   CallArgs EvalArgs(const Expr& e, size_t first, const FramePtr& frame);
   Value Lookup(const std::string& name, const FramePtr& frame) const;
+  static FramePtr ChildFrame(const FramePtr& parent);
   void Append(std::string& out, const std::string& s);
 
   BuiltinContext builtins_;

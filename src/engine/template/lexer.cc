@@ -13,13 +13,22 @@ bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || 
 
 class Lexer {
  public:
-  Lexer(std::string_view src, const LexerOptions& o) : src_(src), o_(o) {}
+  Lexer(std::string_view src, const LexerOptions& o) : o_(o) {
+    // Like Jinja2: every \r\n, \r or \n becomes "\n" before lexing (newline_sequence).
+    normalized_.reserve(src.size());
+    for (size_t i = 0; i < src.size(); ++i) {
+      if (src[i] == '\r') {
+        normalized_ += '\n';
+        if (i + 1 < src.size() && src[i + 1] == '\n') ++i;
+      } else {
+        normalized_ += src[i];
+      }
+    }
+    src_ = normalized_;
+  }
 
   std::vector<Token> Run() {
-    if (!o_.keep_trailing_newline && !src_.empty() && src_.back() == '\n') {
-      src_.remove_suffix(1);
-      if (!src_.empty() && src_.back() == '\r') src_.remove_suffix(1);
-    }
+    if (!o_.keep_trailing_newline && !src_.empty() && src_.back() == '\n') src_.remove_suffix(1);
     size_t text_start = 0;
     bool strip_next = false;  // previous tag ended with '-'
     while (true) {
@@ -89,7 +98,6 @@ class Lexer {
   size_t TrimBlock(size_t pos) const {
     if (!o_.trim_blocks) return pos;
     if (pos < src_.size() && src_[pos] == '\n') return pos + 1;
-    if (pos + 1 < src_.size() && src_[pos] == '\r' && src_[pos + 1] == '\n') return pos + 2;
     return pos;
   }
 
@@ -288,6 +296,7 @@ class Lexer {
     throw TemplateError{"TemplateSyntaxError", msg, t.line, t.column};
   }
 
+  std::string normalized_;
   std::string_view src_;
   const LexerOptions& o_;
   std::vector<Token> tokens_;

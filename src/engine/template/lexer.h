@@ -5,7 +5,8 @@
 // `{%-`/`{{-`/`{#-` strip all whitespace before the tag, `-%}`/`-}}`/`-#}` all whitespace after;
 // with trim_blocks the first newline after a block or comment tag is dropped; with lstrip_blocks
 // spaces and tabs between a line start and a block or comment tag are dropped (`{%+` opts out).
-// keep_trailing_newline=false drops one trailing newline of the source.
+// Line endings (\r\n, \r) are normalised to "\n" first; keep_trailing_newline=false then drops one
+// trailing newline of the source.
 #pragma once
 
 #include <cstdint>

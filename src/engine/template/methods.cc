@@ -1,8 +1,11 @@
 #include "engine/template/methods.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "engine/template/error.h"
+#include "engine/template/unicode_case.h"
 
 namespace isv::jinja {
 
@@ -12,36 +15,33 @@ bool IsPyWhitespace(char32_t c) {
          c == 0x205f || c == 0x3000;
 }
 
-std::string AsciiUpper(std::string s) {
-  for (char& c : s) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return s;
-}
-
-std::string AsciiLower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 std::string PyTitle(const std::string& s) {
-  std::string out = s;
+  std::string out;
   bool prev_cased = false;
-  for (char& c : out) {
-    bool lower = c >= 'a' && c <= 'z', upper = c >= 'A' && c <= 'Z';
-    if (lower && !prev_cased) c = static_cast<char>(c - 'a' + 'A');
-    else if (upper && prev_cased) c = static_cast<char>(c - 'A' + 'a');
-    prev_cased = lower || upper || (static_cast<unsigned char>(c) >= 0x80);
+  for (char32_t c : DecodeUtf8(s)) {
+    bool cased = IsCasedCp(c);
+    AppendUtf8(out, cased ? (prev_cased ? LowerCp(c) : UpperCp(c)) : c);
+    prev_cased = cased;
   }
   return out;
 }
 
 std::string PyCapitalize(const std::string& s) {
-  std::string out = AsciiLower(s);
-  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 'a' + 'A');
+  std::vector<char32_t> cps = DecodeUtf8(s);
+  std::string out;
+  for (size_t i = 0; i < cps.size(); ++i) AppendUtf8(out, i == 0 ? UpperCp(cps[i]) : LowerCp(cps[i]));
   return out;
+}
+
+// str.isupper()/islower(): at least one cased character and no cased character of the other case.
+bool PyIsCase(const std::string& s, bool upper) {
+  bool any = false;
+  for (char32_t c : DecodeUtf8(s)) {
+    if (!IsCasedCp(c)) continue;
+    any = true;
+    if (upper ? IsLowerCp(c) : IsUpperCp(c)) return false;
+  }
+  return any;
 }
 
 std::string PyReplace(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
@@ -179,6 +179,67 @@ std::string PyFormat(const std::string& fmt, CallArgs& args) {
   return out;
 }
 
+std::string PyPercentFormat(const std::string& fmt, const Value& args) {
+  ValueList positional = args.is_tuple() ? args.list() : ValueList{args};
+  size_t next = 0;
+  bool used_mapping = false;
+  std::string out;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%') {
+      out += fmt[i];
+      continue;
+    }
+    if (++i >= fmt.size()) ThrowError("ValueError", "incomplete format");
+    Value v;
+    bool have = false;
+    if (fmt[i] == '(') {
+      size_t close = fmt.find(')', i);
+      if (close == std::string::npos || !args.is_dict()) ThrowError("TypeError", "format requires a mapping");
+      const Value* found = args.dict().Find(fmt.substr(i + 1, close - i - 1));
+      if (!found) ThrowError("KeyError", "'" + fmt.substr(i + 1, close - i - 1) + "'");
+      v = *found;
+      have = used_mapping = true;
+      i = close + 1;
+    }
+    int precision = -1;
+    if (i < fmt.size() && fmt[i] == '.') {
+      precision = 0;
+      while (++i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i]))) precision = precision * 10 + (fmt[i] - '0');
+    }
+    if (i >= fmt.size()) ThrowError("ValueError", "incomplete format");
+    char conv = fmt[i];
+    if (conv == '%') {
+      out += '%';
+      continue;
+    }
+    if (!have) {
+      if (next >= positional.size()) ThrowError("TypeError", "not enough arguments for format string");
+      v = positional[next++];
+    }
+    char buf[64];
+    switch (conv) {
+      case 's': out += v.ToStr(); break;
+      case 'r': out += v.Repr(); break;
+      case 'd': case 'i':
+        if (!v.is_number()) ThrowError("TypeError", "%d format: a real number is required, not " + v.TypeName());
+        out += std::to_string(v.is_float() ? static_cast<int64_t>(v.float_value()) : ToInt(v, "value"));
+        break;
+      case 'f':
+        if (!v.is_number()) ThrowError("TypeError", "must be real number, not " + v.TypeName());
+        std::snprintf(buf, sizeof(buf), "%.*f", precision < 0 ? 6 : std::min(precision, 30), v.AsDouble());
+        out += buf;
+        break;
+      default: ThrowError("ValueError", std::string("unsupported format character '") + conv + "'");
+    }
+  }
+  // Python treats any non-tuple argument with __getitem__ (list, dict) as a mapping: no leftover check.
+  if (!used_mapping && !args.is_dict() && !args.is_undefined() && !(args.is_list() && !args.is_tuple()) &&
+      next < positional.size()) {
+    ThrowError("TypeError", "not all arguments converted during string formatting");
+  }
+  return out;
+}
+
 namespace {
 
 Value Bind(const std::string& name, NativeFunction fn) { return Value::Function(name, std::move(fn)); }
@@ -199,6 +260,9 @@ bool PrefixMatch(const std::string& s, const Value& arg, bool suffix) {
   return one(arg);
 }
 
+bool StringQueryMethod(const Value& obj, const std::string& name, Value* out);
+
+// str methods that build new strings or lists: strip, split, replace, case, format, join, ...
 bool StringMethod(const Value& obj, const std::string& name, Value* out) {
   const std::string s = obj.str();
   if (name == "strip" || name == "lstrip" || name == "rstrip") {
@@ -250,12 +314,21 @@ bool StringMethod(const Value& obj, const std::string& name, Value* out) {
     });
   } else if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
     *out = Bind(name, [s, name](CallArgs&) {
-      if (name == "upper") return Value::String(AsciiUpper(s));
-      if (name == "lower") return Value::String(AsciiLower(s));
+      if (name == "upper") return Value::String(PyUpper(s));
+      if (name == "lower") return Value::String(PyLower(s));
       if (name == "title") return Value::String(PyTitle(s));
       return Value::String(PyCapitalize(s));
     });
-  } else if (name == "find" || name == "rfind" || name == "index" || name == "count") {
+  } else {
+    return StringQueryMethod(obj, name, out);
+  }
+  return true;
+}
+
+// The other str methods: find/rfind/index/count, format, join, is*().
+bool StringQueryMethod(const Value& obj, const std::string& name, Value* out) {
+  const std::string s = obj.str();
+  if (name == "find" || name == "rfind" || name == "index" || name == "count") {
     *out = Bind(name, [s, name](CallArgs& a) {
       Value sub = ArgAt(a, 0, "sub");
       if (!sub.is_string()) ThrowError("TypeError", "must be str, not " + sub.TypeName());
@@ -286,8 +359,10 @@ bool StringMethod(const Value& obj, const std::string& name, Value* out) {
       }
       return Value::String(std::move(r));
     });
-  } else if (name == "isdigit" || name == "isalpha" || name == "isspace" || name == "isalnum" ||
-             name == "isupper" || name == "islower") {
+  } else if (name == "isupper" || name == "islower") {
+    bool upper = name == "isupper";
+    *out = Bind(name, [s, upper](CallArgs&) { return Value::Bool(PyIsCase(s, upper)); });
+  } else if (name == "isdigit" || name == "isalpha" || name == "isspace" || name == "isalnum") {
     *out = Bind(name, [s, name](CallArgs&) {
       if (s.empty()) return Value::Bool(false);
       bool any_cased = false, ok = true;

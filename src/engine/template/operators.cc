@@ -76,7 +76,10 @@ Value Arithmetic(const std::string& op, const Value& a, const Value& b) {
     if (op == "+") return Value::Float(x + y);
     if (op == "-") return Value::Float(x - y);
     if (op == "*") return Value::Float(x * y);
-    if (op == "**") return Value::Float(std::pow(x, y));
+    if (op == "**") {
+      if (x == 0 && y < 0) ThrowError("ZeroDivisionError", "0.0 cannot be raised to a negative power");
+      return Value::Float(std::pow(x, y));
+    }
     if (y == 0) ThrowError("ZeroDivisionError", "float division by zero");
     if (op == "/") return Value::Float(x / y);
     if (op == "//") return Value::Float(std::floor(x / y));
@@ -132,7 +135,7 @@ Value Repeat(const Value& seq, int64_t n, const BuiltinContext& ctx) {
   }
   ValueList out;
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), seq.list().begin(), seq.list().end());
-  return Value::List(std::move(out));
+  return Value::List(std::move(out), seq.is_tuple());
 }
 
 }  // namespace
@@ -151,6 +154,9 @@ bool Contains(const Value& container, const Value& item) {
       }
       return false;
     case Value::Kind::kDict:
+      if ((item.is_list() && !item.is_tuple()) || item.is_dict()) {
+        ThrowError("TypeError", "unhashable type: '" + item.TypeName() + "'");
+      }
       return container.dict().Find(DictKey(item)) != nullptr;
     default:
       ThrowError("TypeError", "argument of type '" + container.TypeName() + "' is not iterable");
@@ -165,7 +171,7 @@ bool LessThan(const Value& a, const Value& b) {
     return IntOf(a) < IntOf(b);
   }
   if (a.is_string() && b.is_string()) return a.str() < b.str();
-  if (a.is_list() && b.is_list()) {
+  if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple() && !a.is_generator() && !b.is_generator()) {
     const ValueList& x = a.list();
     const ValueList& y = b.list();
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
@@ -194,6 +200,7 @@ Value BinaryOp(const std::string& op, const Value& a, const Value& b, const Buil
   if (op == ">=") return Value::Bool(!LessThan(a, b));
   if (op == "in") return Value::Bool(Contains(b, a));
   if (op == "notin") return Value::Bool(!Contains(b, a));
+  if (op == "%" && a.is_string() && !b.is_unsafe_undefined()) return Value::String(PyPercentFormat(a.str(), b));
   if (a.is_undefined()) FailUndefined(a);
   if (b.is_undefined()) FailUndefined(b);
   if (a.is_number() && b.is_number()) return Arithmetic(op, a, b);
@@ -286,7 +293,7 @@ Value GetItem(const Value& obj, const Value& key, const BuiltinContext& ctx) {
 Value Slice(const Value& obj, const Value& start_v, const Value& stop_v, const Value& step_v) {
   if (obj.is_undefined()) FailUndefined(obj);
   bool is_str = obj.is_string();
-  if (!is_str && !(obj.is_list() && !obj.is_generator())) {
+  if (!is_str && !(obj.is_list() && !obj.is_generator())) {  // Jinja emits a plain Python subscript
     ThrowError("TypeError", "'" + obj.TypeName() + "' object is not subscriptable");
   }
   std::vector<char32_t> cps;

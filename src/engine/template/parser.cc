@@ -601,6 +601,7 @@ class Parser {
         auto t = MakeExpr(Expr::Kind::kTest, at);
         t->negated = AcceptName("not");
         t->name = ExpectName();
+        while (AcceptOp(".")) t->name += "." + ExpectName();
         t->args.push_back(std::move(e));
         if (AcceptOp("(")) {
           ParseCallArgs(t.get());
@@ -620,10 +621,9 @@ class Parser {
       case TokenType::kString:
       case TokenType::kInt:
       case TokenType::kFloat: return true;
-      case TokenType::kName: {
-        static const std::set<std::string> kStop = {"else", "or", "and", "if", "is", "in", "not"};
-        return !kStop.count(tok.text);
-      }
+      case TokenType::kName:  // Jinja2's rule: any name but else/or/and starts a bare argument
+        if (tok.text == "is") Fail("You cannot chain multiple tests with is", tok);
+        return tok.text != "else" && tok.text != "or" && tok.text != "and";
       case TokenType::kOp: return tok.text == "[" || tok.text == "{" || tok.text == "(";
       default: return false;
     }

@@ -42,6 +42,7 @@ StatusOr<Template> Template::Parse(std::string_view source) {
 }
 
 StatusOr<std::string> Template::Render(const nlohmann::ordered_json& context, const RenderOptions& options) const {
+  if (!parsed_) return FailedPreconditionError("Render on a Template that was not parsed");
   if (!context.is_object()) return InvalidArgumentError("template context must be a JSON object");
   try {
     BuiltinContext b;

@@ -183,7 +183,7 @@ std::string Value::ToStr() const {
 
 std::string Value::Repr() const {
   switch (kind_) {
-    case Kind::kUndefined: return "";
+    case Kind::kUndefined: return "Undefined";
     case Kind::kNone: return "None";
     case Kind::kBool: return b_ ? "True" : "False";
     case Kind::kInt: return std::to_string(i_);

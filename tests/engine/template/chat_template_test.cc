@@ -1,8 +1,13 @@
 // RenderChatTemplate (context defaults, --now date, errors), the ChatML fallback and the GGUF helpers.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -77,6 +82,34 @@ TEST(ChatTemplateTest, TemplateErrorsAreStatuses) {
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().message().rfind("TemplateError: System role not supported", 0), 0u) << out.status().ToString();
   EXPECT_FALSE(RenderChatTemplate("{% for %}", Conversation(), {}).ok());
+}
+
+TEST(ChatTemplateTest, ParsedTemplateRendersConcurrently) {
+  const std::string dir = std::string(ISV_SHARED_DIR) + "/testdata/templates";
+  std::ifstream in(dir + "/Qwen-Qwen2.5-7B-Instruct.jinja", std::ios::binary);
+  if (!in) GTEST_SKIP() << "testdata absent";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  StatusOr<jinja::Template> t = jinja::Template::Parse(ss.str());
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  Json ctx = Conversation();
+  ctx["add_generation_prompt"] = true;
+  StatusOr<std::string> reference = RenderChatTemplate(ss.str(), ctx, {});
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  EXPECT_NE(reference->find("<|im_start|>user\nHi<|im_end|>"), std::string::npos) << *reference;
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 50; ++k) {
+        StatusOr<std::string> out = RenderChatTemplate(*t, ctx, {});
+        if (!out.ok() || *out != *reference) ++mismatches;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_FALSE(jinja::Template().Render(ctx, {}).ok());  // never parsed: an error, not a crash
 }
 
 std::unique_ptr<GgufFile> MakeGguf(bool with_template) {
