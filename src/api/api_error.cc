@@ -59,7 +59,9 @@ ApiError ApiError::FromStatus(const Status& status, std::string param) {
     case StatusCode::kCancelled:
       e = {499, "server_error", "cancelled", e.message, "", true, 0};
       break;
-    case StatusCode::kDataLoss:
+    case StatusCode::kDataLoss:  // a configured model file that cannot be loaded
+      e = {503, "server_error", "model_load_failed", e.message, e.param, false, 0};
+      break;
     case StatusCode::kInternal:
     case StatusCode::kOk:
       e = {500, "server_error", "internal_error", e.message, "", false, 0};

@@ -159,7 +159,12 @@ Status ModelManager::EnsureLoaded(std::unique_lock<std::mutex>& lock, Entry& e) 
   if (!g.ok()) {
     e.state = ModelState::kAvailable;
     e.bytes = 0;
-    e.last_error = g.status().WithContext("loading model '" + spec.id + "'");
+    // Whatever went wrong inside the file (unsupported architecture, corrupt tensor, ...), for the
+    // client it is "this configured model cannot be loaded": DataLoss (HTTP 503 model_load_failed).
+    const Status& cause = g.status();
+    e.last_error = cause.code() == StatusCode::kResourceExhausted
+                       ? cause.WithContext("loading model '" + spec.id + "'")
+                       : Status(StatusCode::kDataLoss, "loading model '" + spec.id + "' failed: " + cause.ToString());
     LogEvent(LogLevel::kError, "model_load_failed",
              {{"model", spec.id}, {"error", e.last_error.message()}});
     loaded_cv_.notify_all();

@@ -20,7 +20,7 @@ TEST(ApiError, StatusCodesMapToHttpStatuses) {
                                          {StatusCode::kUnavailable, 503, true},
                                          {StatusCode::kUnimplemented, 501, false},
                                          {StatusCode::kInternal, 500, false},
-                                         {StatusCode::kDataLoss, 500, false}}) {
+                                         {StatusCode::kDataLoss, 503, false}}) {
     ApiError e = ApiError::FromStatus(Status(c.code, "m"));
     EXPECT_EQ(e.http_status, c.http) << StatusCodeName(c.code);
     EXPECT_EQ(e.retriable, c.retriable) << StatusCodeName(c.code);

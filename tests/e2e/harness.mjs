@@ -7,9 +7,9 @@ export const BIN = process.env.ISV_BINARY;
 export const MODELS_DIR = process.env.ISV_MODELS_DIR;
 export const CONFIG_DIR = process.env.ISV_CONFIG_DIR;
 
-export async function startServer(env = {}, args = []) {
+export async function startServer(env = {}, args = [], { configDir = CONFIG_DIR } = {}) {
   const proc = spawn(BIN, ['serve', '--port', '0', '--host', '127.0.0.1', '--models-dir', MODELS_DIR,
-                           '--config-dir', CONFIG_DIR, ...args], {
+                           '--config-dir', configDir, ...args], {
     env: { ...process.env, INFERENCE_THREADS: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -165,3 +165,43 @@ test("the seed's Quick Reference: bodyless POST .../load as curl -X POST sends i
     await srv.stop();
   }
 });
+
+test('config validation: broken entries are disabled with reasons, a bad model file is a 503 model_load_failed', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isv-e2e-config-'));
+  fs.writeFileSync(path.join(dir, 'not-a-model.gguf'), 'this is not a GGUF file');
+  fs.writeFileSync(path.join(dir, 'models.yaml'), `models:
+  good: {file: stories260K.gguf, context_length: 256}
+  missing: {file: nowhere.gguf}
+  badtype: {file: stories260K.gguf, size_gb: large}
+  garbage: {file: ${path.join(dir, 'not-a-model.gguf')}}
+`);
+  fs.writeFileSync(path.join(dir, 'presets.yaml'), `presets:
+  ok: {models: [good]}
+  dangling: {models: [good, phi-4]}
+`);
+  const srv = await startServer({}, [], { configDir: dir });
+  try {
+    const models = await getJson(`${srv.url}/v1/models`);
+    assert.deepEqual(models.body.data.map((m) => m.id), ['good', 'garbage']);
+    assert.equal(models.body.data[0].context_length, 256);
+    const presets = await getJson(`${srv.url}/v1/presets`);
+    assert.deepEqual(presets.body.data.map((p) => p.id), ['ok']);
+    const logs = srv.logs();
+    assert.match(logs, /"event":"config_problem".*model 'missing' disabled: file .*nowhere\.gguf not found/);
+    assert.match(logs, /"event":"config_problem".*model 'badtype' disabled: size_gb: expected a number/);
+    assert.match(logs, /"event":"config_problem".*preset 'dangling' disabled: model 'phi-4' is not in models\.yaml/);
+    const missing = await postJson(`${srv.url}/v1/chat/completions`, { model: 'missing', messages: [{ role: 'user', content: 'x' }] });
+    assert.equal(missing.status, 404);
+    assert.match(missing.body.error.message, /disabled: file .*not found/);
+    const garbage = await postJson(`${srv.url}/v1/models/garbage/load`, {});
+    assert.equal(garbage.status, 503);
+    assertErrorSchema(assert, garbage.body, { code: 'model_load_failed', retriable: false });
+    assert.equal((await postJson(`${srv.url}/v1/chat/completions`, { model: 'good', messages: [{ role: 'user', content: 'x' }], max_tokens: 2 })).status, 200);
+  } finally {
+    await srv.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -38,7 +38,7 @@ class FakeLoader : public ModelLoader {
   StatusOr<std::shared_ptr<Generator>> Load(const ModelSpec& spec) override {
     ++loads;
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    if (spec.id == fail_id) return DataLossError("corrupt file");
+    if (spec.id == fail_id) return InvalidArgumentError("architecture mamba is not supported");
     return std::shared_ptr<Generator>(
         std::make_shared<FakeGenerator>(static_cast<uint64_t>(spec.size_gb * 1000 * kMb)));
   }
@@ -176,7 +176,8 @@ TEST_F(ModelManagerTest, FailedLoadIsReportedToAllWaitersAndRetried) {
   Status s1 = f1.get(), s2 = f2.get();
   EXPECT_EQ(s1.code(), StatusCode::kDataLoss);
   EXPECT_EQ(s2.code(), StatusCode::kDataLoss);
-  EXPECT_NE(s1.message().find("corrupt file"), std::string::npos);
+  EXPECT_NE(s1.message().find("architecture mamba is not supported"), std::string::npos);
+  // A load failure is the model's problem, not the request's: DataLoss (503), not InvalidArgument (400).
   EXPECT_EQ(StateOf(*m, "a"), ModelState::kAvailable);
   EXPECT_EQ(m->used_bytes(), 0u);
   loader_->fail_id.clear();
