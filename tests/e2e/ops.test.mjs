@@ -127,3 +127,25 @@ test('a client that disconnects mid-stream cancels its generation (the model is 
     await srv.stop();
   }
 });
+
+test('a full queue answers 503 overloaded with Retry-After (INFERENCE_MAX_QUEUE=0)', async () => {
+  const srv = await startServer({ INFERENCE_MAX_QUEUE: '0' });
+  try {
+    await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'a', max_tokens: 1 });
+    const ctrl = new AbortController();
+    const res = await fetch(`${srv.url}/v1/completions`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: ctrl.signal,
+      body: JSON.stringify({ model: 'tiny-qwen2', prompt: 'Once', max_tokens: 100000, ignore_eos: true, stream: true }),
+    });
+    await res.body.getReader().read();  // generating now
+    const busy = await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'b', max_tokens: 2 });
+    assert.equal(busy.status, 503);
+    assertErrorSchema(assert, busy.body, { code: 'overloaded', retriable: true });
+    assert.equal(busy.headers.get('retry-after'), '1');
+    // Other models have their own queue.
+    assert.equal((await postJson(`${srv.url}/v1/completions`, { model: 'stories260K', prompt: 'b', max_tokens: 2 })).status, 200);
+    ctrl.abort();
+  } finally {
+    await srv.stop();
+  }
+});
