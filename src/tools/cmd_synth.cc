@@ -1,0 +1,2 @@
+#include "tools/commands.h"
+namespace isv { void AddSynthCommand(CLI::App&, int*) {} }
