@@ -1,5 +1,8 @@
+// O3 here so that the Box-Muller loop vectorizes at the project's -O2.
+#pragma GCC optimize("O3")
 #include "engine/synth/normal_fill.h"
 
+#include <bit>
 #include <cstring>
 
 namespace isv {
@@ -14,32 +17,26 @@ inline uint64_t SplitMix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-inline float AsFloat(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-inline uint32_t AsBits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
 // Box-Muller on kPairs pairs of random words: radius sqrt(-2 ln u1) from a, angle from b.
-// O3 without errno so that the loop vectorizes; every operation is exactly rounded IEEE
-// arithmetic (no contraction), so the result does not depend on the vector width.
-__attribute__((optimize("O3", "no-math-errno"))) void BoxMuller(const uint32_t* a, const uint32_t* b, float* out) {
+// Only exactly rounded IEEE operations (no libm, no contraction), so the result does not depend
+// on the vector width the compiler picks.
+void BoxMuller(const uint32_t* a, const uint32_t* b, float* out) {
   for (int i = 0; i < kPairs; ++i) {
-    const float u1 = 2.0f - AsFloat(0x3f800000u | (a[i] >> 9));  // (0, 1]
+    const float u1 = (static_cast<float>(static_cast<int32_t>(a[i] >> 9)) + 0.5f) * (1.0f / 8388608.0f);  // (0, 1)
     // ln(u1) = e ln 2 + ln(m), m in [1, 2), ln(m) = 2 atanh((m - 1) / (m + 1)) by its series.
-    const uint32_t bits = AsBits(u1);
+    const uint32_t bits = __builtin_bit_cast(uint32_t, u1);
     const float e = static_cast<float>(static_cast<int32_t>(bits >> 23) - 127);
-    const float m = AsFloat((bits & 0x7fffffu) | 0x3f800000u);
+    const float m = __builtin_bit_cast(float, (bits & 0x7fffffu) | 0x3f800000u);
     const float t = (m - 1.0f) / (m + 1.0f);
     const float t2 = t * t;
     const float ln_m =
         2.0f * t * (1.0f + t2 * (1.0f / 3 + t2 * (1.0f / 5 + t2 * (1.0f / 7 + t2 * (1.0f / 9 + t2 * (1.0f / 11))))));
-    const float r = __builtin_sqrtf(-2.0f * (e * 0.693147181f + ln_m));
+    // sqrt by Newton from a bit-trick guess (libm's sqrtf would keep the loop scalar for errno).
+    const float x = -2.0f * (e * 0.693147181f + ln_m);  // > 0
+    float r = __builtin_bit_cast(float, (__builtin_bit_cast(uint32_t, x) >> 1) + 0x1fbd1df5u);
+    r = 0.5f * (r + x / r);
+    r = 0.5f * (r + x / r);
+    r = 0.5f * (r + x / r);
     // Angle uniform in [-pi/2, pi/2); a random sign on the cosine covers the other half circle.
     const float th = (static_cast<float>(static_cast<int32_t>(b[i] >> 8)) * (1.0f / 16777216.0f) - 0.5f) * 3.14159265f;
     const float x2 = th * th;
@@ -47,7 +44,7 @@ __attribute__((optimize("O3", "no-math-errno"))) void BoxMuller(const uint32_t* 
                                  (1 - x2 * (1.0f / 72) * (1 - x2 * (1.0f / 110))))));
     const float cs = 1 - x2 * 0.5f * (1 - x2 * (1.0f / 12) * (1 - x2 * (1.0f / 30) * (1 - x2 * (1.0f / 56) *
                                  (1 - x2 * (1.0f / 90) * (1 - x2 * (1.0f / 132))))));
-    out[2 * i] = AsFloat(AsBits(r * cs) ^ ((b[i] & 1u) << 31));
+    out[2 * i] = __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, r * cs) ^ ((b[i] & 1u) << 31));
     out[2 * i + 1] = r * sn;
   }
 }

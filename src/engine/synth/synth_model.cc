@@ -50,9 +50,15 @@ std::vector<std::pair<std::string, GgufValue>> ModelKeys(const SynthShape& s, ui
   return kv;
 }
 
+// Buffers reused from tensor to tensor.
+struct Scratch {
+  std::vector<float> values;
+  std::vector<uint8_t> packed;
+};
+
 // Writes the values of tensor t (converted to `type`) through w.
 Status WriteTensor(ThreadPool& pool, const SynthTensor& t, GgmlType type, uint64_t seed, GgufStreamWriter& w,
-                   const SynthShape& shape) {
+                   const SynthShape& shape, Scratch& scratch) {
   const int64_t ne0 = t.ne[0];
   int64_t rows = 1;
   for (size_t i = 1; i < t.ne.size(); ++i) rows *= t.ne[i];
@@ -67,8 +73,11 @@ Status WriteTensor(ThreadPool& pool, const SynthTensor& t, GgmlType type, uint64
   const int64_t rows_per_block = std::max<int64_t>(1, kBlockElements / ne0);
   const int64_t blocks_per_chunk = std::max<int64_t>(1, kChunkElements / (rows_per_block * ne0));
   const int64_t rows_per_chunk = rows_per_block * blocks_per_chunk;
-  std::vector<float> values(static_cast<size_t>(std::min(rows, rows_per_chunk) * ne0));
-  std::vector<uint8_t> packed(type == GgmlType::kF32 ? 0 : RowSize(type, ne0) * std::min(rows, rows_per_chunk));
+  std::vector<float>& values = scratch.values;
+  std::vector<uint8_t>& packed = scratch.packed;
+  values.resize(std::max(values.size(), static_cast<size_t>(std::min(rows, rows_per_chunk) * ne0)));
+  if (type != GgmlType::kF32)
+    packed.resize(std::max(packed.size(), RowSize(type, ne0) * static_cast<size_t>(std::min(rows, rows_per_chunk))));
   for (int64_t r0 = 0; r0 < rows; r0 += rows_per_chunk) {
     const int64_t n_rows = std::min(rows_per_chunk, rows - r0);
     const int64_t first_block = r0 / rows_per_block;
@@ -163,8 +172,9 @@ StatusOr<SynthResult> WriteSynthModel(const SynthOptions& o) {
   }
   ISV_RETURN_IF_ERROR(w.Open(o.out_path));
   ThreadPool pool(o.n_threads);
+  Scratch scratch;
   for (size_t i = 0; i < tensors.size(); ++i)
-    ISV_RETURN_IF_ERROR(WriteTensor(pool, tensors[i], types[i], o.seed, w, shape).WithContext(o.out_path));
+    ISV_RETURN_IF_ERROR(WriteTensor(pool, tensors[i], types[i], o.seed, w, shape, scratch).WithContext(o.out_path));
   ISV_RETURN_IF_ERROR(w.Close());
   return result;
 }
