@@ -36,6 +36,8 @@ struct SynthOptions {
   // <dir>/testdata/<shape.vocab_file>; when none exists a byte-level vocabulary is generated.
   std::vector<std::string> vocab_search_dirs;
   int n_layer = 0;                    // > 0: override the shape's layer count
+  int n_vocab = 0;                    // > 0: override the vocabulary size (tests; implies a generated
+                                      // byte-level vocabulary unless vocab_path is given)
   int n_threads = 0;                  // <= 0: all cores
 };
 
@@ -45,6 +47,20 @@ struct SynthResult {
   size_t tensor_bytes = 0;            // tensor data written
 };
 
+// What WriteSynthModel would write, without writing: the shape (after overrides), the tensors in
+// file order with their types, and sizes. Errors: unknown shape, bad overrides, a mix that does
+// not fit the shape.
+struct SynthPlan {
+  SynthShape shape;
+  FileType ftype = FileType::kAllF32;
+  std::vector<SynthTensor> tensors;  // file order
+  std::vector<GgmlType> types;       // one per tensor
+  int64_t n_params = 0;
+  size_t tensor_bytes = 0;
+};
+StatusOr<SynthPlan> PlanSynthModel(const SynthOptions& options);
+
+// Writes the model to options.out_path.
 StatusOr<SynthResult> WriteSynthModel(const SynthOptions& options);
 
 }  // namespace isv
