@@ -1,6 +1,267 @@
-// Placeholder: the KQuant kernels at Avx512 level are not written yet; registers nothing.
+// AVX-512 level kernels of the K-quant types and IQ4_XS (F/BW/VL/VNNI):
+//   - Q2_K..Q6_K dot products with 512-bit vectors (below): 64 quants per vector, per-half shifts
+//     with vpsrlvw to unpack, vpdpwssd to apply the sub-block scales and accumulate;
+//   - IQ4_XS dot product with 512-bit vectors (table lookup with vpshufb, masked negation for the
+//     signed products);
+//   - Q8_K quantization: the k_quant_simd.inc body (256-bit vectors).
+// Integer parts are exact; only the float accumulation order differs from the scalar oracle.
+
+// GCC 12 reports its own "undefined vector" idiom inside several AVX-512 intrinsics (e.g.
+// _mm512_broadcast_i64x4, _mm512_cvtepi32_ps) as uninitialized use (GCC bug 105593, fixed in 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstring>
+
+#include "engine/kernels/blocks_k.h"
 #include "engine/kernels/kernels.h"
+#include "engine/tensor/float16.h"
 
 namespace isv {
-void RegisterKQuantKernelsAvx512(KernelTable&) {}
+namespace {
+#include "engine/kernels/k_quant_simd.inc"
+
+// ---------------------------------------------------------------------------------------------
+// 512-bit versions of the K-quant dot products. Each block is four vectors of 64 unsigned quants in
+// element order; a vector is built from one 32-byte group of packed quants broadcast to both
+// halves and shifted by a different amount per half (vpsrlvw).
+
+// int16 vector: lanes 0-15 = lo, lanes 16-31 = hi.
+inline __m512i Halves16(int lo, int hi) {
+  return _mm512_inserti64x4(_mm512_zextsi256_si512(_mm256_set1_epi16(static_cast<int16_t>(lo))),
+                            _mm256_set1_epi16(static_cast<int16_t>(hi)), 1);
+}
+
+inline __m512i Broadcast32(const uint8_t* p) {
+  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// Sum over the block of scale(sub-block of 16) * q * y, in 16 int32 lanes. sc8: the 16 sub-block
+// scales as int8.
+inline __m512i DotScaled512(const __m512i* q, const int8_t* y, __m128i sc8) {
+  const __m512i s16 = _mm512_zextsi256_si512(_mm256_cvtepi8_epi16(sc8));
+  // int16 lane L of the products of vector v belongs to sub-block 4v + L / 8.
+  const __m512i lane_group = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1,
+                                              1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  __m512i acc = _mm512_setzero_si512();
+  for (int v = 0; v < 4; ++v) {
+    const __m512i idx =
+        _mm512_add_epi16(lane_group, _mm512_set1_epi16(static_cast<int16_t>(4 * v)));
+    const __m512i yv = _mm512_loadu_si512(y + 64 * v);
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q[v], yv),
+                              _mm512_permutexvar_epi16(idx, s16));
+  }
+  return acc;
+}
+
+// Q4_K / Q5_K: chunk c of 32 bytes holds elements 64c..64c+31 (low nibbles) and 64c+32..64c+63.
+template <bool kFiveBit>
+float Avx512K4VecDot(int64_t n, const uint8_t* blocks, size_t block_bytes, const BlockQ8K* y) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i one = _mm512_set1_epi8(1);
+  const __m512i nibble_shift = Halves16(0, 4);
+  __m512 acc = _mm512_setzero_ps();
+  __m256 acc_m = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const uint8_t* b = blocks + i * block_bytes;
+    uint16_t d16, dmin16;
+    std::memcpy(&d16, b, 2);
+    std::memcpy(&dmin16, b + 2, 2);
+    __m128i sc8, mn8;
+    K4ScalesDup(b + 4, &sc8, &mn8);
+    const uint8_t* qs = kFiveBit ? b + offsetof(BlockQ5K, qs) : b + offsetof(BlockQ4K, qs);
+    const __m512i qh = kFiveBit ? Broadcast32(b + offsetof(BlockQ5K, qh)) : _mm512_setzero_si512();
+    __m512i q[4];
+    for (int c = 0; c < 4; ++c) {
+      q[c] = _mm512_and_si512(_mm512_srlv_epi16(Broadcast32(qs + 32 * c), nibble_shift), low4);
+      if constexpr (kFiveBit) {
+        const __m512i h = _mm512_and_si512(_mm512_srlv_epi16(qh, Halves16(2 * c, 2 * c + 1)), one);
+        q[c] = _mm512_or_si512(q[c], _mm512_slli_epi16(h, 4));
+      }
+    }
+    const __m512i isum = DotScaled512(q, y[i].qs, sc8);
+    const __m256i msum = BsumDot(y[i].bsums, _mm256_cvtepu8_epi16(mn8));
+    const float d = Fp16ToFp32(d16) * y[i].d;
+    const float dmin = Fp16ToFp32(dmin16) * y[i].d;
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(isum), acc);
+    acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(msum), acc_m);
+  }
+  return _mm512_reduce_add_ps(acc) - HsumFloat8(acc_m);
+}
+
+float Avx512Q4KVecDot(int64_t n, const void* vx, const void* vy) {
+  return Avx512K4VecDot<false>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ4K),
+                               static_cast<const BlockQ8K*>(vy));
+}
+
+float Avx512Q5KVecDot(int64_t n, const void* vx, const void* vy) {
+  return Avx512K4VecDot<true>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ5K),
+                              static_cast<const BlockQ8K*>(vy));
+}
+
+// Q6_K: in half h, bytes ql[64h..64h+63] hold elements 128h+0..63 (low nibbles) and 128h+64..127
+// (high nibbles); qh[32h + l] holds 2 high bits for elements l, l+32, l+64, l+96 of the half.
+float Avx512Q6KVecDot(int64_t n, const void* vx, const void* vy) {
+  const BlockQ6K* x = static_cast<const BlockQ6K*>(vx);
+  const BlockQ8K* y = static_cast<const BlockQ8K*>(vy);
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i low2 = _mm512_set1_epi8(0x03);
+  const __m512i shift_lo = Halves16(0, 2), shift_hi = Halves16(4, 6);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    __m512i q[4];
+    for (int h = 0; h < 2; ++h) {
+      const __m512i l = _mm512_loadu_si512(x[i].ql + 64 * h);
+      const __m512i hb = Broadcast32(x[i].qh + 32 * h);
+      const __m512i h_lo =
+          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, shift_lo), low2), 4);
+      const __m512i h_hi =
+          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, shift_hi), low2), 4);
+      q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, low4), h_lo);
+      q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4), h_hi);
+    }
+    const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+    const __m512i isum = DotScaled512(q, y[i].qs, sc8);
+    const __m256i corr = BsumDot(y[i].bsums, _mm256_cvtepi8_epi16(sc8));
+    // Quants are stored +32: subtract 32 * sum_j scale_j * bsum_j (in the 8 low lanes).
+    const __m512i total =
+        _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
+    const float d = Fp16ToFp32(x[i].d) * y[i].d;
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(total), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+// Q3_K / Q2_K: in half h, qs[32h + l] holds 2 bits for elements 128h + 32s + l at bit 2s
+// (s = 0..3); Q3_K's high bit of element 128h + 32s + l is bit 4h + s of hmask[l].
+template <bool kThreeBit>
+void Avx512LowBitQuants(const uint8_t* qs, const uint8_t* hmask, __m512i* q) {
+  const __m512i m3 = _mm512_set1_epi8(3);
+  const __m512i one = _mm512_set1_epi8(1);
+  const __m512i hm = kThreeBit ? Broadcast32(hmask) : _mm512_setzero_si512();
+  for (int h = 0; h < 2; ++h) {
+    const __m512i bits = Broadcast32(qs + 32 * h);
+    for (int p = 0; p < 2; ++p) {
+      __m512i v = _mm512_and_si512(_mm512_srlv_epi16(bits, Halves16(4 * p, 4 * p + 2)), m3);
+      if constexpr (kThreeBit) {
+        const __m512i hb = _mm512_and_si512(
+            _mm512_srlv_epi16(hm, Halves16(4 * h + 2 * p, 4 * h + 2 * p + 1)), one);
+        v = _mm512_or_si512(v, _mm512_slli_epi16(hb, 2));
+      }
+      q[2 * h + p] = v;
+    }
+  }
+}
+
+float Avx512Q3KVecDot(int64_t n, const void* vx, const void* vy) {
+  const BlockQ3K* x = static_cast<const BlockQ3K*>(vx);
+  const BlockQ8K* y = static_cast<const BlockQ8K*>(vy);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    __m512i q[4];
+    Avx512LowBitQuants<true>(x[i].qs, x[i].hmask, q);  // q + 4 in [0, 7]
+    const __m128i sc8 = Q3Scales(x[i].scales);
+    const __m512i isum = DotScaled512(q, y[i].qs, sc8);
+    const __m256i corr = BsumDot(y[i].bsums, _mm256_cvtepi8_epi16(sc8));
+    const __m512i total =
+        _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 2)));
+    const float d = Fp16ToFp32(x[i].d) * y[i].d;
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(total), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+float Avx512Q2KVecDot(int64_t n, const void* vx, const void* vy) {
+  const BlockQ2K* x = static_cast<const BlockQ2K*>(vx);
+  const BlockQ8K* y = static_cast<const BlockQ8K*>(vy);
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  __m512 acc = _mm512_setzero_ps();
+  __m256 acc_m = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    __m512i q[4];
+    Avx512LowBitQuants<false>(x[i].qs, nullptr, q);
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+    const __m128i sc8 = _mm_and_si128(packed, low4);
+    const __m128i mn8 = _mm_and_si128(_mm_srli_epi16(packed, 4), low4);
+    const __m512i isum = DotScaled512(q, y[i].qs, sc8);
+    const __m256i msum = BsumDot(y[i].bsums, _mm256_cvtepu8_epi16(mn8));
+    const float dall = y[i].d * Fp16ToFp32(x[i].d);
+    const float dmin = y[i].d * Fp16ToFp32(x[i].dmin);
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(dall), _mm512_cvtepi32_ps(isum), acc);
+    acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(msum), acc_m);
+  }
+  return _mm512_reduce_add_ps(acc) - HsumFloat8(acc_m);
+}
+
+// IQ4_XS: 64 bytes of quants = sub-blocks 4k..4k+3 (one per 128-bit lane); low nibbles are the
+// first 16 elements of each sub-block, high nibbles the last 16. Levels are signed, so the products
+// use |v| * (y with v's sign) as the AVX2 version does. REQUIRES: Q8_K quants in [-127, 127].
+float Avx512Iq4XsVecDot(int64_t n, const void* vx, const void* vy) {
+  const BlockIq4Xs* x = static_cast<const BlockIq4Xs*>(vx);
+  const BlockQ8K* y = static_cast<const BlockQ8K*>(vy);
+  const __m512i lut =
+      _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i lane_group = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1,
+                                              1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    // The 8 six-bit scales: low nibbles from scales_l (two per byte), high 2 bits from scales_h.
+    uint32_t low;
+    std::memcpy(&low, x[i].scales_l, 4);
+    const int h = x[i].scales_h;
+    const __m128i s16 = _mm_sub_epi16(
+        _mm_setr_epi16(static_cast<int16_t>((low & 0xF) | ((h << 4) & 0x30)),
+                       static_cast<int16_t>(((low >> 4) & 0xF) | ((h << 2) & 0x30)),
+                       static_cast<int16_t>(((low >> 8) & 0xF) | (h & 0x30)),
+                       static_cast<int16_t>(((low >> 12) & 0xF) | ((h >> 2) & 0x30)),
+                       static_cast<int16_t>(((low >> 16) & 0xF) | ((h >> 4) & 0x30)),
+                       static_cast<int16_t>(((low >> 20) & 0xF) | ((h >> 6) & 0x30)),
+                       static_cast<int16_t>(((low >> 24) & 0xF) | ((h >> 8) & 0x30)),
+                       static_cast<int16_t>(((low >> 28) & 0xF) | ((h >> 10) & 0x30))),
+        _mm_set1_epi16(32));
+    const __m512i s16w = _mm512_zextsi128_si512(s16);
+    __m512i isum = _mm512_setzero_si512();
+    for (int k = 0; k < 2; ++k) {
+      const __m512i bits = _mm512_loadu_si512(x[i].qs + 64 * k);
+      const __m512i v_lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(bits, low4));
+      const __m512i v_hi =
+          _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(bits, 4), low4));
+      const __m512i y0 = _mm512_loadu_si512(y[i].qs + 128 * k);
+      const __m512i y1 = _mm512_loadu_si512(y[i].qs + 128 * k + 64);
+      // 128-bit lanes (0, 2) of y0 then of y1: first halves of sub-blocks 4k..4k+3; (1, 3): second.
+      const __m512i y_lo = _mm512_shuffle_i64x2(y0, y1, 0x88);
+      const __m512i y_hi = _mm512_shuffle_i64x2(y0, y1, 0xDD);
+      const __m512i zero = _mm512_setzero_si512();
+      const __m512i p_lo = _mm512_maddubs_epi16(
+          _mm512_abs_epi8(v_lo), _mm512_mask_sub_epi8(y_lo, _mm512_movepi8_mask(v_lo), zero, y_lo));
+      const __m512i p_hi = _mm512_maddubs_epi16(
+          _mm512_abs_epi8(v_hi), _mm512_mask_sub_epi8(y_hi, _mm512_movepi8_mask(v_hi), zero, y_hi));
+      const __m512i scale = _mm512_permutexvar_epi16(
+          _mm512_add_epi16(lane_group, _mm512_set1_epi16(static_cast<int16_t>(4 * k))), s16w);
+      isum = _mm512_dpwssd_epi32(isum, p_lo, scale);
+      isum = _mm512_dpwssd_epi32(isum, p_hi, scale);
+    }
+    const float d = Fp16ToFp32(x[i].d) * y[i].d;
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(isum), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+}  // namespace
+
+void RegisterKQuantKernelsAvx512(KernelTable& table) {
+  table[GgmlType::kQ2_K].vec_dot = Avx512Q2KVecDot;
+  table[GgmlType::kQ3_K].vec_dot = Avx512Q3KVecDot;
+  table[GgmlType::kQ4_K].vec_dot = Avx512Q4KVecDot;
+  table[GgmlType::kQ5_K].vec_dot = Avx512Q5KVecDot;
+  table[GgmlType::kQ6_K].vec_dot = Avx512Q6KVecDot;
+  table[GgmlType::kIQ4_XS].vec_dot = Avx512Iq4XsVecDot;
+  table[GgmlType::kQ8_K].from_float = SimdQuantizeQ8K;
+}
+
 }  // namespace isv
