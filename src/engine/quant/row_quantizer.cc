@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "engine/kernels/k_quant_ref.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/legacy_quant_ref.h"
 
@@ -17,18 +18,18 @@ StatusOr<RowQuantizeFn> FileQuantizer(GgmlType type) {
   if (RowQuantizeFn legacy = LegacyReferenceQuantizer(type); legacy != nullptr) return legacy;
   switch (type) {
     case GgmlType::kF16:
-    case GgmlType::kBF16:
-    case GgmlType::kQ2_K:
-    case GgmlType::kQ3_K:
-    case GgmlType::kQ4_K:
-    case GgmlType::kQ5_K:
-    case GgmlType::kQ6_K:
-    case GgmlType::kIQ4_XS: {
-      // The scalar table entries of these types are the reference (file) quantizers.
+    case GgmlType::kBF16: {
+      // The scalar conversions round to nearest even, exactly as ggml's.
       RowQuantizeFn fn = GetKernels(type, Isa::kScalar).from_float;
       if (fn != nullptr) return fn;
       break;
     }
+    case GgmlType::kQ2_K: return QuantizeQ2KRef;
+    case GgmlType::kQ3_K: return QuantizeQ3KRef;
+    case GgmlType::kQ4_K: return QuantizeQ4KRef;
+    case GgmlType::kQ5_K: return QuantizeQ5KRef;
+    case GgmlType::kQ6_K: return QuantizeQ6KRef;
+    case GgmlType::kIQ4_XS: return QuantizeIq4XsRef;
     default:
       break;
   }
