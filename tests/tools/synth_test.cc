@@ -306,6 +306,12 @@ TEST(SynthCliTest, WritesModelAndReportsErrors) {
   EXPECT_EQ(isv::testing::RunBinary("synth no-such-shape " + tmp.File("u.gguf"), &out), 1);
   EXPECT_NE(out.find("qwen2.5-0.5b"), std::string::npos) << out;  // lists the known shapes
   EXPECT_EQ(isv::testing::RunBinary("synth tiny-llama " + tmp.File("v.gguf") + " --type q7", &out), 1);
+  const std::string gpt2 = TestdataFile("vocab/ggml-vocab-gpt-2.gguf");
+  if (!gpt2.empty()) {  // a vocabulary of the wrong size is refused, naming both sizes
+    EXPECT_EQ(isv::testing::RunBinary("synth tiny-llama " + tmp.File("w.gguf") + " --vocab " + gpt2, &out), 1);
+    EXPECT_NE(out.find("50257"), std::string::npos) << out;
+    EXPECT_NE(out.find("512"), std::string::npos) << out;
+  }
   EXPECT_EQ(isv::testing::RunBinary("synth --help", &out), 0);
   for (const char* opt : {"--type", "--seed", "--vocab", "--layers", "--threads"})
     EXPECT_NE(out.find(opt), std::string::npos) << opt;
