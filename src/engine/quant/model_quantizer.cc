@@ -20,17 +20,25 @@ bool SkipKey(const std::string& key) {
          key.rfind("split.", 0) == 0;
 }
 
+// Buffers reused from tensor to tensor (sized for the current tensor's chunk, never shrunk).
+struct Scratch {
+  std::vector<float> f32;
+  std::vector<uint8_t> out;
+};
+
 // Converts one tensor from `view` to type `to`, appending its bytes to `w`.
-Status WriteConverted(ThreadPool& pool, const TensorView& view, GgmlType to, GgufStreamWriter& w) {
+Status WriteConverted(ThreadPool& pool, const TensorView& view, GgmlType to, GgufStreamWriter& w, Scratch& scratch) {
   if (view.type == to) return w.Append(view.data, view.n_bytes());
   if (!IsFloatType(view.type))
     return UnimplementedError("tensor " + view.name + ": requantizing " + std::string(TypeName(view.type)) +
                               " is not supported (input must be F32, F16 or BF16)");
   ISV_ASSIGN_OR_RETURN(RowQuantizeFn quantize, FileQuantizer(to));
   const int64_t ne0 = view.ne[0];
-  const int64_t rows_per_chunk = std::max<int64_t>(1, kChunkElements / ne0);
-  std::vector<float> f32(view.type == GgmlType::kF32 ? 0 : static_cast<size_t>(rows_per_chunk * ne0));
-  std::vector<uint8_t> out(RowSize(to, ne0) * static_cast<size_t>(rows_per_chunk));
+  const int64_t rows_per_chunk = std::min(view.n_rows(), std::max<int64_t>(1, kChunkElements / ne0));
+  std::vector<float>& f32 = scratch.f32;
+  std::vector<uint8_t>& out = scratch.out;
+  if (view.type != GgmlType::kF32) f32.resize(std::max(f32.size(), static_cast<size_t>(rows_per_chunk * ne0)));
+  out.resize(std::max(out.size(), RowSize(to, ne0) * static_cast<size_t>(rows_per_chunk)));
   for (int64_t r0 = 0; r0 < view.n_rows(); r0 += rows_per_chunk) {
     const int64_t rows = std::min(rows_per_chunk, view.n_rows() - r0);
     const float* src;
@@ -108,8 +116,9 @@ StatusOr<QuantizeResult> QuantizeGguf(const std::string& in_path, const std::str
   }
   ISV_RETURN_IF_ERROR(w.Open(out_path));
   ThreadPool pool(options.n_threads);
+  Scratch scratch;
   for (const QuantizedTensor& t : plan.tensors)
-    ISV_RETURN_IF_ERROR(WriteConverted(pool, *file->FindTensor(t.name), t.to, w).WithContext(out_path));
+    ISV_RETURN_IF_ERROR(WriteConverted(pool, *file->FindTensor(t.name), t.to, w, scratch).WithContext(out_path));
   ISV_RETURN_IF_ERROR(w.Close());
   return plan;
 }
