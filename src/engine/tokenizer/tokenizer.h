@@ -3,6 +3,10 @@
 // pre-tokenizer named by tokenizer.ggml.pre) and WordPiece ("bert"). Behaves like llama.cpp's
 // llama_tokenize / llama_token_to_piece / llama_detokenize on the same file.
 //
+// Implementation: vocab.h (metadata and llama.cpp's defaults/fix-ups), special_tokens.cc (special
+// token split), spm_tokenizer.cc, bpe_tokenizer.cc + pretokenizer.h, wordpiece_tokenizer.cc.
+// Conformance: llama.cpp's vocab test vectors, special-token and model goldens (tests/engine/tokenizer).
+//
 // Thread-safety: immutable after construction; Encode/Decode may be called concurrently.
 #pragma once
 
@@ -30,16 +34,24 @@ class Tokenizer {
   static StatusOr<std::unique_ptr<Tokenizer>> FromGguf(const GgufFile& file);
   virtual ~Tokenizer() = default;
 
-  // Token ids of `text`. add_special: add BOS (and EOS) as the vocabulary's add_bos / add_eos say.
-  // parse_special: recognise CONTROL tokens written in the text (USER_DEFINED ones always are).
+  // Token ids of `text` (any bytes; invalid UTF-8 is handled as llama.cpp does). add_special: add
+  // BOS (and EOS) as the vocabulary's add_bos / add_eos say (WordPiece: [CLS] ... [SEP]).
+  // parse_special: recognise CONTROL tokens written in the text (USER_DEFINED ones always are;
+  // UNUSED ones never). Ordinary text never yields a CONTROL token... except where llama.cpp itself
+  // promotes an ordinary BPE token to CONTROL (e.g. Qwen's "</s>", see vocab.h).
   virtual std::vector<int32_t> Encode(std::string_view text, bool add_special, bool parse_special) const = 0;
 
-  // The bytes of token `id` as llama_token_to_piece(lstrip = 0) gives them; CONTROL and other special
-  // tokens render as their text only when `special` is true (else as ""). Out-of-range ids give "".
+  // The bytes of token `id` as llama_token_to_piece(lstrip = 0) gives them: SPM/WordPiece turn
+  // U+2581 into spaces, byte-level BPE maps code points back to bytes, <0xNN> tokens give the byte.
+  // CONTROL and UNKNOWN tokens render as their text only when `special` is true (else ""),
+  // USER_DEFINED ones always; UNUSED/UNDEFINED ones and out-of-range ids give "". May be a partial
+  // UTF-8 character (see StreamDecoder).
   virtual std::string TokenToPiece(int32_t id, bool special) const = 0;
 
-  // llama_detokenize: the text of `ids` (SPM drops the leading space of the first token; remove_special
-  // drops BOS/EOS; unparse_special renders control tokens as text).
+  // llama_detokenize: the text of `ids`. SPM drops one leading space of the first piece (unless
+  // remove_special removed a leading BOS); remove_special drops a leading BOS / trailing EOS where
+  // add_bos / add_eos are set; unparse_special renders control tokens as text; vocabularies with
+  // clean_spaces (gpt-2, llama-bpe, ...) then apply " ," -> "," style clean-up.
   virtual std::string Decode(const std::vector<int32_t>& ids, bool remove_special, bool unparse_special) const = 0;
 
   virtual int32_t n_vocab() const = 0;
@@ -54,7 +66,8 @@ class Tokenizer {
 };
 
 // Turns a stream of token ids into text without ever emitting a partial UTF-8 character: bytes of an
-// incomplete character (e.g. split across byte-fallback tokens) are held until it completes.
+// incomplete character (e.g. split across byte-fallback tokens) are held until it completes. The
+// text is that of TokenToPiece (an SPM vocabulary's first piece keeps its leading space).
 class StreamDecoder {
  public:
   // `tokenizer` must outlive the decoder.
