@@ -14,6 +14,7 @@
 #include "engine/quant/model_quantizer.h"
 #include "engine/synth/normal_fill.h"
 #include "engine/synth/synth_model.h"
+#include "engine/tokenizer/tokenizer.h"
 #include "tools/tools_testutil.h"
 
 namespace isv {
@@ -247,6 +248,15 @@ TEST(SynthTest, Qwen05bOneLayerQ4KMTypesInTheFile) {
   EXPECT_EQ(types[256], 3);
   EXPECT_EQ(types[257], 5);
   EXPECT_EQ(types[1023], 5);
+  // ... and it works as a byte-level BPE vocabulary: every byte is one token, round trip exact.
+  StatusOr<std::unique_ptr<Tokenizer>> tok = Tokenizer::FromGguf(**f);
+  ASSERT_TRUE(tok.ok()) << tok.status().message();
+  const std::string text = "Hello, w\xc3\xb6rld! <|endoftext|> [PAD300]";
+  const std::vector<int32_t> ids = (*tok)->Encode(text, false, false);
+  EXPECT_EQ(ids.size(), text.size());
+  EXPECT_EQ((*tok)->Decode(ids, false, false), text);
+  EXPECT_EQ((*tok)->eos(), 256);
+  EXPECT_TRUE((*tok)->IsEog(256));
 }
 
 // On-the-fly quantization = quantizing the F32 file afterwards, byte for byte.
