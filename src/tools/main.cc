@@ -9,7 +9,11 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   int exit_code = 0;
   isv::AddInfoCommand(app, &exit_code);
+  isv::AddTemplateCommand(app, &exit_code);
   isv::AddTokenizeCommand(app, &exit_code);
+  isv::AddRunCommand(app, &exit_code);
+  isv::AddEvalCommand(app, &exit_code);
+  isv::AddPerplexityCommand(app, &exit_code);
   isv::AddQuantizeCommand(app, &exit_code);
   isv::AddSynthCommand(app, &exit_code);
   try {

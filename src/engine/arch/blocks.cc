@@ -1,0 +1,174 @@
+#include "engine/arch/blocks.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/kernels/matmul.h"
+#include "engine/tensor/float16.h"
+
+namespace isv {
+
+void RmsNorm(const float* x, const TensorView& w, int64_t n_tokens, int64_t n, float eps, float* y) {
+  const float* wd = static_cast<const float*>(w.data);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const float* xr = x + t * n;
+    float* yr = y + t * n;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i]) * xr[i];
+    const float mean = static_cast<float>(sum / n);
+    const float scale = 1.0f / std::sqrt(mean + eps);
+    for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] * scale) * wd[i];
+  }
+}
+
+void AddBias(float* y, const TensorView& b, int64_t n_tokens) {
+  const float* bd = static_cast<const float*>(b.data);
+  const int64_t n = b.ne[0];
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t i = 0; i < n; ++i) y[t * n + i] += bd[i];
+  }
+}
+
+void AddInPlace(float* x, const float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void SwiGlu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n_tokens,
+            int64_t n, float* out) {
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const float* g = gate + t * gate_stride;
+    const float* u = up + t * up_stride;
+    float* o = out + t * n;
+    for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  }
+}
+
+void ComputeRope(const ModelParams& hp, const float* freq_factors, ForwardState& s) {
+  const int32_t n_rot = hp.n_rot;
+  const float theta_scale = std::pow(hp.rope_freq_base, -2.0f / n_rot);
+  for (int32_t t = 0; t < s.n_tokens; ++t) {
+    float* cs = s.rope_cs.data() + static_cast<size_t>(t) * n_rot;
+    float theta = static_cast<float>(s.positions[t]);
+    for (int32_t i = 0; i < n_rot / 2; ++i) {
+      const float ff = freq_factors != nullptr ? freq_factors[i] : 1.0f;
+      const float angle = hp.rope_freq_scale * (theta / ff);
+      cs[2 * i] = std::cos(angle) * hp.rope_attn_factor;
+      cs[2 * i + 1] = std::sin(angle) * hp.rope_attn_factor;
+      theta *= theta_scale;
+    }
+  }
+}
+
+void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_stride, const ForwardState& s) {
+  const int32_t n_rot = hp.n_rot;
+  const int32_t half = n_rot / 2;
+  for (int32_t t = 0; t < s.n_tokens; ++t) {
+    const float* cs = s.rope_cs.data() + static_cast<size_t>(t) * n_rot;
+    for (int32_t h = 0; h < n_heads; ++h) {
+      float* v = x + t * row_stride + static_cast<int64_t>(h) * hp.head_dim;
+      for (int32_t i = 0; i < half; ++i) {
+        // Normal: adjacent pair (2i, 2i+1). NeoX: pair (i, i + n_rot/2).
+        const int32_t a = hp.rope_style == RopeStyle::kNormal ? 2 * i : i;
+        const int32_t b = hp.rope_style == RopeStyle::kNormal ? 2 * i + 1 : i + half;
+        const float c = cs[2 * i], sn = cs[2 * i + 1];
+        const float x0 = v[a], x1 = v[b];
+        v[a] = x0 * c - x1 * sn;
+        v[b] = x0 * sn + x1 * c;
+      }
+    }
+  }
+}
+
+namespace {
+
+void StoreKv(int32_t layer, ForwardState& s) {
+  const int32_t n_kv = s.model->params().n_embd_kv();
+  for (int32_t t = 0; t < s.n_tokens; ++t) {
+    uint16_t* kd = s.kv->k(layer, s.cells[t]);
+    uint16_t* vd = s.kv->v(layer, s.cells[t]);
+    const float* ks = s.k.data() + static_cast<size_t>(t) * n_kv;
+    const float* vs = s.v.data() + static_cast<size_t>(t) * n_kv;
+    for (int32_t i = 0; i < n_kv; ++i) {
+      kd[i] = Fp32ToFp16(ks[i]);
+      vd[i] = Fp32ToFp16(vs[i]);
+    }
+  }
+}
+
+// One (token, head) of attention: out = sum_j softmax_j(q.k_j * scale) v_j over the visible cells.
+void AttendHead(int32_t layer, int32_t t, int32_t h, float* scores, float* out, const ForwardState& s) {
+  const ModelParams& hp = s.model->params();
+  const int32_t hd = hp.head_dim;
+  const int32_t kvh = h / hp.n_gqa();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float* q = s.q.data() + static_cast<size_t>(t) * hp.n_embd_q() + static_cast<size_t>(h) * hd;
+  const std::vector<int32_t>& cells = s.seq_cells[s.seq_slot[t]];
+  const int32_t pos = s.positions[t];
+
+  int32_t n = 0;
+  float max_score = -INFINITY;
+  for (int32_t cell : cells) {
+    if (s.kv->cell_pos(cell) > pos) break;  // cells are sorted by position: the rest is masked
+    const uint16_t* k = s.kv->k(layer, cell) + static_cast<size_t>(kvh) * hd;
+    float dot = 0.0f;
+    for (int32_t i = 0; i < hd; ++i) dot += q[i] * Fp16ToFp32(k[i]);
+    scores[n] = dot * scale;
+    max_score = std::max(max_score, scores[n]);
+    ++n;
+  }
+  double sum = 0.0;
+  for (int32_t j = 0; j < n; ++j) {
+    scores[j] = std::exp(scores[j] - max_score);
+    sum += scores[j];
+  }
+  const float inv_sum = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
+  std::fill(out, out + hd, 0.0f);
+  for (int32_t j = 0; j < n; ++j) {
+    const uint16_t* v = s.kv->v(layer, cells[j]) + static_cast<size_t>(kvh) * hd;
+    const float p = scores[j] * inv_sum;
+    for (int32_t i = 0; i < hd; ++i) out[i] += p * Fp16ToFp32(v[i]);
+  }
+}
+
+}  // namespace
+
+void Attention(int32_t layer, ForwardState& s) {
+  StoreKv(layer, s);
+  const ModelParams& hp = s.model->params();
+  const int32_t n_head = hp.n_head;
+  const int64_t n_items = static_cast<int64_t>(s.n_tokens) * n_head;
+  const int32_t n_ctx = s.kv->n_ctx();
+  auto work = [&](int ith, int nth) {
+    float* scores = s.scores.data() + static_cast<size_t>(ith) * n_ctx;
+    // Interleaved split: later tokens see more cells, so contiguous ranges would be unbalanced.
+    for (int64_t item = ith; item < n_items; item += nth) {
+      const int32_t t = static_cast<int32_t>(item / n_head);
+      const int32_t h = static_cast<int32_t>(item % n_head);
+      float* out = s.attn.data() + static_cast<size_t>(t) * hp.n_embd_q() + static_cast<size_t>(h) * hp.head_dim;
+      AttendHead(layer, t, h, scores, out, s);
+    }
+  };
+  // Tiny jobs (small models, short contexts) cost less than waking the workers.
+  size_t max_cells = 0;
+  for (const std::vector<int32_t>& c : s.seq_cells) max_cells = std::max(max_cells, c.size());
+  constexpr int64_t kMinParallelWork = 1 << 15;  // multiply-adds
+  if (n_items * static_cast<int64_t>(max_cells) * hp.head_dim < kMinParallelWork) {
+    work(0, 1);
+  } else {
+    s.pool->Run(work);
+  }
+}
+
+void ComputeLogits(ForwardState& s) {
+  const ModelParams& hp = s.model->params();
+  const ModelWeights& w = s.model->weights();
+  const int64_t n_out = static_cast<int64_t>(s.output_rows.size());
+  for (int64_t r = 0; r < n_out; ++r) {
+    const float* src = s.x.data() + static_cast<size_t>(s.output_rows[r]) * hp.n_embd;
+    std::copy(src, src + hp.n_embd, s.out_x.data() + r * hp.n_embd);
+  }
+  RmsNorm(s.out_x.data(), w.output_norm, n_out, hp.n_embd, hp.rms_eps, s.out_x.data());
+  MatMul(w.output, s.out_x.data(), n_out, s.logits.data(), *s.pool, s.matmul);
+}
+
+}  // namespace isv

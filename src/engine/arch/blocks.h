@@ -1,0 +1,52 @@
+// The building blocks the architectures share: RMSNorm, RoPE (normal and NeoX, with frequency
+// factors and linear scaling), grouped-query attention over the KV cache, SwiGLU, bias and
+// residual adds, and the final norm + output projection. Small free functions over row-major
+// float buffers; each architecture file strings them together.
+//
+// Numerics follow ggml where it matters for matching llama.cpp: sums of squares in double,
+// RoPE angles advanced by repeated multiplication in float, K/V rounded to F16 in the cache,
+// softmax in float with the maximum subtracted.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/arch/forward_state.h"
+#include "engine/model/model_params.h"
+#include "engine/tensor/tensor.h"
+
+namespace isv {
+
+// y[t] = x[t] / sqrt(mean(x[t]^2) + eps) * w for each of n_tokens rows of n floats.
+// w is an F32 tensor of n elements. x and y may alias.
+void RmsNorm(const float* x, const TensorView& w, int64_t n_tokens, int64_t n, float eps, float* y);
+
+// y[t] += b for each of n_tokens rows of b.ne[0] floats (b is F32).
+void AddBias(float* y, const TensorView& b, int64_t n_tokens);
+
+// x[i] += y[i] for i in [0, n).
+void AddInPlace(float* x, const float* y, int64_t n);
+
+// out[i] = silu(gate[i]) * up[i] for n_tokens rows of n elements; gate / up rows are
+// gate_stride / up_stride floats apart (phi3 reads both halves of one fused row).
+void SwiGlu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n_tokens,
+            int64_t n, float* out);
+
+// Fills s.rope_cs with the cos/sin of every rotated pair of every token's position:
+// theta_i = pos * freq_scale * base^(-2i/n_rot) / factors[i], cos and sin scaled by attn_factor.
+// freq_factors may be nullptr (all 1).
+void ComputeRope(const ModelParams& hp, const float* freq_factors, ForwardState& s);
+
+// Rotates the first n_rot dims of each of n_heads heads (head_dim floats each) of every token row
+// (row_stride floats apart) with the angles in s.rope_cs.
+void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_stride, const ForwardState& s);
+
+// Writes s.k / s.v of every token to its KV cell of `layer` (as F16), then computes
+// s.attn = softmax(q k^T / sqrt(head_dim) + causal mask) v for every token and head, where head h
+// reads KV head h / (n_head / n_head_kv) and a token sees the cells of its own sequence with
+// position <= its own. Parallel over (token, head).
+void Attention(int32_t layer, ForwardState& s);
+
+// Final RMSNorm of the output rows (s.output_rows of s.x) and the output projection into s.logits.
+void ComputeLogits(ForwardState& s);
+
+}  // namespace isv

@@ -1,0 +1,102 @@
+#include "engine/model/context.h"
+
+#include <string>
+
+#include "engine/arch/arch.h"
+#include "engine/arch/blocks.h"
+#include "engine/kernels/matmul.h"
+
+namespace isv {
+
+StatusOr<std::unique_ptr<Context>> Context::Create(const Model& model, const ContextOptions& options) {
+  const int32_t n_ctx = options.n_ctx > 0 ? options.n_ctx : model.params().n_ctx_train;
+  if (options.n_ctx < 0) return InvalidArgumentError("context size must be positive");
+  std::unique_ptr<ThreadPool> owned;
+  ThreadPool* pool = options.pool;
+  if (pool == nullptr) {
+    owned = std::make_unique<ThreadPool>(options.n_threads);
+    pool = owned.get();
+  }
+  return std::unique_ptr<Context>(new Context(model, n_ctx, pool, std::move(owned)));
+}
+
+Context::Context(const Model& model, int32_t n_ctx, ThreadPool* pool, std::unique_ptr<ThreadPool> owned)
+    : model_(model),
+      owned_pool_(std::move(owned)),
+      pool_(pool),
+      kv_(model.params().n_layer, n_ctx, model.params().n_embd_kv()),
+      rope_factors_(model.RopeFactors(n_ctx)) {
+  state_.model = &model_;
+  state_.kv = &kv_;
+  state_.pool = pool_;
+}
+
+Status Context::Validate(const Batch& batch) const {
+  const int32_t n = batch.size();
+  if (n == 0) return InvalidArgumentError("empty batch");
+  if (static_cast<int32_t>(batch.positions.size()) != n || static_cast<int32_t>(batch.seq_ids.size()) != n ||
+      static_cast<int32_t>(batch.want_logits.size()) != n)
+    return InvalidArgumentError("batch fields differ in length");
+  const int32_t n_vocab = model_.params().n_vocab;
+  for (int32_t i = 0; i < n; ++i) {
+    if (batch.tokens[i] < 0 || batch.tokens[i] >= n_vocab)
+      return InvalidArgumentError("token id " + std::to_string(batch.tokens[i]) + " out of range [0, " +
+                                  std::to_string(n_vocab) + ")");
+  }
+  return OkStatus();
+}
+
+void Context::PrepareSequences(const Batch& batch) {
+  ForwardState& s = state_;
+  // Distinct sequences of the batch, each with its cached cells (including the new ones) by position.
+  std::vector<int32_t>& seqs = s.seqs;
+  seqs.clear();
+  s.seq_slot.resize(batch.size());
+  for (int32_t i = 0; i < batch.size(); ++i) {
+    int32_t slot = -1;
+    for (size_t j = 0; j < seqs.size(); ++j) {
+      if (seqs[j] == batch.seq_ids[i]) slot = static_cast<int32_t>(j);
+    }
+    if (slot < 0) {
+      slot = static_cast<int32_t>(seqs.size());
+      seqs.push_back(batch.seq_ids[i]);
+    }
+    s.seq_slot[i] = slot;
+  }
+  if (s.seq_cells.size() < seqs.size()) s.seq_cells.resize(seqs.size());
+  for (size_t j = 0; j < seqs.size(); ++j) kv_.CellsOf(seqs[j], &s.seq_cells[j]);
+}
+
+Status Context::Forward(const Batch& batch) {
+  ISV_RETURN_IF_ERROR(Validate(batch));
+  ForwardState& s = state_;
+  ISV_RETURN_IF_ERROR(kv_.Allocate(batch.seq_ids, batch.positions, &s.cells));
+
+  const ModelParams& hp = model_.params();
+  s.n_tokens = batch.size();
+  s.positions.assign(batch.positions.begin(), batch.positions.end());
+  s.output_rows.clear();
+  for (int32_t i = 0; i < batch.size(); ++i) {
+    if (batch.want_logits[i]) s.output_rows.push_back(i);
+  }
+  s.Reserve(s.n_tokens, static_cast<int32_t>(s.output_rows.size()));
+  PrepareSequences(batch);
+
+  for (int32_t t = 0; t < s.n_tokens; ++t)
+    DequantizeRow(model_.weights().token_embd, batch.tokens[t], s.x.data() + static_cast<size_t>(t) * hp.n_embd);
+  ComputeRope(hp, rope_factors_, s);
+
+  switch (hp.arch) {
+    case Arch::kLlama: ForwardLlama(s); break;
+    case Arch::kQwen2: ForwardQwen2(s); break;
+    case Arch::kPhi3: ForwardPhi3(s); break;
+  }
+  return OkStatus();
+}
+
+std::span<const float> Context::Logits(int32_t i) const {
+  const size_t n_vocab = static_cast<size_t>(model_.params().n_vocab);
+  return {state_.logits.data() + static_cast<size_t>(i) * n_vocab, n_vocab};
+}
+
+}  // namespace isv
