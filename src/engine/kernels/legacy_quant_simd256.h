@@ -153,7 +153,9 @@ float Iq4NlVecDot(int64_t n, const void* vx, const void* vy) {
 
 // Four-token form of the symmetric types (x of a Q8_0-activation type): each block of x is
 // unpacked once by unpack(block) -> signed bytes, then multiplied with block i of each of the
-// four activation rows y + j * y_stride.
+// four activation rows y + j * y_stride. The four int32 block sums are folded together with
+// horizontal adds (lanes [t0 t1 t2 t3 | t0 t1 t2 t3]) so that one conversion and one FMA with the
+// four scales serve all four tokens.
 template <typename Block, typename UnpackFn>
 inline void SymmetricDot4(int64_t n, const Block* x, const void* vy, size_t y_stride, float* out, UnpackFn unpack) {
   const int64_t nb = n / kQK;
@@ -163,20 +165,26 @@ inline void SymmetricDot4(int64_t n, const Block* x, const void* vy, size_t y_st
   const BlockQ8_0* y2 = reinterpret_cast<const BlockQ8_0*>(y + 2 * y_stride);
   const BlockQ8_0* y3 = reinterpret_cast<const BlockQ8_0*>(y + 3 * y_stride);
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     const __m256i q = unpack(x[i]);
     const __m256i ax = _mm256_sign_epi8(q, q);  // |q|; the sign moves to the activations
-    const float dx = Half(x[i].d);
-    acc0 = ScaleAdd(dx * Half(y0[i].d), DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y0[i].qs), q)), acc0);
-    acc1 = ScaleAdd(dx * Half(y1[i].d), DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y1[i].qs), q)), acc1);
-    acc2 = ScaleAdd(dx * Half(y2[i].d), DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y2[i].qs), q)), acc2);
-    acc3 = ScaleAdd(dx * Half(y3[i].d), DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y3[i].qs), q)), acc3);
+    const __m256i s0 = DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y0[i].qs), q));
+    const __m256i s1 = DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y1[i].qs), q));
+    const __m256i s2 = DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y2[i].qs), q));
+    const __m256i s3 = DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y3[i].qs), q));
+    const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(s0, s1), _mm256_hadd_epi32(s2, s3));
+    const __m128 dy = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(y0[i].d), static_cast<int16_t>(y1[i].d),
+                                                  static_cast<int16_t>(y2[i].d), static_cast<int16_t>(y3[i].d), 0, 0, 0, 0));
+    const __m128 scale4 = _mm_mul_ps(dy, _mm_set1_ps(Half(x[i].d)));
+    const __m256 scale = _mm256_set_m128(scale4, scale4);
+    if (i & 1) {
+      acc1 = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(sums), acc1);
+    } else {
+      acc0 = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(sums), acc0);
+    }
   }
-  out[0] = HorizontalSum(acc0);
-  out[1] = HorizontalSum(acc1);
-  out[2] = HorizontalSum(acc2);
-  out[3] = HorizontalSum(acc3);
+  const __m256 acc = _mm256_add_ps(acc0, acc1);
+  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
 }
 
 void Q4_0VecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
