@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   isv::AddRunCommand(app, &exit_code);
   isv::AddEvalCommand(app, &exit_code);
   isv::AddPerplexityCommand(app, &exit_code);
+  isv::AddQuantizeCommand(app, &exit_code);
+  isv::AddSynthCommand(app, &exit_code);
+  isv::AddBenchCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/kernels/attention_kernels.h"
 #include "engine/kernels/matmul.h"
 #include "engine/tensor/float16.h"
 
@@ -104,15 +105,14 @@ void AttendHead(int32_t layer, int32_t t, int32_t h, float* scores, float* out, 
   const float* q = s.q.data() + static_cast<size_t>(t) * hp.n_embd_q() + static_cast<size_t>(h) * hd;
   const std::vector<int32_t>& cells = s.seq_cells[s.seq_slot[t]];
   const int32_t pos = s.positions[t];
+  const AttentionKernels& ak = GetAttentionKernels();
 
   int32_t n = 0;
   float max_score = -INFINITY;
   for (int32_t cell : cells) {
     if (s.kv->cell_pos(cell) > pos) break;  // cells are sorted by position: the rest is masked
     const uint16_t* k = s.kv->k(layer, cell) + static_cast<size_t>(kvh) * hd;
-    float dot = 0.0f;
-    for (int32_t i = 0; i < hd; ++i) dot += q[i] * Fp16ToFp32(k[i]);
-    scores[n] = dot * scale;
+    scores[n] = ak.dot_f16(hd, q, k) * scale;
     max_score = std::max(max_score, scores[n]);
     ++n;
   }
@@ -126,7 +126,7 @@ void AttendHead(int32_t layer, int32_t t, int32_t h, float* scores, float* out, 
   for (int32_t j = 0; j < n; ++j) {
     const uint16_t* v = s.kv->v(layer, cells[j]) + static_cast<size_t>(kvh) * hd;
     const float p = scores[j] * inv_sum;
-    for (int32_t i = 0; i < hd; ++i) out[i] += p * Fp16ToFp32(v[i]);
+    ak.axpy_f16(hd, p, v, out);
   }
 }
 

@@ -40,32 +40,48 @@ inline __m512i Broadcast32(const uint8_t* p) {
   return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// Sum over the block of scale(sub-block of 16) * q * y, in 16 int32 lanes. sc8: the 16 sub-block
-// scales as int8.
-inline __m512i DotScaled512(const __m512i* q, const int8_t* y, __m128i sc8) {
+// The sub-block scales of one block spread to the int16 lanes of the products of each of the four
+// 64-quant vectors. sc8: the 16 sub-block scales as int8.
+inline void ScaleVectors512(__m128i sc8, __m512i* sv) {
   const __m512i s16 = _mm512_zextsi256_si512(_mm256_cvtepi8_epi16(sc8));
   // int16 lane L of the products of vector v belongs to sub-block 4v + L / 8.
   const __m512i lane_group = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1,
                                               1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  for (int v = 0; v < 4; ++v) {
+    const __m512i idx = _mm512_add_epi16(lane_group, _mm512_set1_epi16(static_cast<int16_t>(4 * v)));
+    sv[v] = _mm512_permutexvar_epi16(idx, s16);
+  }
+}
+
+// Sum over the block of scale(sub-block of 16) * q * y, in 16 int32 lanes (sv from ScaleVectors512).
+inline __m512i DotScaledVectors512(const __m512i* q, const int8_t* y, const __m512i* sv) {
   __m512i acc = _mm512_setzero_si512();
   for (int v = 0; v < 4; ++v) {
-    const __m512i idx =
-        _mm512_add_epi16(lane_group, _mm512_set1_epi16(static_cast<int16_t>(4 * v)));
     const __m512i yv = _mm512_loadu_si512(y + 64 * v);
-    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q[v], yv),
-                              _mm512_permutexvar_epi16(idx, s16));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q[v], yv), sv[v]);
   }
   return acc;
 }
 
+inline __m512i DotScaled512(const __m512i* q, const int8_t* y, __m128i sc8) {
+  __m512i sv[4];
+  ScaleVectors512(sc8, sv);
+  return DotScaledVectors512(q, y, sv);
+}
+
 // Q4_K / Q5_K: chunk c of 32 bytes holds elements 64c..64c+31 (low nibbles) and 64c+32..64c+63.
-template <bool kFiveBit>
-float Avx512K4VecDot(int64_t n, const uint8_t* blocks, size_t block_bytes, const BlockQ8K* y) {
+// out[j] = dot(x, ys[j]) for j < kNy: each block is unpacked once for all kNy activation rows.
+template <bool kFiveBit, int kNy>
+void Avx512K4Dot(int64_t n, const uint8_t* blocks, size_t block_bytes, const BlockQ8K* const* ys, float* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i one = _mm512_set1_epi8(1);
   const __m512i nibble_shift = Halves16(0, 4);
-  __m512 acc = _mm512_setzero_ps();
-  __m256 acc_m = _mm256_setzero_ps();
+  __m512 acc[kNy];
+  __m256 acc_m[kNy];
+  for (int j = 0; j < kNy; ++j) {
+    acc[j] = _mm512_setzero_ps();
+    acc_m[j] = _mm256_setzero_ps();
+  }
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     const uint8_t* b = blocks + i * block_bytes;
     uint16_t d16, dmin16;
@@ -83,35 +99,62 @@ float Avx512K4VecDot(int64_t n, const uint8_t* blocks, size_t block_bytes, const
         q[c] = _mm512_or_si512(q[c], _mm512_slli_epi16(h, 4));
       }
     }
-    const __m512i isum = DotScaled512(q, y[i].qs, sc8);
-    const __m256i msum = BsumDot(y[i].bsums, _mm256_cvtepu8_epi16(mn8));
-    const float d = Fp16ToFp32(d16) * y[i].d;
-    const float dmin = Fp16ToFp32(dmin16) * y[i].d;
-    acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(isum), acc);
-    acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(msum), acc_m);
+    __m512i sv[4];
+    ScaleVectors512(sc8, sv);
+    const __m256i mn16 = _mm256_cvtepu8_epi16(mn8);
+    const float dx = Fp16ToFp32(d16), dminx = Fp16ToFp32(dmin16);
+    for (int j = 0; j < kNy; ++j) {
+      const BlockQ8K& yb = ys[j][i];
+      const __m512i isum = DotScaledVectors512(q, yb.qs, sv);
+      const __m256i msum = BsumDot(yb.bsums, mn16);
+      acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(dx * yb.d), _mm512_cvtepi32_ps(isum), acc[j]);
+      acc_m[j] = _mm256_fmadd_ps(_mm256_set1_ps(dminx * yb.d), _mm256_cvtepi32_ps(msum), acc_m[j]);
+    }
   }
-  return _mm512_reduce_add_ps(acc) - HsumFloat8(acc_m);
+  for (int j = 0; j < kNy; ++j) out[j] = _mm512_reduce_add_ps(acc[j]) - HsumFloat8(acc_m[j]);
 }
 
+// The kNy activation rows y + j * y_stride bytes.
+template <int kNy>
+struct Q8KRows {
+  const BlockQ8K* rows[kNy];
+  Q8KRows(const void* y, size_t y_stride) {
+    for (int j = 0; j < kNy; ++j) {
+      rows[j] = reinterpret_cast<const BlockQ8K*>(static_cast<const uint8_t*>(y) + j * y_stride);
+    }
+  }
+};
+
 float Avx512Q4KVecDot(int64_t n, const void* vx, const void* vy) {
-  return Avx512K4VecDot<false>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ4K),
-                               static_cast<const BlockQ8K*>(vy));
+  float out;
+  Avx512K4Dot<false, 1>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ4K), Q8KRows<1>(vy, 0).rows, &out);
+  return out;
 }
 
 float Avx512Q5KVecDot(int64_t n, const void* vx, const void* vy) {
-  return Avx512K4VecDot<true>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ5K),
-                              static_cast<const BlockQ8K*>(vy));
+  float out;
+  Avx512K4Dot<true, 1>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ5K), Q8KRows<1>(vy, 0).rows, &out);
+  return out;
+}
+
+void Avx512Q4KVecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
+  Avx512K4Dot<false, 4>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ4K), Q8KRows<4>(vy, y_stride).rows, out);
+}
+
+void Avx512Q5KVecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
+  Avx512K4Dot<true, 4>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ5K), Q8KRows<4>(vy, y_stride).rows, out);
 }
 
 // Q6_K: in half h, bytes ql[64h..64h+63] hold elements 128h+0..63 (low nibbles) and 128h+64..127
 // (high nibbles); qh[32h + l] holds 2 high bits for elements l, l+32, l+64, l+96 of the half.
-float Avx512Q6KVecDot(int64_t n, const void* vx, const void* vy) {
+template <int kNy>
+void Avx512Q6KDot(int64_t n, const void* vx, const BlockQ8K* const* ys, float* out) {
   const BlockQ6K* x = static_cast<const BlockQ6K*>(vx);
-  const BlockQ8K* y = static_cast<const BlockQ8K*>(vy);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i low2 = _mm512_set1_epi8(0x03);
   const __m512i shift_lo = Halves16(0, 2), shift_hi = Halves16(4, 6);
-  __m512 acc = _mm512_setzero_ps();
+  __m512 acc[kNy];
+  for (int j = 0; j < kNy; ++j) acc[j] = _mm512_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     __m512i q[4];
     for (int h = 0; h < 2; ++h) {
@@ -125,15 +168,30 @@ float Avx512Q6KVecDot(int64_t n, const void* vx, const void* vy) {
       q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4), h_hi);
     }
     const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
-    const __m512i isum = DotScaled512(q, y[i].qs, sc8);
-    const __m256i corr = BsumDot(y[i].bsums, _mm256_cvtepi8_epi16(sc8));
-    // Quants are stored +32: subtract 32 * sum_j scale_j * bsum_j (in the 8 low lanes).
-    const __m512i total =
-        _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
-    const float d = Fp16ToFp32(x[i].d) * y[i].d;
-    acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(total), acc);
+    __m512i sv[4];
+    ScaleVectors512(sc8, sv);
+    const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+    const float dx = Fp16ToFp32(x[i].d);
+    for (int j = 0; j < kNy; ++j) {
+      const BlockQ8K& yb = ys[j][i];
+      const __m512i isum = DotScaledVectors512(q, yb.qs, sv);
+      const __m256i corr = BsumDot(yb.bsums, sc16);
+      // Quants are stored +32: subtract 32 * sum_j scale_j * bsum_j (in the 8 low lanes).
+      const __m512i total = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
+      acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(dx * yb.d), _mm512_cvtepi32_ps(total), acc[j]);
+    }
   }
-  return _mm512_reduce_add_ps(acc);
+  for (int j = 0; j < kNy; ++j) out[j] = _mm512_reduce_add_ps(acc[j]);
+}
+
+float Avx512Q6KVecDot(int64_t n, const void* vx, const void* vy) {
+  float out;
+  Avx512Q6KDot<1>(n, vx, Q8KRows<1>(vy, 0).rows, &out);
+  return out;
+}
+
+void Avx512Q6KVecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
+  Avx512Q6KDot<4>(n, vx, Q8KRows<4>(vy, y_stride).rows, out);
 }
 
 // Q3_K / Q2_K: in half h, qs[32h + l] holds 2 bits for elements 128h + 32s + l at bit 2s
@@ -260,6 +318,9 @@ void RegisterKQuantKernelsAvx512(KernelTable& table) {
   table[GgmlType::kQ4_K].vec_dot = Avx512Q4KVecDot;
   table[GgmlType::kQ5_K].vec_dot = Avx512Q5KVecDot;
   table[GgmlType::kQ6_K].vec_dot = Avx512Q6KVecDot;
+  table[GgmlType::kQ4_K].vec_dot_4 = Avx512Q4KVecDot4;
+  table[GgmlType::kQ5_K].vec_dot_4 = Avx512Q5KVecDot4;
+  table[GgmlType::kQ6_K].vec_dot_4 = Avx512Q6KVecDot4;
   table[GgmlType::kIQ4_XS].vec_dot = Avx512Iq4XsVecDot;
   table[GgmlType::kQ8_K].from_float = SimdQuantizeQ8K;
 }

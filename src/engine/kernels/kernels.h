@@ -10,6 +10,7 @@
 // versions replace entries where they exist. The tables are built once and never change.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "engine/kernels/cpu_features.h"
@@ -26,6 +27,10 @@ struct TypeKernels {
   void (*from_float)(const float* x, void* y, int64_t n) = nullptr;
   // Returns sum_i x[i] * y[i] over n elements; x is a row of this type, y of vec_dot_type.
   float (*vec_dot)(int64_t n, const void* x, const void* y) = nullptr;
+  // Optional (nullptr: MatMul uses vec_dot): out[j] = vec_dot(n, x, y + j * y_stride) for j < 4, in
+  // one pass over x, so that each weight block is loaded and unpacked once for four activation
+  // rows (prompt processing). Results may differ from vec_dot by the order of float additions.
+  void (*vec_dot_4)(int64_t n, const void* x, const void* y, size_t y_stride, float* out) = nullptr;
 };
 
 // One TypeKernels per GgmlType value (indexed by the raw ggml type number).

@@ -14,12 +14,7 @@
 namespace isv {
 
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table) {
-  table[GgmlType::kQ4_0].vec_dot = Q4_0VecDot;
-  table[GgmlType::kQ4_1].vec_dot = Q4_1VecDot;
-  table[GgmlType::kQ5_0].vec_dot = Q5_0VecDot;
-  table[GgmlType::kQ5_1].vec_dot = Q5_1VecDot;
-  table[GgmlType::kQ8_0].vec_dot = Q8_0VecDot;
-  table[GgmlType::kIQ4_NL].vec_dot = Iq4NlVecDot;
+  RegisterSimd256LegacyKernels(table);
 }
 
 }  // namespace isv

@@ -1,8 +1,63 @@
 #include "engine/kernels/matmul.h"
 
+#include <algorithm>
+
 #include "engine/kernels/kernels.h"
 
 namespace isv {
+namespace {
+
+// Below this many multiply-adds a matmul runs on the calling thread: waking the pool would cost
+// more than the work (tiny test models, small projections).
+constexpr int64_t kMinParallelMacs = 1 << 16;
+// Activation quantization below this many elements is done inline by the caller (a decode step's
+// single row), so a decode matmul is exactly one pool dispatch.
+constexpr int64_t kMinParallelQuantize = 1 << 16;
+// Output rows are handed out in multiples of this many (16 floats = one cache line of y per
+// token, so two threads never write the same line).
+constexpr int64_t kRowAlign = 16;
+// Chunks per thread: a few, so that a thread slowed down by other processes leaves its share to
+// the others (dynamic claiming in ThreadPool::RunChunks).
+constexpr int64_t kChunksPerThread = 4;
+// Rows processed together for every token of a batch: about this many bytes of weights, which
+// stay in L1/L2 while the activation rows stream past them once per block instead of once per row.
+constexpr int64_t kRowBlockBytes = 16 << 10;
+
+// y rows [r0, r1) for all tokens.
+void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, size_t act_row, int64_t n_tokens,
+                int64_t r0, int64_t r1, float* y) {
+  const int64_t n_in = w.ne[0];
+  const int64_t n_out = w.ne[1];
+  const size_t row_bytes = w.row_bytes();
+  const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
+  if (n_tokens == 1) {
+    for (int64_t r = r0; r < r1; ++r) y[r] = wk.vec_dot(n_in, w0 + r * row_bytes, act);
+    return;
+  }
+  const int64_t row_block = std::max<int64_t>(1, kRowBlockBytes / static_cast<int64_t>(row_bytes));
+  for (int64_t rb = r0; rb < r1; rb += row_block) {
+    const int64_t re = std::min(r1, rb + row_block);
+    int64_t t = 0;
+    if (wk.vec_dot_4 != nullptr) {
+      for (; t + 4 <= n_tokens; t += 4) {
+        const uint8_t* a = act + t * act_row;
+        float* yt = y + t * n_out;
+        for (int64_t r = rb; r < re; ++r) {
+          float out[4];
+          wk.vec_dot_4(n_in, w0 + r * row_bytes, a, act_row, out);
+          for (int j = 0; j < 4; ++j) yt[j * n_out + r] = out[j];
+        }
+      }
+    }
+    for (; t < n_tokens; ++t) {
+      const uint8_t* a = act + t * act_row;
+      float* yt = y + t * n_out;
+      for (int64_t r = rb; r < re; ++r) yt[r] = wk.vec_dot(n_in, w0 + r * row_bytes, a);
+    }
+  }
+}
+
+}  // namespace
 
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatMulScratch& scratch) {
@@ -13,21 +68,32 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
             MatMulScratch& scratch, Isa isa) {
   const int64_t n_in = w.ne[0];
   const int64_t n_out = w.ne[1];
+  if (n_tokens <= 0 || n_out <= 0) return;
   const TypeKernels& wk = GetKernels(w.type, isa);
   const TypeKernels& ak = GetKernels(wk.vec_dot_type, isa);
   const size_t act_row = RowSize(wk.vec_dot_type, n_in);
   scratch.activations.resize(act_row * n_tokens);
   uint8_t* act = scratch.activations.data();
 
-  pool.ParallelFor(n_tokens, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) ak.from_float(x + t * n_in, act + t * act_row, n_in);
-  });
+  if (n_tokens * n_in < kMinParallelQuantize || pool.size() == 1) {
+    for (int64_t t = 0; t < n_tokens; ++t) ak.from_float(x + t * n_in, act + t * act_row, n_in);
+  } else {
+    pool.ParallelFor(n_tokens, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) ak.from_float(x + t * n_in, act + t * act_row, n_in);
+    });
+  }
 
-  pool.ParallelFor(n_out, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const uint8_t* wr = w.row(r);
-      for (int64_t t = 0; t < n_tokens; ++t) y[t * n_out + r] = wk.vec_dot(n_in, wr, act + t * act_row);
-    }
+  if (n_out * n_in * n_tokens < kMinParallelMacs || pool.size() == 1) {
+    MatMulRows(wk, w, act, act_row, n_tokens, 0, n_out, y);
+    return;
+  }
+  const int64_t want_chunks = static_cast<int64_t>(pool.size()) * kChunksPerThread;
+  int64_t rows_per_chunk = (n_out + want_chunks - 1) / want_chunks;
+  rows_per_chunk = (rows_per_chunk + kRowAlign - 1) / kRowAlign * kRowAlign;
+  const int64_t n_chunks = (n_out + rows_per_chunk - 1) / rows_per_chunk;
+  pool.RunChunks(n_chunks, [&](int64_t c) {
+    const int64_t r0 = c * rows_per_chunk;
+    MatMulRows(wk, w, act, act_row, n_tokens, r0, std::min(n_out, r0 + rows_per_chunk), y);
   });
 }
 

@@ -1,0 +1,32 @@
+// AttentionKernels: the two inner loops of attention over the fp16 KV cache — the score
+// q . k (float query, fp16 key) and the weighted sum y += p * v (fp16 value) — chosen at run time
+// for the CPU's instruction set like the per-type tables of kernels.h.
+//
+// Every fp16 value converts exactly to float (F16C on the SIMD levels, float16.h on the scalar
+// one), so the SIMD results differ from the scalar oracle only by the order of float additions
+// (dot) and by FMA contraction (axpy).
+// The tables are built once and never change; safe to use from any thread.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/kernels/cpu_features.h"
+
+namespace isv {
+
+struct AttentionKernels {
+  // Returns sum_i q[i] * k[i] for i < n, k in fp16 bits.
+  float (*dot_f16)(int64_t n, const float* q, const uint16_t* k) = nullptr;
+  // y[i] += a * v[i] for i < n, v in fp16 bits.
+  void (*axpy_f16)(int64_t n, float a, const uint16_t* v, float* y) = nullptr;
+};
+
+// The kernels at instruction-set level `isa` (REQUIRES: supported by this CPU), and at BestIsa().
+const AttentionKernels& GetAttentionKernels(Isa isa);
+const AttentionKernels& GetAttentionKernels();
+
+// Defined in attention_avx2.cc / attention_avx512.cc.
+AttentionKernels AttentionKernelsAvx2();
+AttentionKernels AttentionKernelsAvx512();
+
+}  // namespace isv

@@ -1,0 +1,199 @@
+// `inference-service bench MODEL.gguf`: llama-bench's pp/tg measurement with our engine.
+//  * pp<p>: a prompt of p random tokens processed as one batch (tokens/s);
+//  * tg<n>: n tokens generated one at a time from an empty context (tokens/s);
+// each repeated r times (mean ± sd), after one warm-up run of each. Plus the peak resident
+// memory, the model's file and tensor sizes, and a STREAM-like triad bandwidth measured with
+// the same number of threads: token generation reads every weight once per token, so
+// bandwidth / tensor bytes is its roofline, and tg is reported as a fraction of it.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/mem_bandwidth.h"
+#include "core/process_stats.h"
+#include "core/thread_pool.h"
+#include "engine/kernels/cpu_features.h"
+#include "engine/model/context.h"
+#include "engine/model/model.h"
+#include "tools/commands.h"
+
+namespace isv {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  int n_prompt = 512;
+  int n_gen = 128;
+  int reps = 5;
+  int threads = 0;
+  bool json = false;
+  double bw_gib = 1.0;
+  uint32_t seed = 1234;
+};
+
+struct Series {
+  std::vector<double> samples;  // tokens per second, one per repetition
+  double Mean() const {
+    double s = 0;
+    for (double x : samples) s += x;
+    return samples.empty() ? 0 : s / samples.size();
+  }
+  double Sd() const {
+    if (samples.size() < 2) return 0;
+    const double m = Mean();
+    double s = 0;
+    for (double x : samples) s += (x - m) * (x - m);
+    return std::sqrt(s / (samples.size() - 1));
+  }
+};
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One prompt of n random tokens as a single batch from an empty cache; returns seconds.
+StatusOr<double> RunPrompt(Context& ctx, int n, std::mt19937& rng) {
+  ctx.kv_cache().Clear();
+  std::uniform_int_distribution<int32_t> token(0, ctx.model().params().n_vocab - 1);
+  Batch b;
+  for (int i = 0; i < n; ++i) b.Add(token(rng), i, 0, i + 1 == n);
+  const auto t0 = std::chrono::steady_clock::now();
+  ISV_RETURN_IF_ERROR(ctx.Forward(b));
+  return Seconds(t0);
+}
+
+// n single-token steps from an empty cache; returns seconds.
+StatusOr<double> RunGeneration(Context& ctx, int n, std::mt19937& rng) {
+  ctx.kv_cache().Clear();
+  std::uniform_int_distribution<int32_t> token(0, ctx.model().params().n_vocab - 1);
+  Batch b;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) {
+    b.Clear();
+    b.Add(token(rng), i, 0, true);
+    ISV_RETURN_IF_ERROR(ctx.Forward(b));
+  }
+  return Seconds(t0);
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "error: %s\n", s.message().c_str());
+  return 1;
+}
+
+int RunBench(const BenchOptions& opt) {
+  if (opt.n_prompt < 0 || opt.n_gen < 0 || opt.reps < 1 || (opt.n_prompt == 0 && opt.n_gen == 0)) {
+    std::fprintf(stderr, "error: need -p >= 0, -n >= 0 (not both 0) and -r >= 1\n");
+    return 1;
+  }
+  StatusOr<std::unique_ptr<Model>> model = Model::Load(opt.model);
+  if (!model.ok()) return Fail(model.status());
+  const int threads = opt.threads > 0 ? opt.threads : ThreadPool::DefaultThreadCount();
+  ThreadPool pool(threads);
+  StatusOr<std::unique_ptr<Context>> ctx =
+      Context::Create(**model, {.n_ctx = std::max(1, opt.n_prompt + opt.n_gen), .pool = &pool});
+  if (!ctx.ok()) return Fail(ctx.status());
+
+  std::mt19937 rng(opt.seed);
+  Series pp, tg;
+  if (opt.n_prompt > 0) {
+    StatusOr<double> warm = RunPrompt(**ctx, opt.n_prompt, rng);
+    if (!warm.ok()) return Fail(warm.status());
+    for (int r = 0; r < opt.reps; ++r) {
+      StatusOr<double> s = RunPrompt(**ctx, opt.n_prompt, rng);
+      if (!s.ok()) return Fail(s.status());
+      pp.samples.push_back(opt.n_prompt / *s);
+    }
+  }
+  if (opt.n_gen > 0) {
+    StatusOr<double> warm = RunGeneration(**ctx, 1, rng);
+    if (!warm.ok()) return Fail(warm.status());
+    for (int r = 0; r < opt.reps; ++r) {
+      StatusOr<double> s = RunGeneration(**ctx, opt.n_gen, rng);
+      if (!s.ok()) return Fail(s.status());
+      tg.samples.push_back(opt.n_gen / *s);
+    }
+  }
+  const int64_t peak_rss = PeakRssBytes();  // before the triad arrays
+  const GgufFile& file = (*model)->file();
+  int64_t tensor_bytes = 0, n_params = 0;
+  for (const TensorView& t : file.tensors()) {
+    tensor_bytes += static_cast<int64_t>(t.n_bytes());
+    n_params += t.n_elements();
+  }
+  ctx->reset();
+  TriadResult bw;
+  if (opt.bw_gib > 0) bw = MeasureTriadBandwidth(pool, static_cast<size_t>(opt.bw_gib * 1073741824.0), 5);
+  const double roofline = bw.best_gb_per_s > 0 ? bw.best_gb_per_s * 1e9 / static_cast<double>(tensor_bytes) : 0;
+  const std::string test_pp = "pp" + std::to_string(opt.n_prompt), test_tg = "tg" + std::to_string(opt.n_gen);
+  const std::string ftype = file.Find("general.file_type") ? file.Find("general.file_type")->ToDisplayString() : "-";
+
+  if (opt.json) {
+    nlohmann::json j;
+    j["model"] = opt.model;
+    j["architecture"] = file.architecture();
+    j["file_type"] = ftype;
+    j["file_size_bytes"] = FileSizeBytes(opt.model);
+    j["tensor_bytes"] = tensor_bytes;
+    j["n_params"] = n_params;
+    j["threads"] = threads;
+    j["isa"] = std::string(IsaName(BestIsa()));
+    j["repetitions"] = opt.reps;
+    auto series = [](int n, const Series& s) {
+      return nlohmann::json{{"n_tokens", n}, {"tokens_per_s_mean", s.Mean()}, {"tokens_per_s_sd", s.Sd()},
+                            {"samples", s.samples}};
+    };
+    if (opt.n_prompt > 0) j["pp"] = series(opt.n_prompt, pp);
+    if (opt.n_gen > 0) j["tg"] = series(opt.n_gen, tg);
+    j["peak_rss_bytes"] = peak_rss;
+    if (opt.bw_gib > 0) {
+      j["bandwidth"] = {{"triad_gb_per_s", bw.best_gb_per_s}, {"triad_mean_gb_per_s", bw.mean_gb_per_s},
+                        {"bytes_per_pass", bw.bytes_per_pass}};
+      j["tg_roofline_tokens_per_s"] = roofline;
+      if (opt.n_gen > 0) j["tg_fraction_of_roofline"] = tg.Mean() / roofline;
+    }
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  std::printf("model: %s (%s, file type %s, %.1f M params, file %.1f MiB, tensors %.1f MiB)\n", opt.model.c_str(),
+              file.architecture().c_str(), ftype.c_str(), n_params / 1e6, FileSizeBytes(opt.model) / 1048576.0,
+              tensor_bytes / 1048576.0);
+  std::printf("threads: %d, isa: %s, repetitions: %d\n\n", threads, std::string(IsaName(BestIsa())).c_str(), opt.reps);
+  std::printf("| %-8s | %23s |\n|----------|-------------------------|\n", "test", "t/s");
+  if (opt.n_prompt > 0) std::printf("| %-8s | %12.2f ± %8.2f |\n", test_pp.c_str(), pp.Mean(), pp.Sd());
+  if (opt.n_gen > 0) std::printf("| %-8s | %12.2f ± %8.2f |\n", test_tg.c_str(), tg.Mean(), tg.Sd());
+  std::printf("\npeak RSS: %.1f MiB\n", peak_rss / 1048576.0);
+  if (opt.bw_gib > 0) {
+    std::printf("memory bandwidth (triad, %d threads, %.2f GiB): %.1f GB/s\n", threads,
+                bw.bytes_per_pass / 1073741824.0, bw.best_gb_per_s);
+    std::printf("tg roofline (bandwidth / tensor bytes): %.1f t/s", roofline);
+    if (opt.n_gen > 0) std::printf("; %s reaches %.0f%% of it", test_tg.c_str(), 100.0 * tg.Mean() / roofline);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddBenchCommand(CLI::App& app, int* exit_code) {
+  auto opt = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing (pp) and generation (tg) speed, like llama-bench");
+  cmd->add_option("model", opt->model, "GGUF model file")->required();
+  cmd->add_option("-p,--n-prompt", opt->n_prompt, "Prompt tokens processed as one batch (0: skip pp; default 512)");
+  cmd->add_option("-n,--n-gen", opt->n_gen, "Tokens generated one at a time (0: skip tg; default 128)");
+  cmd->add_option("-r,--repetitions", opt->reps, "Repetitions of each test, after one warm-up (default 5)");
+  cmd->add_option("-t,--threads", opt->threads, "Threads (default: all cores)");
+  cmd->add_flag("--json", opt->json, "Print one JSON object instead of the table");
+  cmd->add_option("--bw-gib", opt->bw_gib, "GiB of memory for the bandwidth triad (0: skip; default 1)");
+  cmd->add_option("--seed", opt->seed, "Seed of the random prompt tokens (default 1234)");
+  cmd->callback([opt, exit_code] { *exit_code = RunBench(*opt); });
+}
+
+}  // namespace isv

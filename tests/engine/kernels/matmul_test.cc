@@ -1,0 +1,130 @@
+// MatMul's batched paths (row blocks, the four-token vec_dot_4 kernels, the pool's dynamic
+// chunks) against the scalar vec_dot oracle, for every type with a quantizer and every
+// instruction-set level this CPU runs.
+#include "engine/kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "engine/kernels/kernels.h"
+
+namespace isv {
+namespace {
+
+std::vector<Isa> AllIsas() {
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa <= BestIsa()) isas.push_back(isa);
+  }
+  return isas;
+}
+
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+                               GgmlType::kQ8_0, GgmlType::kIQ4_NL, GgmlType::kQ4_K, GgmlType::kQ5_K,
+                               GgmlType::kQ6_K, GgmlType::kF16, GgmlType::kF32};
+
+struct Matrix {
+  std::vector<uint8_t> bytes;
+  std::vector<float> dequantized;  // n_out x n_in
+  TensorView view;
+};
+
+Matrix MakeMatrix(GgmlType type, int64_t n_in, int64_t n_out, std::mt19937& rng) {
+  std::normal_distribution<float> dist;
+  Matrix m;
+  const size_t row = RowSize(type, n_in);
+  m.bytes.resize(row * n_out);
+  m.dequantized.resize(n_in * n_out);
+  std::vector<float> f(n_in);
+  const TypeKernels& k = GetKernels(type, Isa::kScalar);
+  for (int64_t r = 0; r < n_out; ++r) {
+    for (float& v : f) v = 0.1f * dist(rng);
+    k.from_float(f.data(), &m.bytes[r * row], n_in);
+    k.to_float(&m.bytes[r * row], &m.dequantized[r * n_in], n_in);
+  }
+  m.view.name = "w";
+  m.view.type = type;
+  m.view.n_dims = 2;
+  m.view.ne[0] = n_in;
+  m.view.ne[1] = n_out;
+  m.view.data = m.bytes.data();
+  return m;
+}
+
+// Bound on float reordering: a few ulps of the absolute-value sum per block.
+double Tolerance(const float* w, const float* x, int64_t n) {
+  double b = 0;
+  for (int64_t j = 0; j < n; ++j) b += (std::fabs(w[j]) + 0.1) * (std::fabs(x[j]) + 0.1);
+  return (n / 32 + 8) * std::ldexp(1.0, -22) * b;
+}
+
+TEST(MatMulTest, VecDot4MatchesScalarVecDot) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> dist;
+  const int64_t n_in = 512;
+  int checked = 0;
+  for (GgmlType type : kTypes) {
+    Matrix m = MakeMatrix(type, n_in, 3, rng);
+    const TypeKernels& scalar = GetKernels(type, Isa::kScalar);
+    const TypeKernels& act = GetKernels(scalar.vec_dot_type, Isa::kScalar);
+    const size_t act_row = RowSize(scalar.vec_dot_type, n_in);
+    std::vector<float> x(4 * n_in);
+    for (float& v : x) v = dist(rng);
+    std::vector<uint8_t> a(4 * act_row);
+    for (int j = 0; j < 4; ++j) act.from_float(&x[j * n_in], &a[j * act_row], n_in);
+    for (Isa isa : AllIsas()) {
+      const TypeKernels& k = GetKernels(type, isa);
+      if (k.vec_dot_4 == nullptr) continue;
+      for (int64_t r = 0; r < 3; ++r) {
+        float got[4];
+        k.vec_dot_4(n_in, &m.bytes[r * m.view.row_bytes()], a.data(), act_row, got);
+        for (int j = 0; j < 4; ++j) {
+          const float want = scalar.vec_dot(n_in, &m.bytes[r * m.view.row_bytes()], &a[j * act_row]);
+          ASSERT_NEAR(got[j], want, Tolerance(&m.dequantized[r * n_in], &x[j * n_in], n_in))
+              << TypeName(type) << " " << IsaName(isa) << " row " << r << " token " << j;
+        }
+        ++checked;
+      }
+    }
+  }
+  if (BestIsa() >= Isa::kAvx2) EXPECT_GT(checked, 0) << "no vec_dot_4 kernel registered";
+}
+
+// Batches of 1..9 tokens (four-token groups plus a remainder), more rows than one chunk, a row
+// count that is not a multiple of the row alignment: every output equals the scalar MatMul.
+TEST(MatMulTest, BatchedMatMulMatchesScalarAtEveryIsa) {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> dist;
+  const int64_t n_in = 256, n_out = 203;
+  ThreadPool pool(2);
+  MatMulScratch scratch;
+  for (GgmlType type : kTypes) {
+    Matrix m = MakeMatrix(type, n_in, n_out, rng);
+    for (int64_t n_tokens : {1, 4, 9}) {
+      std::vector<float> x(n_tokens * n_in);
+      for (float& v : x) v = dist(rng);
+      std::vector<float> want(n_tokens * n_out), got(n_tokens * n_out);
+      MatMul(m.view, x.data(), n_tokens, want.data(), pool, scratch, Isa::kScalar);
+      for (Isa isa : AllIsas()) {
+        std::fill(got.begin(), got.end(), NAN);
+        MatMul(m.view, x.data(), n_tokens, got.data(), pool, scratch, isa);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          for (int64_t r = 0; r < n_out; ++r) {
+            // Activation quantization may round differently per level: allow its error too.
+            const double tol = 4 * Tolerance(&m.dequantized[r * n_in], &x[t * n_in], n_in) +
+                               (type == GgmlType::kF32 || type == GgmlType::kF16 ? 0.0 : 2e-2);
+            ASSERT_NEAR(got[t * n_out + r], want[t * n_out + r], tol)
+                << TypeName(type) << " " << IsaName(isa) << " tokens " << n_tokens << " row " << r << " t " << t;
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace isv

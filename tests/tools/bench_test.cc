@@ -1,0 +1,70 @@
+// `bench`: runs the forward pass on a real model and reports llama-bench-like figures; checked
+// through the binary with tiny sizes (stories260K, pp16 / tg4, a small triad).
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/gguf/gguf_file.h"
+#include "tools/tools_testutil.h"
+
+namespace isv {
+namespace {
+
+using ::isv::testing::RunBinary;
+using ::isv::testing::TestdataFile;
+
+TEST(BenchCliTest, JsonOutputParsesWithConsistentFigures) {
+  const std::string model = TestdataFile("models/stories260K.gguf");
+  if (model.empty()) GTEST_SKIP() << "testdata absent (stories260K)";
+  std::string out;
+  ASSERT_EQ(RunBinary("bench " + model + " -p 16 -n 4 -r 2 -t 2 --bw-gib 0.05 --json", &out), 0) << out;
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << "not one JSON object: " << out;
+  auto file = GgufFile::Open(model);
+  ASSERT_TRUE(file.ok());
+  int64_t tensor_bytes = 0;
+  for (const TensorView& t : (*file)->tensors()) tensor_bytes += static_cast<int64_t>(t.n_bytes());
+  EXPECT_EQ(j["architecture"], "llama");
+  EXPECT_EQ(j["file_size_bytes"].get<int64_t>(), static_cast<int64_t>((*file)->file_size()));
+  EXPECT_EQ(j["tensor_bytes"].get<int64_t>(), tensor_bytes);
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["repetitions"], 2);
+  for (const char* test : {"pp", "tg"}) {
+    ASSERT_TRUE(j.contains(test)) << test;
+    EXPECT_EQ(j[test]["samples"].size(), 2u) << test;
+    double sum = 0;
+    for (double s : j[test]["samples"]) {
+      EXPECT_GT(s, 0.0) << test;
+      sum += s;
+    }
+    EXPECT_NEAR(j[test]["tokens_per_s_mean"].get<double>(), sum / 2, 1e-6 * sum) << test;
+    EXPECT_GE(j[test]["tokens_per_s_sd"].get<double>(), 0.0) << test;
+  }
+  EXPECT_EQ(j["pp"]["n_tokens"], 16);
+  EXPECT_EQ(j["tg"]["n_tokens"], 4);
+  // The process held at least the model's tensors.
+  EXPECT_GT(j["peak_rss_bytes"].get<int64_t>(), tensor_bytes);
+  const double bw = j["bandwidth"]["triad_gb_per_s"].get<double>();
+  EXPECT_GT(bw, 0.1);
+  EXPECT_NEAR(j["tg_roofline_tokens_per_s"].get<double>(), bw * 1e9 / tensor_bytes, 1e-6 * bw * 1e9 / tensor_bytes);
+  EXPECT_NEAR(j["tg_fraction_of_roofline"].get<double>(),
+              j["tg"]["tokens_per_s_mean"].get<double>() / j["tg_roofline_tokens_per_s"].get<double>(), 1e-9);
+}
+
+TEST(BenchCliTest, TableAndErrors) {
+  const std::string model = TestdataFile("models/stories260K.gguf");
+  if (model.empty()) GTEST_SKIP() << "testdata absent (stories260K)";
+  std::string out;
+  ASSERT_EQ(RunBinary("bench " + model + " -p 8 -n 2 -r 1 -t 1 --bw-gib 0", &out), 0) << out;
+  EXPECT_NE(out.find("pp8"), std::string::npos) << out;
+  EXPECT_NE(out.find("tg2"), std::string::npos) << out;
+  EXPECT_NE(out.find("peak RSS"), std::string::npos) << out;
+  EXPECT_EQ(RunBinary("bench /nonexistent.gguf", &out), 1);
+  EXPECT_NE(out.find("error:"), std::string::npos) << out;
+  EXPECT_EQ(RunBinary("bench " + model + " -p 0 -n 0", &out), 1);
+}
+
+}  // namespace
+}  // namespace isv
