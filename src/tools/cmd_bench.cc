@@ -22,6 +22,7 @@
 #include "engine/kernels/cpu_features.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace isv {
@@ -32,7 +33,7 @@ struct BenchOptions {
   int n_prompt = 512;
   int n_gen = 128;
   int reps = 5;
-  int threads = 0;
+  int32_t threads = 0;
   bool json = false;
   double bw_gib = 1.0;
   uint32_t seed = 1234;
@@ -97,8 +98,10 @@ int RunBench(const BenchOptions& opt) {
   if (!model.ok()) return Fail(model.status());
   const int threads = opt.threads > 0 ? opt.threads : ThreadPool::DefaultThreadCount();
   ThreadPool pool(threads);
+  const int64_t n_ctx = std::max<int64_t>(1, int64_t{opt.n_prompt} + opt.n_gen);
+  if (Status fits = CheckContextFits(**model, n_ctx); !fits.ok()) return Fail(fits);
   StatusOr<std::unique_ptr<Context>> ctx =
-      Context::Create(**model, {.n_ctx = std::max(1, opt.n_prompt + opt.n_gen), .pool = &pool});
+      Context::Create(**model, {.n_ctx = static_cast<int32_t>(n_ctx), .pool = &pool});
   if (!ctx.ok()) return Fail(ctx.status());
 
   std::mt19937 rng(opt.seed);
@@ -189,9 +192,10 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("-p,--n-prompt", opt->n_prompt, "Prompt tokens processed as one batch (0: skip pp; default 512)");
   cmd->add_option("-n,--n-gen", opt->n_gen, "Tokens generated one at a time (0: skip tg; default 128)");
   cmd->add_option("-r,--repetitions", opt->reps, "Repetitions of each test, after one warm-up (default 5)");
-  cmd->add_option("-t,--threads", opt->threads, "Threads (default: all cores)");
+  AddThreadsOption(cmd, &opt->threads);
   cmd->add_flag("--json", opt->json, "Print one JSON object instead of the table");
-  cmd->add_option("--bw-gib", opt->bw_gib, "GiB of memory for the bandwidth triad (0: skip; default 1)");
+  cmd->add_option("--bw-gib", opt->bw_gib, "GiB of memory for the bandwidth triad, at most 1024 (0: skip; default 1)")
+      ->check(CLI::Range(0.0, 1024.0));
   cmd->add_option("--seed", opt->seed, "Seed of the random prompt tokens (default 1234)");
   cmd->callback([opt, exit_code] { *exit_code = RunBench(*opt); });
 }

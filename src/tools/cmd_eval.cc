@@ -1,6 +1,7 @@
 // `inference-service eval MODEL.gguf --prompt TEXT --json`: the logits of every prompt position,
 // evaluated in one batch — the engine's side of a comparison with llama.cpp's goldens.
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -10,6 +11,7 @@
 #include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace isv {
@@ -66,6 +68,7 @@ Status Eval(const EvalOptions& opt) {
     tokens = tokenizer->Encode(opt.prompt, /*add_special=*/true, /*parse_special=*/false);
     if (tokens.empty()) return InvalidArgumentError("the prompt has no tokens");
   }
+  ISV_RETURN_IF_ERROR(CheckContextFits(*model, static_cast<int64_t>(tokens.size())));
   const int32_t n = static_cast<int32_t>(tokens.size());
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<Context> ctx, Context::Create(*model, {.n_ctx = n, .n_threads = opt.threads}));
   Batch batch;
@@ -125,11 +128,11 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--prompt,-p", opt->prompt, "Prompt text (tokenized with BOS as the metadata says, no special-token parsing)");
   cmd->add_option("--tokens", opt->tokens, "Comma-separated token ids to evaluate instead of --prompt");
   cmd->add_option("--top", opt->top, "Number of (id, logit) pairs per position")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(CLI::Range(1, std::numeric_limits<int32_t>::max()));
   cmd->add_flag("--full-last", opt->full_last, "Also print every logit of the last position (with --json)");
   cmd->add_flag("--json", opt->json,
                 "Print {\"tokens\":[...],\"positions\":[{\"top\":[[id,logit],...]},...]} instead of a table");
-  cmd->add_option("--threads,-t", opt->threads, "Worker threads (default: all cores)");
+  AddThreadsOption(cmd, &opt->threads);
   cmd->callback([opt, exit_code] {
     const Status s = Eval(*opt);
     if (!s.ok()) std::fprintf(stderr, "error: %s\n", s.message().c_str());

@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "engine/gguf/gguf_file.h"
 #include "tools/commands.h"
@@ -61,11 +62,13 @@ int RunInfo(const InfoOptions& opt) {
     const std::string key = std::string("tokenizer.ggml.") + id + "_token_id";
     const GgufValue* v = f.Find(key);
     if (v == nullptr || !v->is_integer()) continue;
-    std::string piece;
+    std::string piece = "(none: not a token id)";  // e.g. 0xFFFFFFFF for "no padding token"
     if (tokens != nullptr && tokens->is_array() && v->AsUint() < tokens->AsArray().items.size() &&
         tokens->AsArray().items[v->AsUint()].is_string())
-      piece = tokens->AsArray().items[v->AsUint()].AsString();
-    std::printf("  %-13s  %lld '%s'\n", id, static_cast<long long>(v->AsInt()), piece.c_str());
+      piece = "'" + tokens->AsArray().items[v->AsUint()].AsString() + "'";
+    // The GGUF key keeps llama.cpp's spelling "seperator"; the label is spelled right.
+    const std::string label = std::string_view(id) == "seperator" ? "separator" : id;
+    std::printf("  %-13s  %lld %s\n", label.c_str(), static_cast<long long>(v->AsInt()), piece.c_str());
   }
   std::printf("add bos/eos:     %s / %s\n", MetaOr(f, "tokenizer.ggml.add_bos_token", "-").c_str(),
               MetaOr(f, "tokenizer.ggml.add_eos_token", "-").c_str());

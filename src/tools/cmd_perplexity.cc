@@ -2,9 +2,7 @@
 // llama-perplexity's method (see engine/model/perplexity.h). Prints the running PPL after each
 // chunk ("[k]value,"), then `ln_ppl`, and last a line `ppl <value>`.
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +10,7 @@
 #include "engine/model/model.h"
 #include "engine/model/perplexity.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace isv {
@@ -25,13 +24,11 @@ struct PerplexityOptions {
 };
 
 Status Perplexity(const PerplexityOptions& opt) {
-  std::ifstream in(opt.file, std::ios::binary);
-  if (!in) return NotFoundError("cannot read " + opt.file);
-  std::stringstream text;
-  text << in.rdbuf();
+  ISV_ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(opt.file));
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::Load(opt.model));
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, Tokenizer::FromGguf(model->file()));
-  const std::vector<int32_t> tokens = tokenizer->Encode(text.str(), /*add_special=*/true, /*parse_special=*/false);
+  const std::vector<int32_t> tokens = tokenizer->Encode(text, /*add_special=*/true, /*parse_special=*/false);
+  ISV_RETURN_IF_ERROR(CheckContextFits(*model, opt.ctx));
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<Context> ctx,
                        Context::Create(*model, {.n_ctx = opt.ctx, .n_threads = opt.threads}));
   std::fprintf(stderr, "%zu tokens, %zu chunks of %d\n", tokens.size(), tokens.size() / opt.ctx, opt.ctx);
@@ -56,7 +53,7 @@ void AddPerplexityCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--file,-f", opt->file, "Text file to score")->required();
   cmd->add_option("--ctx,-c", opt->ctx, "Chunk size in tokens; the second half of each chunk is scored")
       ->capture_default_str()->check(CLI::Range(4, 1 << 20));
-  cmd->add_option("--threads,-t", opt->threads, "Worker threads (default: all cores)");
+  AddThreadsOption(cmd, &opt->threads);
   cmd->callback([opt, exit_code] {
     const Status s = Perplexity(*opt);
     if (!s.ok()) std::fprintf(stderr, "error: %s\n", s.message().c_str());

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/quant/model_quantizer.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace isv {
@@ -15,7 +16,7 @@ struct QuantizeCliOptions {
   std::string in;
   std::string out;
   std::string type;
-  int threads = 0;
+  int32_t threads = 0;
   bool quiet = false;
 };
 
@@ -56,7 +57,7 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("input", opt->in, "Input GGUF file (F32, F16 or BF16 weights)")->required();
   cmd->add_option("output", opt->out, "Output GGUF file (overwritten)")->required();
   cmd->add_option("type", opt->type, "Target mix: " + FileTypeNames())->required();
-  cmd->add_option("-t,--threads", opt->threads, "Threads (default: all cores)");
+  AddThreadsOption(cmd, &opt->threads);
   cmd->add_flag("-q,--quiet", opt->quiet, "Print only the summary line, not every tensor");
   cmd->callback([opt, exit_code] { *exit_code = RunQuantize(*opt); });
 }

@@ -3,6 +3,7 @@
 // are sampled one at a time and streamed to stdout as they come; a stats line goes to stderr.
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "engine/model/model.h"
 #include "engine/sampling/sampler.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace isv {
@@ -23,6 +25,7 @@ struct RunOptions {
   int32_t max_tokens = 128;
   int32_t threads = 0;
   int32_t ctx = 0;
+  int64_t seed = -1;  // -1: random (like llama.cpp's --seed -1)
   SamplingParams sampling;
 };
 
@@ -30,10 +33,13 @@ double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-Status Run(const RunOptions& opt) {
+Status Run(RunOptions opt) {
+  if (opt.seed >= 0) opt.sampling.seed = static_cast<uint64_t>(opt.seed);
+  ISV_RETURN_IF_ERROR(ValidateSamplingParams(opt.sampling));
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::Load(opt.model));
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, Tokenizer::FromGguf(model->file()));
   const int32_t n_ctx = opt.ctx > 0 ? opt.ctx : std::min(model->params().n_ctx_train, 4096);
+  ISV_RETURN_IF_ERROR(CheckContextFits(*model, n_ctx));
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<Context> ctx,
                        Context::Create(*model, {.n_ctx = n_ctx, .n_threads = opt.threads}));
 
@@ -97,7 +103,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("model", opt->model, "GGUF model file")->required();
   cmd->add_option("--prompt,-p", opt->prompt, "Prompt text (BOS added as the model's metadata says)")->required();
   cmd->add_option("--max-tokens,-n", opt->max_tokens, "Maximum number of tokens to generate")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(CLI::Range(0, std::numeric_limits<int32_t>::max()));
   cmd->add_option("--temperature", opt->sampling.temperature, "Sampling temperature; <= 0 picks the most likely token")
       ->capture_default_str();
   cmd->add_option("--top-k", opt->sampling.top_k, "Keep the k most likely tokens (<= 0: off)")->capture_default_str();
@@ -107,9 +113,11 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--repeat-penalty", opt->sampling.repeat_penalty,
                   "Penalty for tokens among the last 64 (1: off)")->capture_default_str();
-  cmd->add_option("--seed", opt->sampling.seed, "Random seed (default: a random one)");
-  cmd->add_option("--threads,-t", opt->threads, "Worker threads (default: all cores)");
-  cmd->add_option("--ctx,-c", opt->ctx, "Context size in tokens (default: the model's, at most 4096)");
+  cmd->add_option("--seed", opt->seed, "Random seed (-1, the default: a random one)")
+      ->check(CLI::Range(int64_t{-1}, std::numeric_limits<int64_t>::max()));
+  AddThreadsOption(cmd, &opt->threads);
+  cmd->add_option("--ctx,-c", opt->ctx, "Context size in tokens (0, the default: the model's, at most 4096)")
+      ->check(CLI::Range(0, kMaxContext));
   cmd->callback([opt, exit_code] {
     const Status s = Run(*opt);
     if (!s.ok()) std::fprintf(stderr, "error: %s\n", s.message().c_str());

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -11,6 +10,7 @@
 
 #include "engine/gguf/gguf_file.h"
 #include "engine/template/chat_template.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace isv {
@@ -23,14 +23,6 @@ struct TemplateOptions {
   std::string name;
   bool fallback = false;
 };
-
-StatusOr<std::string> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // True when the file starts with the GGUF magic (only the first 4 bytes are read).
 bool IsGguf(const std::string& path) {
@@ -45,7 +37,7 @@ int Fail(const Status& s) {
 }
 
 int RunTemplate(const TemplateOptions& opt) {
-  StatusOr<std::string> ctx_text = ReadWhole(opt.context_path);
+  StatusOr<std::string> ctx_text = ReadWholeFile(opt.context_path);
   if (!ctx_text.ok()) return Fail(ctx_text.status());
   nlohmann::ordered_json ctx = nlohmann::ordered_json::parse(*ctx_text, nullptr, false);
   if (ctx.is_discarded() || !ctx.is_object()) {
@@ -69,7 +61,7 @@ int RunTemplate(const TemplateOptions& opt) {
       if (!ctx.contains(k)) ctx[k] = v;
     }
   } else {
-    StatusOr<std::string> text = ReadWhole(opt.source);
+    StatusOr<std::string> text = ReadWholeFile(opt.source);
     if (!text.ok()) return Fail(text.status());
     tmpl = std::move(*text);
   }

@@ -1,9 +1,7 @@
 // `inference-service tokenize MODEL.gguf (--text TEXT | --file F)`: the token ids of a text as the
 // model's tokenizer produces them (same as llama.cpp's llama-tokenize). Works on vocab-only files.
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +9,7 @@
 
 #include "engine/gguf/gguf_file.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace isv {
@@ -34,14 +33,12 @@ std::string ValidUtf8(const std::string& s) {
 int RunTokenize(const TokenizeOptions& opt) {
   std::string text = opt.text;
   if (!opt.file.empty()) {
-    std::ifstream in(opt.file, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "error: cannot read %s\n", opt.file.c_str());
+    StatusOr<std::string> bytes = ReadWholeFile(opt.file);
+    if (!bytes.ok()) {
+      std::fprintf(stderr, "error: %s\n", bytes.status().message().c_str());
       return 1;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    text = std::move(*bytes);
   }
   auto file = GgufFile::Open(opt.model);
   if (!file.ok()) {

@@ -20,6 +20,12 @@ namespace isv {
 class KvCache {
  public:
   KvCache(int32_t n_layer, int32_t n_ctx, int32_t n_embd_kv);
+  // Bytes of K and V the constructor allocates for these sizes (64-bit: no overflow for any
+  // int32 arguments).
+  static uint64_t BytesFor(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv) {
+    return 2 * static_cast<uint64_t>(n_layer) * static_cast<uint64_t>(n_ctx) * static_cast<uint64_t>(n_embd_kv) *
+           sizeof(uint16_t);
+  }
 
   int32_t n_ctx() const { return n_ctx_; }
   int32_t n_embd_kv() const { return n_embd_kv_; }

@@ -75,6 +75,8 @@ std::string_view ArchName(Arch arch) {
 
 StatusOr<ModelParams> ReadModelParams(const GgufFile& f) {
   ModelParams hp;
+  if (f.tensors().empty())
+    return InvalidArgumentError(f.path() + ": the file has no tensors (a vocabulary-only file?); a model is needed");
   hp.arch_name = f.architecture();
   if (hp.arch_name.empty())
     return InvalidArgumentError(f.path() + ": required metadata key general.architecture is missing");
@@ -103,6 +105,9 @@ StatusOr<ModelParams> ReadModelParams(const GgufFile& f) {
   if (hp.n_embd % hp.n_head != 0 && f.Find(p + "attention.key_length") == nullptr)
     return InvalidArgumentError(f.path() + ": embedding_length is not a multiple of head_count");
   ISV_ASSIGN_OR_RETURN(hp.head_dim, OptionalInt(f, p + "attention.key_length", hp.n_embd / hp.n_head));
+  if (int64_t{hp.n_head} * hp.head_dim > (int64_t{1} << 30))
+    return InvalidArgumentError(f.path() + ": " + p + "attention.head_count (" + std::to_string(hp.n_head) +
+                                ") times the head dimension (" + std::to_string(hp.head_dim) + ") is too large");
   ISV_ASSIGN_OR_RETURN(int32_t head_dim_v, OptionalInt(f, p + "attention.value_length", hp.head_dim));
   if (head_dim_v != hp.head_dim)
     return UnimplementedError(f.path() + ": attention.value_length != key_length is not supported");

@@ -101,6 +101,8 @@ StatusOr<QuantizeResult> PlanQuantization(const GgufFile& file, FileType ftype) 
 StatusOr<QuantizeResult> QuantizeGguf(const std::string& in_path, const std::string& out_path,
                                       const QuantizeOptions& options) {
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(in_path));
+  if (file->tensors().empty())
+    return InvalidArgumentError(in_path + ": the file has no tensors to quantize (a vocabulary-only file?)");
   ISV_ASSIGN_OR_RETURN(QuantizeResult plan, PlanQuantization(*file, options.ftype));
   for (const QuantizedTensor& t : plan.tensors)
     if (t.from != t.to) ISV_RETURN_IF_ERROR(FileQuantizer(t.to).status());

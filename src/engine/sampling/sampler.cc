@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <utility>
 
 namespace isv {
 namespace {
@@ -26,6 +28,26 @@ constexpr auto kBetter = [](const auto& a, const auto& b) {
 };
 
 }  // namespace
+
+Status ValidateSamplingParams(const SamplingParams& p) {
+  const std::pair<const char*, float> finite[] = {{"temperature", p.temperature},
+                                                  {"top_p", p.top_p},
+                                                  {"min_p", p.min_p},
+                                                  {"repeat_penalty", p.repeat_penalty},
+                                                  {"presence_penalty", p.presence_penalty},
+                                                  {"frequency_penalty", p.frequency_penalty}};
+  for (const auto& [name, value] : finite) {
+    if (!std::isfinite(value)) return InvalidArgumentError(std::string(name) + " must be a finite number");
+  }
+  if (p.top_p < 0.0f) return InvalidArgumentError("top_p must not be negative");
+  if (p.min_p < 0.0f) return InvalidArgumentError("min_p must not be negative");
+  if (p.repeat_penalty <= 0.0f) return InvalidArgumentError("repeat_penalty must be positive");
+  for (const auto& [id, bias] : p.logit_bias) {
+    if (std::isnan(bias) || bias == std::numeric_limits<float>::infinity())
+      return InvalidArgumentError("logit bias of token " + std::to_string(id) + " must be a number or -inf");
+  }
+  return OkStatus();
+}
 
 void ApplyPenalties(std::span<float> logits, std::span<const int32_t> window, float repeat_penalty,
                     float frequency_penalty, float presence_penalty) {

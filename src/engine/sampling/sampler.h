@@ -22,6 +22,8 @@
 #include <span>
 #include <vector>
 
+#include "core/status.h"
+
 namespace isv {
 
 struct SamplingParams {
@@ -36,6 +38,11 @@ struct SamplingParams {
   uint64_t seed = 0xFFFFFFFF;    // 0xFFFFFFFF: a random seed
   std::map<int32_t, float> logit_bias;  // added to the logit; -INFINITY bans the token
 };
+
+// Returns InvalidArgument naming the first parameter that is NaN or infinite or outside its domain
+// (negative top_p or min_p, repeat_penalty <= 0, a logit bias of NaN or +inf). Values with a
+// documented meaning, such as temperature <= 0 or top_k <= 0, are accepted.
+Status ValidateSamplingParams(const SamplingParams& params);
 
 struct TokenProb {
   int32_t id;

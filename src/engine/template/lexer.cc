@@ -1,8 +1,10 @@
 #include "engine/template/lexer.h"
 
+#include <cctype>
 #include <cstdlib>
 
 #include "engine/template/error.h"
+#include "engine/template/value.h"
 
 namespace isv::jinja {
 namespace {
@@ -234,10 +236,12 @@ class Lexer {
             int n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
             if (j + n > src_.size()) Fail("truncated \\" + std::string(1, e) + " escape", j);
             std::string hex(src_.substr(j, n));
-            char* endp = nullptr;
-            unsigned long cp = std::strtoul(hex.c_str(), &endp, 16);
-            if (endp != hex.c_str() + n) Fail("bad \\" + std::string(1, e) + " escape", j);
-            AppendCodePoint(out, static_cast<char32_t>(cp));
+            for (char h : hex) {
+              if (!std::isxdigit(static_cast<unsigned char>(h))) Fail("bad \\" + std::string(1, e) + " escape", j);
+            }
+            const unsigned long cp = std::strtoul(hex.c_str(), nullptr, 16);
+            if (cp > 0x10FFFF) Fail("illegal Unicode character in \\" + std::string(1, e) + " escape", j);
+            AppendUtf8(out, static_cast<char32_t>(cp));
             j += n;
             break;
           }
@@ -251,24 +255,6 @@ class Lexer {
     t->type = TokenType::kString;
     t->text = std::move(out);
     return j + 1;
-  }
-
-  static void AppendCodePoint(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
 
   // Line/column of `offset`; positions are mostly requested in increasing order, so the scan

@@ -203,9 +203,14 @@ class VocabTokenizer final : public Tokenizer {
 }  // namespace
 
 StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& file) {
-  ISV_ASSIGN_OR_RETURN(Vocab vocab, Vocab::Load(file));
-  auto tok = std::make_unique<VocabTokenizer>(std::move(vocab));
-  ISV_RETURN_IF_ERROR(tok->Init());
+  // Errors name the file (the GgufFile getters already do; the vocabulary checks do not).
+  auto named = [&file](const Status& s) {
+    return s.message().rfind(file.path(), 0) == 0 ? s : s.WithContext(file.path());
+  };
+  StatusOr<Vocab> vocab = Vocab::Load(file);
+  if (!vocab.ok()) return named(vocab.status());
+  auto tok = std::make_unique<VocabTokenizer>(std::move(*vocab));
+  if (Status s = tok->Init(); !s.ok()) return named(s);
   return std::unique_ptr<Tokenizer>(std::move(tok));
 }
 

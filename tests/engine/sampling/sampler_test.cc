@@ -10,6 +10,7 @@
 #include <numeric>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -350,6 +351,51 @@ TEST(SamplerTest, DegenerateLogits) {
   EXPECT_EQ(Sampler(tp, 5000).Sample(wide), 10);
   p.min_p = 2.0f;  // nonsense min_p still leaves the best token
   EXPECT_EQ(Sampler(p, 4).Sample(std::vector<float>{0.0f, 3.0f, 1.0f, 2.0f}), 1);
+}
+
+}  // namespace
+}  // namespace isv
+
+namespace isv {
+namespace {
+
+TEST(ValidateSamplingParamsTest, AcceptsDefaultsAndDocumentedOffValues) {
+  EXPECT_TRUE(ValidateSamplingParams(SamplingParams{}).ok());
+  SamplingParams p;
+  p.temperature = -1.0f;  // greedy
+  p.top_k = -3;           // off
+  p.top_p = 1.5f;         // off
+  p.min_p = 0.0f;
+  p.logit_bias[5] = -std::numeric_limits<float>::infinity();  // a ban
+  EXPECT_TRUE(ValidateSamplingParams(p).ok());
+}
+
+TEST(ValidateSamplingParamsTest, RefusesNonFiniteAndOutOfDomainValues) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  struct Case {
+    void (*set)(SamplingParams&, float);
+    float value;
+    const char* name;
+  };
+  const Case cases[] = {
+      {[](SamplingParams& p, float v) { p.temperature = v; }, nan, "temperature"},
+      {[](SamplingParams& p, float v) { p.temperature = v; }, inf, "temperature"},
+      {[](SamplingParams& p, float v) { p.top_p = v; }, nan, "top_p"},
+      {[](SamplingParams& p, float v) { p.top_p = v; }, -0.5f, "top_p"},
+      {[](SamplingParams& p, float v) { p.min_p = v; }, -0.1f, "min_p"},
+      {[](SamplingParams& p, float v) { p.repeat_penalty = v; }, 0.0f, "repeat_penalty"},
+      {[](SamplingParams& p, float v) { p.presence_penalty = v; }, nan, "presence_penalty"},
+      {[](SamplingParams& p, float v) { p.frequency_penalty = v; }, -inf, "frequency_penalty"},
+      {[](SamplingParams& p, float v) { p.logit_bias[3] = v; }, nan, "logit bias"},
+  };
+  for (const Case& c : cases) {
+    SamplingParams p;
+    c.set(p, c.value);
+    const Status s = ValidateSamplingParams(p);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.name << " = " << c.value;
+    EXPECT_NE(s.message().find(c.name), std::string::npos) << s.message();
+  }
 }
 
 }  // namespace

@@ -122,6 +122,10 @@ const RenderCase kRenderCases[] = {
      "{{ 'a\\'b' }}|{{ \"q\\\"\\n\" }}|{{ 'tab\\t' }}|{{ '\\u00e9' }}",
      "{}",
      "a'b|q\"\n|tab\t|é"},
+    {"UnicodeEscapesAllLengths",
+     "{{ '\\x41\\u00e9\\u20ac\\U0001F600' }}",
+     "{}",
+     "A\u00e9\u20ac\U0001F600"},
     {"Arithmetic",
      "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 1 + 2 * 3 }} {{ 0.1 + 0.2 }}",
      "{}",
@@ -296,7 +300,9 @@ const RenderCase kErrorCases[] = {
     {"PercentLeftoverArgs", "{{ 'x' % (1, 2) }}", "{}", "TypeError"},
     {"RoundOfString", "{{ 'a'|round }}", "{}", "TypeError"},
     {"IntOfUndefined", "{{ nothing|int }}", "{}", "UndefinedError"},
-    {"ChainedTestsWithoutArgument", "{{ 1 is number is odd }}", "{}", "TemplateSyntaxError"},};
+    {"ChainedTestsWithoutArgument", "{{ 1 is number is odd }}", "{}", "TemplateSyntaxError"},
+    {"EscapeBeyondUnicode", "{{ '\\U00110000' }}", "{}", "TemplateSyntaxError"},
+    {"EscapeWithSign", "{{ '\\u+0e9' }}", "{}", "TemplateSyntaxError"},};
 
 class JinjaRenderTest : public testing::TestWithParam<RenderCase> {};
 TEST_P(JinjaRenderTest, MatchesJinja2) {
