@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/gguf/gguf_file.h"
+#include "engine/kv/kv_cache.h"
 #include "engine/model/batch.h"
 #include "engine/model/model_params.h"
 #include "engine/template/chat_template.h"
@@ -28,7 +29,7 @@ constexpr int32_t kPrefillChunk = 256;
 constexpr uint64_t kOverheadBytes = 16u << 20;  // scratch buffers, tokenizer, thread stacks
 
 uint64_t KvBytes(const ModelParams& hp, int32_t n_ctx) {
-  return static_cast<uint64_t>(n_ctx) * hp.n_layer * 2 * hp.n_embd_kv() * 2;
+  return KvCache::BytesFor(hp.n_layer, n_ctx, hp.n_embd_kv());
 }
 
 int32_t ContextLength(const ModelSpec& spec, const ModelParams& hp) {

@@ -1,5 +1,8 @@
 #include "engine/model/context.h"
 
+#include <unistd.h>
+
+#include <new>
 #include <string>
 
 #include "engine/arch/arch.h"
@@ -17,7 +20,23 @@ StatusOr<std::unique_ptr<Context>> Context::Create(const Model& model, const Con
     owned = std::make_unique<ThreadPool>(options.n_threads);
     pool = owned.get();
   }
-  return std::unique_ptr<Context>(new Context(model, n_ctx, pool, std::move(owned)));
+  // The KV cache is the one large allocation whose size comes from outside (a flag, a config
+  // file): a size beyond physical memory, or an allocation that fails, is an error for the
+  // caller, not a crash.
+  const ModelParams& hp = model.params();
+  const uint64_t kv_bytes = KvCache::BytesFor(hp.n_layer, n_ctx, hp.n_embd_kv());
+  const std::string kv_error = "cannot allocate the KV cache for a context of " + std::to_string(n_ctx) +
+                               " tokens (" + std::to_string(kv_bytes >> 20) + " MiB)";
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_size > 0 && kv_bytes > static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size)) {
+    return ResourceExhaustedError(kv_error + ": more than this machine's physical memory");
+  }
+  try {
+    return std::unique_ptr<Context>(new Context(model, n_ctx, pool, std::move(owned)));
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError(kv_error);
+  }
 }
 
 Context::Context(const Model& model, int32_t n_ctx, ThreadPool* pool, std::unique_ptr<ThreadPool> owned)
