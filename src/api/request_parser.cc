@@ -144,7 +144,9 @@ std::optional<ApiError> ReadStop(const json& body, std::vector<std::string>* out
 
 std::optional<ApiError> ReadTools(const json& body, CompletionRequest* r) {
   std::string choice = "auto";
+  bool named_function = false;  // tool_choice {"type": "function", "function": {"name": ...}}
   if (auto tc = body.find("tool_choice"); tc != body.end() && !tc->is_null()) {
+    named_function = tc->is_object();
     if (tc->is_string()) {
       choice = tc->get<std::string>();
       if (choice != "none" && choice != "auto" && choice != "required") {
@@ -168,6 +170,15 @@ std::optional<ApiError> ReadTools(const json& body, CompletionRequest* r) {
       return ApiError::InvalidRequest(
           "'" + p + "' must be {\"type\": \"function\", \"function\": {\"name\": ...}}", p);
     }
+  }
+  // Forcing a call ("required", or one named function) needs constrained decoding, which the
+  // engine does not have yet: say so rather than silently behaving like "auto".
+  const bool forced = choice == "required" || named_function;
+  if (forced && !it->empty()) {
+    return ApiError{501, "invalid_request_error", "not_implemented",
+                    "tool_choice 'required' or a named function is not implemented yet (it needs "
+                    "constrained decoding); use 'auto' or 'none'",
+                    "tool_choice", false, 0};
   }
   if (choice != "none" && !it->empty()) {
     r->input.tools = *it;

@@ -140,6 +140,18 @@ TEST(RequestParser, ResponseFormat) {
       "response_format");
 }
 
+TEST(RequestParser, ForcedToolChoiceIsNotImplementedRatherThanIgnored) {
+  const std::string tools =
+      R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}}])";
+  for (const char* choice : {R"("required")", R"({"type":"function","function":{"name":"get_weather"}})"}) {
+    ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg + "," + tools + R"(,"tool_choice":)" + choice + "}");
+    EXPECT_EQ(e.http_status, 501) << choice;
+    EXPECT_EQ(e.param, "tool_choice") << choice;
+  }
+  EXPECT_TRUE(ParseOk(std::string(R"({"model":"m",)") + kMsg + "," + tools + R"(,"tool_choice":"auto"})")
+                  .tools_enabled);
+}
+
 TEST(RequestParser, Completions) {
   CompletionRequest r = ParseOk(R"({"model":"m","prompt":"Once"})", false);
   EXPECT_FALSE(r.is_chat);
