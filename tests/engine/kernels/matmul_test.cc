@@ -91,7 +91,9 @@ TEST(MatMulTest, VecDot4MatchesScalarVecDot) {
       }
     }
   }
-  if (BestIsa() >= Isa::kAvx2) EXPECT_GT(checked, 0) << "no vec_dot_4 kernel registered";
+  if (BestIsa() >= Isa::kAvx2) {
+    EXPECT_GT(checked, 0) << "no vec_dot_4 kernel registered";
+  }
 }
 
 // Batches of 1..9 tokens (four-token groups plus a remainder), more rows than one chunk, a row
