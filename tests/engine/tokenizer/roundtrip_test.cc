@@ -72,7 +72,7 @@ TEST(RoundTrip, SpmInvalidUtf8) {
   if (!testing::TestdataPresent()) GTEST_SKIP() << "../shared/testdata absent";
   auto tok = testing::LoadTokenizer(testing::TestdataPath("vocab/ggml-vocab-llama-spm.gguf"));
   ASSERT_NE(tok, nullptr);
-  for (const std::string x : {std::string("\xff\xfe"), std::string("a\xc3"), std::string("\xe2\x82x"),
+  for (const std::string& x : {std::string("\xff\xfe"), std::string("a\xc3"), std::string("\xe2\x82x"),
                               std::string("\x80\x80\x80"), std::string("ok\xf0\x9f\x98")}) {
     EXPECT_EQ(testing::Hex(tok->Decode(tok->Encode(x, false, false), false, false)), testing::Hex(x));
   }
