@@ -159,6 +159,28 @@ void Attention(int32_t layer, ForwardState& s) {
   }
 }
 
+void RopeAttentionResidual(int32_t layer, const TensorView& wo, ForwardState& s) {
+  const ModelParams& hp = s.model->params();
+  const int64_t n = s.n_tokens;
+  ApplyRope(hp, s.q.data(), hp.n_head, hp.n_embd_q(), s);
+  ApplyRope(hp, s.k.data(), hp.n_head_kv, hp.n_embd_kv(), s);
+  Attention(layer, s);
+  MatMul(wo, s.attn.data(), n, s.proj.data(), *s.pool, s.matmul);
+  AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd);
+}
+
+void SwiGluFfnResidual(const TensorView& ffn_norm, const TensorView& gate, const TensorView& up,
+                       const TensorView& down, ForwardState& s) {
+  const ModelParams& hp = s.model->params();
+  const int64_t n = s.n_tokens;
+  RmsNorm(s.x.data(), ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data());
+  MatMul(gate, s.xn.data(), n, s.gate.data(), *s.pool, s.matmul);
+  MatMul(up, s.xn.data(), n, s.up.data(), *s.pool, s.matmul);
+  SwiGlu(s.gate.data(), hp.n_ff, s.up.data(), hp.n_ff, n, hp.n_ff, s.gate.data());
+  MatMul(down, s.gate.data(), n, s.proj.data(), *s.pool, s.matmul);
+  AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd);
+}
+
 void ComputeLogits(ForwardState& s) {
   const ModelParams& hp = s.model->params();
   const ModelWeights& w = s.model->weights();

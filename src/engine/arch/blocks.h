@@ -46,6 +46,15 @@ void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_str
 // position <= its own. Parallel over (token, head).
 void Attention(int32_t layer, ForwardState& s);
 
+// The rest of a self-attention sub-block once s.q / s.k / s.v hold this layer's projections:
+// RoPE on q and k, Attention(layer), then x += Wo · attn (the residual).
+void RopeAttentionResidual(int32_t layer, const TensorView& wo, ForwardState& s);
+
+// The SwiGLU feed-forward sub-block with separate gate and up matrices (llama, qwen2):
+// x += Wdown · (silu(Wgate · norm(x)) * Wup · norm(x)).
+void SwiGluFfnResidual(const TensorView& ffn_norm, const TensorView& gate, const TensorView& up,
+                       const TensorView& down, ForwardState& s);
+
 // Final RMSNorm of the output rows (s.output_rows of s.x) and the output projection into s.logits.
 void ComputeLogits(ForwardState& s);
 

@@ -37,11 +37,7 @@ void ForwardPhi3(ForwardState& s) {
     RmsNorm(s.x.data(), l.attn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data());
     MatMul(l.wqkv, s.xn.data(), n, s.qkv.data(), *s.pool, s.matmul);
     SplitQkv(hp, s);
-    ApplyRope(hp, s.q.data(), hp.n_head, hp.n_embd_q(), s);
-    ApplyRope(hp, s.k.data(), hp.n_head_kv, hp.n_embd_kv(), s);
-    Attention(il, s);
-    MatMul(l.wo, s.attn.data(), n, s.proj.data(), *s.pool, s.matmul);
-    AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd);
+    RopeAttentionResidual(il, l.wo, s);
 
     // Feed-forward: gate and up come out of one matmul, side by side in each row.
     RmsNorm(s.x.data(), l.ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data());

@@ -15,27 +15,18 @@ void ForwardQwen2(ForwardState& s) {
   for (int32_t il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& l = s.model->weights().layers[il];
 
-    // Self-attention.
+    // Self-attention: projections with biases, added before RoPE (NeoX pairs, from the params).
     RmsNorm(s.x.data(), l.attn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data());
     MatMul(l.wq, s.xn.data(), n, s.q.data(), *s.pool, s.matmul);
-    MatMul(l.wk, s.xn.data(), n, s.k.data(), *s.pool, s.matmul);
-    MatMul(l.wv, s.xn.data(), n, s.v.data(), *s.pool, s.matmul);
     AddBias(s.q.data(), l.bq, n);
+    MatMul(l.wk, s.xn.data(), n, s.k.data(), *s.pool, s.matmul);
     AddBias(s.k.data(), l.bk, n);
+    MatMul(l.wv, s.xn.data(), n, s.v.data(), *s.pool, s.matmul);
     AddBias(s.v.data(), l.bv, n);
-    ApplyRope(hp, s.q.data(), hp.n_head, hp.n_embd_q(), s);
-    ApplyRope(hp, s.k.data(), hp.n_head_kv, hp.n_embd_kv(), s);
-    Attention(il, s);
-    MatMul(l.wo, s.attn.data(), n, s.proj.data(), *s.pool, s.matmul);
-    AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd);
+    RopeAttentionResidual(il, l.wo, s);
 
     // Feed-forward.
-    RmsNorm(s.x.data(), l.ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data());
-    MatMul(l.ffn_gate, s.xn.data(), n, s.gate.data(), *s.pool, s.matmul);
-    MatMul(l.ffn_up, s.xn.data(), n, s.up.data(), *s.pool, s.matmul);
-    SwiGlu(s.gate.data(), hp.n_ff, s.up.data(), hp.n_ff, n, hp.n_ff, s.gate.data());
-    MatMul(l.ffn_down, s.gate.data(), n, s.proj.data(), *s.pool, s.matmul);
-    AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd);
+    SwiGluFfnResidual(l.ffn_norm, l.ffn_gate, l.ffn_up, l.ffn_down, s);
   }
   ComputeLogits(s);
 }
