@@ -156,7 +156,9 @@ TEST(QuantizeErrorTest, Stories260KRelativeErrorWithinTypeBounds) {
       if (t.type == GgmlType::kQ8_0) bound = 0.012;
       if (t.type == GgmlType::kQ5_0 || t.type == GgmlType::kQ5_1) bound = 0.06;
       EXPECT_LT(rel, bound) << FileTypeName(ftype) << " " << t.name << " as " << TypeName(t.type);
-      if (t.type == GgmlType::kF16 && ftype != FileType::kF16) EXPECT_NE(t.ne[0] % 32, 0) << t.name;
+      if (t.type == GgmlType::kF16 && ftype != FileType::kF16) {
+        EXPECT_NE(t.ne[0] % 32, 0) << t.name;
+      }
       ++checked;
       sum += rel;
       ++n;

@@ -211,7 +211,9 @@ TEST(SynthTest, NamedShapesHaveRealHparams) {
     }
     EXPECT_TRUE(found) << e.shape << " " << e.tensor;
   }
-  EXPECT_FALSE(PlanSynthModel(SynthOptions{.shape = "gpt-5"}).ok());
+  SynthOptions unknown;
+  unknown.shape = "gpt-5";
+  EXPECT_FALSE(PlanSynthModel(unknown).ok());
 }
 
 // qwen2.5-0.5b with one layer (and a small generated vocabulary to keep the file at a few MB),
