@@ -97,17 +97,25 @@ float FitScaleMin(int n, int nmax, const float* x, const float* weights, uint8_t
   return scale;
 }
 
-// Symmetric fit x[i] ~ scale * (L[i] - nmax) with L - nmax in [-nmax, nmax - 1], weights x^2
-// (ggml's rmse_type 1 without importance). Stores L offset by +nmax.
-float FitScale(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
+// The element of largest magnitude (sign kept; the first one on ties), its magnitude in *amax.
+float SignedAbsMax(int n, const float* x, float* amax) {
+  float max = 0;
+  *amax = 0;
   for (int i = 0; i < n; ++i) {
     const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
+    if (ax > *amax) {
+      *amax = ax;
       max = x[i];
     }
   }
+  return max;
+}
+
+// Symmetric fit x[i] ~ scale * (L[i] - nmax) with L - nmax in [-nmax, nmax - 1], weights x^2
+// (ggml's rmse_type 1 without importance). Stores L offset by +nmax.
+float FitScale(int n, int nmax, const float* x, int8_t* L) {
+  float amax;
+  const float max = SignedAbsMax(n, x, &amax);
   if (amax < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.f;
@@ -147,14 +155,8 @@ float FitScale(int n, int nmax, const float* x, int8_t* L) {
 // Q3_K's sub-block fit: symmetric rounding, then up to 5 passes that move single quants when that
 // increases sumlx^2 / suml2 (weights x^2). Stores L offset by +nmax.
 float FitScaleQ3(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  float amax;
+  const float max = SignedAbsMax(n, x, &amax);
   if (amax < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.f;
