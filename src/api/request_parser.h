@@ -26,7 +26,7 @@ struct CompletionRequest {
   bool tools_enabled = false;      // tools given and tool_choice != "none"
   std::string orchestration_mode;  // "" = the configured default
   std::string task_type;           // extension, accepted and logged
-  int priority = 0;                // extension, accepted (the scheduler of issue 5 uses it)
+  int priority = 2;                // extension: lower = more urgent (copied into params.priority)
 };
 
 // Parses a /v1/chat/completions (is_chat) or /v1/completions body.
