@@ -96,8 +96,8 @@ struct Fitter {
         hi = mid - 1;
       }
     }
-    if (!joined.empty()) trial.sections[0].text = KeepEnds(joined, lo);
-    if (best == 0) {
+    if (!joined.empty()) trial.sections[0].text = lo == 0 ? "" : KeepEnds(joined, lo);
+    if (lo == 0) {  // nothing of the sections fits: the measured empty form
       ISV_ASSIGN_OR_RETURN(best, Count(trial, *dropped));
     }
     *p = trial;

@@ -150,7 +150,11 @@ StatusOr<OrchestrationResult> Orchestrator::Run(const OrchestrationRequest& requ
         "'orchestration_mode' must be single, critique, debate, ensemble or pipeline, got '" +
         o.mode + "'");
   }
-  return std::move(ctx.result());
+  OrchestrationResult& result = ctx.result();
+  for (const StageRecord& s : result.stages) {
+    if (s.leased) AddDistinct(&result.models_used, s.model);
+  }
+  return std::move(result);
 }
 
 json OrchestrationJson(const OrchestrationResult& r) {

@@ -49,6 +49,7 @@ struct StageRecord {
   std::string error;   // why, when not ok
   std::string finish_reason;
   std::string output;  // the generated text (not reported in JSON)
+  bool leased = false;  // the model was obtained (it counts in models_used)
 };
 
 struct HandoffRecord {
@@ -63,7 +64,7 @@ struct OrchestrationResult {
   std::string model;  // the primary model (the response's `model`)
   std::string text;   // the final answer
   std::string finish_reason;
-  std::vector<std::string> models_used;  // in order of first use
+  std::vector<std::string> models_used;  // in stage order, each once
   double total_inference_time_ms = 0;
   std::vector<StageRecord> stages;
   std::vector<HandoffRecord> handoffs;

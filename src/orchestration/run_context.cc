@@ -137,11 +137,7 @@ RunContext::StageOutcome RunContext::RunStage(const StageCall& call) {
   } else if (StatusOr<ModelManager::Lease> lease = manager_.Acquire(call.model); !lease.ok()) {
     fail("error", lease.status().message());
   } else {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto& used = result_.models_used;
-      if (std::find(used.begin(), used.end(), call.model) == used.end()) used.push_back(call.model);
-    }
+    rec.leased = true;
     const int32_t n_ctx = (**lease).n_ctx();  // the lease may be re-taken by Fit()
     GenerationParams params = request_.params;
     params.max_tokens = call.max_tokens > 0              ? call.max_tokens

@@ -51,6 +51,14 @@ TEST_F(HandoffTest, TruncateMiddleKeepsBothEndsWithinTheLimit) {
   EXPECT_EQ(static_cast<int>(RenderFake(r->messages).size()), r->tokens_kept);
 }
 
+TEST_F(HandoffTest, WhenNoSectionTextFitsTheSectionIsEmptied) {
+  HandoffState st(json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q?"}])"));
+  const int limit = Expected("\n\n### Earlier stages (shortened)\n");  // no room for "[...]"
+  StatusOr<FitResult> r = FitHandoff(gen_, st, Prompt(), limit, HandoffPolicy::kTruncateMiddle, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tokens_kept, limit);
+}
+
 TEST_F(HandoffTest, DropOldestDropsHistoryThenOldSections) {
   HandoffState st(json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"old"},
       {"role":"assistant","content":"older reply"},{"role":"user","content":"Q?"}])"));
