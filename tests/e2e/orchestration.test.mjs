@@ -121,3 +121,15 @@ test('a budget that holds one model at a time runs the stages one after another'
     await small.stop();
   }
 });
+
+test('a preset gives the mode and orchestration defaults; the request overrides them', async () => {
+  // config/test presets.yaml O1: pipeline, stages thinker -> primary.
+  const r = await postJson(`${srv.url}/v1/chat/completions`, { ...ask(), model: 'O1' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.model, 'stories260K');  // the preset's primary
+  assert.equal(r.body.orchestration.mode, 'pipeline');
+  assert.deepEqual(r.body.orchestration.stages.map((s) => `${s.role}@${s.model}`), ['thinker@tiny-phi3', 'primary@stories260K']);
+  const c = await postJson(`${srv.url}/v1/chat/completions`, { ...ask(), model: 'O1', orchestration_mode: 'critique', orchestration: { rounds: 1 } });
+  assert.equal(c.status, 200, JSON.stringify(c.body));
+  assert.deepEqual(c.body.orchestration.stages.map((s) => `${s.name}@${s.model}`), ['answer@stories260K', 'critique_1@tiny-phi3', 'revise_1@stories260K']);
+});
