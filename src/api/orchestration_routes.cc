@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <ctime>
 #include <random>
@@ -157,7 +158,7 @@ bool Server::MaybeOrchestrate(CompletionRequest& request, httplib::Response& res
 void Server::RespondOrchestrated(const OrchestrationRequest& oreq, httplib::Response& res) {
   Orchestrator orchestrator(manager_, ConfiguredTaskRoles());
   OrchestrationCallbacks cb;
-  cb.on_final_text = [this](std::string_view) { return !PastShutdownDeadline(); };
+  cb.is_cancelled = [this] { return PastShutdownDeadline(); };
   StatusOr<OrchestrationResult> r = orchestrator.Run(oreq, cb);
   if (!r.ok()) {
     SendError(res, ApiError::FromStatus(r.status(), r.status().code() == StatusCode::kNotFound
@@ -173,7 +174,10 @@ void Server::RespondOrchestrated(const OrchestrationRequest& oreq, httplib::Resp
   for (const StageRecord& st : r->stages)
     metrics_.AddTokens(st.model, st.prompt_tokens, st.completion_tokens);
   if (!r->error.ok()) {
-    ApiError e = RunError(r->error);
+    ApiError e = r->error.code() == StatusCode::kCancelled && PastShutdownDeadline()
+                     ? ApiError::FromStatus(UnavailableError(
+                           "the server is shutting down; generation was stopped"))
+                     : RunError(r->error);
     SendError(res, e);
     json body = e.ToJson();
     body["orchestration"] = OrchestrationJson(*r);
@@ -206,11 +210,11 @@ void Server::RespondOrchestratedStream(OrchestrationRequest oreq, bool include_u
     const std::string id = NewChatId();
     const int64_t created = std::time(nullptr);
     std::string model = req->model;
-    bool client_gone = false;
+    std::atomic<bool> client_gone{false};  // progress may be written from debater threads
     auto write = [&](const std::string& s) {
       if (client_gone) return false;
       if (!sink.write(s.data(), s.size())) client_gone = true;
-      return !client_gone;
+      return !client_gone.load();
     };
     auto chunk = [&](json delta, json finish) {
       return json{{"id", id},
@@ -231,9 +235,9 @@ void Server::RespondOrchestratedStream(OrchestrationRequest oreq, bool include_u
       write(Sse(j));
     };
     cb.on_final_text = [&](std::string_view piece) {
-      if (PastShutdownDeadline()) return false;
       return write(Sse(chunk({{"content", std::string(piece)}}, nullptr)));
     };
+    cb.is_cancelled = [&] { return client_gone.load() || PastShutdownDeadline(); };
     StatusOr<OrchestrationResult> r = orchestrator.Run(*req, cb);
     RequestContext& ctx = CurrentRequest();
     Status error = r.ok() ? r->error : r.status();

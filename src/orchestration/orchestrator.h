@@ -89,6 +89,9 @@ struct OrchestrationCallbacks {
   // "model", "role", ...}. May be empty.
   std::function<void(const nlohmann::ordered_json& event)> on_progress;
   TokenTimeCallback on_token;
+  // Polled before each stage and at every generated piece of every stage; true stops the run
+  // (client gone, server shutting down). May be empty.
+  std::function<bool()> is_cancelled;
 };
 
 class Orchestrator {

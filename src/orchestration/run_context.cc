@@ -130,7 +130,11 @@ RunContext::StageOutcome RunContext::RunStage(const StageCall& call) {
   GenerationResult gen;
   std::string text;
   bool timed_out = false, client_gone = false;
-  if (static_cast<size_t>(options().fail_stage) == slot + 1) {
+  auto stop_requested = [&] { return callbacks_.is_cancelled && callbacks_.is_cancelled(); };
+  if (stop_requested()) {
+    client_gone = true;
+    fail("cancelled", "the request was cancelled");
+  } else if (static_cast<size_t>(options().fail_stage) == slot + 1) {
     fail("error", "injected fault (test hook fail_stage=" + std::to_string(slot + 1) + ")");
   } else if (past_deadline()) {
     fail("timeout", "the deadline passed before the stage started");
@@ -172,6 +176,10 @@ RunContext::StageOutcome RunContext::RunStage(const StageCall& call) {
           timed_out = true;
           return false;
         }
+        if (stop_requested()) {
+          client_gone = true;
+          return false;
+        }
         text.append(piece);
         if (call.final && callbacks_.on_final_text) {
           streamed_bytes_ += piece.size();
@@ -190,7 +198,7 @@ RunContext::StageOutcome RunContext::RunStage(const StageCall& call) {
         gen = *r;
         rec.finish_reason = r->finish_reason;
         if (client_gone) {
-          fail("cancelled", "the client went away");
+          fail("cancelled", "the request was cancelled (client gone or server stopping)");
         } else if (timed_out) {
           fail("timeout", "the stage deadline passed during generation");
         } else if (Trim(text).empty()) {
@@ -232,7 +240,7 @@ void RunContext::Fail(size_t failed) {
   const std::string what = "orchestration stage '" + rec.name + "' (model " + rec.model +
                            ") failed (" + rec.status + "): " + rec.error;
   if (cancelled_) {
-    result_.error = CancelledError("the client went away");
+    result_.error = CancelledError("the request was cancelled (client gone or server stopping)");
   } else if (streamed_bytes_ > 0) {
     result_.error = InternalError(what + "; its answer had already begun streaming");
   } else if (!options().degrade_on_failure) {

@@ -307,6 +307,25 @@ TEST_F(OrchestratorTest, StageAndRequestDeadlines) {
   EXPECT_EQ(r.error.code(), StatusCode::kDeadlineExceeded);
 }
 
+TEST_F(OrchestratorTest, CancellationStopsTheRunBetweenAndWithinStages) {
+  scripts_["coder"] = [](const std::string&) { return std::string(400, 'c'); };
+  Start();
+  OrchestrationRequest req;
+  req.model = "gen";
+  req.input.messages = json::parse(R"([{"role":"user","content":"Q"}])");
+  req.options.mode = "pipeline";
+  int pieces = 0;
+  bool stop = false;
+  OrchestrationCallbacks cb;
+  cb.is_cancelled = [&] { return stop || ++pieces > 40; };  // stage_2 is 100 pieces long
+  StatusOr<OrchestrationResult> r = orch_->Run(req, cb);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Statuses(*r), (std::vector<std::string>{"ok", "cancelled"}));
+  EXPECT_EQ(r->error.code(), StatusCode::kCancelled);
+  EXPECT_FALSE(r->degraded);  // a cancelled request gets no answer at all
+  EXPECT_LT(r->stages[1].completion_tokens, 100);
+}
+
 TEST_F(OrchestratorTest, OneModelAtATimeBudgetRunsStageByStage) {
   Start(/*budget_bytes=*/15'000'000);  // each model is 10 MB
   OrchestrationResult r = Run("debate");
