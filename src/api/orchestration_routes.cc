@@ -101,10 +101,10 @@ bool Server::MaybeOrchestrate(CompletionRequest& request, httplib::Response& res
     // A preset id or a task_type: route to the model holding the role, then the plain path.
     StatusOr<std::string> id = orchestrator.ResolvePrimary(request.model, request.task_type);
     if (!id.ok()) {
-      SendError(res, ApiError::FromStatus(id.status(),
-                                          id.status().code() == StatusCode::kInvalidArgument
-                                              ? "task_type"
-                                              : "model"));
+      SendError(res,
+                ApiError::FromStatus(id.status(), id.status().code() == StatusCode::kInvalidArgument
+                                                      ? "task_type"
+                                                      : "model"));
       return true;
     }
     request.model = *id;
@@ -128,8 +128,8 @@ bool Server::MaybeOrchestrate(CompletionRequest& request, httplib::Response& res
       return true;
     }
   }
-  Status s = ApplyOrchestrationJson(request.orchestration, TestHooksEnabled(), &oreq.options,
-                                    &param);
+  Status s =
+      ApplyOrchestrationJson(request.orchestration, TestHooksEnabled(), &oreq.options, &param);
   if (!s.ok()) {
     SendError(res, ApiError::InvalidRequest(s.message(), param));
     return true;
@@ -143,7 +143,8 @@ bool Server::MaybeOrchestrate(CompletionRequest& request, httplib::Response& res
   if (request.tools_enabled || request.params.json_object) {
     SendError(res, ApiError::InvalidRequest(
                        "tools and response_format json_object are not supported with "
-                       "orchestration mode '" + mode + "' (use single)",
+                       "orchestration mode '" +
+                           mode + "' (use single)",
                        request.tools_enabled ? "tools" : "response_format"));
     return true;
   }
@@ -175,8 +176,8 @@ void Server::RespondOrchestrated(const OrchestrationRequest& oreq, httplib::Resp
     metrics_.AddTokens(st.model, st.prompt_tokens, st.completion_tokens);
   if (!r->error.ok()) {
     ApiError e = r->error.code() == StatusCode::kCancelled && PastShutdownDeadline()
-                     ? ApiError::FromStatus(UnavailableError(
-                           "the server is shutting down; generation was stopped"))
+                     ? ApiError::FromStatus(
+                           UnavailableError("the server is shutting down; generation was stopped"))
                      : RunError(r->error);
     SendError(res, e);
     json body = e.ToJson();

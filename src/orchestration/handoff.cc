@@ -136,7 +136,8 @@ json ComposeMessages(const HandoffState& state, const StagePrompt& prompt, size_
   std::string system = state.system();
   if (!prompt.system.empty()) system += (system.empty() ? "" : "\n\n") + prompt.system;
   if (!system.empty()) out.push_back({{"role", "system"}, {"content", system}});
-  for (size_t i = history_dropped; i < state.history().size(); ++i) out.push_back(state.history()[i]);
+  for (size_t i = history_dropped; i < state.history().size(); ++i)
+    out.push_back(state.history()[i]);
   std::string user = state.question();
   std::string sections = JoinSections(prompt.sections);
   if (!sections.empty()) user += "\n\n" + sections;

@@ -28,7 +28,8 @@ StageCall Call(std::string name, std::string model, std::string role, StagePromp
 // held only while a stage runs, so there is nothing else to release.)
 void Register(RunContext& ctx, const std::string& stage, std::optional<std::string> answer) {
   HandoffState* state = &ctx.state();
-  ctx.saga().Register(stage, [state, stage] { state->Discard(stage); }, std::move(answer));
+  ctx.saga().Register(
+      stage, [state, stage] { state->Discard(stage); }, std::move(answer));
 }
 
 // Runs `calls` (reserved slots) in parallel threads when their models fit the budget together,
@@ -99,12 +100,12 @@ void RunCritique(RunContext& ctx, const std::string& critic) {
     ctx.state().Add({critique_stage, "Reviewer's notes", c.text});
     Register(ctx, critique_stage, std::nullopt);
     const std::string revise_stage = "revise_" + std::to_string(r);
-    StageOutcome v = ctx.RunStage(Call(revise_stage, ctx.primary(), "generator",
-                                       {"",
-                                        {{answer_stage, "Your answer", answer},
-                                         {critique_stage, "Reviewer's notes", c.text}},
-                                        std::string(prompts::kReviseTask)},
-                                       r == rounds));
+    StageOutcome v = ctx.RunStage(
+        Call(revise_stage, ctx.primary(), "generator",
+             {"",
+              {{answer_stage, "Your answer", answer}, {critique_stage, "Reviewer's notes", c.text}},
+              std::string(prompts::kReviseTask)},
+             r == rounds));
     if (!v.ok) return ctx.Fail(v.record);
     answer = v.text;
     answer_stage = revise_stage;
@@ -132,9 +133,9 @@ void RunDebate(RunContext& ctx, const std::vector<std::string>& debaters,
   // Newest first on the way back: registering in reverse makes answer 1 (the first participant's,
   // the primary's by default) the restore point.
   for (auto it = answers.rbegin(); it != answers.rend(); ++it) Register(ctx, it->stage, it->text);
-  StageOutcome j = ctx.RunStage(Call(
-      "judge", judge, "judge",
-      {std::string(prompts::kJudgeSystem), answers, std::string(prompts::kJudgeTask)}, true));
+  StageOutcome j = ctx.RunStage(
+      Call("judge", judge, "judge",
+           {std::string(prompts::kJudgeSystem), answers, std::string(prompts::kJudgeTask)}, true));
   json& details = ctx.result().details;
   details["answers"] = cited_map;
   if (!j.ok) return ctx.Fail(j.record);
@@ -158,7 +159,9 @@ void RunEnsemble(RunContext& ctx, const std::vector<std::string>& members) {
   if (valid.empty()) return ctx.Fail(FirstFailure(outs));
   const OrchestrationOptions& opt = ctx.options();
   VoteResult v = Vote(texts, {opt.short_answer_words, opt.similarity_threshold});
-  auto stage_of = [&](int i) { return ctx.result().stages[valid[static_cast<size_t>(i)]->record].name; };
+  auto stage_of = [&](int i) {
+    return ctx.result().stages[valid[static_cast<size_t>(i)]->record].name;
+  };
   json clusters = json::array();
   for (const auto& c : v.clusters) {
     json names = json::array();
@@ -178,9 +181,10 @@ void RunEnsemble(RunContext& ctx, const std::vector<std::string>& members) {
     char view = 'A';
     for (int c : v.tied_clusters) {
       const auto& members_of = v.clusters[static_cast<size_t>(c)];
-      p.sections.push_back({"vote", std::string("View ") + view++ + " (" +
-                                        std::to_string(members_of.size()) + " answers)",
-                            texts[static_cast<size_t>(members_of.front())]});
+      p.sections.push_back(
+          {"vote",
+           std::string("View ") + view++ + " (" + std::to_string(members_of.size()) + " answers)",
+           texts[static_cast<size_t>(members_of.front())]});
     }
     p.task = prompts::kSynthesizeTieTask;
   } else if (v.outcome == "no_consensus") {
@@ -203,13 +207,13 @@ void RunPipeline(RunContext& ctx, const std::vector<StageSpec>& stages) {
   for (size_t i = 0; i < stages.size(); ++i) {
     const std::string name = "stage_" + std::to_string(i + 1);
     const StageSpec& spec = stages[i];
-    StageOutcome o = ctx.RunStage(Call(name, spec.model, spec.role.empty() ? "stage" : spec.role,
-                                       {"", ctx.state().sections(), spec.instruction},
-                                       i + 1 == stages.size()));
+    StageOutcome o =
+        ctx.RunStage(Call(name, spec.model, spec.role.empty() ? "stage" : spec.role,
+                          {"", ctx.state().sections(), spec.instruction}, i + 1 == stages.size()));
     if (!o.ok) return ctx.Fail(o.record);
-    ctx.state().Add({name,
-                     "Output of " + name + " (" + (spec.role.empty() ? spec.model : spec.role) + ")",
-                     o.text});
+    ctx.state().Add(
+        {name, "Output of " + name + " (" + (spec.role.empty() ? spec.model : spec.role) + ")",
+         o.text});
     Register(ctx, name, o.text);
     if (i + 1 == stages.size()) ctx.Succeed(o.text, o.record);
   }

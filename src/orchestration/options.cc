@@ -6,9 +6,12 @@ using json = nlohmann::ordered_json;
 
 std::string_view HandoffPolicyName(HandoffPolicy p) {
   switch (p) {
-    case HandoffPolicy::kDropOldest: return "drop_oldest";
-    case HandoffPolicy::kTruncateMiddle: return "truncate_middle";
-    case HandoffPolicy::kSummarize: return "summarize";
+    case HandoffPolicy::kDropOldest:
+      return "drop_oldest";
+    case HandoffPolicy::kTruncateMiddle:
+      return "truncate_middle";
+    case HandoffPolicy::kSummarize:
+      return "summarize";
   }
   return "?";
 }
@@ -23,13 +26,14 @@ Status Bad(std::string* param, const std::string& field, const std::string& what
 Status ReadNumber(const json& v, const std::string& key, double lo, double hi, std::string* param,
                   double* out) {
   if (!v.is_number() || v.get<double>() < lo || v.get<double>() > hi)
-    return Bad(param, key, "must be a number in [" + std::to_string(lo) + ", " +
-                               std::to_string(hi) + "]");
+    return Bad(param, key,
+               "must be a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   *out = v.get<double>();
   return OkStatus();
 }
 
-Status ReadInt(const json& v, const std::string& key, int lo, int hi, std::string* param, int* out) {
+Status ReadInt(const json& v, const std::string& key, int lo, int hi, std::string* param,
+               int* out) {
   if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
     return Bad(param, key,
                "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
@@ -139,10 +143,12 @@ Status ApplyOrchestrationJson(const json& obj, bool allow_test_hooks, Orchestrat
 }
 
 TaskRoles DefaultTaskRoles() {
-  return {{"code", "coder"},       {"coding", "coder"},     {"reasoning", "thinker"},
-          {"math", "thinker"},     {"planning", "thinker"}, {"quick", "fast"},
-          {"fast", "fast"},        {"summarize", "fast"},   {"long", "longctx"},
-          {"long_context", "longctx"}, {"chat", "primary"}, {"general", "primary"}};
+  return {{"code", "coder"},        {"coding", "coder"},
+          {"reasoning", "thinker"}, {"math", "thinker"},
+          {"planning", "thinker"},  {"quick", "fast"},
+          {"fast", "fast"},         {"summarize", "fast"},
+          {"long", "longctx"},      {"long_context", "longctx"},
+          {"chat", "primary"},      {"general", "primary"}};
 }
 
 StatusOr<TaskRoles> ParseTaskRoles(const std::string& text) {

@@ -32,13 +32,14 @@ struct OrchestrationOptions {
   std::vector<std::string> models;  // debate/ensemble participants (model ids); [] = default set
   std::string critic;               // critique: critic model id ("" = the thinker role)
   std::string judge;                // debate: judge model id ("" = the primary)
-  std::vector<StageSpec> stages;    // pipeline ([] = thinker plans, coder implements, primary reviews)
-  bool degrade_on_failure = true;   // on_failure: "degraded" (true) | "error"
-  double stage_timeout_s = 0;       // per-stage deadline; 0 = none
-  double timeout_s = 0;             // whole-request deadline; 0 = none
+  std::vector<StageSpec>
+      stages;  // pipeline ([] = thinker plans, coder implements, primary reviews)
+  bool degrade_on_failure = true;  // on_failure: "degraded" (true) | "error"
+  double stage_timeout_s = 0;      // per-stage deadline; 0 = none
+  double timeout_s = 0;            // whole-request deadline; 0 = none
   HandoffPolicy handoff_policy = HandoffPolicy::kTruncateMiddle;
-  int handoff_max_tokens = 0;       // cap on a handoff prompt (next model's tokens); 0 = its context
-  int stage_max_tokens = 256;       // max_tokens of a stage when the request sets none
+  int handoff_max_tokens = 0;  // cap on a handoff prompt (next model's tokens); 0 = its context
+  int stage_max_tokens = 256;  // max_tokens of a stage when the request sets none
   double similarity_threshold = 0.5;  // ensemble: Jaccard similarity that puts answers together
   int short_answer_words = 8;         // ensemble: answers this short are compared exactly
   // TEST HOOK: 1-based index of the stage that fails with an injected error (0 = none). Accepted

@@ -43,8 +43,7 @@ std::vector<std::string> Orchestrator::Pool(const std::string& model,
   const Registry& reg = manager_.registry();
   if (const PresetSpec* p = reg.FindPreset(model)) return p->models;
   if (const PresetSpec* p = reg.FindPreset(manager_.current_preset())) {
-    if (std::find(p->models.begin(), p->models.end(), primary) != p->models.end())
-      return p->models;
+    if (std::find(p->models.begin(), p->models.end(), primary) != p->models.end()) return p->models;
   }
   return {};
 }
@@ -92,9 +91,9 @@ StatusOr<OrchestrationResult> Orchestrator::Run(const OrchestrationRequest& requ
   auto check = [&](const std::string& id, const std::string& param) -> Status {
     if (reg.FindModel(id)) return OkStatus();
     std::string why = reg.DisabledReason(id);
-    return NotFoundError(param + ": " +
-                         (why.empty() ? "model '" + id + "' does not exist (see GET /v1/models)"
-                                      : why));
+    return NotFoundError(
+        param + ": " +
+        (why.empty() ? "model '" + id + "' does not exist (see GET /v1/models)" : why));
   };
   RunContext ctx(manager_, *this, request, callbacks, primary, pool);
   if (o.mode == "single") {

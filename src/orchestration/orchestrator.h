@@ -12,7 +12,8 @@
 // says on_failure: "error".
 //
 //   Orchestrator orch(manager);
-//   StatusOr<OrchestrationResult> r = orch.Run(request, {.on_final_text = ..., .on_progress = ...});
+//   StatusOr<OrchestrationResult> r = orch.Run(request, {.on_final_text = ..., .on_progress =
+//   ...});
 //
 // Thread-safety: Run() may be called from many threads at once (it keeps no state between runs).
 #pragma once
@@ -45,10 +46,10 @@ struct StageRecord {
   int completion_tokens = 0;
   double time_ms = 0;       // lease wait + prompt + generation
   double inference_ms = 0;  // generation only
-  std::string status;  // ok | error | timeout | empty | refusal | cancelled | compensated
-  std::string error;   // why, when not ok
+  std::string status;       // ok | error | timeout | empty | refusal | cancelled | compensated
+  std::string error;        // why, when not ok
   std::string finish_reason;
-  std::string output;  // the generated text (not reported in JSON)
+  std::string output;   // the generated text (not reported in JSON)
   bool leased = false;  // the model was obtained (it counts in models_used)
 };
 
@@ -73,7 +74,7 @@ struct OrchestrationResult {
   std::string failure;                     // the failed stage's error
   std::vector<std::string> compensations;  // saga steps compensated, in order
   nlohmann::ordered_json details = nlohmann::ordered_json::object();  // per-mode facts (vote, ...)
-  int prompt_tokens = 0;  // all stages
+  int prompt_tokens = 0;                                              // all stages
   int completion_tokens = 0;
   bool final_streamed = false;  // `text` already went out through on_final_text
   // Not OK when the run failed: on_failure "error", no good answer to fall back on, the final
@@ -102,7 +103,8 @@ class Orchestrator {
   // id, or any other name with a task_type) the model holding the role task_type maps to (or
   // `primary`), searched in the preset named by `model`, then the current preset, then the
   // registry. NotFound when nothing matches.
-  StatusOr<std::string> ResolvePrimary(const std::string& model, const std::string& task_type) const;
+  StatusOr<std::string> ResolvePrimary(const std::string& model,
+                                       const std::string& task_type) const;
   // The first model holding `role`, preferring `pool`, then the registry; "" when none.
   std::string ModelForRole(const std::string& role, const std::vector<std::string>& pool) const;
   // The models a request may draw on: the preset named by `model`, else the current preset when it

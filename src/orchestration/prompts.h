@@ -35,8 +35,7 @@ inline constexpr std::string_view kSynthesizeTieTask =
 inline constexpr std::string_view kSynthesizeNoConsensusTask =
     "Every answer above says something different. Write the best final answer to the question, "
     "using what is correct in each.";
-inline constexpr std::string_view kSummarizeSystem =
-    "You condense notes without losing facts.";
+inline constexpr std::string_view kSummarizeSystem = "You condense notes without losing facts.";
 inline constexpr std::string_view kSummarizeTask =
     "Summarize the notes above so that every fact, decision and piece of code needed to answer "
     "the question is kept. Reply with the summary only.";

@@ -91,7 +91,8 @@ StatusOr<FitResult> RunContext::Fit(const StageCall& call, ModelManager::Lease* 
   s.name = call.name + "_summary";
   s.model = ModelForRole("fast");
   s.role = "summarizer";
-  s.prompt = {std::string(prompts::kSummarizeSystem), {{"", "Notes", wanted->first}},
+  s.prompt = {std::string(prompts::kSummarizeSystem),
+              {{"", "Notes", wanted->first}},
               std::string(prompts::kSummarizeTask)};
   s.max_tokens = wanted->second;
   s.policy = HandoffPolicy::kTruncateMiddle;
@@ -103,132 +104,147 @@ StatusOr<FitResult> RunContext::Fit(const StageCall& call, ModelManager::Lease* 
   return FitHandoff(**lease, state_, call.prompt, limit, policy, summarizer);
 }
 
+// One stage's state while it runs.
+struct RunContext::StageRun {
+  StageRecord rec;
+  std::string text;
+  GenerationResult gen;
+  std::optional<Clock::time_point> deadline;
+  bool timed_out = false;
+  bool client_gone = false;
+  bool PastDeadline() const { return deadline && Clock::now() >= *deadline; }
+  void Fail(std::string status, std::string error) {
+    rec.status = std::move(status);
+    rec.error = std::move(error);
+  }
+};
+
+bool RunContext::StopRequested() const {
+  return callbacks_.is_cancelled && callbacks_.is_cancelled();
+}
+
 RunContext::StageOutcome RunContext::RunStage(const StageCall& call) {
   const size_t slot = call.record >= 0 ? static_cast<size_t>(call.record) : Reserve(call.name);
   const auto t0 = Clock::now();
-  StageRecord rec;
-  rec.name = call.name;
-  rec.model = call.model;
-  rec.role = call.role;
+  StageRun run;
+  run.rec.name = call.name;
+  run.rec.model = call.model;
+  run.rec.role = call.role;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    Progress({{"event", "stage_started"}, {"stage", call.name}, {"index", slot + 1},
-              {"model", call.model}, {"role", call.role}});
+    Progress({{"event", "stage_started"},
+              {"stage", call.name},
+              {"index", slot + 1},
+              {"model", call.model},
+              {"role", call.role}});
   }
-  auto fail = [&](std::string status, std::string error) {
-    rec.status = std::move(status);
-    rec.error = std::move(error);
-  };
-  std::optional<Clock::time_point> deadline = deadline_;
+  run.deadline = deadline_;
   if (options().stage_timeout_s > 0) {
     auto d = t0 + std::chrono::duration_cast<Clock::duration>(
                       std::chrono::duration<double>(options().stage_timeout_s));
-    deadline = deadline ? std::min(*deadline, d) : d;
+    run.deadline = run.deadline ? std::min(*run.deadline, d) : d;
   }
-  auto past_deadline = [&] { return deadline && Clock::now() >= *deadline; };
-
-  GenerationResult gen;
-  std::string text;
-  bool timed_out = false, client_gone = false;
-  auto stop_requested = [&] { return callbacks_.is_cancelled && callbacks_.is_cancelled(); };
-  if (stop_requested()) {
-    client_gone = true;
-    fail("cancelled", "the request was cancelled");
+  if (StopRequested()) {
+    run.client_gone = true;
+    run.Fail("cancelled", "the request was cancelled");
   } else if (static_cast<size_t>(options().fail_stage) == slot + 1) {
-    fail("error", "injected fault (test hook fail_stage=" + std::to_string(slot + 1) + ")");
-  } else if (past_deadline()) {
-    fail("timeout", "the deadline passed before the stage started");
+    run.Fail("error", "injected fault (test hook fail_stage=" + std::to_string(slot + 1) + ")");
+  } else if (run.PastDeadline()) {
+    run.Fail("timeout", "the deadline passed before the stage started");
   } else if (StatusOr<ModelManager::Lease> lease = manager_.Acquire(call.model); !lease.ok()) {
-    fail("error", lease.status().message());
+    run.Fail("error", lease.status().message());
   } else {
-    rec.leased = true;
-    const int32_t n_ctx = (**lease).n_ctx();  // the lease may be re-taken by Fit()
-    GenerationParams params = request_.params;
-    params.max_tokens = call.max_tokens > 0              ? call.max_tokens
-                        : request_.params.max_tokens >= 0 ? request_.params.max_tokens
-                                                          : options().stage_max_tokens;
-    int limit = n_ctx - 1 - std::min<int>(params.max_tokens, n_ctx / 2);
-    if (options().handoff_max_tokens > 0) limit = std::min(limit, options().handoff_max_tokens);
-    StatusOr<FitResult> fit = Fit(call, &*lease, limit);
-    Status prep_error = fit.status();
-    Prompt prompt;
-    if (fit.ok()) {
-      if (!call.prompt.sections.empty()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        result_.handoffs.push_back({call.name, fit->tokens_in, fit->tokens_kept, fit->policy});
-      }
-      PromptInput in;
-      in.messages = fit->messages;
-      StatusOr<Prompt> p = (**lease).PreparePrompt(in);
-      if (p.ok()) {
-        prompt = std::move(*p);
-      } else {
-        prep_error = p.status();
-      }
-    }
-    if (past_deadline()) {
-      fail("timeout", "the deadline passed while the model was loading");
-    } else if (!prep_error.ok()) {
-      fail("error", prep_error.message());
-    } else {
-      auto on_text = [&](std::string_view piece) {
-        if (past_deadline()) {
-          timed_out = true;
-          return false;
-        }
-        if (stop_requested()) {
-          client_gone = true;
-          return false;
-        }
-        text.append(piece);
-        if (call.final && callbacks_.on_final_text) {
-          streamed_bytes_ += piece.size();
-          if (!callbacks_.on_final_text(piece)) {
-            client_gone = true;
-            return false;
-          }
-        }
-        return true;
-      };
-      StatusOr<GenerationResult> r =
-          (**lease).Generate(prompt, params, on_text, callbacks_.on_token);
-      if (!r.ok()) {
-        fail("error", r.status().message());
-      } else {
-        gen = *r;
-        rec.finish_reason = r->finish_reason;
-        if (client_gone) {
-          fail("cancelled", "the request was cancelled (client gone or server stopping)");
-        } else if (timed_out) {
-          fail("timeout", "the stage deadline passed during generation");
-        } else if (Trim(text).empty()) {
-          fail("empty", "the model produced no text");
-        } else if (prompts::IsRefusal(text)) {
-          fail("refusal", "the model refused: '" + text.substr(0, 80) + "'");
-        } else {
-          rec.status = "ok";
-        }
-      }
-    }
+    run.rec.leased = true;
+    RunOnModel(call, &*lease, &run);
   }
-  rec.prompt_tokens = gen.prompt_tokens;
-  rec.completion_tokens = gen.completion_tokens;
-  rec.inference_ms = gen.inference_ms;
+  StageRecord& rec = run.rec;
+  rec.prompt_tokens = run.gen.prompt_tokens;
+  rec.completion_tokens = run.gen.completion_tokens;
+  rec.inference_ms = run.gen.inference_ms;
   rec.time_ms = MsSince(t0);
-  rec.output = text;
-  StageOutcome out{rec.status == "ok", text, slot};
+  rec.output = run.text;
+  StageOutcome out{rec.status == "ok", run.text, slot};
   std::lock_guard<std::mutex> lock(mu_);
-  if (client_gone) cancelled_ = true;
+  if (run.client_gone) cancelled_ = true;
   result_.prompt_tokens += rec.prompt_tokens;
   result_.completion_tokens += rec.completion_tokens;
   result_.total_inference_time_ms += rec.inference_ms;
-  json done = {{"event", "stage_finished"}, {"stage", rec.name},         {"index", slot + 1},
-               {"model", rec.model},        {"role", rec.role},          {"status", rec.status},
-               {"completion_tokens", rec.completion_tokens}, {"time_ms", rec.time_ms}};
+  json done = {{"event", "stage_finished"},
+               {"stage", rec.name},
+               {"index", slot + 1},
+               {"model", rec.model},
+               {"role", rec.role},
+               {"status", rec.status},
+               {"completion_tokens", rec.completion_tokens},
+               {"time_ms", rec.time_ms}};
   if (!rec.error.empty()) done["error"] = rec.error;
   result_.stages[slot] = std::move(rec);
   Progress(done);
   return out;
+}
+
+void RunContext::RunOnModel(const StageCall& call, ModelManager::Lease* lease, StageRun* run) {
+  const int32_t n_ctx = (**lease).n_ctx();  // the lease may be re-taken by Fit()
+  GenerationParams params = request_.params;
+  params.max_tokens = call.max_tokens > 0               ? call.max_tokens
+                      : request_.params.max_tokens >= 0 ? request_.params.max_tokens
+                                                        : options().stage_max_tokens;
+  int limit = n_ctx - 1 - std::min<int>(params.max_tokens, n_ctx / 2);
+  if (options().handoff_max_tokens > 0) limit = std::min(limit, options().handoff_max_tokens);
+  StatusOr<FitResult> fit = Fit(call, lease, limit);
+  Status prep_error = fit.status();
+  Prompt prompt;
+  if (fit.ok()) {
+    if (!call.prompt.sections.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      result_.handoffs.push_back({call.name, fit->tokens_in, fit->tokens_kept, fit->policy});
+    }
+    PromptInput in;
+    in.messages = fit->messages;
+    StatusOr<Prompt> p = (**lease).PreparePrompt(in);
+    if (p.ok()) {
+      prompt = std::move(*p);
+    } else {
+      prep_error = p.status();
+    }
+  }
+  if (run->PastDeadline())
+    return run->Fail("timeout", "the deadline passed while the model was loading");
+  if (!prep_error.ok()) return run->Fail("error", prep_error.message());
+  auto on_text = [&](std::string_view piece) {
+    if (run->PastDeadline()) {
+      run->timed_out = true;
+      return false;
+    }
+    if (StopRequested()) {
+      run->client_gone = true;
+      return false;
+    }
+    run->text.append(piece);
+    if (call.final && callbacks_.on_final_text) {
+      streamed_bytes_ += piece.size();
+      if (!callbacks_.on_final_text(piece)) {
+        run->client_gone = true;
+        return false;
+      }
+    }
+    return true;
+  };
+  StatusOr<GenerationResult> r = (**lease).Generate(prompt, params, on_text, callbacks_.on_token);
+  if (!r.ok()) return run->Fail("error", r.status().message());
+  run->gen = *r;
+  run->rec.finish_reason = r->finish_reason;
+  if (run->client_gone) {
+    run->Fail("cancelled", "the request was cancelled (client gone or server stopping)");
+  } else if (run->timed_out) {
+    run->Fail("timeout", "the stage deadline passed during generation");
+  } else if (Trim(run->text).empty()) {
+    run->Fail("empty", "the model produced no text");
+  } else if (prompts::IsRefusal(run->text)) {
+    run->Fail("refusal", "the model refused: '" + run->text.substr(0, 80) + "'");
+  } else {
+    run->rec.status = "ok";
+  }
 }
 
 void RunContext::Fail(size_t failed) {
@@ -247,8 +263,9 @@ void RunContext::Fail(size_t failed) {
     result_.error = rec.status == "timeout" ? DeadlineExceededError(what) : InternalError(what);
   } else if (!o.last_good_answer) {
     result_.error = (rec.status == "timeout" ? DeadlineExceededError(what) : InternalError(what));
-    result_.error = Status(result_.error.code(), what + "; no earlier stage produced an answer "
-                                                        "to fall back on");
+    result_.error = Status(result_.error.code(), what +
+                                                     "; no earlier stage produced an answer "
+                                                     "to fall back on");
   } else {
     result_.degraded = true;
     result_.text = *o.last_good_answer;

@@ -1,7 +1,7 @@
 // RunContext: the state of one orchestration run, shared by the mode implementations
-// (orchestrator.cc, modes.cc): the request, the HandoffState, the saga, the deadlines and the result
-// being built; RunStage() runs one stage (lease, handoff fitting, generation, output checks).
-// Internal to the orchestration library.
+// (orchestrator.cc, modes.cc): the request, the HandoffState, the saga, the deadlines and the
+// result being built; RunStage() runs one stage (lease, handoff fitting, generation, output
+// checks). Internal to the orchestration library.
 //
 // Thread-safety: RunStage() may be called from several threads at once (debate, ensemble); the
 // result's stage records and the progress callback are guarded by one mutex. Everything else
@@ -33,10 +33,10 @@ class RunContext {
     std::string model;
     std::string role;
     StagePrompt prompt;
-    bool final = false;        // its text streams to the client as the answer
-    int max_tokens = 0;        // 0: the request's max_tokens, else the options' stage_max_tokens
+    bool final = false;  // its text streams to the client as the answer
+    int max_tokens = 0;  // 0: the request's max_tokens, else the options' stage_max_tokens
     std::optional<HandoffPolicy> policy;  // overrides the options' handoff policy
-    int record = -1;           // a slot from Reserve(), or -1 to take the next one
+    int record = -1;                      // a slot from Reserve(), or -1 to take the next one
   };
   struct StageOutcome {
     bool ok = false;
@@ -74,6 +74,10 @@ class RunContext {
   // re-acquiring the lease if it had to be released for the summarizer.
   StatusOr<FitResult> Fit(const StageCall& call, ModelManager::Lease* lease, int limit);
   void Progress(nlohmann::ordered_json event);
+  struct StageRun;
+  // Fits, prepares and generates the stage on its leased model, classifying the output.
+  void RunOnModel(const StageCall& call, ModelManager::Lease* lease, StageRun* run);
+  bool StopRequested() const;
 
   ModelManager& manager_;
   const Orchestrator& orchestrator_;

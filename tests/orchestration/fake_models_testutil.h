@@ -2,6 +2,8 @@
 // function of the rendered prompt, one token per byte, and a loader serving them by model id.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -11,7 +13,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include "serving/model_manager.h"
 

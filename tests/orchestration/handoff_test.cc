@@ -20,13 +20,13 @@ class HandoffTest : public ::testing::Test {
   StagePrompt Prompt() const { return {"", {{"s1", "A", a_}, {"s2", "B", b_}}, "T"}; }
   // The fake's rendering, written out by hand: the independent expectation of token counts.
   static int Expected(const std::string& sections) {
-    return static_cast<int>(
-        std::string("<system>\nS\n<user>\nQ?" + sections + "\n\nT\n").size());
+    return static_cast<int>(std::string("<system>\nS\n<user>\nQ?" + sections + "\n\nT\n").size());
   }
 };
 
 TEST_F(HandoffTest, ComposesSectionsAfterTheQuestion) {
-  HandoffState st(json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q?"}])"));
+  HandoffState st(
+      json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q?"}])"));
   StatusOr<FitResult> r = FitHandoff(gen_, st, Prompt(), 4000, HandoffPolicy::kDropOldest, {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->policy, "none");
@@ -35,7 +35,8 @@ TEST_F(HandoffTest, ComposesSectionsAfterTheQuestion) {
 }
 
 TEST_F(HandoffTest, TruncateMiddleKeepsBothEndsWithinTheLimit) {
-  HandoffState st(json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q?"}])"));
+  HandoffState st(
+      json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q?"}])"));
   const int full = Expected("\n\n### A\n" + a_ + "\n\n### B\n" + b_);
   const int limit = full - 200;
   StatusOr<FitResult> r = FitHandoff(gen_, st, Prompt(), limit, HandoffPolicy::kTruncateMiddle, {});
@@ -52,7 +53,8 @@ TEST_F(HandoffTest, TruncateMiddleKeepsBothEndsWithinTheLimit) {
 }
 
 TEST_F(HandoffTest, WhenNoSectionTextFitsTheSectionIsEmptied) {
-  HandoffState st(json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q?"}])"));
+  HandoffState st(
+      json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q?"}])"));
   const int limit = Expected("\n\n### Earlier stages (shortened)\n");  // no room for "[...]"
   StatusOr<FitResult> r = FitHandoff(gen_, st, Prompt(), limit, HandoffPolicy::kTruncateMiddle, {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -64,8 +66,7 @@ TEST_F(HandoffTest, DropOldestDropsHistoryThenOldSections) {
       {"role":"assistant","content":"older reply"},{"role":"user","content":"Q?"}])"));
   EXPECT_EQ(st.history().size(), 2u);
   const int without_a = Expected("\n\n### B\n" + b_);
-  StatusOr<FitResult> r =
-      FitHandoff(gen_, st, Prompt(), without_a, HandoffPolicy::kDropOldest, {});
+  StatusOr<FitResult> r = FitHandoff(gen_, st, Prompt(), without_a, HandoffPolicy::kDropOldest, {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->policy, "drop_oldest");
   EXPECT_EQ(r->tokens_kept, without_a);
@@ -76,7 +77,8 @@ TEST_F(HandoffTest, DropOldestDropsHistoryThenOldSections) {
 }
 
 TEST_F(HandoffTest, SummarizeReplacesTheSections) {
-  HandoffState st(json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q?"}])"));
+  HandoffState st(
+      json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q?"}])"));
   std::string notes_seen;
   int max_seen = 0;
   Summarizer sum = [&](const std::string& notes, int max_tokens) -> StatusOr<std::string> {

@@ -173,7 +173,8 @@ TEST_F(OrchestrationEngineTest, DegradedAndErrorPaths) {
 TEST_F(OrchestrationEngineTest, OneModelAtATimeBudget) {
   auto big = Manager();
   uint64_t largest = 0;
-  for (const ModelSpec& s : registry_->models()) largest = std::max(largest, *big->EstimateBytes(s.id));
+  for (const ModelSpec& s : registry_->models())
+    largest = std::max(largest, *big->EstimateBytes(s.id));
   OrchestrationResult co = Run(*big, "debate");
   ExpectHealthy(co);
   EXPECT_EQ(co.details["parallel"], true);

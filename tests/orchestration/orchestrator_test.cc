@@ -31,7 +31,8 @@ models:
   coder: {file: coder.gguf, roles: [coder]}
   huge: {file: huge.gguf, roles: [longctx]}
 )",
-             "presets:\n  P: {models: [gen, critic, coder]}\n", {"gen", "critic", "coder", "huge"}) {}
+             "presets:\n  P: {models: [gen, critic, coder]}\n",
+             {"gen", "critic", "coder", "huge"}) {}
 
   // Every model answers with its script; prompts are recorded per model.
   void Start(uint64_t budget_bytes = 100'000'000) {
@@ -168,8 +169,7 @@ TEST_F(OrchestratorTest, DebateExcludesRefusalsAndTheJudgeCitesAnAnswer) {
   scripts_["coder"] = [](const std::string&) { return std::string("I'm sorry, I can't help."); };
   Start();
   OrchestrationResult r = Run("debate");
-  EXPECT_EQ(Names(r),
-            (std::vector<std::string>{"debater_1", "debater_2", "debater_3", "judge"}));
+  EXPECT_EQ(Names(r), (std::vector<std::string>{"debater_1", "debater_2", "debater_3", "judge"}));
   EXPECT_EQ(Statuses(r), (std::vector<std::string>{"ok", "ok", "refusal", "ok"}));
   EXPECT_EQ(r.details["parallel"], true);
   EXPECT_EQ(r.details["judge_followed"], "debater_2");
@@ -186,13 +186,11 @@ TEST_F(OrchestratorTest, DebateExcludesRefusalsAndTheJudgeCitesAnAnswer) {
 }
 
 TEST_F(OrchestratorTest, EnsembleVotesMajorityTieAndNoConsensus) {
-  std::map<std::string, std::string> answer = {{"gen", "Paris"}, {"critic", "paris."},
-                                               {"coder", "Lyon"}};
+  std::map<std::string, std::string> answer = {
+      {"gen", "Paris"}, {"critic", "paris."}, {"coder", "Lyon"}};
   for (const char* id : {"gen", "critic", "coder"}) {
     scripts_[id] = [&answer, id](const std::string& p) {
-      return Has(p, "### ")
-                 ? std::string("synthesis")
-                 : answer[id];
+      return Has(p, "### ") ? std::string("synthesis") : answer[id];
     };
   }
   Start();
@@ -201,7 +199,8 @@ TEST_F(OrchestratorTest, EnsembleVotesMajorityTieAndNoConsensus) {
   EXPECT_EQ(r.details["vote"]["method"], "exact");
   EXPECT_EQ(r.details["vote"]["outcome"], "majority");
   EXPECT_EQ(r.details["vote"]["winner"], "member_1");
-  EXPECT_EQ(r.details["vote"]["clusters"], json::parse(R"([["member_1","member_2"],["member_3"]])"));
+  EXPECT_EQ(r.details["vote"]["clusters"],
+            json::parse(R"([["member_1","member_2"],["member_3"]])"));
   EXPECT_TRUE(Has(prompts_["gen"].back(), "### Majority view (2 of 3 answers)\nParis"));
   EXPECT_TRUE(Has(prompts_["gen"].back(), prompts::kSynthesizeMajorityTask));
   EXPECT_EQ(r.text, "synthesis");
@@ -277,8 +276,8 @@ TEST_F(OrchestratorTest, HandoffsAreFittedAndReported) {
   };
   Start();
   r = Run("pipeline", {{"handoff_max_tokens", 300}, {"handoff_policy", "summarize"}});
-  EXPECT_EQ(Names(r), (std::vector<std::string>{"stage_1", "stage_2", "stage_2_summary",
-                                                "stage_3", "stage_3_summary"}));
+  EXPECT_EQ(Names(r), (std::vector<std::string>{"stage_1", "stage_2", "stage_2_summary", "stage_3",
+                                                "stage_3_summary"}));
   EXPECT_EQ(r.stages[2].role, "summarizer");
   EXPECT_EQ(r.stages[2].model, "gen");
   // The summarizer's own input is a handoff too (cut to the same cap), reported before the
@@ -374,9 +373,9 @@ TEST(OrchestrationOptions, RejectsUnknownFieldsAndGatesTheTestHook) {
   EXPECT_EQ(param, "orchestration.rounds");
   EXPECT_FALSE(ApplyOrchestrationJson(json{{"fail_stage", 1}}, false, &o, &param).ok());
   EXPECT_EQ(param, "orchestration.fail_stage");
-  EXPECT_FALSE(ApplyOrchestrationJson(json::parse(R"({"stages":[{"instruction":"x"}]})"), true, &o,
-                                      &param)
-                   .ok());
+  EXPECT_FALSE(
+      ApplyOrchestrationJson(json::parse(R"({"stages":[{"instruction":"x"}]})"), true, &o, &param)
+          .ok());
   EXPECT_EQ(param, "orchestration.stages[0]");
   ASSERT_TRUE(ApplyOrchestrationJson(json::parse(R"({"rounds":3,"on_failure":"error",
       "handoff_policy":"drop_oldest","stages":[{"role":"coder","instruction":"x"}]})"),

@@ -85,8 +85,10 @@ TEST(Prompts, RefusalsAndCitations) {
 TEST(Saga, CompensatesNewestFirstAndRestoresTheLastGoodAnswer) {
   std::vector<std::string> order;
   Saga saga;
-  saga.Register("stage_1", [&] { order.push_back("stage_1"); }, "plan");
-  saga.Register("stage_2", [&] { order.push_back("stage_2"); }, "draft");
+  saga.Register(
+      "stage_1", [&] { order.push_back("stage_1"); }, "plan");
+  saga.Register(
+      "stage_2", [&] { order.push_back("stage_2"); }, "draft");
   saga.Register("critique_1", [&] { order.push_back("critique_1"); });
   Saga::Outcome o = saga.Compensate();
   EXPECT_EQ(order, (std::vector<std::string>{"critique_1", "stage_2", "stage_1"}));
