@@ -74,25 +74,7 @@ void Server::HandleCompletion(const httplib::Request& req, httplib::Response& re
   if (draining_)
     return SendError(res, ApiError::FromStatus(UnavailableError("the server is shutting down")));
 
-  std::string mode =
-      request.orchestration_mode.empty() ? config_.orchestration_mode : request.orchestration_mode;
-  request.orchestration_mode = mode;
-  if (mode != "single") {
-    static const char* kPlanned[] = {"critique", "debate", "ensemble", "pipeline"};
-    bool planned = std::find(std::begin(kPlanned), std::end(kPlanned), mode) != std::end(kPlanned);
-    if (planned) {
-      return SendError(res, {501, "invalid_request_error", "orchestration_mode_not_implemented",
-                             "orchestration mode '" + mode +
-                                 "' is not implemented yet; only 'single' is available",
-                             "orchestration_mode", false, 0});
-    }
-    return SendError(
-        res,
-        ApiError::InvalidRequest(
-            "'orchestration_mode' must be single, critique, debate, ensemble or pipeline, got '" +
-                mode + "'",
-            "orchestration_mode"));
-  }
+  if (MaybeOrchestrate(request, res)) return;
 
   auto t0 = std::chrono::steady_clock::now();
   StatusOr<ModelManager::Lease> lease = manager_.Acquire(request.model);

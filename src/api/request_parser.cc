@@ -235,6 +235,7 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   if (auto e = ReadStop(body, &r->params.stop)) return e;
   if (auto e = ReadString(body, "orchestration_mode", &r->orchestration_mode)) return e;
   if (auto e = ReadString(body, "task_type", &r->task_type)) return e;
+  if (auto it = body.find("orchestration"); it != body.end()) r->orchestration = *it;
   if (auto e = ReadInteger(body, "priority", -1000, 1000, &priority)) return e;
   r->priority = static_cast<int>(priority);
   r->params.priority = r->priority;

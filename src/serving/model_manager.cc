@@ -282,6 +282,17 @@ std::vector<ModelStatus> ModelManager::List() const {
   return out;
 }
 
+StatusOr<uint64_t> ModelManager::EstimateBytes(const std::string& id) const {
+  const ModelSpec* spec = registry_->FindModel(id);
+  if (!spec) return NotFoundError("model '" + id + "' does not exist");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const Entry& e = *entries_.at(id);
+    if (e.state == ModelState::kLoaded && e.bytes > 0) return e.bytes;
+  }
+  return loader_->EstimateBytes(*spec);
+}
+
 std::vector<std::string> ModelManager::LoadedIds() const {
   std::vector<std::string> ids;
   for (const ModelStatus& s : List()) {

@@ -98,6 +98,9 @@ class ModelManager {
   void StartIdleReaper(std::chrono::milliseconds period);
 
   std::vector<ModelStatus> List() const;
+  // Bytes the model occupies (loaded) or would occupy (the loader's estimate). NotFound for ids
+  // not in the registry.
+  StatusOr<uint64_t> EstimateBytes(const std::string& id) const;
   std::vector<std::string> LoadedIds() const;
   std::string current_preset() const;
   const Registry& registry() const { return *registry_; }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct PresetSpec {
   double total_memory_gb = 0;
   std::string orchestration_mode = "single";
   std::string target;  // e.g. mac-16gb
+  // `orchestration:` defaults for requests to this preset (docs/orchestration.md); null when
+  // absent. Validated when a request uses them (the orchestration layer owns the fields).
+  nlohmann::ordered_json orchestration;
 };
 
 class Registry {

@@ -56,7 +56,7 @@ test('presets: list and load', async () => {
   try {
     const list = await getJson(`${srv.url}/v1/presets`);
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.data.map((p) => p.id), ['S1', 'D1']);
+    assert.deepEqual(list.body.data.map((p) => p.id), ['S1', 'D1', 'O1']);
     assert.deepEqual(list.body.data[1].models, ['tiny-llama', 'tiny-qwen2']);
     assert.equal(list.body.data[1].orchestration_mode, 'single');
     const load = await postJson(`${srv.url}/v1/presets/D1/load`, {});
