@@ -74,6 +74,9 @@ void Server::HandleCompletion(const httplib::Request& req, httplib::Response& re
   if (draining_)
     return SendError(res, ApiError::FromStatus(UnavailableError("the server is shutting down")));
 
+  // A client that hangs up while its request waits or runs cancels it.
+  const int client_fd = FindClientSocket(req);
+  request.params.cancelled = [client_fd] { return PeerClosed(client_fd); };
   if (MaybeOrchestrate(request, res)) return;
 
   auto t0 = std::chrono::steady_clock::now();
@@ -88,9 +91,6 @@ void Server::HandleCompletion(const httplib::Request& req, httplib::Response& re
   if (!prompt.ok())
     return SendError(res, ApiError::FromStatus(prompt.status(), is_chat ? "messages" : "prompt"));
   CurrentRequest().prompt_tokens = static_cast<int>(prompt->tokens.size());
-  // A client that hangs up while its request waits or runs cancels it.
-  const int client_fd = FindClientSocket(req);
-  request.params.cancelled = [client_fd] { return PeerClosed(client_fd); };
   if (request.stream) {
     RespondStream(request, std::move(*lease), std::move(*prompt), res);
   } else {

@@ -52,6 +52,7 @@ class EngineGenerator : public Generator {
   }
   int32_t n_ctx() const override { return scheduler_->n_ctx_seq(); }
   uint64_t memory_bytes() const override { return memory_bytes_; }
+  int32_t vocab_size() const { return tokenizer_->n_vocab(); }
   nlohmann::ordered_json Slots() const override { return scheduler_->Snapshot(); }
 
  private:

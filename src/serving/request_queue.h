@@ -7,6 +7,7 @@
 // scheduler guards it with its own mutex. T is copyable (the scheduler stores shared pointers).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -23,9 +24,10 @@ class RequestQueue {
 
   RequestQueue(int max_size, double aging_s) : max_size_(max_size), aging_s_(aging_s) {}
 
-  // Adds an item; false (nothing added) when the queue already holds max_size items.
-  bool Push(T item, int priority, Clock::time_point now) {
-    if (static_cast<int>(items_.size()) >= max_size_) return false;
+  // Adds an item; false (nothing added) when the queue already holds max_size + slack items
+  // (slack: items about to leave at once, e.g. for free slots).
+  bool Push(T item, int priority, Clock::time_point now, int slack = 0) {
+    if (static_cast<int>(items_.size()) >= max_size_ + std::max(0, slack)) return false;
     items_.push_back({std::move(item), priority, now, next_seq_++});
     return true;
   }

@@ -155,7 +155,8 @@ StatusOr<std::unique_ptr<PendingGeneration>> Scheduler::Submit(const Prompt& pro
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return UnavailableError("model '" + options_.model_id + "' is being unloaded");
-    if (!queue_.Push(r, params.priority, r->submitted)) {
+    // Requests that a free slot takes at once do not count against INFERENCE_MAX_QUEUE.
+    if (!queue_.Push(r, params.priority, r->submitted, options_.parallel - running_count_)) {
       return BusyError("model '" + options_.model_id + "' is busy: " + std::to_string(queue_.size()) +
                        " requests are queued (INFERENCE_MAX_QUEUE=" + std::to_string(queue_.max_size()) + ")");
     }
@@ -284,6 +285,7 @@ void Scheduler::Admit(Clock::time_point now) {
     }
     req->cv.notify_all();
     running_.push_back(std::move(req));
+    running_count_ = static_cast<int>(running_.size());
     if (running_.back()->seq->EndsBeforeSampling()) {
       // max_tokens 0: nothing to compute; it ends ("length") at the start of the next step.
       StatusOr<TokenSequence::Step> none = running_.back()->seq->OnLogits({});
@@ -388,6 +390,7 @@ void Scheduler::Finish(Request& r, Status status) {
   running_.erase(it);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    running_count_ = static_cast<int>(running_.size());
     PublishLocked();  // the caller may look at the slots as soon as it is told
   }
   std::lock_guard<std::mutex> rl(r.mu);

@@ -117,6 +117,7 @@ class Scheduler {
   std::condition_variable cv_;
   RequestQueue<RequestPtr> queue_;
   bool stopping_ = false;
+  int running_count_ = 0;         // running_.size(), for Submit()
   nlohmann::ordered_json view_;  // published by the scheduler thread
   std::thread thread_;
 };
