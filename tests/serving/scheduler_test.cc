@@ -396,5 +396,36 @@ TEST(SchedulerTest, SmallPoolMakesRequestsWaitForBlocks) {
   }
 }
 
+// INFERENCE_MAX_RUNNING: a limit shared by two models' schedulers holds the second model's
+// request in its queue while the first model runs, and lets it start when that one ends.
+TEST(SchedulerTest, GlobalLimitIsSharedAcrossModels) {
+  std::unique_ptr<Loaded> m = Loaded::Open("stories260K.gguf");
+  if (!m) GTEST_SKIP() << "stories260K absent";
+  ConcurrencyLimit global(1);
+  StepGate gate;
+  SchedulerOptions a_opt;
+  a_opt.global = &global;
+  a_opt.before_step = [&] { gate.Wait(); };
+  SchedulerOptions b_opt;
+  b_opt.global = &global;
+  std::unique_ptr<Scheduler> a = m->Make(a_opt, 512), b = m->Make(b_opt, 512);
+  const Prompt prompt = m->Encode("Once upon a time");
+  auto on_a = std::async(std::launch::async, [&] { return RunOne(*a, prompt, Greedy(4)); });
+  gate.WaitUntilBlocked();
+  EXPECT_EQ(global.in_use(), 1);
+  auto on_b = std::async(std::launch::async, [&] { return RunOne(*b, prompt, Greedy(4)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  nlohmann::ordered_json snap = b->Snapshot();
+  EXPECT_EQ(snap["running"], 0) << snap.dump();
+  EXPECT_EQ(snap["queued"], 1) << snap.dump();
+  gate.Open();
+  Outcome ra = on_a.get(), rb = on_b.get();
+  EXPECT_TRUE(ra.status.ok());
+  ASSERT_TRUE(rb.status.ok());
+  EXPECT_EQ(rb.text, ra.text);
+  EXPECT_GE(rb.result.queue_ms, 90);
+  EXPECT_EQ(global.in_use(), 0);
+}
+
 }  // namespace
 }  // namespace isv
