@@ -54,6 +54,8 @@ class Server {
   void HandleHealth(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);
   void HandleListModels(const httplib::Request& req, httplib::Response& res);
+  // GET /v1/slots: per loaded model, what its scheduler is doing (slots, queue, KV blocks).
+  void HandleSlots(const httplib::Request& req, httplib::Response& res);
   void HandleModelAction(const std::string& id, httplib::Response& res, bool load);
   void HandleListPresets(const httplib::Request& req, httplib::Response& res);
   void HandleLoadPreset(const std::string& id, httplib::Response& res);

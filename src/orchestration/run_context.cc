@@ -230,8 +230,20 @@ void RunContext::RunOnModel(const StageCall& call, ModelManager::Lease* lease, S
     }
     return true;
   };
+  // The scheduler polls this while the stage waits in the model's queue and while it runs, so a
+  // deadline or a client that left ends the stage even before its first token.
+  params.cancelled = [this, run, client_gone = request_.params.cancelled] {
+    return run->PastDeadline() || StopRequested() || (client_gone && client_gone());
+  };
   StatusOr<GenerationResult> r = (**lease).Generate(prompt, params, on_text, callbacks_.on_token);
   if (!r.ok()) return run->Fail("error", r.status().message());
+  if (r->finish_reason == "cancelled" && !run->timed_out && !run->client_gone) {
+    if (run->PastDeadline()) {
+      run->timed_out = true;
+    } else {
+      run->client_gone = true;
+    }
+  }
   run->gen = *r;
   run->rec.finish_reason = r->finish_reason;
   if (run->client_gone) {

@@ -277,7 +277,7 @@ std::vector<ModelStatus> ModelManager::List() const {
   std::vector<ModelStatus> out;
   for (const ModelSpec& spec : registry_->models()) {
     const Entry& e = *entries_.at(spec.id);
-    out.push_back({&spec, e.state, e.bytes, e.active});
+    out.push_back({&spec, e.state, e.bytes, e.active, e.generator});
   }
   return out;
 }

@@ -52,6 +52,7 @@ struct ModelStatus {
   ModelState state;
   uint64_t memory_bytes;  // loaded: the model's own figure; else the estimate (0 if unknown)
   int active;             // leases held by requests
+  std::shared_ptr<const Generator> generator;  // loaded: the model (for Slots()); else null
 };
 
 class ModelManager {

@@ -73,6 +73,7 @@ Status ParseModel(const std::string& id, const YAML::Node& n, const fs::path& mo
   ISV_RETURN_IF_ERROR(GetNumber(n, "gpu_layers", &m->gpu_layers));
   ISV_RETURN_IF_ERROR(GetNumber(n, "parallel", &m->parallel));
   ISV_RETURN_IF_ERROR(GetNumber(n, "threads", &m->threads));
+  ISV_RETURN_IF_ERROR(GetNumber(n, "kv_cache_tokens", &m->kv_cache_tokens));
   ISV_RETURN_IF_ERROR(GetString(n, "chat_template", &m->chat_template));
   if (const YAML::Node ka = n["keep_alive"]; ka && !ka.IsNull()) {
     if (!ka.IsScalar())
@@ -84,8 +85,8 @@ Status ParseModel(const std::string& id, const YAML::Node& n, const fs::path& mo
   if (m->file.empty()) return InvalidArgumentError("file: required");
   if (m->size_gb < 0) return InvalidArgumentError("size_gb: must be >= 0");
   if (m->context_length < 0) return InvalidArgumentError("context_length: must be >= 0");
-  if (m->parallel < 0 || m->threads < 0)
-    return InvalidArgumentError("parallel/threads: must be >= 0");
+  if (m->parallel < 0 || m->threads < 0 || m->kv_cache_tokens < 0)
+    return InvalidArgumentError("parallel/threads/kv_cache_tokens: must be >= 0");
   fs::path p(m->file);
   m->path = (p.is_absolute() ? p : models_dir / p).lexically_normal().string();
   std::error_code ec;

@@ -37,6 +37,7 @@ struct ModelSpec {
   double keep_alive_s = -1;   // < 0 = the global INFERENCE_KEEP_ALIVE; 0 = never unload
   std::string chat_template;  // optional path of a Jinja template overriding the GGUF's
   int threads = 0;            // 0 = the global INFERENCE_THREADS
+  int kv_cache_tokens = 0;    // KV pool shared by the model's sequences; 0 = parallel * context
 };
 
 struct PresetSpec {

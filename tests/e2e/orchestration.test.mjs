@@ -106,8 +106,9 @@ test('a failed stage: degraded answer by default, 502 with on_failure error; bad
 });
 
 test('a budget that holds one model at a time runs the stages one after another', async () => {
-  // Loaded sizes: stories260K 18 MB, tiny-phi3 31 MB, tiny-qwen2 34 MB: 35 MB holds any one.
-  const small = await startServer({ INFERENCE_MEMORY_LIMIT_GB: '0.035' });
+  // Loaded sizes with one sequence per model: stories260K 18 MB, tiny-phi3 31 MB, tiny-qwen2 34 MB:
+  // 35 MB holds any one.
+  const small = await startServer({ INFERENCE_MEMORY_LIMIT_GB: '0.035', INFERENCE_PARALLEL: '1' });
   try {
     const r = await postJson(`${small.url}/v1/chat/completions`, ask({ orchestration_mode: 'debate' }));
     assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -5,6 +5,8 @@
 //     signed products);
 //   - Q8_K quantization: the k_quant_simd.inc body (256-bit vectors).
 // Integer parts are exact; only the float accumulation order differs from the scalar oracle.
+// The small fixed loops are unrolled explicitly (#pragma GCC unroll): at -O2 GCC 12 kept them as
+// loops over stack arrays, which made the four-token Q4_K kernel barely faster than vec_dot.
 
 // GCC 12 reports its own "undefined vector" idiom inside several AVX-512 intrinsics (e.g.
 // _mm512_broadcast_i64x4, _mm512_cvtepi32_ps) as uninitialized use (GCC bug 105593, fixed in 13).
@@ -47,6 +49,7 @@ inline void ScaleVectors512(__m128i sc8, __m512i* sv) {
   // int16 lane L of the products of vector v belongs to sub-block 4v + L / 8.
   const __m512i lane_group = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1,
                                               1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+#pragma GCC unroll 8
   for (int v = 0; v < 4; ++v) {
     const __m512i idx = _mm512_add_epi16(lane_group, _mm512_set1_epi16(static_cast<int16_t>(4 * v)));
     sv[v] = _mm512_permutexvar_epi16(idx, s16);
@@ -56,6 +59,7 @@ inline void ScaleVectors512(__m128i sc8, __m512i* sv) {
 // Sum over the block of scale(sub-block of 16) * q * y, in 16 int32 lanes (sv from ScaleVectors512).
 inline __m512i DotScaledVectors512(const __m512i* q, const int8_t* y, const __m512i* sv) {
   __m512i acc = _mm512_setzero_si512();
+#pragma GCC unroll 8
   for (int v = 0; v < 4; ++v) {
     const __m512i yv = _mm512_loadu_si512(y + 64 * v);
     acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q[v], yv), sv[v]);
@@ -78,6 +82,7 @@ void Avx512K4Dot(int64_t n, const uint8_t* blocks, size_t block_bytes, const Blo
   const __m512i nibble_shift = Halves16(0, 4);
   __m512 acc[kNy];
   __m256 acc_m[kNy];
+#pragma GCC unroll 8
   for (int j = 0; j < kNy; ++j) {
     acc[j] = _mm512_setzero_ps();
     acc_m[j] = _mm256_setzero_ps();
@@ -92,6 +97,7 @@ void Avx512K4Dot(int64_t n, const uint8_t* blocks, size_t block_bytes, const Blo
     const uint8_t* qs = kFiveBit ? b + offsetof(BlockQ5K, qs) : b + offsetof(BlockQ4K, qs);
     const __m512i qh = kFiveBit ? Broadcast32(b + offsetof(BlockQ5K, qh)) : _mm512_setzero_si512();
     __m512i q[4];
+#pragma GCC unroll 8
     for (int c = 0; c < 4; ++c) {
       q[c] = _mm512_and_si512(_mm512_srlv_epi16(Broadcast32(qs + 32 * c), nibble_shift), low4);
       if constexpr (kFiveBit) {
@@ -103,6 +109,7 @@ void Avx512K4Dot(int64_t n, const uint8_t* blocks, size_t block_bytes, const Blo
     ScaleVectors512(sc8, sv);
     const __m256i mn16 = _mm256_cvtepu8_epi16(mn8);
     const float dx = Fp16ToFp32(d16), dminx = Fp16ToFp32(dmin16);
+#pragma GCC unroll 8
     for (int j = 0; j < kNy; ++j) {
       const BlockQ8K& yb = ys[j][i];
       const __m512i isum = DotScaledVectors512(q, yb.qs, sv);
@@ -111,6 +118,7 @@ void Avx512K4Dot(int64_t n, const uint8_t* blocks, size_t block_bytes, const Blo
       acc_m[j] = _mm256_fmadd_ps(_mm256_set1_ps(dminx * yb.d), _mm256_cvtepi32_ps(msum), acc_m[j]);
     }
   }
+#pragma GCC unroll 8
   for (int j = 0; j < kNy; ++j) out[j] = _mm512_reduce_add_ps(acc[j]) - HsumFloat8(acc_m[j]);
 }
 
@@ -119,6 +127,7 @@ template <int kNy>
 struct Q8KRows {
   const BlockQ8K* rows[kNy];
   Q8KRows(const void* y, size_t y_stride) {
+#pragma GCC unroll 8
     for (int j = 0; j < kNy; ++j) {
       rows[j] = reinterpret_cast<const BlockQ8K*>(static_cast<const uint8_t*>(y) + j * y_stride);
     }
@@ -154,9 +163,11 @@ void Avx512Q6KDot(int64_t n, const void* vx, const BlockQ8K* const* ys, float* o
   const __m512i low2 = _mm512_set1_epi8(0x03);
   const __m512i shift_lo = Halves16(0, 2), shift_hi = Halves16(4, 6);
   __m512 acc[kNy];
+#pragma GCC unroll 8
   for (int j = 0; j < kNy; ++j) acc[j] = _mm512_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     __m512i q[4];
+#pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       const __m512i l = _mm512_loadu_si512(x[i].ql + 64 * h);
       const __m512i hb = Broadcast32(x[i].qh + 32 * h);
@@ -172,6 +183,7 @@ void Avx512Q6KDot(int64_t n, const void* vx, const BlockQ8K* const* ys, float* o
     ScaleVectors512(sc8, sv);
     const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
     const float dx = Fp16ToFp32(x[i].d);
+#pragma GCC unroll 8
     for (int j = 0; j < kNy; ++j) {
       const BlockQ8K& yb = ys[j][i];
       const __m512i isum = DotScaledVectors512(q, yb.qs, sv);
@@ -181,6 +193,7 @@ void Avx512Q6KDot(int64_t n, const void* vx, const BlockQ8K* const* ys, float* o
       acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(dx * yb.d), _mm512_cvtepi32_ps(total), acc[j]);
     }
   }
+#pragma GCC unroll 8
   for (int j = 0; j < kNy; ++j) out[j] = _mm512_reduce_add_ps(acc[j]);
 }
 
@@ -201,8 +214,10 @@ void Avx512LowBitQuants(const uint8_t* qs, const uint8_t* hmask, __m512i* q) {
   const __m512i m3 = _mm512_set1_epi8(3);
   const __m512i one = _mm512_set1_epi8(1);
   const __m512i hm = kThreeBit ? Broadcast32(hmask) : _mm512_setzero_si512();
+#pragma GCC unroll 8
   for (int h = 0; h < 2; ++h) {
     const __m512i bits = Broadcast32(qs + 32 * h);
+#pragma GCC unroll 8
     for (int p = 0; p < 2; ++p) {
       __m512i v = _mm512_and_si512(_mm512_srlv_epi16(bits, Halves16(4 * p, 4 * p + 2)), m3);
       if constexpr (kThreeBit) {
@@ -284,6 +299,7 @@ float Avx512Iq4XsVecDot(int64_t n, const void* vx, const void* vy) {
         _mm_set1_epi16(32));
     const __m512i s16w = _mm512_zextsi128_si512(s16);
     __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 8
     for (int k = 0; k < 2; ++k) {
       const __m512i bits = _mm512_loadu_si512(x[i].qs + 64 * k);
       const __m512i v_lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(bits, low4));

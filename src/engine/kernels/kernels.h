@@ -29,9 +29,23 @@ struct TypeKernels {
   float (*vec_dot)(int64_t n, const void* x, const void* y) = nullptr;
   // Optional (nullptr: MatMul uses vec_dot): out[j] = vec_dot(n, x, y + j * y_stride) for j < 4, in
   // one pass over x, so that each weight block is loaded and unpacked once for four activation
-  // rows (prompt processing). Results may differ from vec_dot by the order of float additions.
+  // rows (prompt processing).
   void (*vec_dot_4)(int64_t n, const void* x, const void* y, size_t y_stride, float* out) = nullptr;
+  // Optional register tile (nullptr: MatMul uses vec_dot_4 / vec_dot):
+  //   out[t * out_stride + r] = vec_dot(n, x + r * x_stride, y + t * y_stride)
+  // for r < n_rows, t < n_cols. REQUIRES: 1 <= n_rows <= tile_rows, 1 <= n_cols <= tile_cols.
+  // Each weight block is unpacked once for all n_cols activation rows and each activation block
+  // loaded once for all n_rows weight rows (prefill), and n_cols == 1 reads n_rows weight rows in
+  // one pass (decode).
+  void (*gemm_tile)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* y, size_t y_stride,
+                    int n_cols, float* out, size_t out_stride) = nullptr;
+  int tile_rows = 0;
+  int tile_cols = 0;
 };
+// Batch invariance (the serving layer promises that a sequence's outputs do not depend on what
+// else is in the batch): vec_dot_4 and gemm_tile return results BIT-IDENTICAL to vec_dot of the
+// same instruction-set level for every row and column (same integer lanes, same float operations
+// in the same order per (row, column) pair); tests/engine/kernels/batch_invariance_test.cc checks it.
 
 // One TypeKernels per GgmlType value (indexed by the raw ggml type number).
 struct KernelTable {

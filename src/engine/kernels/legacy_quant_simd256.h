@@ -88,25 +88,6 @@ inline float SumBlocks(int64_t n, BlockFn block) {
   return HorizontalSum(_mm256_add_ps(acc0, acc1));
 }
 
-float Q4_0VecDot(int64_t n, const void* vx, const void* vy) {
-  const BlockQ4_0* x = static_cast<const BlockQ4_0*>(vx);
-  const BlockQ8_0* y = static_cast<const BlockQ8_0*>(vy);
-  return SumBlocks(n, [&](int64_t i, __m256 acc) {
-    const __m256i q = _mm256_sub_epi8(UnpackNibbles(x[i].qs), _mm256_set1_epi8(8));
-    return ScaleAdd(Half(x[i].d) * Half(y[i].d), DotSigned(q, LoadQ8(y[i].qs)), acc);
-  });
-}
-
-float Q5_0VecDot(int64_t n, const void* vx, const void* vy) {
-  const BlockQ5_0* x = static_cast<const BlockQ5_0*>(vx);
-  const BlockQ8_0* y = static_cast<const BlockQ8_0*>(vy);
-  return SumBlocks(n, [&](int64_t i, __m256 acc) {
-    const __m256i q5 = _mm256_or_si256(UnpackNibbles(x[i].qs), FifthBits(x[i].qh));
-    const __m256i q = _mm256_sub_epi8(q5, _mm256_set1_epi8(16));
-    return ScaleAdd(Half(x[i].d) * Half(y[i].d), DotSigned(q, LoadQ8(y[i].qs)), acc);
-  });
-}
-
 // Affine types: sum_b dx*dy * sum_j q_j y_j + mx * sy, the second part summed in scalar float.
 float Q4_1VecDot(int64_t n, const void* vx, const void* vy) {
   const BlockQ4_1* x = static_cast<const BlockQ4_1*>(vx);
@@ -132,98 +113,16 @@ float Q5_1VecDot(int64_t n, const void* vx, const void* vy) {
   return dots + sum_ms;
 }
 
-float Q8_0VecDot(int64_t n, const void* vx, const void* vy) {
-  const BlockQ8_0* x = static_cast<const BlockQ8_0*>(vx);
-  const BlockQ8_0* y = static_cast<const BlockQ8_0*>(vy);
-  return SumBlocks(n, [&](int64_t i, __m256 acc) {
-    return ScaleAdd(Half(x[i].d) * Half(y[i].d), DotSigned(LoadQ8(x[i].qs), LoadQ8(y[i].qs)), acc);
-  });
-}
+#include "engine/kernels/legacy_quant_tile.inc"
 
-float Iq4NlVecDot(int64_t n, const void* vx, const void* vy) {
-  const BlockIq4Nl* x = static_cast<const BlockIq4Nl*>(vx);
-  const BlockQ8_0* y = static_cast<const BlockQ8_0*>(vy);
-  const __m128i table128 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
-  const __m256i table = _mm256_set_m128i(table128, table128);
-  return SumBlocks(n, [&](int64_t i, __m256 acc) {
-    const __m256i v = _mm256_shuffle_epi8(table, UnpackNibbles(x[i].qs));  // values in [-127, 113]
-    return ScaleAdd(Half(x[i].d) * Half(y[i].d), DotSigned(v, LoadQ8(y[i].qs)), acc);
-  });
-}
-
-// Four-token form of the symmetric types (x of a Q8_0-activation type): each block of x is
-// unpacked once by unpack(block) -> signed bytes, then multiplied with block i of each of the
-// four activation rows y + j * y_stride. The four int32 block sums are folded together with
-// horizontal adds (lanes [t0 t1 t2 t3 | t0 t1 t2 t3]) so that one conversion and one FMA with the
-// four scales serve all four tokens.
-template <typename Block, typename UnpackFn>
-inline void SymmetricDot4(int64_t n, const Block* x, const void* vy, size_t y_stride, float* out, UnpackFn unpack) {
-  const int64_t nb = n / kQK;
-  const uint8_t* y = static_cast<const uint8_t*>(vy);
-  const BlockQ8_0* y0 = reinterpret_cast<const BlockQ8_0*>(y);
-  const BlockQ8_0* y1 = reinterpret_cast<const BlockQ8_0*>(y + y_stride);
-  const BlockQ8_0* y2 = reinterpret_cast<const BlockQ8_0*>(y + 2 * y_stride);
-  const BlockQ8_0* y3 = reinterpret_cast<const BlockQ8_0*>(y + 3 * y_stride);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    const __m256i q = unpack(x[i]);
-    const __m256i ax = _mm256_sign_epi8(q, q);  // |q|; the sign moves to the activations
-    const __m256i s0 = DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y0[i].qs), q));
-    const __m256i s1 = DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y1[i].qs), q));
-    const __m256i s2 = DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y2[i].qs), q));
-    const __m256i s3 = DotUnsignedSigned(ax, _mm256_sign_epi8(LoadQ8(y3[i].qs), q));
-    const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(s0, s1), _mm256_hadd_epi32(s2, s3));
-    const __m128 dy = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(y0[i].d), static_cast<int16_t>(y1[i].d),
-                                                  static_cast<int16_t>(y2[i].d), static_cast<int16_t>(y3[i].d), 0, 0, 0, 0));
-    const __m128 scale4 = _mm_mul_ps(dy, _mm_set1_ps(Half(x[i].d)));
-    const __m256 scale = _mm256_set_m128(scale4, scale4);
-    if (i & 1) {
-      acc1 = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(sums), acc1);
-    } else {
-      acc0 = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(sums), acc0);
-    }
-  }
-  const __m256 acc = _mm256_add_ps(acc0, acc1);
-  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
-}
-
-void Q4_0VecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
-  SymmetricDot4(n, static_cast<const BlockQ4_0*>(vx), vy, y_stride, out, [](const BlockQ4_0& b) {
-    return _mm256_sub_epi8(UnpackNibbles(b.qs), _mm256_set1_epi8(8));
-  });
-}
-
-void Q5_0VecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
-  SymmetricDot4(n, static_cast<const BlockQ5_0*>(vx), vy, y_stride, out, [](const BlockQ5_0& b) {
-    return _mm256_sub_epi8(_mm256_or_si256(UnpackNibbles(b.qs), FifthBits(b.qh)), _mm256_set1_epi8(16));
-  });
-}
-
-void Q8_0VecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
-  SymmetricDot4(n, static_cast<const BlockQ8_0*>(vx), vy, y_stride, out,
-                [](const BlockQ8_0& b) { return LoadQ8(b.qs); });
-}
-
-void Iq4NlVecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
-  const __m128i table128 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
-  const __m256i table = _mm256_set_m128i(table128, table128);
-  SymmetricDot4(n, static_cast<const BlockIq4Nl*>(vx), vy, y_stride, out, [&](const BlockIq4Nl& b) {
-    return _mm256_shuffle_epi8(table, UnpackNibbles(b.qs));
-  });
-}
-
-// Registers the vec_dot and vec_dot_4 kernels of this file's instruction set.
+// Registers the vec_dot, vec_dot_4 and gemm_tile kernels of this file's instruction set.
 inline void RegisterSimd256LegacyKernels(KernelTable& table) {
-  table[GgmlType::kQ4_0].vec_dot = Q4_0VecDot;
   table[GgmlType::kQ4_1].vec_dot = Q4_1VecDot;
-  table[GgmlType::kQ5_0].vec_dot = Q5_0VecDot;
   table[GgmlType::kQ5_1].vec_dot = Q5_1VecDot;
-  table[GgmlType::kQ8_0].vec_dot = Q8_0VecDot;
-  table[GgmlType::kIQ4_NL].vec_dot = Iq4NlVecDot;
-  table[GgmlType::kQ4_0].vec_dot_4 = Q4_0VecDot4;
-  table[GgmlType::kQ5_0].vec_dot_4 = Q5_0VecDot4;
-  table[GgmlType::kQ8_0].vec_dot_4 = Q8_0VecDot4;
-  table[GgmlType::kIQ4_NL].vec_dot_4 = Iq4NlVecDot4;
+  RegisterLegacyTile<Q4_0Tile>(table[GgmlType::kQ4_0]);
+  RegisterLegacyTile<Q5_0Tile>(table[GgmlType::kQ5_0]);
+  RegisterLegacyTile<Q8_0Tile>(table[GgmlType::kQ8_0]);
+  RegisterLegacyTile<Iq4NlTile>(table[GgmlType::kIQ4_NL]);
 }
 
 }  // namespace
