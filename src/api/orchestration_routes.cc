@@ -140,6 +140,12 @@ bool Server::MaybeOrchestrate(CompletionRequest& request, httplib::Response& res
                                             "orchestration_mode"));
     return true;
   }
+  if (request.params.top_logprobs >= 0) {
+    SendError(res, ApiError::InvalidRequest(
+                       "logprobs are not supported with orchestration mode '" + mode + "' (use single)",
+                       "logprobs"));
+    return true;
+  }
   if (request.tools_enabled || request.params.json_object) {
     SendError(res, ApiError::InvalidRequest(
                        "tools and response_format json_object are not supported with "
