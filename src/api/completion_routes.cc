@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <random>
 
 #include "api/api_error.h"
 #include "api/client_socket.h"
@@ -18,13 +17,6 @@ namespace isv {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string NewCompletionId(bool is_chat) {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
-  return std::string(is_chat ? "chatcmpl-" : "cmpl-") + buf;
-}
 
 json Usage(const GenerationResult& r) {
   return {{"prompt_tokens", r.prompt_tokens},
@@ -44,10 +36,6 @@ json ToolCallsJson(const std::vector<ToolCall>& calls, bool with_index) {
     out.push_back(c);
   }
   return out;
-}
-
-std::string SseData(const json& j) {
-  return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
 }
 
 // Shared per-response facts.
