@@ -47,6 +47,9 @@ ApiError ApiError::FromStatus(const Status& status, std::string param) {
     case StatusCode::kResourceExhausted:
       e = {503, "server_error", "insufficient_memory", e.message, "", true, 5};
       break;
+    case StatusCode::kBusy:
+      e = {429, "rate_limit_error", "queue_full", e.message, "", true, 1};
+      break;
     case StatusCode::kUnavailable:
       e = {503, "server_error", "overloaded", e.message, "", true, 1};
       break;

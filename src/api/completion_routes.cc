@@ -7,6 +7,7 @@
 #include <random>
 
 #include "api/api_error.h"
+#include "api/client_socket.h"
 #include "api/http_util.h"
 #include "api/request_context.h"
 #include "api/request_parser.h"
@@ -28,7 +29,8 @@ std::string NewCompletionId(bool is_chat) {
 json Usage(const GenerationResult& r) {
   return {{"prompt_tokens", r.prompt_tokens},
           {"completion_tokens", r.completion_tokens},
-          {"total_tokens", r.prompt_tokens + r.completion_tokens}};
+          {"total_tokens", r.prompt_tokens + r.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", r.cached_tokens}}}};
 }
 
 json ToolCallsJson(const std::vector<ToolCall>& calls, bool with_index) {
@@ -72,25 +74,10 @@ void Server::HandleCompletion(const httplib::Request& req, httplib::Response& re
   if (draining_)
     return SendError(res, ApiError::FromStatus(UnavailableError("the server is shutting down")));
 
-  std::string mode =
-      request.orchestration_mode.empty() ? config_.orchestration_mode : request.orchestration_mode;
-  request.orchestration_mode = mode;
-  if (mode != "single") {
-    static const char* kPlanned[] = {"critique", "debate", "ensemble", "pipeline"};
-    bool planned = std::find(std::begin(kPlanned), std::end(kPlanned), mode) != std::end(kPlanned);
-    if (planned) {
-      return SendError(res, {501, "invalid_request_error", "orchestration_mode_not_implemented",
-                             "orchestration mode '" + mode +
-                                 "' is not implemented yet; only 'single' is available",
-                             "orchestration_mode", false, 0});
-    }
-    return SendError(
-        res,
-        ApiError::InvalidRequest(
-            "'orchestration_mode' must be single, critique, debate, ensemble or pipeline, got '" +
-                mode + "'",
-            "orchestration_mode"));
-  }
+  // A client that hangs up while its request waits or runs cancels it.
+  const int client_fd = FindClientSocket(req);
+  request.params.cancelled = [client_fd] { return PeerClosed(client_fd); };
+  if (MaybeOrchestrate(request, res)) return;
 
   auto t0 = std::chrono::steady_clock::now();
   StatusOr<ModelManager::Lease> lease = manager_.Acquire(request.model);
@@ -176,9 +163,17 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
     ModelManager::Lease lease;
     Prompt prompt;
     ResponseMeta meta;
+    std::unique_ptr<PendingGeneration> pending;  // after `prompt`: destroyed before it
   };
   auto st = std::make_shared<StreamState>(
-      StreamState{std::move(request), std::move(lease), std::move(prompt), ResponseMeta{}});
+      StreamState{std::move(request), std::move(lease), std::move(prompt), ResponseMeta{}, nullptr});
+  // Queue the request and wait for the model to start on it before any header is sent: a full
+  // queue (429), a queue-wait deadline (503) or a client that left are still plain HTTP answers.
+  StatusOr<std::unique_ptr<PendingGeneration>> pending = st->lease->Submit(st->prompt, st->request.params);
+  if (!pending.ok()) return SendError(res, ApiError::FromStatus(pending.status()));
+  st->pending = std::move(*pending);
+  if (Status started = st->pending->WaitUntilStarted(); !started.ok())
+    return SendError(res, ApiError::FromStatus(started));
   st->meta = {NewCompletionId(st->request.is_chat), std::time(nullptr), st->request.model,
               st->request.orchestration_mode, st->request.is_chat};
   res.set_header("Cache-Control", "no-cache");
@@ -224,8 +219,7 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
           m.is_chat ? json{{"content", std::string(piece)}} : json(std::string(piece)), nullptr));
     };
     auto on_token = [&](double ms) { metrics_.ObserveInterToken(m.model, ms / 1000); };
-    StatusOr<GenerationResult> r =
-        st->lease->Generate(st->prompt, st->request.params, on_text, on_token);
+    StatusOr<GenerationResult> r = st->pending->Wait(on_text, on_token);
     RequestContext& ctx = CurrentRequest();
     if (!r.ok() || aborted) {
       // Headers and the first bytes are out: the error travels as an event, then [DONE].

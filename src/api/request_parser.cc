@@ -214,7 +214,7 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   s.min_p = 0;
   s.top_p = 1.0f;
   double temperature = 0.7, top_p = 1.0, presence = 0, frequency = 0, min_p = 0, repeat_penalty = 1;
-  int64_t top_k = 0, seed = -1, n = 1, max_tokens = is_chat ? -1 : 16, priority = 0;
+  int64_t top_k = 0, seed = -1, n = 1, max_tokens = is_chat ? -1 : 16, priority = 2;
   if (auto e = ReadNumber(body, "temperature", 0, 2, &temperature)) return e;
   if (auto e = ReadNumber(body, "top_p", 0, 1, &top_p)) return e;
   if (auto e = ReadNumber(body, "presence_penalty", -2, 2, &presence)) return e;
@@ -235,8 +235,11 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   if (auto e = ReadStop(body, &r->params.stop)) return e;
   if (auto e = ReadString(body, "orchestration_mode", &r->orchestration_mode)) return e;
   if (auto e = ReadString(body, "task_type", &r->task_type)) return e;
+  if (auto it = body.find("orchestration"); it != body.end()) r->orchestration = *it;
   if (auto e = ReadInteger(body, "priority", -1000, 1000, &priority)) return e;
   r->priority = static_cast<int>(priority);
+  r->params.priority = r->priority;
+  if (auto e = ReadNumber(body, "queue_timeout_s", 0, 86400, &r->params.queue_timeout_s)) return e;
   if (auto it = body.find("stream_options"); it != body.end() && !it->is_null()) {
     if (!it->is_object())
       return ApiError::InvalidRequest("'stream_options' must be an object", "stream_options");

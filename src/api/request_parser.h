@@ -25,8 +25,9 @@ struct CompletionRequest {
   bool include_usage = false;      // stream_options.include_usage
   bool tools_enabled = false;      // tools given and tool_choice != "none"
   std::string orchestration_mode;  // "" = the configured default
-  std::string task_type;           // extension, accepted and logged
-  int priority = 0;                // extension, accepted (the scheduler of issue 5 uses it)
+  std::string task_type;           // extension: routes by role (orchestration/options.h)
+  nlohmann::ordered_json orchestration;  // extension object, validated by the orchestration layer
+  int priority = 2;                // extension: lower = more urgent (copied into params.priority)
 };
 
 // Parses a /v1/chat/completions (is_chat) or /v1/completions body.

@@ -43,7 +43,7 @@ std::string RouteLabel(const std::string& path) {
   if (path.rfind("/v1/presets/", 0) == 0) return "/v1/presets/{id}/load";
   static const char* known[] = {"/health",        "/health/ready", "/metrics",
                                 "/v1/models",     "/v1/presets",   "/v1/chat/completions",
-                                "/v1/completions"};
+                                "/v1/completions", "/v1/slots"};
   for (const char* k : known) {
     if (path == k) return k;
   }
@@ -265,6 +265,7 @@ void Server::RegisterRoutes() {
   http_->Post(R"(/v1/models/([^/]+)/unload)",
               [this](const auto& req, auto& res) { HandleModelAction(req.matches[1], res, false); });
   http_->Get("/v1/presets", [this](const auto& req, auto& res) { HandleListPresets(req, res); });
+  http_->Get("/v1/slots", [this](const auto& req, auto& res) { HandleSlots(req, res); });
   http_->Post(R"(/v1/presets/([^/]+)/load)",
               [this](const auto& req, auto& res) { HandleLoadPreset(req.matches[1], res); });
   http_->Post("/v1/chat/completions",
@@ -340,6 +341,18 @@ void Server::HandleListModels(const httplib::Request&, httplib::Response& res) {
             {"data", data},
             {"config", preset.empty() ? json(nullptr) : json(preset)},
             {"orchestration_mode", config_.orchestration_mode}});
+}
+
+void Server::HandleSlots(const httplib::Request&, httplib::Response& res) {
+  json data = json::array();
+  for (const ModelStatus& s : manager_.List()) {
+    if (s.generator == nullptr) continue;
+    json entry = {{"model", s.spec->id}, {"active_requests", s.active}};
+    json slots = s.generator->Slots();
+    if (slots.is_object()) entry.update(slots);
+    data.push_back(std::move(entry));
+  }
+  SendJson(res, 200, {{"object", "list"}, {"data", data}});
 }
 
 void Server::HandleModelAction(const std::string& id, httplib::Response& res, bool load) {

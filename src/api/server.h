@@ -30,6 +30,7 @@ struct Response;
 namespace isv {
 
 struct CompletionRequest;
+struct OrchestrationRequest;
 
 class Server {
  public:
@@ -53,10 +54,18 @@ class Server {
   void HandleHealth(const httplib::Request& req, httplib::Response& res);
   void HandleReady(const httplib::Request& req, httplib::Response& res);
   void HandleListModels(const httplib::Request& req, httplib::Response& res);
+  // GET /v1/slots: per loaded model, what its scheduler is doing (slots, queue, KV blocks).
+  void HandleSlots(const httplib::Request& req, httplib::Response& res);
   void HandleModelAction(const std::string& id, httplib::Response& res, bool load);
   void HandleListPresets(const httplib::Request& req, httplib::Response& res);
   void HandleLoadPreset(const std::string& id, httplib::Response& res);
   void HandleCompletion(const httplib::Request& req, httplib::Response& res, bool is_chat);
+  // Orchestration (orchestration_routes.cc): answers the request when its mode is not `single`,
+  // or routes a single request by task_type/preset (rewriting request.model) and returns false.
+  bool MaybeOrchestrate(CompletionRequest& request, httplib::Response& res);
+  void RespondOrchestrated(const OrchestrationRequest& request, httplib::Response& res);
+  void RespondOrchestratedStream(OrchestrationRequest request, bool include_usage,
+                                 httplib::Response& res);
   void RespondComplete(CompletionRequest& request, ModelManager::Lease lease, Prompt prompt,
                        httplib::Response& res);
   void RespondStream(CompletionRequest& request, ModelManager::Lease lease, Prompt prompt,

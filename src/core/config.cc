@@ -123,6 +123,11 @@ StatusOr<ServeConfig> ServeConfig::FromEnv(const Getenv& getenv) {
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_HTTP_THREADS", 1, 1024, &c.http_threads));
   ISV_RETURN_IF_ERROR(ReadDouble(getenv, "INFERENCE_SHUTDOWN_TIMEOUT", 0, &c.shutdown_timeout_s));
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_MAX_QUEUE", 0, 1 << 20, &c.max_queue));
+  ISV_RETURN_IF_ERROR(ReadDouble(getenv, "INFERENCE_QUEUE_TIMEOUT_S", 0, &c.queue_timeout_s));
+  ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_MAX_RUNNING", 0, 1 << 20, &c.max_running));
+  ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_STEP_TOKENS", 8, 1 << 16, &c.step_tokens));
+  ISV_RETURN_IF_ERROR(ReadDouble(getenv, "INFERENCE_PRIORITY_AGING_S", 0, &c.priority_aging_s));
+  ISV_RETURN_IF_ERROR(ReadBool(getenv, "INFERENCE_PREFIX_CACHE", &c.prefix_cache));
   std::string level = c.log_level;
   std::transform(level.begin(), level.end(), level.begin(),
                  [](unsigned char ch) { return std::toupper(ch); });

@@ -39,12 +39,17 @@ struct ServeConfig {
       0;                // INFERENCE_KEEP_ALIVE: idle seconds before unload ("300", "5m"); 0 = never
   std::string api_key;  // INFERENCE_API_KEY: require "Authorization: Bearer <key>"
   int64_t max_body_bytes = 8 << 20;  // INFERENCE_MAX_BODY_BYTES: larger request bodies get 413
-  int parallel = 1;                  // INFERENCE_PARALLEL: sequences a model runs at once (issue 5)
+  int parallel = 4;                  // INFERENCE_PARALLEL: sequences a model runs at once
   int threads = 0;                   // INFERENCE_THREADS: compute threads per model; 0 = all cores
-  int http_threads = 8;              // INFERENCE_HTTP_THREADS: connection worker threads
+  int http_threads = 128;            // INFERENCE_HTTP_THREADS: connection worker threads
   double shutdown_timeout_s =
       10;              // INFERENCE_SHUTDOWN_TIMEOUT: SIGTERM grace for in-flight requests
-  int max_queue = 64;  // INFERENCE_MAX_QUEUE: waiting requests per model before 503
+  int max_queue = 64;  // INFERENCE_MAX_QUEUE: waiting requests per model before 429
+  double queue_timeout_s = 0;  // INFERENCE_QUEUE_TIMEOUT_S: 503 when not started by then; 0 = none
+  int max_running = 0;         // INFERENCE_MAX_RUNNING: sequences running in all models; 0 = no limit
+  int step_tokens = 128;       // INFERENCE_STEP_TOKENS: tokens per scheduler step (prefill chunk)
+  double priority_aging_s = 10;  // INFERENCE_PRIORITY_AGING_S: one priority level gained per this wait
+  bool prefix_cache = true;      // INFERENCE_PREFIX_CACHE: reuse computed prompt prefixes
 
   // Reads every variable through `getenv` (std::getenv in production; a map in tests). Errors name
   // the variable and the bad value.

@@ -33,6 +33,7 @@ enum class StatusCode {
   kUnavailable,         // busy, try again
   kDataLoss,            // a file that lies about its own contents
   kUnauthenticated,
+  kBusy,                // too many requests waiting; retry later (HTTP 429)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -67,6 +68,7 @@ inline Status InternalError(std::string m) { return {StatusCode::kInternal, std:
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status DataLossError(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status CancelledError(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+inline Status BusyError(std::string m) { return {StatusCode::kBusy, std::move(m)}; }
 inline Status DeadlineExceededError(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
 
 // Either a value of type T or a non-OK Status.

@@ -1,79 +1,72 @@
 // EngineGenerator: a Generator over our own engine for one model: the Model (weights mapped from
 // the GGUF), its Tokenizer, its chat template (models.yaml override, else the GGUF's, else ChatML)
-// and one Context whose KV cache holds one sequence at a time.
+// and a Scheduler that runs the model's requests by continuous batching over one Context whose
+// paged KV cache is shared by all of them.
 //
-// Requests take turns in arrival order (a ticket lock); at most `max_queue` may wait, more get
-// Unavailable (HTTP 503 + Retry-After). This is the stand-in for issue 5's continuous-batching
-// scheduler, which will implement the same Generator interface.
-//
-// Thread-safety: all methods may be called concurrently; generation itself is serialised.
+// Thread-safety: all methods may be called concurrently.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <span>
 #include <string>
-#include <vector>
 
-#include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "serving/concurrency_limit.h"
 #include "serving/generator.h"
 #include "serving/registry.h"
+#include "serving/scheduler.h"
+#include "serving/token_sequence.h"
 
 namespace isv {
 
-class JsonConstraint;
+class Metrics;
 
 struct EngineOptions {
-  int threads = 0;     // compute threads; 0 = all cores
-  int max_queue = 64;  // requests that may wait for the model
+  int threads = 0;              // compute threads; 0 = all cores (models.yaml `threads` overrides)
+  int max_queue = 64;           // requests that may wait for the model (INFERENCE_MAX_QUEUE)
+  int parallel = 4;             // sequences at once (INFERENCE_PARALLEL; models.yaml `parallel`)
+  int32_t step_tokens = 128;    // tokens per scheduler step (INFERENCE_STEP_TOKENS)
+  double queue_timeout_s = 0;   // INFERENCE_QUEUE_TIMEOUT_S; 0 = wait as long as it takes
+  double aging_s = 10;          // INFERENCE_PRIORITY_AGING_S
+  bool prefix_cache = true;     // INFERENCE_PREFIX_CACHE
+  ConcurrencyLimit* global = nullptr;  // INFERENCE_MAX_RUNNING, shared by all models
+  Metrics* metrics = nullptr;
 };
 
 class EngineGenerator : public Generator {
  public:
   // Loads the model named by `spec` (file, context_length, chat_template). Errors name the file.
-  static StatusOr<std::unique_ptr<EngineGenerator>> Load(const ModelSpec& spec,
-                                                         const EngineOptions& options);
+  static StatusOr<std::unique_ptr<EngineGenerator>> Load(const ModelSpec& spec, const EngineOptions& options);
 
-  // Estimated memory of the model without loading it: file size + KV cache (F16 K and V for every
-  // layer and context cell) + compute overhead. Reads only the GGUF header.
-  static StatusOr<uint64_t> EstimateBytes(const ModelSpec& spec);
+  // Estimated memory of the model without loading it: file size + KV pool (F16 K and V for every
+  // layer and cell of the pool) + compute overhead. Reads only the GGUF header.
+  static StatusOr<uint64_t> EstimateBytes(const ModelSpec& spec, const EngineOptions& options);
 
   StatusOr<Prompt> PreparePrompt(const PromptInput& input) const override;
   StatusOr<GenerationResult> Generate(const Prompt& prompt, const GenerationParams& params,
-                                      const TextCallback& on_text,
-                                      const TokenTimeCallback& on_token) override;
-  int32_t n_ctx() const override { return context_->n_ctx(); }
+                                      const TextCallback& on_text, const TokenTimeCallback& on_token) override {
+    return scheduler_->Generate(prompt, params, on_text, on_token);
+  }
+  StatusOr<std::unique_ptr<PendingGeneration>> Submit(const Prompt& prompt, const GenerationParams& params) override {
+    return scheduler_->Submit(prompt, params);
+  }
+  int32_t n_ctx() const override { return scheduler_->n_ctx_seq(); }
   uint64_t memory_bytes() const override { return memory_bytes_; }
+  int32_t vocab_size() const { return tokenizer_->n_vocab(); }
+  nlohmann::ordered_json Slots() const override { return scheduler_->Snapshot(); }
 
  private:
   EngineGenerator() = default;
-  // The next token among the best-scoring ones whose text keeps `json` a valid JSON-object prefix
-  // (-1 when none can). Scratch vectors are reused between steps.
-  int32_t SampleJson(Sampler& sampler, std::span<const float> logits, const JsonConstraint& json,
-                     std::vector<float>* masked, std::vector<int32_t>* order) const;
-  Status RunLocked(const Prompt& prompt, const GenerationParams& params,
-                   const TextCallback& on_text, const TokenTimeCallback& on_token,
-                   GenerationResult* result);
 
   std::string id_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
-  std::unique_ptr<Context> context_;
-  std::vector<std::string> pieces_;  // text of every token id (JSON-constrained sampling)
+  VocabPieces vocab_;
   std::string chat_template_;
   nlohmann::ordered_json special_tokens_;  // bos_token / eos_token for the template
   ToolCallFormat tool_format_ = ToolCallFormat::kNone;
   uint64_t memory_bytes_ = 0;
-  int max_queue_ = 64;
-
-  // Ticket lock: requests are served in arrival order.
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t next_ticket_ = 0;
-  uint64_t serving_ = 0;
+  std::unique_ptr<Scheduler> scheduler_;  // last: stopped before the model it runs goes away
 };
 
 }  // namespace isv

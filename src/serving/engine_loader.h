@@ -11,7 +11,7 @@ class EngineLoader : public ModelLoader {
  public:
   explicit EngineLoader(const EngineOptions& options) : options_(options) {}
   StatusOr<uint64_t> EstimateBytes(const ModelSpec& spec) override {
-    return EngineGenerator::EstimateBytes(spec);
+    return EngineGenerator::EstimateBytes(spec, options_);
   }
   StatusOr<std::shared_ptr<Generator>> Load(const ModelSpec& spec) override {
     EngineOptions o = options_;

@@ -3,9 +3,9 @@
 // (template + tokens; errors here become clean HTTP errors before any byte is streamed), then runs
 // Generate(), which reports text as it appears and may be cancelled by the callback.
 //
-// Today's implementation (EngineGenerator) runs one sequence at a time per model behind a FIFO
-// lock; issue 5's continuous-batching scheduler implements the same interface, so the API layer
-// does not change.
+// The implementation over our engine (EngineGenerator) hands generation to a continuous-batching
+// Scheduler (serving/scheduler.h): many requests of one model run at once, each Generate() call
+// blocking its own caller's thread while text streams to its callback.
 //
 // Thread-safety: every method may be called from many threads at once.
 #pragma once
@@ -43,14 +43,19 @@ struct GenerationParams {
   std::vector<std::string> stop;
   bool ignore_eos = false;
   bool json_object = false;  // response_format json_object: output is one JSON object
+  int priority = 2;          // lower = more urgent (the seed's default is 2)
+  double queue_timeout_s = 0;  // give up when not started after this long; 0 = the server default
+  // Polled while the request waits or runs; true means the client went away (cancel). May be empty.
+  std::function<bool()> cancelled;
 };
 
 struct GenerationResult {
   std::string finish_reason;  // "stop" | "length" | "cancelled"
   int32_t prompt_tokens = 0;
+  int32_t cached_tokens = 0;  // prompt tokens whose keys/values came from the prefix cache
   int32_t completion_tokens = 0;
   double queue_ms = 0;  // waiting for the model
-  double time_to_first_token_ms = 0;
+  double time_to_first_token_ms = 0;  // from submission (queue wait included)
   double inference_ms = 0;  // prefill + decode
 };
 
@@ -58,6 +63,18 @@ struct GenerationResult {
 using TextCallback = std::function<bool(std::string_view text)>;
 // Observes every generated token's time (metrics: inter-token latency). May be empty.
 using TokenTimeCallback = std::function<void(double ms_since_previous)>;
+
+// A request handed to a Generator that has not finished yet (Generator::Submit). The Prompt it was
+// submitted with must outlive it. Destroying it before Wait() returned cancels the request.
+class PendingGeneration {
+ public:
+  virtual ~PendingGeneration() = default;
+  // Blocks until the model has started on the request or it ended before starting. Errors:
+  // Unavailable (queue-wait deadline passed), Cancelled (params.cancelled said the client left).
+  virtual Status WaitUntilStarted() = 0;
+  // Blocks until the request ends, handing text to on_text as it appears (see Generate()).
+  virtual StatusOr<GenerationResult> Wait(const TextCallback& on_text, const TokenTimeCallback& on_token) = 0;
+};
 
 class Generator {
  public:
@@ -68,14 +85,23 @@ class Generator {
   virtual StatusOr<Prompt> PreparePrompt(const PromptInput& input) const = 0;
 
   // Generates from a prepared prompt, calling on_text with each piece of visible text (stop
-  // strings already removed). Errors: Unavailable (queue full), Internal (engine failure).
+  // strings already removed). Errors: Busy (queue full), Unavailable (queue-wait deadline passed),
+  // OutOfRange (prompt longer than the context), Internal (engine failure). A request cancelled by
+  // its callback or by params.cancelled returns what it produced with finish_reason "cancelled".
   virtual StatusOr<GenerationResult> Generate(const Prompt& prompt, const GenerationParams& params,
                                               const TextCallback& on_text,
                                               const TokenTimeCallback& on_token = {}) = 0;
 
-  virtual int32_t n_ctx() const = 0;
+  // Queues the request and returns at once, so that a caller can answer "busy" (Busy: the queue is
+  // full) before committing to a streamed response. The default runs Generate() inside Wait().
+  virtual StatusOr<std::unique_ptr<PendingGeneration>> Submit(const Prompt& prompt, const GenerationParams& params);
+
+  virtual int32_t n_ctx() const = 0;  // positions one sequence may use
   // Bytes this model occupies (weights + KV cache + overhead estimate).
   virtual uint64_t memory_bytes() const = 0;
+  // What the model is doing now (GET /v1/slots): running sequences, queue, KV blocks. Null when
+  // the implementation has nothing to report.
+  virtual nlohmann::ordered_json Slots() const { return nullptr; }
 };
 
 }  // namespace isv

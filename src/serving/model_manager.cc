@@ -277,9 +277,20 @@ std::vector<ModelStatus> ModelManager::List() const {
   std::vector<ModelStatus> out;
   for (const ModelSpec& spec : registry_->models()) {
     const Entry& e = *entries_.at(spec.id);
-    out.push_back({&spec, e.state, e.bytes, e.active});
+    out.push_back({&spec, e.state, e.bytes, e.active, e.generator});
   }
   return out;
+}
+
+StatusOr<uint64_t> ModelManager::EstimateBytes(const std::string& id) const {
+  const ModelSpec* spec = registry_->FindModel(id);
+  if (!spec) return NotFoundError("model '" + id + "' does not exist");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const Entry& e = *entries_.at(id);
+    if (e.state == ModelState::kLoaded && e.bytes > 0) return e.bytes;
+  }
+  return loader_->EstimateBytes(*spec);
 }
 
 std::vector<std::string> ModelManager::LoadedIds() const {

@@ -52,6 +52,7 @@ struct ModelStatus {
   ModelState state;
   uint64_t memory_bytes;  // loaded: the model's own figure; else the estimate (0 if unknown)
   int active;             // leases held by requests
+  std::shared_ptr<const Generator> generator;  // loaded: the model (for Slots()); else null
 };
 
 class ModelManager {
@@ -97,6 +98,9 @@ class ModelManager {
   void StartIdleReaper(std::chrono::milliseconds period);
 
   std::vector<ModelStatus> List() const;
+  // Bytes the model occupies (loaded) or would occupy (the loader's estimate). NotFound for ids
+  // not in the registry.
+  StatusOr<uint64_t> EstimateBytes(const std::string& id) const;
   std::vector<std::string> LoadedIds() const;
   std::string current_preset() const;
   const Registry& registry() const { return *registry_; }

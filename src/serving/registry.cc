@@ -73,6 +73,7 @@ Status ParseModel(const std::string& id, const YAML::Node& n, const fs::path& mo
   ISV_RETURN_IF_ERROR(GetNumber(n, "gpu_layers", &m->gpu_layers));
   ISV_RETURN_IF_ERROR(GetNumber(n, "parallel", &m->parallel));
   ISV_RETURN_IF_ERROR(GetNumber(n, "threads", &m->threads));
+  ISV_RETURN_IF_ERROR(GetNumber(n, "kv_cache_tokens", &m->kv_cache_tokens));
   ISV_RETURN_IF_ERROR(GetString(n, "chat_template", &m->chat_template));
   if (const YAML::Node ka = n["keep_alive"]; ka && !ka.IsNull()) {
     if (!ka.IsScalar())
@@ -84,8 +85,8 @@ Status ParseModel(const std::string& id, const YAML::Node& n, const fs::path& mo
   if (m->file.empty()) return InvalidArgumentError("file: required");
   if (m->size_gb < 0) return InvalidArgumentError("size_gb: must be >= 0");
   if (m->context_length < 0) return InvalidArgumentError("context_length: must be >= 0");
-  if (m->parallel < 0 || m->threads < 0)
-    return InvalidArgumentError("parallel/threads: must be >= 0");
+  if (m->parallel < 0 || m->threads < 0 || m->kv_cache_tokens < 0)
+    return InvalidArgumentError("parallel/threads/kv_cache_tokens: must be >= 0");
   fs::path p(m->file);
   m->path = (p.is_absolute() ? p : models_dir / p).lexically_normal().string();
   std::error_code ec;
@@ -100,6 +101,32 @@ Status ParseModel(const std::string& id, const YAML::Node& n, const fs::path& mo
   return OkStatus();
 }
 
+// YAML -> JSON for free-form sections (scalars that read as numbers or booleans become those).
+nlohmann::ordered_json YamlToJson(const YAML::Node& n) {
+  if (n.IsMap()) {
+    nlohmann::ordered_json o = nlohmann::ordered_json::object();
+    for (auto it = n.begin(); it != n.end(); ++it)
+      o[it->first.as<std::string>()] = YamlToJson(it->second);
+    return o;
+  }
+  if (n.IsSequence()) {
+    nlohmann::ordered_json a = nlohmann::ordered_json::array();
+    for (const YAML::Node& e : n) a.push_back(YamlToJson(e));
+    return a;
+  }
+  if (!n.IsScalar()) return nullptr;
+  const std::string s = n.Scalar();
+  if (n.Tag() != "!") {  // unquoted: try number and boolean forms
+    int64_t i;
+    double d;
+    bool b;
+    if (YAML::convert<int64_t>::decode(n, i)) return i;
+    if (YAML::convert<double>::decode(n, d)) return d;
+    if (YAML::convert<bool>::decode(n, b)) return b;
+  }
+  return s;
+}
+
 Status ParsePreset(const std::string& id, const YAML::Node& n, PresetSpec* p) {
   if (!n.IsMap()) return InvalidArgumentError("expected a mapping of fields");
   p->id = id;
@@ -110,6 +137,10 @@ Status ParsePreset(const std::string& id, const YAML::Node& n, PresetSpec* p) {
   ISV_RETURN_IF_ERROR(GetNumber(n, "total_memory_gb", &p->total_memory_gb));
   ISV_RETURN_IF_ERROR(GetString(n, "orchestration_mode", &p->orchestration_mode));
   ISV_RETURN_IF_ERROR(GetString(n, "target", &p->target));
+  if (const YAML::Node o = n["orchestration"]; o && !o.IsNull()) {
+    if (!o.IsMap()) return InvalidArgumentError("orchestration: expected a mapping of fields");
+    p->orchestration = YamlToJson(o);
+  }
   if (p->models.empty()) return InvalidArgumentError("models: at least one model is required");
   return OkStatus();
 }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@ struct ModelSpec {
   double keep_alive_s = -1;   // < 0 = the global INFERENCE_KEEP_ALIVE; 0 = never unload
   std::string chat_template;  // optional path of a Jinja template overriding the GGUF's
   int threads = 0;            // 0 = the global INFERENCE_THREADS
+  int kv_cache_tokens = 0;    // KV pool shared by the model's sequences; 0 = parallel * context
 };
 
 struct PresetSpec {
@@ -46,6 +48,9 @@ struct PresetSpec {
   double total_memory_gb = 0;
   std::string orchestration_mode = "single";
   std::string target;  // e.g. mac-16gb
+  // `orchestration:` defaults for requests to this preset (docs/orchestration.md); null when
+  // absent. Validated when a request uses them (the orchestration layer owns the fields).
+  nlohmann::ordered_json orchestration;
 };
 
 class Registry {

@@ -71,8 +71,18 @@ int RunServe(const ServeFlags& flags) {
   mopt.budget_bytes = cfg.MemoryBudgetBytes();
   mopt.auto_load = cfg.auto_load;
   mopt.keep_alive_s = cfg.keep_alive_s;
-  ModelManager manager(
-      registry, std::make_unique<EngineLoader>(EngineOptions{cfg.threads, cfg.max_queue}), mopt);
+  ConcurrencyLimit running_limit(cfg.max_running);
+  EngineOptions eopt;
+  eopt.threads = cfg.threads;
+  eopt.max_queue = cfg.max_queue;
+  eopt.parallel = cfg.parallel;
+  eopt.step_tokens = cfg.step_tokens;
+  eopt.queue_timeout_s = cfg.queue_timeout_s;
+  eopt.aging_s = cfg.priority_aging_s;
+  eopt.prefix_cache = cfg.prefix_cache;
+  eopt.global = &running_limit;
+  eopt.metrics = &metrics;
+  ModelManager manager(registry, std::make_unique<EngineLoader>(eopt), mopt);
   manager.StartIdleReaper(std::chrono::milliseconds(250));
 
   Server server(cfg, manager, metrics);

@@ -17,5 +17,6 @@ void AddPerplexityCommand(CLI::App& app, int* exit_code);
 void AddQuantizeCommand(CLI::App& app, int* exit_code);
 void AddSynthCommand(CLI::App& app, int* exit_code);
 void AddBenchCommand(CLI::App& app, int* exit_code);
+void AddBenchServeCommand(CLI::App& app, int* exit_code);
 
 }  // namespace isv

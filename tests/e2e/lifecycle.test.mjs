@@ -56,7 +56,7 @@ test('presets: list and load', async () => {
   try {
     const list = await getJson(`${srv.url}/v1/presets`);
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.data.map((p) => p.id), ['S1', 'D1']);
+    assert.deepEqual(list.body.data.map((p) => p.id), ['S1', 'D1', 'O1']);
     assert.deepEqual(list.body.data[1].models, ['tiny-llama', 'tiny-qwen2']);
     assert.equal(list.body.data[1].orchestration_mode, 'single');
     const load = await postJson(`${srv.url}/v1/presets/D1/load`, {});
@@ -75,8 +75,9 @@ test('presets: list and load', async () => {
 });
 
 test('memory budget: least-recently-used idle model is evicted; too-large model is a 503 naming the budget', async () => {
-  // Estimates (file + KV cache + 16.8 MB overhead): stories260K 18.3 MB, tiny-llama 18.9 MB, tiny-phi3 30.7 MB.
-  const srv = await startServer({ INFERENCE_MEMORY_LIMIT_GB: '0.055' });
+  // Estimates with one sequence per model (file + KV pool of one context + 16.8 MB overhead):
+  // stories260K 18.3 MB, tiny-llama 18.9 MB, tiny-phi3 30.7 MB.
+  const srv = await startServer({ INFERENCE_MEMORY_LIMIT_GB: '0.055', INFERENCE_PARALLEL: '1' });
   try {
     assert.equal((await postJson(`${srv.url}/v1/chat/completions`, chat('stories260K'))).status, 200);
     assert.equal((await postJson(`${srv.url}/v1/chat/completions`, chat('tiny-llama'))).status, 200);
@@ -90,7 +91,7 @@ test('memory budget: least-recently-used idle model is evicted; too-large model 
   } finally {
     await srv.stop();
   }
-  const small = await startServer({ INFERENCE_MEMORY_LIMIT_GB: '0.03' });
+  const small = await startServer({ INFERENCE_MEMORY_LIMIT_GB: '0.03', INFERENCE_PARALLEL: '1' });
   try {
     const r = await postJson(`${small.url}/v1/chat/completions`, chat('tiny-qwen2'));
     assert.equal(r.status, 503);

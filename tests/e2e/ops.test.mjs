@@ -100,7 +100,7 @@ test('SIGTERM: a request in flight finishes within the grace period; new connect
 });
 
 test('a client that disconnects mid-stream cancels its generation (the model is free at once)', async () => {
-  const srv = await startServer();
+  const srv = await startServer({ INFERENCE_PARALLEL: '1' });
   try {
     await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'a', max_tokens: 1 });
     const ctrl = new AbortController();
@@ -128,8 +128,8 @@ test('a client that disconnects mid-stream cancels its generation (the model is 
   }
 });
 
-test('a full queue answers 503 overloaded with Retry-After (INFERENCE_MAX_QUEUE=0)', async () => {
-  const srv = await startServer({ INFERENCE_MAX_QUEUE: '0' });
+test('a full queue answers 429 queue_full with Retry-After (INFERENCE_MAX_QUEUE=0, one slot)', async () => {
+  const srv = await startServer({ INFERENCE_MAX_QUEUE: '0', INFERENCE_PARALLEL: '1' });
   try {
     await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'a', max_tokens: 1 });
     const ctrl = new AbortController();
@@ -139,8 +139,8 @@ test('a full queue answers 503 overloaded with Retry-After (INFERENCE_MAX_QUEUE=
     });
     await res.body.getReader().read();  // generating now
     const busy = await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'b', max_tokens: 2 });
-    assert.equal(busy.status, 503);
-    assertErrorSchema(assert, busy.body, { code: 'overloaded', retriable: true });
+    assert.equal(busy.status, 429);
+    assertErrorSchema(assert, busy.body, { code: 'queue_full', retriable: true });
     assert.equal(busy.headers.get('retry-after'), '1');
     // Other models have their own queue.
     assert.equal((await postJson(`${srv.url}/v1/completions`, { model: 'stories260K', prompt: 'b', max_tokens: 2 })).status, 200);

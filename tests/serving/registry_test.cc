@@ -71,6 +71,29 @@ presets:
   EXPECT_TRUE(r->problems().empty());
 }
 
+TEST_F(RegistryTest, PresetOrchestrationDefaultsBecomeJson) {
+  StatusOr<Registry> r = Parse("models:\n  a: {file: a.gguf}\n", R"(
+presets:
+  P:
+    models: [a]
+    orchestration_mode: critique
+    orchestration: {rounds: 2, stage_timeout_s: 1.5, on_failure: error, models: [a, a],
+                    stages: [{role: coder, instruction: "Write it"}], flag: true, quoted: "3"}
+  Q: {models: [a]}
+  R: {models: [a], orchestration: [1, 2]}
+)");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const PresetSpec* p = r->FindPreset("P");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->orchestration_mode, "critique");
+  EXPECT_EQ(p->orchestration, nlohmann::ordered_json::parse(R"({"rounds":2,"stage_timeout_s":1.5,
+      "on_failure":"error","models":["a","a"],"stages":[{"role":"coder","instruction":"Write it"}],
+      "flag":true,"quoted":"3"})"));
+  EXPECT_TRUE(r->FindPreset("Q")->orchestration.is_null());
+  EXPECT_EQ(r->FindPreset("R"), nullptr);  // not a mapping: the preset is disabled
+  EXPECT_NE(r->DisabledPresetReason("R").find("orchestration"), std::string::npos);
+}
+
 TEST_F(RegistryTest, MissingFileDisablesOnlyThatModel) {
   StatusOr<Registry> r = Parse("models:\n  a: {file: a.gguf}\n  gone: {file: nope.gguf}\n");
   ASSERT_TRUE(r.ok());

@@ -1,8 +1,15 @@
-// KvCache: the attention keys and values of every layer for up to n_ctx token cells, stored as
-// F16 (as llama.cpp does by default). A cell holds one token of one sequence: (seq id, position).
-// Several sequences can share the cache; a token attends to the cells of its own sequence whose
-// position is <= its own. The scheduler will later grow this into a paged cache of fixed-size
-// blocks, so the interface speaks only of (seq, position) cells.
+// KvCache: the attention keys and values of every layer, stored as F16 (as llama.cpp does by
+// default) in a pool of fixed-size blocks shared by all sequences of a model (vLLM's paged KV
+// cache). A block holds `block_size` consecutive positions of one sequence; each sequence owns a
+// block table (its blocks in position order), so the cell of (seq, pos) is
+// table[pos / block_size] * block_size + pos % block_size.
+//
+// A sequence grows by appending positions in order (Allocate); a new block is taken from the free
+// list when it crosses a block boundary. Blocks are reference counted so that several sequences
+// can share a computed prefix (ShareBlocks) and a prefix cache can keep blocks alive after their
+// sequence ends (Retain/Release); a block returns to the free list when its last reference goes.
+// Writing into a shared, partly filled block copies it first, so sharing never changes what
+// another sequence sees.
 //
 // Memory: 2 * n_layer * n_ctx * n_embd_kv * 2 bytes, allocated once in the constructor.
 // Thread-safety: not synchronised. Concurrent reads of K/V rows (attention) and writes to
@@ -11,6 +18,7 @@
 
 #include <cstdint>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -19,7 +27,10 @@ namespace isv {
 
 class KvCache {
  public:
-  KvCache(int32_t n_layer, int32_t n_ctx, int32_t n_embd_kv);
+  static constexpr int32_t kDefaultBlockSize = 16;
+
+  // n_ctx cells, rounded up to a whole number of blocks.
+  KvCache(int32_t n_layer, int32_t n_ctx, int32_t n_embd_kv, int32_t block_size = kDefaultBlockSize);
   // Bytes of K and V the constructor allocates for these sizes (64-bit: no overflow for any
   // int32 arguments).
   static uint64_t BytesFor(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv) {
@@ -27,28 +38,46 @@ class KvCache {
            sizeof(uint16_t);
   }
 
-  int32_t n_ctx() const { return n_ctx_; }
+  int32_t n_ctx() const { return n_blocks_ * block_size_; }  // cells in the pool
   int32_t n_embd_kv() const { return n_embd_kv_; }
-  int32_t n_used() const { return n_used_; }
+  int32_t block_size() const { return block_size_; }
+  int32_t n_blocks() const { return n_blocks_; }
+  int32_t n_free_blocks() const { return static_cast<int32_t>(free_.size()); }
 
-  // Reserves one free cell per entry of (seq_ids[i], positions[i]) and writes their indices to
-  // `cells` (resized). Returns ResourceExhausted when too few cells are free (nothing reserved) and
-  // InvalidArgument when a sequence already holds a cell at that position.
+  // Appends one cell per entry of (seq_ids[i], positions[i]) and writes their indices to `cells`
+  // (resized). Each sequence's positions must continue it in order: the first new position of a
+  // sequence is its current length, the next one more, and so on. Errors, with nothing changed:
+  // InvalidArgument for a negative id, a position already stored or a gap; ResourceExhausted when
+  // the free blocks do not suffice.
   Status Allocate(std::span<const int32_t> seq_ids, std::span<const int32_t> positions,
                   std::vector<int32_t>* cells);
 
-  // Frees every cell of sequence `seq` with position >= from_pos (from_pos 0: the whole sequence).
+  // Drops the positions >= from_pos of `seq` (from_pos 0: the whole sequence) and releases the
+  // blocks it no longer uses.
   void RemoveFrom(int32_t seq, int32_t from_pos = 0);
-  // Frees every cell.
+  // Drops every sequence. Blocks retained by other holders (Retain) stay allocated.
   void Clear();
 
+  // Makes the empty sequence `seq` start with `blocks` (full blocks, in position order, e.g. a
+  // cached prefix): its length becomes blocks.size() * block_size and each block gains a
+  // reference. InvalidArgument when `seq` is not empty or a block is not allocated.
+  Status ShareBlocks(int32_t seq, std::span<const int32_t> blocks);
+  // Adds / drops one reference to an allocated block (a prefix cache keeping it). A block whose
+  // last reference is dropped returns to the free list.
+  void Retain(int32_t block);
+  void Release(int32_t block);
+  int32_t refs(int32_t block) const { return refs_[block]; }
+
+  // Positions stored for `seq` (0 when it has none); they are 0 .. length - 1.
+  int32_t SeqLength(int32_t seq) const;
+  // Largest position stored for `seq`, or -1 when it has none.
+  int32_t MaxPosition(int32_t seq) const { return SeqLength(seq) - 1; }
+  // The block table of `seq` (empty when it has none); valid until the next change to the cache.
+  std::span<const int32_t> Blocks(int32_t seq) const;
   // Cells of sequence `seq` in increasing position order, written to `cells` (resized).
   void CellsOf(int32_t seq, std::vector<int32_t>* cells) const;
-  // Largest position stored for `seq`, or -1 when it has none.
-  int32_t MaxPosition(int32_t seq) const;
 
-  int32_t cell_seq(int32_t cell) const { return cell_seq_[cell]; }  // -1 when free
-  int32_t cell_pos(int32_t cell) const { return cell_pos_[cell]; }
+  int32_t cell_pos(int32_t cell) const { return cell_pos_[cell]; }  // -1 when never written
 
   // The n_embd_kv F16 values of K / V of `layer` at `cell` (heads one after another).
   uint16_t* k(int32_t layer, int32_t cell) { return k_.data() + Offset(layer, cell); }
@@ -57,14 +86,23 @@ class KvCache {
   const uint16_t* v(int32_t layer, int32_t cell) const { return v_.data() + Offset(layer, cell); }
 
  private:
-  size_t Offset(int32_t layer, int32_t cell) const {
-    return (static_cast<size_t>(layer) * n_ctx_ + cell) * n_embd_kv_;
-  }
+  struct Seq {
+    std::vector<int32_t> blocks;
+    int32_t length = 0;
+  };
 
-  int32_t n_layer_, n_ctx_, n_embd_kv_;
-  int32_t n_used_ = 0;
-  std::vector<int32_t> cell_seq_;
-  std::vector<int32_t> cell_pos_;
+  size_t Offset(int32_t layer, int32_t cell) const {
+    return (static_cast<size_t>(layer) * n_ctx() + cell) * n_embd_kv_;
+  }
+  int32_t TakeBlock();
+  // Gives `seq` a private copy of its last block (which is partly filled and shared).
+  void CopyLastBlock(Seq& seq);
+
+  int32_t n_layer_, n_embd_kv_, block_size_, n_blocks_;
+  std::vector<int32_t> refs_;      // [n_blocks] references (0: free)
+  std::vector<int32_t> free_;      // free blocks, next one at the back
+  std::vector<int32_t> cell_pos_;  // [n_ctx] position stored in each cell
+  std::unordered_map<int32_t, Seq> seqs_;
   std::vector<uint16_t> k_;
   std::vector<uint16_t> v_;
 };

@@ -14,6 +14,7 @@ namespace isv {
 StatusOr<std::unique_ptr<Context>> Context::Create(const Model& model, const ContextOptions& options) {
   const int32_t n_ctx = options.n_ctx > 0 ? options.n_ctx : model.params().n_ctx_train;
   if (options.n_ctx < 0) return InvalidArgumentError("context size must be positive");
+  if (options.kv_block_size <= 0) return InvalidArgumentError("KV block size must be positive");
   std::unique_ptr<ThreadPool> owned;
   ThreadPool* pool = options.pool;
   if (pool == nullptr) {
@@ -33,17 +34,18 @@ StatusOr<std::unique_ptr<Context>> Context::Create(const Model& model, const Con
     return ResourceExhaustedError(kv_error + ": more than this machine's physical memory");
   }
   try {
-    return std::unique_ptr<Context>(new Context(model, n_ctx, pool, std::move(owned)));
+    return std::unique_ptr<Context>(new Context(model, n_ctx, options.kv_block_size, pool, std::move(owned)));
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError(kv_error);
   }
 }
 
-Context::Context(const Model& model, int32_t n_ctx, ThreadPool* pool, std::unique_ptr<ThreadPool> owned)
+Context::Context(const Model& model, int32_t n_ctx, int32_t kv_block_size, ThreadPool* pool,
+                 std::unique_ptr<ThreadPool> owned)
     : model_(model),
       owned_pool_(std::move(owned)),
       pool_(pool),
-      kv_(model.params().n_layer, n_ctx, model.params().n_embd_kv()),
+      kv_(model.params().n_layer, n_ctx, model.params().n_embd_kv(), kv_block_size),
       rope_factors_(model.RopeFactors(n_ctx)) {
   state_.model = &model_;
   state_.kv = &kv_;

@@ -27,6 +27,7 @@ struct ContextOptions {
   int32_t n_ctx = 0;            // KV cells; 0: the model's n_ctx_train
   int32_t n_threads = 0;        // threads of the owned pool; <= 0: all cores
   ThreadPool* pool = nullptr;   // use this pool instead of creating one (must outlive the Context)
+  int32_t kv_block_size = KvCache::kDefaultBlockSize;  // cells per KV block (paging granularity)
 };
 
 class Context {
@@ -50,7 +51,8 @@ class Context {
   ThreadPool& pool() { return *pool_; }
 
  private:
-  Context(const Model& model, int32_t n_ctx, ThreadPool* pool, std::unique_ptr<ThreadPool> owned);
+  Context(const Model& model, int32_t n_ctx, int32_t kv_block_size, ThreadPool* pool,
+          std::unique_ptr<ThreadPool> owned);
   Status Validate(const Batch& batch) const;
   void PrepareSequences(const Batch& batch);
 

@@ -15,32 +15,77 @@
 namespace isv {
 namespace {
 
-TEST(KvCacheTest, AllocatesRemovesAndReportsFull) {
-  KvCache kv(/*n_layer=*/2, /*n_ctx=*/4, /*n_embd_kv=*/8);
+TEST(KvCacheTest, AllocatesBlocksRemovesAndReportsFull) {
+  KvCache kv(/*n_layer=*/2, /*n_ctx=*/8, /*n_embd_kv=*/8, /*block_size=*/2);
+  ASSERT_EQ(kv.n_blocks(), 4);
   std::vector<int32_t> cells;
-  const std::vector<int32_t> seqs = {0, 0, 1}, pos = {0, 1, 0};
+  const std::vector<int32_t> seqs = {0, 0, 1, 0}, pos = {0, 1, 0, 2};
   ASSERT_TRUE(kv.Allocate(seqs, pos, &cells).ok());
-  EXPECT_EQ(cells, (std::vector<int32_t>{0, 1, 2}));
-  EXPECT_EQ(kv.n_used(), 3);
-  EXPECT_EQ(kv.MaxPosition(0), 1);
+  // seq 0 takes block 0 (cells 0, 1) then block 2 for position 2; seq 1 takes block 1.
+  EXPECT_EQ(cells, (std::vector<int32_t>{0, 1, 2, 4}));
+  EXPECT_EQ(kv.n_free_blocks(), 1);
+  EXPECT_EQ(kv.MaxPosition(0), 2);
   EXPECT_EQ(kv.MaxPosition(1), 0);
   EXPECT_EQ(kv.MaxPosition(2), -1);
+  kv.CellsOf(0, &cells);
+  EXPECT_EQ(cells, (std::vector<int32_t>{0, 1, 4}));
+  EXPECT_EQ(kv.cell_pos(4), 2);
 
-  // Same (seq, pos) twice is refused; too many tokens is ResourceExhausted and reserves nothing.
-  const std::vector<int32_t> one_seq = {0}, one_pos = {1};
-  EXPECT_EQ(kv.Allocate(one_seq, one_pos, &cells).code(), StatusCode::kInvalidArgument);
-  const std::vector<int32_t> two_seq = {2, 2}, two_pos = {0, 1};
-  EXPECT_EQ(kv.Allocate(two_seq, two_pos, &cells).code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(kv.n_used(), 3);
+  // A position already stored, or a gap, is refused; more blocks than free is ResourceExhausted
+  // and changes nothing.
+  const std::vector<int32_t> one_seq = {0}, stored = {1}, gap = {5};
+  EXPECT_EQ(kv.Allocate(one_seq, stored, &cells).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(kv.Allocate(one_seq, gap, &cells).code(), StatusCode::kInvalidArgument);
+  const std::vector<int32_t> three_seq = {2, 2, 2}, three_pos = {0, 1, 2};
+  EXPECT_EQ(kv.Allocate(three_seq, three_pos, &cells).code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(kv.n_free_blocks(), 1);
+  EXPECT_EQ(kv.SeqLength(2), 0);
 
-  kv.RemoveFrom(0, 1);  // drops (0, 1): cell 1 becomes free and is reused
-  EXPECT_EQ(kv.n_used(), 2);
-  ASSERT_TRUE(kv.Allocate(two_seq, two_pos, &cells).ok());
-  EXPECT_EQ(cells, (std::vector<int32_t>{1, 3}));
-  kv.CellsOf(2, &cells);
-  EXPECT_EQ(cells, (std::vector<int32_t>{1, 3}));
+  kv.RemoveFrom(0, 2);  // drops position 2: block 2 is free again
+  EXPECT_EQ(kv.n_free_blocks(), 2);
+  ASSERT_TRUE(kv.Allocate(three_seq, three_pos, &cells).ok());
+  EXPECT_EQ(kv.n_free_blocks(), 0);
   kv.Clear();
-  EXPECT_EQ(kv.n_used(), 0);
+  EXPECT_EQ(kv.n_free_blocks(), 4);
+}
+
+TEST(KvCacheTest, SharedBlocksAreCountedAndCopiedOnWrite) {
+  KvCache kv(/*n_layer=*/1, /*n_ctx=*/8, /*n_embd_kv=*/2, /*block_size=*/2);
+  std::vector<int32_t> cells;
+  const std::vector<int32_t> a = {0, 0, 0}, a_pos = {0, 1, 2};
+  ASSERT_TRUE(kv.Allocate(a, a_pos, &cells).ok());
+  for (int32_t c : cells) kv.k(0, c)[0] = static_cast<uint16_t>(100 + c);
+  const std::vector<int32_t> prefix(kv.Blocks(0).begin(), kv.Blocks(0).end());
+  ASSERT_EQ(prefix.size(), 2u);
+
+  // Sequence 1 shares the first (full) block; the prefix cache also keeps it.
+  kv.Retain(prefix[0]);
+  ASSERT_TRUE(kv.ShareBlocks(1, std::span<const int32_t>(prefix).first(1)).ok());
+  EXPECT_EQ(kv.refs(prefix[0]), 3);
+  EXPECT_EQ(kv.SeqLength(1), 2);
+  EXPECT_EQ(kv.ShareBlocks(1, std::span<const int32_t>(prefix).first(1)).code(), StatusCode::kInvalidArgument);
+  const std::vector<int32_t> b = {1}, b_pos = {2};
+  ASSERT_TRUE(kv.Allocate(b, b_pos, &cells).ok());
+  EXPECT_NE(cells[0] / 2, prefix[1]);  // its own block, not sequence 0's second one
+  kv.CellsOf(1, &cells);
+  EXPECT_EQ(kv.k(0, cells[0])[0], kv.k(0, prefix[0] * 2)[0]);
+
+  // Truncating into the shared block and writing there copies it first.
+  kv.RemoveFrom(1, 1);
+  EXPECT_EQ(kv.refs(prefix[0]), 3);
+  const std::vector<int32_t> b_pos1 = {1};
+  ASSERT_TRUE(kv.Allocate(b, b_pos1, &cells).ok());
+  EXPECT_EQ(kv.refs(prefix[0]), 2);
+  EXPECT_NE(cells[0] / 2, prefix[0]);
+  std::vector<int32_t> b_cells;
+  kv.CellsOf(1, &b_cells);
+  EXPECT_EQ(kv.k(0, b_cells[0])[0], 100 + prefix[0] * 2);  // position 0 copied
+
+  kv.Clear();  // the retained block survives the sequences
+  EXPECT_EQ(kv.refs(prefix[0]), 1);
+  EXPECT_EQ(kv.n_free_blocks(), 3);
+  kv.Release(prefix[0]);
+  EXPECT_EQ(kv.n_free_blocks(), 4);
 }
 
 TEST(KvCacheTest, InterleavedSequencesMatchSeparateRuns) {

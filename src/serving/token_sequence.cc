@@ -1,0 +1,101 @@
+#include "serving/token_sequence.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace isv {
+
+VocabPieces VocabPieces::For(const Tokenizer& tokenizer) {
+  VocabPieces v;
+  v.tokenizer = &tokenizer;
+  v.pieces.resize(tokenizer.n_vocab());
+  for (int32_t id = 0; id < tokenizer.n_vocab(); ++id) v.pieces[id] = tokenizer.TokenToPiece(id, false);
+  return v;
+}
+
+TokenSequence::TokenSequence(const VocabPieces& vocab, std::span<const int32_t> prompt,
+                             const GenerationParams& params, int32_t n_ctx)
+    : vocab_(vocab),
+      params_(params),
+      n_ctx_(n_ctx),
+      next_pos_(static_cast<int32_t>(prompt.size())),
+      sampler_(params.sampling, vocab.tokenizer->n_vocab()),
+      decoder_(*vocab.tokenizer),
+      stop_(params.stop) {
+  for (int32_t t : prompt) sampler_.Accept(t);
+}
+
+void TokenSequence::Finish(const std::string& reason, std::string* out) {
+  finish_reason_ = reason;
+  if (stop_.stopped()) return;
+  *out += stop_.Push(decoder_.Flush());
+  if (!stop_.stopped()) *out += stop_.Flush();
+  if (stop_.stopped()) finish_reason_ = "stop";
+}
+
+void TokenSequence::Cancel() {
+  if (!finished()) finish_reason_ = "cancelled";
+}
+
+StatusOr<TokenSequence::Step> TokenSequence::OnLogits(std::span<const float> logits) {
+  Step out;
+  if (finished()) return out;
+  const bool json = params_.json_object;
+  if (params_.max_tokens >= 0 && completion_tokens_ >= params_.max_tokens) {
+    Finish("length", &out.text);
+    return out;
+  }
+  const int32_t token = json ? SampleJson(logits) : sampler_.Sample(logits);
+  if (token < 0) return InternalError("no token of the vocabulary can continue the JSON object");
+  sampler_.Accept(token);
+  if (!params_.ignore_eos && vocab_.tokenizer->IsEog(token)) {
+    Finish("stop", &out.text);
+    return out;
+  }
+  ++completion_tokens_;
+  generated_.push_back(token);
+  out.text += stop_.Push(decoder_.Push(token));
+  if (stop_.stopped()) {
+    finish_reason_ = "stop";
+  } else if (json && json_.Feed(vocab_.pieces[token]) && json_.done()) {
+    Finish("stop", &out.text);
+  } else if (next_pos_ >= n_ctx_) {
+    Finish("length", &out.text);  // no KV cell left for this token
+  } else if (params_.max_tokens >= 0 && completion_tokens_ >= params_.max_tokens) {
+    Finish("length", &out.text);
+  } else {
+    out.feed = token;
+    ++next_pos_;
+  }
+  return out;
+}
+
+int32_t TokenSequence::SampleJson(std::span<const float> logits) {
+  // Candidates are tried best logit first; the first kKeep that fit become the distribution the
+  // sampler draws from (a top-k over valid tokens). Most steps decide within the first window.
+  constexpr int32_t kWindow = 4096;
+  constexpr int32_t kKeep = 64;
+  const std::vector<std::string>& pieces = vocab_.pieces;
+  const int32_t n = static_cast<int32_t>(std::min(logits.size(), pieces.size()));
+  order_.resize(n);
+  std::iota(order_.begin(), order_.end(), 0);
+  auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  const int32_t window = std::min(n, kWindow);
+  std::partial_sort(order_.begin(), order_.begin() + window, order_.end(), better);
+  masked_.assign(logits.size(), -INFINITY);
+  int32_t kept = 0;
+  for (int32_t i = 0; i < n && kept < kKeep; ++i) {
+    if (i == window) std::sort(order_.begin() + window, order_.end(), better);
+    const int32_t id = order_[i];
+    if (pieces[id].empty()) continue;
+    JsonConstraint probe = json_;
+    if (probe.Feed(pieces[id])) {
+      masked_[id] = logits[id];
+      ++kept;
+    }
+  }
+  return kept == 0 ? -1 : sampler_.Sample(masked_);
+}
+
+}  // namespace isv
