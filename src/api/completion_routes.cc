@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <random>
 
 #include "api/api_error.h"
 #include "api/client_socket.h"
@@ -18,13 +17,6 @@ namespace isv {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string NewCompletionId(bool is_chat) {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
-  return std::string(is_chat ? "chatcmpl-" : "cmpl-") + buf;
-}
 
 json Usage(const GenerationResult& r) {
   return {{"prompt_tokens", r.prompt_tokens},
@@ -46,10 +38,6 @@ json ToolCallsJson(const std::vector<ToolCall>& calls, bool with_index) {
   return out;
 }
 
-std::string SseData(const json& j) {
-  return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
-}
-
 // Shared per-response facts.
 struct ResponseMeta {
   std::string id;
@@ -62,6 +50,42 @@ struct ResponseMeta {
 json Orchestration(const ResponseMeta& m, const GenerationResult& r) {
   return {
       {"mode", m.mode}, {"models_used", {m.model}}, {"total_inference_time_ms", r.inference_ms}};
+}
+
+// OpenAI's logprobs objects. Chat: {"content": [{token, logprob, bytes, top_logprobs}], "refusal"};
+// completions: {tokens, token_logprobs, top_logprobs: [{token: logprob}], text_offset}. A token that
+// is part of a UTF-8 character shows U+FFFD in `token`; `bytes` has its exact bytes.
+json TokenBytes(const std::string& piece) {
+  json b = json::array();
+  for (unsigned char c : piece) b.push_back(static_cast<int>(c));
+  return b;
+}
+
+json LogprobsJson(const std::vector<TokenLogprob>& entries, bool is_chat, size_t* text_offset) {
+  if (is_chat) {
+    json content = json::array();
+    for (const TokenLogprob& e : entries) {
+      json top = json::array();
+      for (const auto& [piece, lp] : e.top)
+        top.push_back({{"token", piece}, {"logprob", lp}, {"bytes", TokenBytes(piece)}});
+      content.push_back(
+          {{"token", e.piece}, {"logprob", e.logprob}, {"bytes", TokenBytes(e.piece)}, {"top_logprobs", top}});
+    }
+    return {{"content", content}, {"refusal", nullptr}};
+  }
+  json tokens = json::array(), token_logprobs = json::array(), top_logprobs = json::array(),
+       offsets = json::array();
+  for (const TokenLogprob& e : entries) {
+    tokens.push_back(e.piece);
+    token_logprobs.push_back(e.logprob);
+    json top = json::object();
+    for (const auto& [piece, lp] : e.top) top[piece] = lp;
+    top_logprobs.push_back(top);
+    offsets.push_back(*text_offset);
+    *text_offset += e.piece.size();
+  }
+  return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top_logprobs},
+          {"text_offset", offsets}};
 }
 
 }  // namespace
@@ -113,6 +137,12 @@ void Server::RespondComplete(CompletionRequest& request, ModelManager::Lease lea
     return true;
   };
   auto on_token = [&](double ms) { metrics_.ObserveInterToken(meta.model, ms / 1000); };
+  std::vector<TokenLogprob> logprobs;
+  if (request.params.top_logprobs >= 0) {
+    request.params.on_logprobs = [&](const std::vector<TokenLogprob>& e) {
+      logprobs.insert(logprobs.end(), e.begin(), e.end());
+    };
+  }
   StatusOr<GenerationResult> r = lease->Generate(prompt, request.params, on_text, on_token);
   if (!r.ok()) return SendError(res, ApiError::FromStatus(r.status()));
   if (aborted)
@@ -143,8 +173,10 @@ void Server::RespondComplete(CompletionRequest& request, ModelManager::Lease lea
     choice["message"] = message;
   } else {
     choice["text"] = text;
-    choice["logprobs"] = nullptr;
   }
+  size_t text_offset = 0;
+  choice["logprobs"] =
+      request.params.top_logprobs >= 0 ? LogprobsJson(logprobs, meta.is_chat, &text_offset) : json(nullptr);
   choice["finish_reason"] = finish;
   SendJson(res, 200,
            {{"id", meta.id},
@@ -163,10 +195,19 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
     ModelManager::Lease lease;
     Prompt prompt;
     ResponseMeta meta;
+    std::vector<TokenLogprob> logprobs;  // of tokens not yet attached to a chunk
+    size_t text_offset = 0;              // completions logprobs
     std::unique_ptr<PendingGeneration> pending;  // after `prompt`: destroyed before it
   };
-  auto st = std::make_shared<StreamState>(
-      StreamState{std::move(request), std::move(lease), std::move(prompt), ResponseMeta{}, nullptr});
+  auto st = std::make_shared<StreamState>(StreamState{std::move(request), std::move(lease), std::move(prompt),
+                                                      ResponseMeta{}, {}, 0, nullptr});
+  if (st->request.params.top_logprobs >= 0) {
+    // Called on the streaming thread just before the text of these tokens (Generator contract).
+    StreamState* raw = st.get();
+    st->request.params.on_logprobs = [raw](const std::vector<TokenLogprob>& e) {
+      raw->logprobs.insert(raw->logprobs.end(), e.begin(), e.end());
+    };
+  }
   // Queue the request and wait for the model to start on it before any header is sent: a full
   // queue (429), a queue-wait deadline (503) or a client that left are still plain HTTP answers.
   StatusOr<std::unique_ptr<PendingGeneration>> pending = st->lease->Submit(st->prompt, st->request.params);
@@ -187,6 +228,12 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
         choice["delta"] = std::move(delta_or_text);
       } else {
         choice["text"] = std::move(delta_or_text);
+      }
+      // Each chunk carries the logprobs of the tokens produced since the previous one.
+      if (st->request.params.top_logprobs >= 0) {
+        choice["logprobs"] = LogprobsJson(st->logprobs, m.is_chat, &st->text_offset);
+        st->logprobs.clear();
+      } else if (!m.is_chat) {
         choice["logprobs"] = nullptr;
       }
       choice["finish_reason"] = std::move(finish);

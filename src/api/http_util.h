@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "api/api_error.h"
 
@@ -14,5 +15,9 @@ namespace isv {
 
 void SendJson(httplib::Response& res, int status, const nlohmann::ordered_json& body);
 void SendError(httplib::Response& res, const ApiError& e);
+// One Server-Sent Events message, "data: <json>\n\n" (invalid UTF-8 in strings replaced).
+std::string SseData(const nlohmann::ordered_json& j);
+// A fresh OpenAI-style id: "chatcmpl-<16 hex>" (chat) or "cmpl-<16 hex>".
+std::string NewCompletionId(bool is_chat);
 
 }  // namespace isv

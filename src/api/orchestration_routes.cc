@@ -8,7 +8,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <ctime>
-#include <random>
 
 #include "api/api_error.h"
 #include "api/http_util.h"
@@ -22,17 +21,6 @@ namespace isv {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string NewChatId() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
-  return std::string("chatcmpl-") + buf;
-}
-
-std::string Sse(const json& j) {
-  return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
-}
 
 // INFERENCE_TASK_ROLES ("task=role,..."), read once; a bad value is logged and ignored.
 const TaskRoles& ConfiguredTaskRoles() {
@@ -140,6 +128,12 @@ bool Server::MaybeOrchestrate(CompletionRequest& request, httplib::Response& res
                                             "orchestration_mode"));
     return true;
   }
+  if (request.params.top_logprobs >= 0) {
+    SendError(res, ApiError::InvalidRequest(
+                       "logprobs are not supported with orchestration mode '" + mode + "' (use single)",
+                       "logprobs"));
+    return true;
+  }
   if (request.tools_enabled || request.params.json_object) {
     SendError(res, ApiError::InvalidRequest(
                        "tools and response_format json_object are not supported with "
@@ -191,7 +185,7 @@ void Server::RespondOrchestrated(const OrchestrationRequest& oreq, httplib::Resp
                  {"message", {{"role", "assistant"}, {"content", r->text}}},
                  {"finish_reason", r->finish_reason}};
   SendJson(res, 200,
-           {{"id", NewChatId()},
+           {{"id", NewCompletionId(true)},
             {"object", "chat.completion"},
             {"created", std::time(nullptr)},
             {"model", r->model},
@@ -208,7 +202,7 @@ void Server::RespondOrchestratedStream(OrchestrationRequest oreq, bool include_u
   res.set_chunked_content_provider("text/event-stream", [this, req, include_usage](
                                                             size_t, httplib::DataSink& sink) {
     Orchestrator orchestrator(manager_, ConfiguredTaskRoles());
-    const std::string id = NewChatId();
+    const std::string id = NewCompletionId(true);
     const int64_t created = std::time(nullptr);
     std::string model = req->model;
     std::atomic<bool> client_gone{false};  // progress may be written from debater threads
@@ -228,15 +222,15 @@ void Server::RespondOrchestratedStream(OrchestrationRequest oreq, bool include_u
     };
     StatusOr<std::string> primary = orchestrator.ResolvePrimary(req->model, req->options.task_type);
     if (primary.ok()) model = *primary;
-    write(Sse(chunk({{"role", "assistant"}, {"content", ""}}, nullptr)));
+    write(SseData(chunk({{"role", "assistant"}, {"content", ""}}, nullptr)));
     OrchestrationCallbacks cb;
     cb.on_progress = [&](const json& event) {
       json j = chunk(json::object(), nullptr);
       j["orchestration"] = event;
-      write(Sse(j));
+      write(SseData(j));
     };
     cb.on_final_text = [&](std::string_view piece) {
-      return write(Sse(chunk({{"content", std::string(piece)}}, nullptr)));
+      return write(SseData(chunk({{"content", std::string(piece)}}, nullptr)));
     };
     cb.is_cancelled = [&] { return client_gone.load() || PastShutdownDeadline(); };
     StatusOr<OrchestrationResult> r = orchestrator.Run(*req, cb);
@@ -259,17 +253,17 @@ void Server::RespondOrchestratedStream(OrchestrationRequest oreq, bool include_u
       ctx.error = e.message;
       json body = e.ToJson();
       if (r.ok()) body["orchestration"] = OrchestrationJson(*r);
-      write(Sse(body));
+      write(SseData(body));
       write("data: [DONE]\n\n");
       sink.done();
       return true;
     }
     ctx.finish_reason = r->finish_reason;
     // A final answer that did not stream live (critique approval, degraded answer) goes out now.
-    if (!r->final_streamed && !r->text.empty()) write(Sse(chunk({{"content", r->text}}, nullptr)));
+    if (!r->final_streamed && !r->text.empty()) write(SseData(chunk({{"content", r->text}}, nullptr)));
     json last = chunk(json::object(), r->finish_reason);
     last["orchestration"] = OrchestrationJson(*r);
-    write(Sse(last));
+    write(SseData(last));
     if (include_usage) {
       json j = {{"id", id},
                 {"object", "chat.completion.chunk"},
@@ -278,7 +272,7 @@ void Server::RespondOrchestratedStream(OrchestrationRequest oreq, bool include_u
                 {"choices", json::array()},
                 {"usage", Usage(*r)},
                 {"orchestration", OrchestrationJson(*r)}};
-      write(Sse(j));
+      write(SseData(j));
     }
     write("data: [DONE]\n\n");
     sink.done();

@@ -237,6 +237,19 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   if (auto e = ReadString(body, "task_type", &r->task_type)) return e;
   if (auto it = body.find("orchestration"); it != body.end()) r->orchestration = *it;
   if (auto e = ReadInteger(body, "priority", -1000, 1000, &priority)) return e;
+  if (is_chat) {  // chat: logprobs (bool) + top_logprobs (0..20)
+    bool logprobs = false;
+    int64_t top = -1;
+    if (auto e = ReadBool(body, "logprobs", &logprobs)) return e;
+    if (auto e = ReadInteger(body, "top_logprobs", 0, 20, &top)) return e;
+    if (top >= 0 && !logprobs)
+      return ApiError::InvalidRequest("'top_logprobs' requires 'logprobs': true", "top_logprobs");
+    r->params.top_logprobs = logprobs ? static_cast<int32_t>(std::max<int64_t>(top, 0)) : -1;
+  } else {  // completions: logprobs is the number of alternatives (0..5)
+    int64_t top = -1;
+    if (auto e = ReadInteger(body, "logprobs", 0, 5, &top)) return e;
+    r->params.top_logprobs = static_cast<int32_t>(top);
+  }
   r->priority = static_cast<int>(priority);
   r->params.priority = r->priority;
   if (auto e = ReadNumber(body, "queue_timeout_s", 0, 86400, &r->params.queue_timeout_s)) return e;

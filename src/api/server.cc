@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cstdio>
 #include <random>
 #include <regex>
 #include <thread>
@@ -76,6 +77,17 @@ void SendError(httplib::Response& res, const ApiError& e) {
   res.status = e.http_status;
   res.set_content(e.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                   "application/json");
+}
+
+std::string SseData(const nlohmann::ordered_json& j) {
+  return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+}
+
+std::string NewCompletionId(bool is_chat) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  return std::string(is_chat ? "chatcmpl-" : "cmpl-") + buf;
 }
 
 Server::Server(const ServeConfig& config, ModelManager& manager, Metrics& metrics)

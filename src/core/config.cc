@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <thread>
 
 namespace isv {
 namespace {
@@ -91,6 +92,13 @@ StatusOr<double> ParseDuration(const std::string& text) {
   return x * scale;
 }
 
+int DefaultParallel() {
+  // Decoding reads every weight once per step whatever the batch, so a few sequences per core cost
+  // little more than one; beyond that steps become compute-bound and latency grows.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(std::clamp(2 * cores, 4u, 16u));
+}
+
 StatusOr<ServeConfig> ServeConfig::FromEnv(const Getenv& getenv) {
   ServeConfig c;
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_PORT", 0, 65535, &c.port));
@@ -118,7 +126,8 @@ StatusOr<ServeConfig> ServeConfig::FromEnv(const Getenv& getenv) {
   ISV_RETURN_IF_ERROR(ReadString(getenv, "INFERENCE_API_KEY", &c.api_key));
   ISV_RETURN_IF_ERROR(
       ReadInt(getenv, "INFERENCE_MAX_BODY_BYTES", 1, int64_t{1} << 40, &c.max_body_bytes));
-  ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_PARALLEL", 1, 256, &c.parallel));
+  ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_PARALLEL", 0, 256, &c.parallel));
+  if (c.parallel == 0) c.parallel = DefaultParallel();
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_THREADS", 0, 1024, &c.threads));
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_HTTP_THREADS", 1, 1024, &c.http_threads));
   ISV_RETURN_IF_ERROR(ReadDouble(getenv, "INFERENCE_SHUTDOWN_TIMEOUT", 0, &c.shutdown_timeout_s));

@@ -15,6 +15,9 @@
 
 namespace isv {
 
+// Sequences per model when INFERENCE_PARALLEL is unset or 0: twice the cores, between 4 and 16.
+int DefaultParallel();
+
 struct ServeConfig {
   // --- the seed's variables (same names, same defaults) ---
   int port = 8085;                 // INFERENCE_PORT
@@ -39,7 +42,7 @@ struct ServeConfig {
       0;                // INFERENCE_KEEP_ALIVE: idle seconds before unload ("300", "5m"); 0 = never
   std::string api_key;  // INFERENCE_API_KEY: require "Authorization: Bearer <key>"
   int64_t max_body_bytes = 8 << 20;  // INFERENCE_MAX_BODY_BYTES: larger request bodies get 413
-  int parallel = 4;                  // INFERENCE_PARALLEL: sequences a model runs at once
+  int parallel = DefaultParallel();  // INFERENCE_PARALLEL: sequences a model runs at once (0: default)
   int threads = 0;                   // INFERENCE_THREADS: compute threads per model; 0 = all cores
   int http_threads = 128;            // INFERENCE_HTTP_THREADS: connection worker threads
   double shutdown_timeout_s =

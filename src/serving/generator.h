@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -37,6 +38,16 @@ struct Prompt {
   ToolCallFormat tool_format = ToolCallFormat::kNone;  // how this model writes tool calls
 };
 
+// The log-probability of one generated token under the model's distribution (softmax of the raw
+// logits, before temperature and truncation), with the most likely alternatives.
+struct TokenLogprob {
+  int32_t token = -1;
+  std::string piece;  // the token's text bytes (may be part of a UTF-8 character)
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top;  // up to `top_logprobs` (piece, logprob), best first
+};
+using LogprobCallback = std::function<void(const std::vector<TokenLogprob>& entries)>;
+
 struct GenerationParams {
   SamplingParams sampling;
   int32_t max_tokens = -1;  // < 0: until the context is full
@@ -47,6 +58,11 @@ struct GenerationParams {
   double queue_timeout_s = 0;  // give up when not started after this long; 0 = the server default
   // Polled while the request waits or runs; true means the client went away (cancel). May be empty.
   std::function<bool()> cancelled;
+  // >= 0: report each generated token's log-probability with this many alternatives (OpenAI
+  // logprobs / top_logprobs) through on_logprobs, called on the caller's thread just before the
+  // text those tokens produced. -1: off.
+  int32_t top_logprobs = -1;
+  LogprobCallback on_logprobs;
 };
 
 struct GenerationResult {

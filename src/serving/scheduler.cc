@@ -41,6 +41,7 @@ struct Scheduler::Request {
   std::condition_variable cv;
   std::string text;            // produced, not yet handed to the caller
   std::vector<double> gaps_ms;  // inter-token gaps, not yet handed over
+  std::vector<TokenLogprob> logprobs;  // of tokens produced, not yet handed over
   bool started = false;  // admitted: the model is working on it
   bool done = false;
   Status status;
@@ -105,20 +106,25 @@ class Scheduler::Pending : public PendingGeneration {
     bool cancelled = false;
     std::string text;
     std::vector<double> gaps;
+    std::vector<TokenLogprob> logprobs;
     while (true) {
       bool done;
       {
         std::unique_lock<std::mutex> lock(r_->mu);
-        r_->cv.wait_for(lock, std::chrono::milliseconds(50),
-                        [&] { return r_->done || !r_->text.empty() || !r_->gaps_ms.empty(); });
+        r_->cv.wait_for(lock, std::chrono::milliseconds(50), [&] {
+          return r_->done || !r_->text.empty() || !r_->gaps_ms.empty() || !r_->logprobs.empty();
+        });
         text.swap(r_->text);
         gaps.swap(r_->gaps_ms);
+        logprobs.swap(r_->logprobs);
         done = r_->done;
       }
       if (on_token) {
         for (double g : gaps) on_token(g);
       }
       gaps.clear();
+      if (!logprobs.empty() && !cancelled && r_->params.on_logprobs) r_->params.on_logprobs(logprobs);
+      logprobs.clear();
       if (!text.empty() && !cancelled && !on_text(text)) cancelled = true;
       text.clear();
       if (!cancelled && ClientGone()) cancelled = true;
@@ -364,6 +370,7 @@ void Scheduler::Step() {
         r.gaps_ms.push_back(MsBetween(r.last_token, now));
       }
       r.text += step->text;
+      for (TokenLogprob& lp : step->logprobs) r.logprobs.push_back(std::move(lp));
     }
     r.last_token = now;
     r.cv.notify_all();

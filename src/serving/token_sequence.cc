@@ -55,6 +55,7 @@ StatusOr<TokenSequence::Step> TokenSequence::OnLogits(std::span<const float> log
   }
   ++completion_tokens_;
   generated_.push_back(token);
+  if (params_.top_logprobs >= 0) out.logprobs.push_back(Logprob(logits, token));
   out.text += stop_.Push(decoder_.Push(token));
   if (stop_.stopped()) {
     finish_reason_ = "stop";
@@ -69,6 +70,29 @@ StatusOr<TokenSequence::Step> TokenSequence::OnLogits(std::span<const float> log
     ++next_pos_;
   }
   return out;
+}
+
+TokenLogprob TokenSequence::Logprob(std::span<const float> logits, int32_t token) {
+  float max_logit = -INFINITY;
+  for (float l : logits) max_logit = std::max(max_logit, l);
+  double sum = 0;
+  for (float l : logits) sum += std::exp(static_cast<double>(l) - max_logit);
+  const double log_z = max_logit + std::log(sum);
+  TokenLogprob lp;
+  lp.token = token;
+  lp.piece = vocab_.pieces[token];
+  lp.logprob = static_cast<float>(logits[token] - log_z);
+  const int32_t k = std::min<int32_t>(params_.top_logprobs, static_cast<int32_t>(logits.size()));
+  if (k > 0) {
+    order_.resize(logits.size());
+    std::iota(order_.begin(), order_.end(), 0);
+    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), [&](int32_t a, int32_t b) {
+      return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+    });
+    for (int32_t i = 0; i < k; ++i)
+      lp.top.emplace_back(vocab_.pieces[order_[i]], static_cast<float>(logits[order_[i]] - log_z));
+  }
+  return lp;
 }
 
 int32_t TokenSequence::SampleJson(std::span<const float> logits) {

@@ -38,6 +38,7 @@ class TokenSequence {
   struct Step {
     std::string text;      // visible text produced by this step (stop strings removed)
     int32_t feed = -1;     // token to run through the model next; -1 when the sequence ended
+    std::vector<TokenLogprob> logprobs;  // the generated token's, when params.top_logprobs >= 0
   };
 
   // `vocab` must outlive the sequence. n_ctx: positions this sequence may occupy.
@@ -59,6 +60,8 @@ class TokenSequence {
 
  private:
   int32_t SampleJson(std::span<const float> logits);
+  // log softmax of `logits` at `token`, and the top_logprobs best tokens.
+  TokenLogprob Logprob(std::span<const float> logits, int32_t token);
   // Ends with `reason`, releasing held-back text into `out` unless a stop string ended it.
   void Finish(const std::string& reason, std::string* out);
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/server.h"
+#include "api/server_testutil.h"
 
 namespace isv {
 namespace {
@@ -58,11 +59,8 @@ class EchoLoader : public ModelLoader {
 class OrchestrationRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("isv_orch_routes_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    for (const char* f : {"gen", "critic", "coder"})
-      std::ofstream(dir_ / (std::string(f) + ".gguf")) << "x";
-    StatusOr<Registry> r = Registry::Parse(R"(
+    server_ = std::make_unique<TestServer>("orch_routes", std::vector<std::string>{"gen.gguf", "critic.gguf", "coder.gguf"},
+                                           R"(
 models:
   gen: {file: gen.gguf, roles: [primary, fast]}
   critic: {file: critic.gguf, roles: [thinker]}
@@ -75,47 +73,22 @@ presets:
     orchestration_mode: pipeline
     orchestration: {stages: [{role: thinker, instruction: plan}, {role: primary, instruction: go}]}
 )",
-                                           dir_.string(), dir_.string());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    manager_ =
-        std::make_unique<ModelManager>(std::make_shared<const Registry>(std::move(*r)),
-                                       std::make_unique<EchoLoader>(), ModelManagerOptions{});
-    ServeConfig cfg;
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    server_ = std::make_unique<Server>(cfg, *manager_, metrics_);
-    ASSERT_TRUE(server_->Bind().ok());
-    thread_ = std::thread([this] { server_->Run(); });
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+                                           std::make_unique<EchoLoader>());
+    ASSERT_TRUE(server_->ok()) << server_->error();
   }
-  void TearDown() override {
-    ::unsetenv("INFERENCE_ORCHESTRATION_TEST_HOOKS");
-    server_->Shutdown(1);
-    thread_.join();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { ::unsetenv("INFERENCE_ORCHESTRATION_TEST_HOOKS"); }
   httplib::Result Post(json body) {
     body["messages"] = json::array({{{"role", "user"}, {"content", "Q"}}});
-    return client_->Post("/v1/chat/completions", body.dump(), "application/json");
+    return server_->Post("/v1/chat/completions", body.dump());
   }
   static std::vector<json> Events(const std::string& sse) {
     std::vector<json> out;
-    size_t pos = 0;
-    while ((pos = sse.find("data: ", pos)) != std::string::npos) {
-      size_t end = sse.find("\n\n", pos);
-      std::string data = sse.substr(pos + 6, end - pos - 6);
+    for (const std::string& data : TestServer::SseData(sse))
       out.push_back(data == "[DONE]" ? json("[DONE]") : json::parse(data));
-      pos = end;
-    }
     return out;
   }
 
-  fs::path dir_;
-  Metrics metrics_;
-  std::unique_ptr<ModelManager> manager_;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
-  std::unique_ptr<httplib::Client> client_;
+  std::unique_ptr<TestServer> server_;
 };
 
 TEST_F(OrchestrationRoutesTest, CritiqueIsAChatCompletionWithTheExtension) {

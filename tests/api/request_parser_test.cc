@@ -162,6 +162,27 @@ TEST(RequestParser, Completions) {
   EXPECT_EQ(ParseErr(R"({"model":"m","prompt":3})", false).param, "prompt");
 }
 
+TEST(RequestParser, SchedulerAndLogprobFields) {
+  CompletionRequest d = ParseOk(std::string(R"({"model":"m",)") + kMsg + "}");
+  EXPECT_EQ(d.params.priority, 2);  // the seed's default
+  EXPECT_EQ(d.params.top_logprobs, -1);
+  CompletionRequest r = ParseOk(std::string(R"({"model":"m",)") + kMsg +
+                                R"(,"priority":0,"queue_timeout_s":1.5,"logprobs":true,"top_logprobs":4})");
+  EXPECT_EQ(r.params.priority, 0);
+  EXPECT_DOUBLE_EQ(r.params.queue_timeout_s, 1.5);
+  EXPECT_EQ(r.params.top_logprobs, 4);
+  EXPECT_EQ(ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"logprobs":true})").params.top_logprobs, 0);
+  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"top_logprobs":2})").param, "top_logprobs");
+  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"top_logprobs":21,"logprobs":true})").param,
+            "top_logprobs");
+  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"logprobs":3})").param, "logprobs");
+  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"queue_timeout_s":"x"})").param,
+            "queue_timeout_s");
+  // Completions: logprobs is the number of alternatives.
+  EXPECT_EQ(ParseOk(R"({"model":"m","prompt":"a","logprobs":2})", false).params.top_logprobs, 2);
+  EXPECT_EQ(ParseErr(R"({"model":"m","prompt":"a","logprobs":6})", false).param, "logprobs");
+}
+
 TEST(RequestParser, LogitBias) {
   CompletionRequest r =
       ParseOk(std::string(R"({"model":"m",)") + kMsg + R"(,"logit_bias":{"13":-100,"7":5}})");

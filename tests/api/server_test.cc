@@ -1,6 +1,7 @@
 // The HTTP layer over a fake Generator: tool-call responses (plain and streamed), an error after
 // the first SSE byte, and busy/unknown-model statuses, without depending on model weights.
 #include "api/server.h"
+#include "api/server_testutil.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -67,51 +68,16 @@ class ScriptedLoader : public ModelLoader {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("isv_server_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    for (const char* f : {"tools", "plain", "broken"})
-      std::ofstream(dir_ / (std::string(f) + ".gguf")) << "x";
-    StatusOr<Registry> r = Registry::Parse(
-        "models:\n  tools: {file: tools.gguf}\n  plain: {file: plain.gguf}\n  broken: {file: "
-        "broken.gguf}\n",
-        "", dir_.string(), dir_.string());
-    ASSERT_TRUE(r.ok());
-    manager_ =
-        std::make_unique<ModelManager>(std::make_shared<const Registry>(std::move(*r)),
-                                       std::make_unique<ScriptedLoader>(), ModelManagerOptions{});
-    ServeConfig cfg;
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    server_ = std::make_unique<Server>(cfg, *manager_, metrics_);
-    ASSERT_TRUE(server_->Bind().ok());
-    thread_ = std::thread([this] { server_->Run(); });
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    server_ = std::make_unique<TestServer>(
+        "server_test", std::vector<std::string>{"tools.gguf", "plain.gguf", "broken.gguf"},
+        "models:\n  tools: {file: tools.gguf}\n  plain: {file: plain.gguf}\n  broken: {file: broken.gguf}\n", "",
+        std::make_unique<ScriptedLoader>());
+    ASSERT_TRUE(server_->ok()) << server_->error();
   }
-  void TearDown() override {
-    server_->Shutdown(1);
-    thread_.join();
-    fs::remove_all(dir_);
-  }
-  httplib::Result Post(const std::string& path, const json& body) {
-    return client_->Post(path.c_str(), body.dump(), "application/json");
-  }
-  static std::vector<std::string> Events(const std::string& sse) {
-    std::vector<std::string> out;
-    size_t pos = 0;
-    while ((pos = sse.find("data: ", pos)) != std::string::npos) {
-      size_t end = sse.find("\n\n", pos);
-      out.push_back(sse.substr(pos + 6, end - pos - 6));
-      pos = end;
-    }
-    return out;
-  }
+  httplib::Result Post(const std::string& path, const json& body) { return server_->Post(path, body.dump()); }
+  static std::vector<std::string> Events(const std::string& sse) { return TestServer::SseData(sse); }
 
-  fs::path dir_;
-  Metrics metrics_;
-  std::unique_ptr<ModelManager> manager_;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
-  std::unique_ptr<httplib::Client> client_;
+  std::unique_ptr<TestServer> server_;
   const json tools_ =
       json::parse(R"([{"type":"function","function":{"name":"get_weather","parameters":{}}}])");
 };
@@ -212,7 +178,7 @@ TEST_F(ServerTest, StreamedTextCompletion) {
 
 TEST_F(ServerTest, MetricsCountRequests) {
   Post("/v1/completions", {{"model", "plain"}, {"prompt", "x"}});
-  auto res = client_->Get("/metrics");
+  auto res = server_->client().Get("/metrics");
   ASSERT_EQ(res->status, 200);
   EXPECT_NE(res->body.find("inference_requests_total{route=\"/v1/completions\",status=\"200\"} 1"),
             std::string::npos)

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
 #include <map>
 
 namespace isv {
@@ -31,6 +34,33 @@ TEST(ServeConfig, SeedDefaults) {
   EXPECT_TRUE(c->auto_load);
   EXPECT_EQ(c->keep_alive_s, 0);
   EXPECT_GT(c->MemoryBudgetBytes(), 0u);
+}
+
+TEST(ServeConfig, SchedulerVariables) {
+  StatusOr<ServeConfig> d = FromMap({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->max_queue, 64);
+  EXPECT_EQ(d->queue_timeout_s, 0);
+  EXPECT_EQ(d->max_running, 0);
+  EXPECT_TRUE(d->prefix_cache);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(d->parallel, std::clamp(2 * cores, 4, 16));
+  StatusOr<ServeConfig> c = FromMap({{"INFERENCE_PARALLEL", "3"},
+                                     {"INFERENCE_QUEUE_TIMEOUT_S", "2.5"},
+                                     {"INFERENCE_MAX_RUNNING", "6"},
+                                     {"INFERENCE_STEP_TOKENS", "64"},
+                                     {"INFERENCE_PRIORITY_AGING_S", "0"},
+                                     {"INFERENCE_PREFIX_CACHE", "false"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->parallel, 3);
+  EXPECT_EQ(c->queue_timeout_s, 2.5);
+  EXPECT_EQ(c->max_running, 6);
+  EXPECT_EQ(c->step_tokens, 64);
+  EXPECT_EQ(c->priority_aging_s, 0);
+  EXPECT_FALSE(c->prefix_cache);
+  EXPECT_EQ(FromMap({{"INFERENCE_PARALLEL", "0"}})->parallel, d->parallel);
+  EXPECT_FALSE(FromMap({{"INFERENCE_STEP_TOKENS", "2"}}).ok());
+  EXPECT_FALSE(FromMap({{"INFERENCE_QUEUE_TIMEOUT_S", "-1"}}).ok());
 }
 
 TEST(ServeConfig, ReadsVariables) {

@@ -224,3 +224,36 @@ test('response_format json_object: the output is a JSON object (or its prefix wh
   }
   assert.ok(completed >= 1, 'at least one greedy run closes its object');
 });
+
+test('logprobs: chat (logprobs/top_logprobs) and completions (logprobs: k), plain and streamed', async () => {
+  const req = { model: 'stories260K', messages: [{ role: 'user', content: 'Once upon a time' }], temperature: 0,
+                max_tokens: 8, ignore_eos: true, logprobs: true, top_logprobs: 3 };
+  const r = await srv.client.chat.completions.create(req);
+  const content = r.choices[0].logprobs.content;
+  assert.equal(content.length, r.usage.completion_tokens);
+  assert.equal(content.map((e) => Buffer.from(e.bytes).toString('utf8')).join(''), r.choices[0].message.content);
+  for (const e of content) {
+    assert.ok(e.logprob <= 0);
+    assert.equal(e.top_logprobs.length, 3);
+    assert.equal(e.top_logprobs[0].token, e.token);  // greedy: the chosen token is the most likely
+    assert.ok(e.top_logprobs[0].logprob >= e.top_logprobs[1].logprob);
+  }
+  // Streamed: the chunks' logprobs concatenate to the same entries.
+  const stream = await srv.client.chat.completions.create({ ...req, stream: true });
+  const streamed = [];
+  for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+  assert.deepEqual(streamed.map((e) => [e.token, e.logprob]), content.map((e) => [e.token, e.logprob]));
+  // Without logprobs the field is null.
+  assert.equal((await srv.client.chat.completions.create({ ...req, logprobs: false, top_logprobs: undefined })).choices[0].logprobs, null);
+
+  const c = await srv.client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 6,
+                                                   temperature: 0, ignore_eos: true, logprobs: 2 });
+  const lp = c.choices[0].logprobs;
+  assert.equal(lp.tokens.length, 6);
+  assert.equal(lp.tokens.join(''), c.choices[0].text);
+  assert.deepEqual(lp.text_offset, lp.tokens.map((_, i) => lp.tokens.slice(0, i).join('').length));
+  for (let i = 0; i < 6; i++) {
+    assert.equal(Object.keys(lp.top_logprobs[i]).length <= 2, true);
+    assert.equal(Math.max(...Object.values(lp.top_logprobs[i])), lp.token_logprobs[i]);
+  }
+});

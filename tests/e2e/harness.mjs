@@ -69,3 +69,18 @@ export function assertErrorSchema(assert, body, { code, param, retriable } = {})
   if (param !== undefined) assert.equal(body.error.param, param);
   if (retriable !== undefined) assert.equal(body.error.retriable, retriable);
 }
+
+// Loads `model` (a one-token request), then starts a stream that would run until the context is
+// full and waits for its first chunk: the model is generating. Returns { ctrl, reader, res };
+// ctrl.abort() hangs up.
+export async function startLongStream(url, model = 'tiny-qwen2', headers = {}) {
+  await postJson(`${url}/v1/completions`, { model, prompt: 'a', max_tokens: 1 });
+  const ctrl = new AbortController();
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, signal: ctrl.signal,
+    body: JSON.stringify({ model, prompt: 'Once', max_tokens: 100000, ignore_eos: true, stream: true }),
+  });
+  const reader = res.body.getReader();
+  await reader.read();
+  return { ctrl, reader, res };
+}

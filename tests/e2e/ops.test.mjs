@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startServer, getJson, postJson, assertErrorSchema } from './harness.mjs';
+import { startServer, getJson, postJson, assertErrorSchema, startLongStream } from './harness.mjs';
 
 test('API key: Bearer required on /v1, health and metrics exempt', async () => {
   const srv = await startServer({ INFERENCE_API_KEY: 'sekrit' });
@@ -102,14 +102,7 @@ test('SIGTERM: a request in flight finishes within the grace period; new connect
 test('a client that disconnects mid-stream cancels its generation (the model is free at once)', async () => {
   const srv = await startServer({ INFERENCE_PARALLEL: '1' });
   try {
-    await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'a', max_tokens: 1 });
-    const ctrl = new AbortController();
-    const res = await fetch(`${srv.url}/v1/completions`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Request-ID': 'gone-1' }, signal: ctrl.signal,
-      body: JSON.stringify({ model: 'tiny-qwen2', prompt: 'Once', max_tokens: 100000, ignore_eos: true, stream: true }),
-    });
-    const reader = res.body.getReader();
-    await reader.read();
+    const { ctrl } = await startLongStream(srv.url, 'tiny-qwen2', { 'X-Request-ID': 'gone-1' });
     ctrl.abort();
     // ~500 tokens remain for that stream; a cancelled one leaves the model free for this request.
     const t0 = Date.now();
@@ -131,13 +124,7 @@ test('a client that disconnects mid-stream cancels its generation (the model is 
 test('a full queue answers 429 queue_full with Retry-After (INFERENCE_MAX_QUEUE=0, one slot)', async () => {
   const srv = await startServer({ INFERENCE_MAX_QUEUE: '0', INFERENCE_PARALLEL: '1' });
   try {
-    await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'a', max_tokens: 1 });
-    const ctrl = new AbortController();
-    const res = await fetch(`${srv.url}/v1/completions`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: ctrl.signal,
-      body: JSON.stringify({ model: 'tiny-qwen2', prompt: 'Once', max_tokens: 100000, ignore_eos: true, stream: true }),
-    });
-    await res.body.getReader().read();  // generating now
+    const { ctrl } = await startLongStream(srv.url);  // generating now, holding the only slot
     const busy = await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'b', max_tokens: 2 });
     assert.equal(busy.status, 429);
     assertErrorSchema(assert, busy.body, { code: 'queue_full', retriable: true });

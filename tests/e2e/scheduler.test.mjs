@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, getJson, postJson, assertErrorSchema } from './harness.mjs';
+import { startServer, getJson, postJson, assertErrorSchema, startLongStream } from './harness.mjs';
 
 const PROMPTS = [
   'Once upon a time, there was a little girl named Lily.',
@@ -81,13 +81,7 @@ test('a non-streaming client that hangs up frees its slot; the next request star
 test('a request still queued at its deadline gets 503 with Retry-After (queue_timeout_s)', async () => {
   const srv = await startServer({ INFERENCE_PARALLEL: '1' });
   try {
-    await postJson(`${srv.url}/v1/completions`, { model: 'tiny-qwen2', prompt: 'a', max_tokens: 1 });
-    const ctrl = new AbortController();
-    const res = await fetch(`${srv.url}/v1/completions`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: ctrl.signal,
-      body: JSON.stringify({ model: 'tiny-qwen2', prompt: 'Once', max_tokens: 100000, ignore_eos: true, stream: true }),
-    });
-    await res.body.getReader().read();  // generating now, holding the only slot
+    const { ctrl } = await startLongStream(srv.url);  // generating now, holding the only slot
     const t0 = Date.now();
     const late = await postJson(`${srv.url}/v1/chat/completions`, {
       model: 'tiny-qwen2', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, queue_timeout_s: 0.3, stream: true,

@@ -66,5 +66,27 @@ TEST(BenchCliTest, TableAndErrors) {
   EXPECT_EQ(RunBinary("bench " + model + " -p 0 -n 0", &out), 1);
 }
 
+// bench-serve: every level's clients x requests x n tokens are generated and timed.
+TEST(BenchServeCliTest, JsonLevelsCountEveryToken) {
+  const std::string model = TestdataFile("models/stories260K.gguf");
+  if (model.empty()) GTEST_SKIP() << "testdata absent (stories260K)";
+  std::string out;
+  ASSERT_EQ(RunBinary("bench-serve " + model + " -c 1,3 -r 2 -p 12 -n 5 -t 1 --json", &out), 0) << out;
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << "not one JSON object: " << out;
+  ASSERT_EQ(j["levels"].size(), 2u);
+  for (const auto& [i, clients] : {std::pair{0, 1}, std::pair{1, 3}}) {
+    const nlohmann::json& l = j["levels"][i];
+    EXPECT_EQ(l["clients"], clients);
+    EXPECT_EQ(l["requests"], clients * 2);
+    EXPECT_EQ(l["generated_tokens"], clients * 2 * 5);
+    EXPECT_GT(l["aggregate_tokens_per_s"].get<double>(), 0);
+    EXPECT_LE(l["ttft_ms_p50"].get<double>(), l["ttft_ms_p99"].get<double>());
+    EXPECT_LE(l["ttft_ms_p50"].get<double>(), l["latency_ms_p50"].get<double>());
+  }
+  EXPECT_EQ(RunBinary("bench-serve " + model + " -c 1,x", &out), 1);
+  EXPECT_NE(out.find("--clients"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace isv

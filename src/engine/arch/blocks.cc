@@ -122,12 +122,10 @@ void AttendHead(int32_t layer, int32_t t, int32_t h, float* scores, float* out, 
     sum += scores[j];
   }
   const float inv_sum = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
-  std::fill(out, out + hd, 0.0f);
-  for (int32_t j = 0; j < n; ++j) {
-    const uint16_t* v = s.kv->v(layer, cells[j]) + static_cast<size_t>(kvh) * hd;
-    const float p = scores[j] * inv_sum;
-    ak.axpy_f16(hd, p, v, out);
-  }
+  for (int32_t j = 0; j < n; ++j) scores[j] *= inv_sum;
+  // out = sum_j p_j v_j over the first n cells (cell c's V row: v(layer, 0) + c * n_embd_kv).
+  ak.weighted_sum_f16(hd, n, scores, s.kv->v(layer, 0) + static_cast<size_t>(kvh) * hd,
+                      static_cast<size_t>(s.kv->n_embd_kv()), cells.data(), out);
 }
 
 }  // namespace

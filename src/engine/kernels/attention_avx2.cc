@@ -1,6 +1,8 @@
 // AVX2 + F16C level of the attention kernels (8 lanes; scalar tail with the exact conversion).
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "engine/kernels/attention_kernels.h"
 #include "engine/tensor/float16.h"
 
@@ -35,8 +37,46 @@ void AxpyF16(int64_t n, float a, const uint16_t* v, float* y) {
   for (; i < n; ++i) y[i] += a * Fp16ToFp32(v[i]);
 }
 
+// kChunks * 8 columns of y = sum_j p[j] * v_j, accumulated in registers (the FMAs of AxpyF16).
+template <int kChunks>
+void WeightedSumColumns(int32_t count, const float* p, const uint16_t* v0, size_t v_stride, const int32_t* cells,
+                        float* y) {
+  __m256 acc[kChunks];
+#pragma GCC unroll 8
+  for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_setzero_ps();
+  for (int32_t j = 0; j < count; ++j) {
+    const uint16_t* v = v0 + static_cast<size_t>(cells[j]) * v_stride;
+    const __m256 a = _mm256_set1_ps(p[j]);
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(a, LoadHalf8(v + 8 * c), acc[c]);
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(y + 8 * c, acc[c]);
+}
+
+void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
+                    const int32_t* cells, float* y) {
+  if (n % 8 != 0) {  // not a head size in practice: the axpy sequence itself
+    std::fill(y, y + n, 0.0f);
+    for (int32_t j = 0; j < count; ++j) AxpyF16(n, p[j], v0 + static_cast<size_t>(cells[j]) * v_stride, y);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) WeightedSumColumns<8>(count, p, v0 + i, v_stride, cells, y + i);
+  switch ((n - i) / 8) {
+    case 1: return WeightedSumColumns<1>(count, p, v0 + i, v_stride, cells, y + i);
+    case 2: return WeightedSumColumns<2>(count, p, v0 + i, v_stride, cells, y + i);
+    case 3: return WeightedSumColumns<3>(count, p, v0 + i, v_stride, cells, y + i);
+    case 4: return WeightedSumColumns<4>(count, p, v0 + i, v_stride, cells, y + i);
+    case 5: return WeightedSumColumns<5>(count, p, v0 + i, v_stride, cells, y + i);
+    case 6: return WeightedSumColumns<6>(count, p, v0 + i, v_stride, cells, y + i);
+    case 7: return WeightedSumColumns<7>(count, p, v0 + i, v_stride, cells, y + i);
+    default: return;
+  }
+}
+
 }  // namespace
 
-AttentionKernels AttentionKernelsAvx2() { return AttentionKernels{DotF16, AxpyF16}; }
+AttentionKernels AttentionKernelsAvx2() { return AttentionKernels{DotF16, AxpyF16, WeightedSumF16}; }
 
 }  // namespace isv

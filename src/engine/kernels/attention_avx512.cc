@@ -1,6 +1,8 @@
 // AVX-512 level of the attention kernels (16 lanes, masked tail).
 #include <immintrin.h>
 
+#include <algorithm>
+
 // GCC 12's AVX-512 intrinsic headers build vectors from deliberately undefined values, which
 // -Wuninitialized reports at call sites; the warnings are false.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -42,8 +44,49 @@ void AxpyF16(int64_t n, float a, const uint16_t* v, float* y) {
   }
 }
 
+// kChunks * 16 columns of y = sum_j p[j] * v_j, accumulated in registers (the FMAs of AxpyF16).
+template <int kChunks>
+void WeightedSumColumns(int32_t count, const float* p, const uint16_t* v0, size_t v_stride, const int32_t* cells,
+                        float* y) {
+  __m512 acc[kChunks];
+#pragma GCC unroll 8
+  for (int c = 0; c < kChunks; ++c) acc[c] = _mm512_setzero_ps();
+  for (int32_t j = 0; j < count; ++j) {
+    const uint16_t* v = v0 + static_cast<size_t>(cells[j]) * v_stride;
+    const __m512 a = _mm512_set1_ps(p[j]);
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) {
+      acc[c] = _mm512_fmadd_ps(a, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + 16 * c))),
+                               acc[c]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < kChunks; ++c) _mm512_storeu_ps(y + 16 * c, acc[c]);
+}
+
+void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
+                    const int32_t* cells, float* y) {
+  if (n % 16 != 0) {  // not a head size in practice: the axpy sequence itself
+    std::fill(y, y + n, 0.0f);
+    for (int32_t j = 0; j < count; ++j) AxpyF16(n, p[j], v0 + static_cast<size_t>(cells[j]) * v_stride, y);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 128 <= n; i += 128) WeightedSumColumns<8>(count, p, v0 + i, v_stride, cells, y + i);
+  switch ((n - i) / 16) {
+    case 1: return WeightedSumColumns<1>(count, p, v0 + i, v_stride, cells, y + i);
+    case 2: return WeightedSumColumns<2>(count, p, v0 + i, v_stride, cells, y + i);
+    case 3: return WeightedSumColumns<3>(count, p, v0 + i, v_stride, cells, y + i);
+    case 4: return WeightedSumColumns<4>(count, p, v0 + i, v_stride, cells, y + i);
+    case 5: return WeightedSumColumns<5>(count, p, v0 + i, v_stride, cells, y + i);
+    case 6: return WeightedSumColumns<6>(count, p, v0 + i, v_stride, cells, y + i);
+    case 7: return WeightedSumColumns<7>(count, p, v0 + i, v_stride, cells, y + i);
+    default: return;
+  }
+}
+
 }  // namespace
 
-AttentionKernels AttentionKernelsAvx512() { return AttentionKernels{DotF16, AxpyF16}; }
+AttentionKernels AttentionKernelsAvx512() { return AttentionKernels{DotF16, AxpyF16, WeightedSumF16}; }
 
 }  // namespace isv

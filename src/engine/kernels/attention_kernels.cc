@@ -1,5 +1,6 @@
 #include "engine/kernels/attention_kernels.h"
 
+#include <algorithm>
 #include <array>
 
 #include "engine/tensor/float16.h"
@@ -17,6 +18,12 @@ void AxpyF16Scalar(int64_t n, float a, const uint16_t* v, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * Fp16ToFp32(v[i]);
 }
 
+void WeightedSumF16Scalar(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
+                          const int32_t* cells, float* y) {
+  std::fill(y, y + n, 0.0f);
+  for (int32_t j = 0; j < count; ++j) AxpyF16Scalar(n, p[j], v0 + static_cast<size_t>(cells[j]) * v_stride, y);
+}
+
 AttentionKernels Build(Isa isa) {
   switch (isa) {
     case Isa::kAvx512:
@@ -26,7 +33,7 @@ AttentionKernels Build(Isa isa) {
     case Isa::kScalar:
       break;
   }
-  return AttentionKernels{DotF16Scalar, AxpyF16Scalar};
+  return AttentionKernels{DotF16Scalar, AxpyF16Scalar, WeightedSumF16Scalar};
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 // The tables are built once and never change; safe to use from any thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "engine/kernels/cpu_features.h"
@@ -19,6 +20,11 @@ struct AttentionKernels {
   float (*dot_f16)(int64_t n, const float* q, const uint16_t* k) = nullptr;
   // y[i] += a * v[i] for i < n, v in fp16 bits.
   void (*axpy_f16)(int64_t n, float a, const uint16_t* v, float* y) = nullptr;
+  // y[i] = sum_j p[j] * v_j[i] for i < n, j < count, where v_j = v0 + cells[j] * v_stride (fp16
+  // bits): the p . V product of attention with y kept in registers across all rows. Bit-identical to
+  // zeroing y and calling axpy_f16(n, p[j], v_j, y) for j = 0, 1, ... in order (same operations).
+  void (*weighted_sum_f16)(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
+                           const int32_t* cells, float* y) = nullptr;
 };
 
 // The kernels at instruction-set level `isa` (REQUIRES: supported by this CPU), and at BestIsa().

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -38,6 +39,37 @@ TEST(AttentionKernelsTest, SimdLevelsMatchScalar) {
         // Fused or separate multiply-add: at most one rounding apart.
         ASSERT_NEAR(y_got[i], y_want[i], 1e-6 * (std::fabs(y_want[i]) + std::fabs(a * Fp16ToFp32(kv[i]))))
             << IsaName(isa) << " n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
+// The fused p . V kernel equals, bit for bit, zeroing y and applying axpy_f16 row by row in order
+// at the same level (batch invariance and the attention goldens rely on it); rows are picked
+// through a cell list with gaps, as the KV cache hands them out.
+TEST(AttentionKernelsTest, WeightedSumEqualsAxpySequenceBitForBit) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> dist;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa > BestIsa()) continue;
+    const AttentionKernels& k = GetAttentionKernels(isa);
+    ASSERT_NE(k.weighted_sum_f16, nullptr) << IsaName(isa);
+    for (int64_t n : {8, 16, 40, 64, 96, 128, 160, 256, 7, 129}) {
+      const size_t stride = static_cast<size_t>(n) * 3;  // three heads per cell; use the middle one
+      const int32_t n_cells = 37;
+      std::vector<uint16_t> cache(stride * n_cells);
+      for (uint16_t& h : cache) h = Fp32ToFp16(dist(rng));
+      std::vector<int32_t> cells;
+      for (int32_t c = 0; c < n_cells; c += 1 + c % 3) cells.push_back(c);
+      std::vector<float> p(cells.size());
+      for (float& v : p) v = std::fabs(dist(rng)) / static_cast<float>(cells.size());
+      const uint16_t* v0 = cache.data() + n;
+      std::vector<float> want(n, 0.0f), got(n, NAN);
+      for (size_t j = 0; j < cells.size(); ++j) k.axpy_f16(n, p[j], v0 + cells[j] * stride, want.data());
+      k.weighted_sum_f16(n, static_cast<int32_t>(cells.size()), p.data(), v0, stride, cells.data(), got.data());
+      for (int64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
+            << IsaName(isa) << " n=" << n << " i=" << i << ": " << got[i] << " vs " << want[i];
       }
     }
   }
