@@ -31,7 +31,7 @@ struct Scheduler::Request {
   int32_t n_fed = 0;          // positions whose keys/values are stored
   int32_t next_token = -1;    // sampled token to feed next (decoding), -1 while prefilling
   int32_t shared_blocks = 0;  // prefix blocks taken from the cache
-  int32_t reserved_blocks = 0;  // blocks this sequence may still take from the pool (reserved)
+  int32_t reserved_blocks = 0;  // pool blocks reserved for it beyond the shared prefix
   int32_t cached_tokens = 0;
   Clock::time_point admitted, last_token;
   bool got_first_token = false;

@@ -23,6 +23,9 @@ constexpr int64_t kChunksPerThread = 4;
 // stay in L1/L2 while the activation rows stream past them once per block instead of once per row.
 constexpr int64_t kRowBlockBytes = 16 << 10;
 
+// Batches of at most this many tiles' worth of tokens are computed row by row (see MatMulTiles).
+constexpr int64_t kSmallBatchTiles = 2;
+
 // y rows [r0, r1) for all tokens with the type's register tile (wk.gemm_tile): row blocks of about
 // kRowBlockBytes (a multiple of the tile height), tile_cols tokens x tile_rows rows per call.
 void MatMulTiles(const TypeKernels& wk, const TensorView& w, const uint8_t* act, size_t act_row, int64_t n_tokens,
@@ -39,6 +42,18 @@ void MatMulTiles(const TypeKernels& wk, const TensorView& w, const uint8_t* act,
     // sequential stream, which the hardware prefetcher follows; interleaving tile_rows rows (short
     // streams of a few cache lines each) measured 2x slower on a matrix larger than the caches.
     for (int64_t r = r0; r < r1; ++r) y[r] = wk.vec_dot(n_in, w0 + r * row_bytes, act);
+    return;
+  }
+  if (n_tokens <= kSmallBatchTiles * tc) {
+    // A few tokens (batched decode of several sequences): still one sequential stream of rows,
+    // each row used by 1 x tile_cols tiles while it is in L1 (every tile shape gives the bits of
+    // vec_dot, so results do not depend on the batch).
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t t = 0; t < n_tokens; t += tc) {
+        wk.gemm_tile(n_in, w0 + r * row_bytes, row_bytes, 1, act + t * act_row, act_row,
+                     static_cast<int>(std::min(tc, n_tokens - t)), y + t * n_out + r, static_cast<size_t>(n_out));
+      }
+    }
     return;
   }
   for (int64_t rb = r0; rb < r1; rb += row_block) {
