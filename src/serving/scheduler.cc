@@ -88,18 +88,11 @@ class Scheduler::Pending : public PendingGeneration {
   }
 
   Status WaitUntilStarted() override {
-    while (true) {
-      {
-        std::unique_lock<std::mutex> lock(r_->mu);
-        r_->cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return r_->started || r_->done; });
-        if (r_->started) return OkStatus();
-        if (r_->done) {
-          if (!r_->status.ok()) return r_->status;
-          return CancelledError("the client went away before generation started");
-        }
-      }
-      if (ClientGone()) Cancel();
-    }
+    std::unique_lock<std::mutex> lock(r_->mu);
+    r_->cv.wait(lock, [&] { return r_->started || r_->done; });
+    if (r_->started) return OkStatus();
+    if (!r_->status.ok()) return r_->status;
+    return CancelledError("the client went away before generation started");
   }
 
   StatusOr<GenerationResult> Wait(const TextCallback& on_text, const TokenTimeCallback& on_token) override {
@@ -111,7 +104,7 @@ class Scheduler::Pending : public PendingGeneration {
       bool done;
       {
         std::unique_lock<std::mutex> lock(r_->mu);
-        r_->cv.wait_for(lock, std::chrono::milliseconds(50), [&] {
+        r_->cv.wait(lock, [&] {
           return r_->done || !r_->text.empty() || !r_->gaps_ms.empty() || !r_->logprobs.empty();
         });
         text.swap(r_->text);
@@ -127,7 +120,6 @@ class Scheduler::Pending : public PendingGeneration {
       logprobs.clear();
       if (!text.empty() && !cancelled && !on_text(text)) cancelled = true;
       text.clear();
-      if (!cancelled && ClientGone()) cancelled = true;
       if (done) break;
       if (cancelled) Cancel();
     }
@@ -138,7 +130,6 @@ class Scheduler::Pending : public PendingGeneration {
   }
 
  private:
-  bool ClientGone() const { return r_->params.cancelled && r_->params.cancelled(); }
   void Cancel() {
     if (!r_->cancel.exchange(true)) scheduler_->cv_.notify_all();
   }
@@ -256,8 +247,8 @@ void Scheduler::Admit(Clock::time_point now) {
     std::vector<int32_t> hit =
         options_.prefix_cache ? prefix_.Match(tokens, (n_prompt - 1) / bs) : std::vector<int32_t>{};
     const int32_t need = CeilDiv(total, bs) - static_cast<int32_t>(hit.size());
-    const int32_t available =
-        kv.n_free_blocks() + prefix_.evictable() - prefix_.CountEvictable(hit) - OutstandingBlocks();
+    const int32_t outstanding = OutstandingBlocks();
+    const int32_t available = kv.n_free_blocks() + prefix_.evictable() - prefix_.CountEvictable(hit) - outstanding;
     if (need > available) break;  // waits for running sequences to free blocks (head of line)
     if (options_.global != nullptr && !options_.global->TryAcquire()) break;
 
@@ -266,12 +257,11 @@ void Scheduler::Admit(Clock::time_point now) {
     while (slot_used_[slot]) ++slot;
     slot_used_[slot] = 1;
     req->slot = slot;
-    kv.RemoveFrom(slot);
     if (!hit.empty()) {
       Status s = kv.ShareBlocks(slot, hit);  // cannot fail: the slot is empty, the blocks are cached
       (void)s;
     }
-    const int32_t deficit = OutstandingBlocks() + need - kv.n_free_blocks();
+    const int32_t deficit = outstanding + need - kv.n_free_blocks();
     if (deficit > 0) prefix_.Evict(deficit);
     req->shared_blocks = static_cast<int32_t>(hit.size());
     req->reserved_blocks = need;

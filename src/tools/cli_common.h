@@ -31,4 +31,7 @@ Status CheckContextFits(const Model& model, int64_t n_ctx);
 // is missing, unreadable, or not a regular file (a directory would otherwise read as empty).
 StatusOr<std::string> ReadWholeFile(const std::string& path);
 
+// Prints "error: <message>" on stderr and returns the commands' failure exit code, 1.
+int ReportError(const Status& s);
+
 }  // namespace isv

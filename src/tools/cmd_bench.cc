@@ -84,43 +84,38 @@ StatusOr<double> RunGeneration(Context& ctx, int n, std::mt19937& rng) {
   return Seconds(t0);
 }
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "error: %s\n", s.message().c_str());
-  return 1;
-}
-
 int RunBench(const BenchOptions& opt) {
   if (opt.n_prompt < 0 || opt.n_gen < 0 || opt.reps < 1 || (opt.n_prompt == 0 && opt.n_gen == 0)) {
     std::fprintf(stderr, "error: need -p >= 0, -n >= 0 (not both 0) and -r >= 1\n");
     return 1;
   }
   StatusOr<std::unique_ptr<Model>> model = Model::Load(opt.model);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return ReportError(model.status());
   const int threads = opt.threads > 0 ? opt.threads : ThreadPool::DefaultThreadCount();
   ThreadPool pool(threads);
   const int64_t n_ctx = std::max<int64_t>(1, int64_t{opt.n_prompt} + opt.n_gen);
-  if (Status fits = CheckContextFits(**model, n_ctx); !fits.ok()) return Fail(fits);
+  if (Status fits = CheckContextFits(**model, n_ctx); !fits.ok()) return ReportError(fits);
   StatusOr<std::unique_ptr<Context>> ctx =
       Context::Create(**model, {.n_ctx = static_cast<int32_t>(n_ctx), .pool = &pool});
-  if (!ctx.ok()) return Fail(ctx.status());
+  if (!ctx.ok()) return ReportError(ctx.status());
 
   std::mt19937 rng(opt.seed);
   Series pp, tg;
   if (opt.n_prompt > 0) {
     StatusOr<double> warm = RunPrompt(**ctx, opt.n_prompt, rng);
-    if (!warm.ok()) return Fail(warm.status());
+    if (!warm.ok()) return ReportError(warm.status());
     for (int r = 0; r < opt.reps; ++r) {
       StatusOr<double> s = RunPrompt(**ctx, opt.n_prompt, rng);
-      if (!s.ok()) return Fail(s.status());
+      if (!s.ok()) return ReportError(s.status());
       pp.samples.push_back(opt.n_prompt / *s);
     }
   }
   if (opt.n_gen > 0) {
     StatusOr<double> warm = RunGeneration(**ctx, 1, rng);
-    if (!warm.ok()) return Fail(warm.status());
+    if (!warm.ok()) return ReportError(warm.status());
     for (int r = 0; r < opt.reps; ++r) {
       StatusOr<double> s = RunGeneration(**ctx, opt.n_gen, rng);
-      if (!s.ok()) return Fail(s.status());
+      if (!s.ok()) return ReportError(s.status());
       tg.samples.push_back(opt.n_gen / *s);
     }
   }

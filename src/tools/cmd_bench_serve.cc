@@ -37,11 +37,6 @@ struct BenchServeOptions {
   uint32_t seed = 1234;
 };
 
-int ReportError(const Status& s) {
-  std::fprintf(stderr, "error: %s\n", s.message().c_str());
-  return 1;
-}
-
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());

@@ -31,29 +31,24 @@ bool IsGguf(const std::string& path) {
   return in.read(magic, 4) && std::string_view(magic, 4) == "GGUF";
 }
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "error: %s\n", s.message().c_str());
-  return 1;
-}
-
 int RunTemplate(const TemplateOptions& opt) {
   StatusOr<std::string> ctx_text = ReadWholeFile(opt.context_path);
-  if (!ctx_text.ok()) return Fail(ctx_text.status());
+  if (!ctx_text.ok()) return ReportError(ctx_text.status());
   nlohmann::ordered_json ctx = nlohmann::ordered_json::parse(*ctx_text, nullptr, false);
   if (ctx.is_discarded() || !ctx.is_object()) {
-    return Fail(InvalidArgumentError(opt.context_path + ": not a JSON object"));
+    return ReportError(InvalidArgumentError(opt.context_path + ": not a JSON object"));
   }
   std::string tmpl;
   if (IsGguf(opt.source)) {
     StatusOr<std::unique_ptr<GgufFile>> f = GgufFile::Open(opt.source);
-    if (!f.ok()) return Fail(f.status());
+    if (!f.ok()) return ReportError(f.status());
     StatusOr<std::string> t = ChatTemplateFromGguf(**f, opt.name);
     if (t.ok()) {
       tmpl = *t;
     } else if (opt.fallback && t.status().code() == StatusCode::kNotFound) {
       tmpl = std::string(ChatmlFallback());
     } else {
-      return Fail(t.status());
+      return ReportError(t.status());
     }
     // The file's own BOS/EOS texts, unless the context sets them.
     const nlohmann::ordered_json tokens = SpecialTokensFromGguf(**f);
@@ -62,13 +57,13 @@ int RunTemplate(const TemplateOptions& opt) {
     }
   } else {
     StatusOr<std::string> text = ReadWholeFile(opt.source);
-    if (!text.ok()) return Fail(text.status());
+    if (!text.ok()) return ReportError(text.status());
     tmpl = std::move(*text);
   }
   ChatTemplateOptions options;
   options.now_date = opt.now;
   StatusOr<std::string> out = RenderChatTemplate(tmpl, ctx, options);
-  if (!out.ok()) return Fail(out.status());
+  if (!out.ok()) return ReportError(out.status());
   std::fwrite(out->data(), 1, out->size(), stdout);
   std::fflush(stdout);
   return 0;

@@ -35,8 +35,6 @@ void MatMulTiles(const TypeKernels& wk, const TensorView& w, const uint8_t* act,
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
   const int64_t tr = wk.tile_rows, tc = wk.tile_cols;
-  int64_t row_block = std::max<int64_t>(1, kRowBlockBytes / static_cast<int64_t>(row_bytes));
-  row_block = (row_block + tr - 1) / tr * tr;
   if (n_tokens == 1) {
     // Decode: one row at a time. Consecutive rows are contiguous, so this reads the matrix as one
     // sequential stream, which the hardware prefetcher follows; interleaving tile_rows rows (short
@@ -56,6 +54,8 @@ void MatMulTiles(const TypeKernels& wk, const TensorView& w, const uint8_t* act,
     }
     return;
   }
+  int64_t row_block = std::max<int64_t>(1, kRowBlockBytes / static_cast<int64_t>(row_bytes));
+  row_block = (row_block + tr - 1) / tr * tr;
   for (int64_t rb = r0; rb < r1; rb += row_block) {
     const int64_t re = std::min(r1, rb + row_block);
     for (int64_t t = 0; t < n_tokens; t += tc) {
