@@ -32,17 +32,21 @@ class Builder {
     w_.AddTensor(name, GgmlType::kF32, std::move(ne), std::string(reinterpret_cast<const char*>(v.data()), n * 4));
   }
 
-  // A weight matrix in the chosen type, N(0, 1 / fan_in) where fan_in = ne[0].
+  // A weight matrix in the chosen type, N(0, 1 / fan_in) where fan_in = the product of all but the
+  // last dimension. Rows too short for a quantized type's blocks (the patch kernel's rows of
+  // `patch` values) are stored F16, as llama.cpp's quantizer keeps them.
   Status Matrix(const std::string& name, std::vector<int64_t> ne) {
     int64_t n = 1;
     for (int64_t d : ne) n *= d;
-    std::vector<float> v = Values(name, n, 0.0f, 1.0f / std::sqrt(static_cast<float>(ne[0])));
-    ISV_ASSIGN_OR_RETURN(RowQuantizeFn quantize, FileQuantizer(type_));
+    const int64_t fan_in = n / ne.back();
+    std::vector<float> v = Values(name, n, 0.0f, 1.0f / std::sqrt(static_cast<float>(fan_in)));
+    const GgmlType type = ne[0] % TypeTraits(type_).block_size == 0 ? type_ : GgmlType::kF16;
+    ISV_ASSIGN_OR_RETURN(RowQuantizeFn quantize, FileQuantizer(type));
     const int64_t rows = n / ne[0];
-    std::string bytes(RowSize(type_, ne[0]) * static_cast<size_t>(rows), '\0');
+    std::string bytes(RowSize(type, ne[0]) * static_cast<size_t>(rows), '\0');
     ThreadPool pool(1);
-    QuantizeRows(pool, quantize, type_, v.data(), bytes.data(), rows, ne[0]);
-    w_.AddTensor(name, type_, std::move(ne), std::move(bytes));
+    QuantizeRows(pool, quantize, type, v.data(), bytes.data(), rows, ne[0]);
+    w_.AddTensor(name, type, std::move(ne), std::move(bytes));
     return OkStatus();
   }
 

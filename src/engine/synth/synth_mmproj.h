@@ -9,7 +9,7 @@
 //   siglip-tiny  SigLIP-like: same sizes without class embedding and pre-LayerNorm, with a
 //                post-LayerNorm and GELU (tanh) in the MLP, clip.vision.feature_layer = [3]
 //                (all blocks run).
-// Scales: matrices N(0, 1/fan_in), biases 0.1 N(0,1), LayerNorm weights 1 + 0.1 N(0,1),
+// Scales: matrices N(0, 1/fan_in) (the patch kernel stays F16 when the type is Q8_0), biases 0.1 N(0,1), LayerNorm weights 1 + 0.1 N(0,1),
 // class / position embeddings 0.5 N(0,1). Reproducible: the same options give the same bytes.
 //
 // Thread-safety: independent calls may run concurrently.

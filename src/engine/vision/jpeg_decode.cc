@@ -45,6 +45,8 @@ JpegState* StateOf(j_common_ptr cinfo) { return reinterpret_cast<ErrorManager*>(
 }
 
 // msg_level -1 is a warning; the ones that mean missing or damaged image data become errors.
+// Even a file that lacks only its final EOI marker is refused: libjpeg reports the end of the
+// data while the last rows are still being decoded, so it cannot be told from a truncated one.
 void EmitMessage(j_common_ptr cinfo, int msg_level) {
   if (msg_level != -1) return;
   const int code = cinfo->err->msg_code;

@@ -69,12 +69,14 @@ StatusOr<RgbImage> DecodePng(std::string_view bytes, int64_t max_pixels) {
                                   " pixels is larger than the limit of " + std::to_string(max_pixels) + " pixels");
   const int color_type = png_get_color_type(st->png, st->info);
   // To 8-bit RGB: expand palettes and low-bit grayscale, truncate 16-bit samples, drop alpha
-  // (a tRNS chunk is not expanded into alpha, so it is simply ignored), replicate gray.
+  // (transparency from a tRNS chunk included), replicate gray.
   if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(st->png);
   if (color_type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(st->png, st->info) < 8)
     png_set_expand_gray_1_2_4_to_8(st->png);
   png_set_strip_16(st->png);
-  if (color_type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(st->png);
+  // png_set_palette_to_rgb also turns a tRNS chunk into alpha; strip that too.
+  if ((color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(st->png, st->info, PNG_INFO_tRNS))
+    png_set_strip_alpha(st->png);
   if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(st->png);
   png_set_interlace_handling(st->png);
   png_read_update_info(st->png, st->info);
