@@ -14,11 +14,17 @@ namespace {
 
 struct MmprojShape {
   const char* name;
-  bool clip;  // true: CLIP-like; false: SigLIP-like
+  bool clip;  // true: CLIP-like (class token, pre-LN, quick GELU); false: SigLIP-like
+  int image_size, patch_size, width, heads, n_ff, layers, text_embd;
 };
-constexpr MmprojShape kShapes[] = {{"clip-tiny", true}, {"siglip-tiny", false}};
-
-constexpr int kImageSize = 32, kPatchSize = 8, kWidth = 64, kHeads = 4, kFf = 128, kLayers = 3;
+constexpr MmprojShape kShapes[] = {
+    {"clip-tiny", true, 32, 8, 64, 4, 128, 3, 256},
+    {"siglip-tiny", false, 32, 8, 64, 4, 128, 3, 256},
+    // LLaVA 1.5's CLIP ViT-L/14-336 as the legacy converter stores it (23 of 24 blocks), to 4096.
+    {"clip-vit-l-336", true, 336, 14, 1024, 16, 4096, 23, 4096},
+    // Moondream2-sized SigLIP (so400m/14 at 378), to 2048.
+    {"siglip-so400m-378", false, 378, 14, 1152, 16, 4304, 27, 2048},
+};
 
 class Builder {
  public:
@@ -65,7 +71,11 @@ class Builder {
 
 }  // namespace
 
-std::string SynthMmprojShapeNames() { return "clip-tiny, siglip-tiny"; }
+std::string SynthMmprojShapeNames() {
+  std::string names;
+  for (const MmprojShape& s : kShapes) names += std::string(names.empty() ? "" : ", ") + s.name;
+  return names;
+}
 
 bool IsSynthMmprojShape(const std::string& name) {
   for (const MmprojShape& s : kShapes)
@@ -81,12 +91,15 @@ StatusOr<std::string> SerializeSynthMmproj(const SynthMmprojOptions& o) {
     return InvalidArgumentError("unknown mmproj shape '" + o.shape + "' (known: " + SynthMmprojShapeNames() + ")");
   if (o.type != GgmlType::kF32 && o.type != GgmlType::kF16 && o.type != GgmlType::kQ8_0)
     return InvalidArgumentError("mmproj weight type must be f32, f16 or q8_0");
-  if (o.n_embd_text <= 0 || o.n_embd_text > (1 << 16) || o.n_embd_text % 32 != 0)
+  const int n_embd_text = o.n_embd_text > 0 ? o.n_embd_text : shape->text_embd;
+  if (o.n_embd_text < 0 || n_embd_text > (1 << 16) || n_embd_text % 32 != 0)
     return InvalidArgumentError("projector width must be a positive multiple of 32 (at most 65536)");
   if (o.n_layer < 0 || o.n_layer > 64) return InvalidArgumentError("mmproj layers must be between 1 and 64");
   const bool clip = shape->clip;
-  const int n_layer = o.n_layer > 0 ? o.n_layer : kLayers;
-  const int n_patches = (kImageSize / kPatchSize) * (kImageSize / kPatchSize);
+  const int n_layer = o.n_layer > 0 ? o.n_layer : shape->layers;
+  const int image_size = shape->image_size, patch = shape->patch_size, width = shape->width;
+  const int heads = shape->heads, n_ff = shape->n_ff;
+  const int n_patches = (image_size / patch) * (image_size / patch);
   const int n_pos = n_patches + (clip ? 1 : 0);
 
   GgufWriter w;
@@ -101,12 +114,12 @@ StatusOr<std::string> SerializeSynthMmproj(const SynthMmprojOptions& o) {
   w.AddBool("clip.has_llava_projector", true);
   w.AddString("clip.projector_type", "mlp");
   w.AddBool("clip.use_gelu", !clip);
-  w.AddUint32("clip.vision.image_size", kImageSize);
-  w.AddUint32("clip.vision.patch_size", kPatchSize);
-  w.AddUint32("clip.vision.embedding_length", kWidth);
-  w.AddUint32("clip.vision.feed_forward_length", kFf);
-  w.AddUint32("clip.vision.projection_dim", static_cast<uint32_t>(o.n_embd_text));
-  w.AddUint32("clip.vision.attention.head_count", kHeads);
+  w.AddUint32("clip.vision.image_size", image_size);
+  w.AddUint32("clip.vision.patch_size", patch);
+  w.AddUint32("clip.vision.embedding_length", width);
+  w.AddUint32("clip.vision.feed_forward_length", n_ff);
+  w.AddUint32("clip.vision.projection_dim", static_cast<uint32_t>(n_embd_text));
+  w.AddUint32("clip.vision.attention.head_count", heads);
   w.AddFloat32("clip.vision.attention.layer_norm_epsilon", clip ? 1e-5f : 1e-6f);
   w.AddUint32("clip.vision.block_count", static_cast<uint32_t>(n_layer));
   if (!clip) w.AddInt32Array("clip.vision.feature_layer", {n_layer});
@@ -120,37 +133,37 @@ StatusOr<std::string> SerializeSynthMmproj(const SynthMmprojOptions& o) {
   }
 
   Builder b(w, o.seed, o.type);
-  ISV_RETURN_IF_ERROR(b.Matrix("v.patch_embd.weight", {kPatchSize, kPatchSize, 3, kWidth}));
-  b.Vector("v.patch_embd.bias", {kWidth}, 0.0f, 0.1f);
-  if (clip) b.Vector("v.class_embd", {kWidth}, 0.0f, 0.5f);
-  b.Vector("v.position_embd.weight", {kWidth, n_pos}, 0.0f, 0.5f);
+  ISV_RETURN_IF_ERROR(b.Matrix("v.patch_embd.weight", {patch, patch, 3, width}));
+  b.Vector("v.patch_embd.bias", {width}, 0.0f, 0.1f);
+  if (clip) b.Vector("v.class_embd", {width}, 0.0f, 0.5f);
+  b.Vector("v.position_embd.weight", {width, n_pos}, 0.0f, 0.5f);
   if (clip) {
-    b.Vector("v.pre_ln.weight", {kWidth}, 1.0f, 0.1f);
-    b.Vector("v.pre_ln.bias", {kWidth}, 0.0f, 0.1f);
+    b.Vector("v.pre_ln.weight", {width}, 1.0f, 0.1f);
+    b.Vector("v.pre_ln.bias", {width}, 0.0f, 0.1f);
   }
   for (int il = 0; il < n_layer; ++il) {
     const std::string p = "v.blk." + std::to_string(il) + ".";
     for (const char* m : {"attn_q", "attn_k", "attn_v", "attn_out"}) {
-      ISV_RETURN_IF_ERROR(b.Matrix(p + m + ".weight", {kWidth, kWidth}));
-      b.Vector(p + m + ".bias", {kWidth}, 0.0f, 0.1f);
+      ISV_RETURN_IF_ERROR(b.Matrix(p + m + ".weight", {width, width}));
+      b.Vector(p + m + ".bias", {width}, 0.0f, 0.1f);
     }
-    b.Vector(p + "ln1.weight", {kWidth}, 1.0f, 0.1f);
-    b.Vector(p + "ln1.bias", {kWidth}, 0.0f, 0.1f);
-    ISV_RETURN_IF_ERROR(b.Matrix(p + "ffn_up.weight", {kWidth, kFf}));
-    b.Vector(p + "ffn_up.bias", {kFf}, 0.0f, 0.1f);
-    ISV_RETURN_IF_ERROR(b.Matrix(p + "ffn_down.weight", {kFf, kWidth}));
-    b.Vector(p + "ffn_down.bias", {kWidth}, 0.0f, 0.1f);
-    b.Vector(p + "ln2.weight", {kWidth}, 1.0f, 0.1f);
-    b.Vector(p + "ln2.bias", {kWidth}, 0.0f, 0.1f);
+    b.Vector(p + "ln1.weight", {width}, 1.0f, 0.1f);
+    b.Vector(p + "ln1.bias", {width}, 0.0f, 0.1f);
+    ISV_RETURN_IF_ERROR(b.Matrix(p + "ffn_up.weight", {width, n_ff}));
+    b.Vector(p + "ffn_up.bias", {n_ff}, 0.0f, 0.1f);
+    ISV_RETURN_IF_ERROR(b.Matrix(p + "ffn_down.weight", {n_ff, width}));
+    b.Vector(p + "ffn_down.bias", {width}, 0.0f, 0.1f);
+    b.Vector(p + "ln2.weight", {width}, 1.0f, 0.1f);
+    b.Vector(p + "ln2.bias", {width}, 0.0f, 0.1f);
   }
   if (!clip) {
-    b.Vector("v.post_ln.weight", {kWidth}, 1.0f, 0.1f);
-    b.Vector("v.post_ln.bias", {kWidth}, 0.0f, 0.1f);
+    b.Vector("v.post_ln.weight", {width}, 1.0f, 0.1f);
+    b.Vector("v.post_ln.bias", {width}, 0.0f, 0.1f);
   }
-  ISV_RETURN_IF_ERROR(b.Matrix("mm.0.weight", {kWidth, o.n_embd_text}));
-  b.Vector("mm.0.bias", {o.n_embd_text}, 0.0f, 0.1f);
-  ISV_RETURN_IF_ERROR(b.Matrix("mm.2.weight", {o.n_embd_text, o.n_embd_text}));
-  b.Vector("mm.2.bias", {o.n_embd_text}, 0.0f, 0.1f);
+  ISV_RETURN_IF_ERROR(b.Matrix("mm.0.weight", {width, n_embd_text}));
+  b.Vector("mm.0.bias", {n_embd_text}, 0.0f, 0.1f);
+  ISV_RETURN_IF_ERROR(b.Matrix("mm.2.weight", {n_embd_text, n_embd_text}));
+  b.Vector("mm.2.bias", {n_embd_text}, 0.0f, 0.1f);
   return w.Serialize();
 }
 

@@ -9,6 +9,10 @@
 //   siglip-tiny  SigLIP-like: same sizes without class embedding and pre-LayerNorm, with a
 //                post-LayerNorm and GELU (tanh) in the MLP, clip.vision.feature_layer = [3]
 //                (all blocks run).
+//   clip-vit-l-336     LLaVA 1.5's encoder (336 / 14: 576 tokens, width 1024, 16 heads, n_ff
+//                      4096, 23 stored blocks as the legacy converter writes them) -> 4096.
+//   siglip-so400m-378  Moondream2-sized SigLIP (378 / 14: 729 tokens, width 1152, 16 heads, n_ff
+//                      4304, 27 blocks) -> 2048. Both big shapes are for speed measurements.
 // Scales: matrices N(0, 1/fan_in) (the patch kernel stays F16 when the type is Q8_0), biases 0.1 N(0,1), LayerNorm weights 1 + 0.1 N(0,1),
 // class / position embeddings 0.5 N(0,1). Reproducible: the same options give the same bytes.
 //
@@ -26,12 +30,12 @@ namespace isv {
 struct SynthMmprojOptions {
   std::string shape = "clip-tiny";
   GgmlType type = GgmlType::kF16;  // weight matrices: F32, F16 or Q8_0 (1-D tensors are F32)
-  int n_embd_text = 256;           // projector output width (> 0)
+  int n_embd_text = 0;             // projector output width (a multiple of 32); 0: the shape's
   int n_layer = 0;                 // > 0: override the shape's block count
   uint64_t seed = 1;
 };
 
-// "clip-tiny, siglip-tiny".
+// "clip-tiny, siglip-tiny, ...".
 std::string SynthMmprojShapeNames();
 bool IsSynthMmprojShape(const std::string& name);
 

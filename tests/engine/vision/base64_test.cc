@@ -34,7 +34,9 @@ TEST(Base64Test, Errors) {
   for (const char* bad : {"Zm9v!", "Z", "Zm9vY", "=Zm9", "Zg=", "Zg===", "Zg==Zg==", "Zm9vYmFy=", "Zm 9v\x80"}) {
     StatusOr<std::string> r = DecodeBase64(bad);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    }
   }
   StatusOr<std::string> r = DecodeBase64("Zm9v$mFy");
   ASSERT_FALSE(r.ok());

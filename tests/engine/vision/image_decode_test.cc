@@ -260,7 +260,9 @@ TEST(ImageDecodeTest, JpegTruncatedOrCorruptIsAnError) {
   for (size_t cut : {size_t{3}, size_t{30}, size_t{200}, jpg.size() / 2, jpg.size() - 40}) {
     StatusOr<RgbImage> r = DecodeJpeg(jpg.substr(0, cut));
     EXPECT_FALSE(r.ok()) << "cut at " << cut;
-    if (!r.ok()) EXPECT_NE(r.status().message().find("JPEG"), std::string::npos) << r.status().message();
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("JPEG"), std::string::npos) << r.status().message();
+    }
   }
   EXPECT_FALSE(DecodeJpeg(std::string("\xff\xd8\xff", 3) + std::string(500, '\x13')).ok());
   // Even a missing final EOI marker alone is refused (indistinguishable from truncation for libjpeg).
