@@ -1,0 +1,116 @@
+// GrammarMatcher: the set of parse stacks, advanced one code point at a time.
+//
+// A stack lists element positions still to match, innermost last; positions of kEnd are never
+// stored (a finished alternative is popped at once, so right recursion such as `R ::= x R |` does
+// not grow the stack). After every step each stack's top is a character element, or the stack is
+// empty (the sentence can end there).
+#include <algorithm>
+
+#include "engine/sampling/grammar.h"
+
+namespace isv {
+
+GrammarMatcher::GrammarMatcher(const Grammar& grammar) : grammar_(&grammar) {
+  const std::vector<Grammar::Element>& el = grammar.elements();
+  for (uint32_t alt : grammar.alternatives(grammar.root())) {
+    Stack s;
+    if (el[alt].kind != Grammar::Kind::kEnd) s.push_back(alt);
+    if (!Expand(std::move(s), &stacks_, 0)) break;
+  }
+  std::sort(stacks_.begin(), stacks_.end());
+  stacks_.erase(std::unique(stacks_.begin(), stacks_.end()), stacks_.end());
+}
+
+bool GrammarMatcher::Expand(Stack stack, std::vector<Stack>* out, int depth) {
+  if (depth > static_cast<int>(kMaxDepth) || stack.size() > kMaxDepth || out->size() > 4 * kMaxStacks) {
+    overflowed_ = true;
+    return false;
+  }
+  const std::vector<Grammar::Element>& el = grammar_->elements();
+  if (stack.empty() || el[stack.back()].kind == Grammar::Kind::kChar) {
+    out->push_back(std::move(stack));
+    return true;
+  }
+  const uint32_t pos = stack.back();
+  stack.pop_back();
+  if (el[pos + 1].kind != Grammar::Kind::kEnd) stack.push_back(pos + 1);
+  const std::vector<uint32_t>& alts = grammar_->alternatives(el[pos].value);
+  for (size_t i = 0; i < alts.size(); ++i) {
+    Stack s = i + 1 == alts.size() ? std::move(stack) : stack;
+    if (el[alts[i]].kind != Grammar::Kind::kEnd) s.push_back(alts[i]);
+    if (!Expand(std::move(s), out, depth + 1)) return false;
+  }
+  return true;
+}
+
+bool GrammarMatcher::AcceptCodePoint(uint32_t cp) {
+  const std::vector<Grammar::Element>& el = grammar_->elements();
+  std::vector<Stack> next;
+  for (const Stack& s : stacks_) {
+    if (s.empty() || !grammar_->classes()[el[s.back()].value].Matches(cp)) continue;
+    Stack t = s;
+    const uint32_t pos = t.back();
+    t.pop_back();
+    if (el[pos + 1].kind != Grammar::Kind::kEnd) t.push_back(pos + 1);
+    if (!Expand(std::move(t), &next, 0)) return false;
+  }
+  std::sort(next.begin(), next.end());
+  next.erase(std::unique(next.begin(), next.end()), next.end());
+  if (next.size() > kMaxStacks) {
+    overflowed_ = true;
+    return false;
+  }
+  stacks_ = std::move(next);
+  return !stacks_.empty();
+}
+
+bool GrammarMatcher::PartialFits() const {
+  const int missing = partial_need_ - partial_have_;
+  const uint32_t lo = partial_cp_ << (6 * missing);
+  const uint32_t hi = lo | ((1u << (6 * missing)) - 1);
+  const std::vector<Grammar::Element>& el = grammar_->elements();
+  for (const Stack& s : stacks_) {
+    if (!s.empty() && grammar_->classes()[el[s.back()].value].MatchesAnyIn(lo, hi)) return true;
+  }
+  return false;
+}
+
+bool GrammarMatcher::Feed(std::string_view bytes) {
+  if (overflowed_ || stacks_.empty()) return false;
+  for (unsigned char b : bytes) {
+    if (partial_need_ > 0) {
+      if ((b & 0xC0) != 0x80) return false;
+      partial_cp_ = (partial_cp_ << 6) | (b & 0x3F);
+      if (++partial_have_ < partial_need_) continue;
+      partial_need_ = 0;
+      if (!AcceptCodePoint(partial_cp_)) return false;
+      continue;
+    }
+    if (b < 0x80) {
+      if (!AcceptCodePoint(b)) return false;
+      continue;
+    }
+    if (b >= 0xC2 && b <= 0xDF) {
+      partial_need_ = 1;
+      partial_cp_ = b & 0x1F;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      partial_need_ = 2;
+      partial_cp_ = b & 0x0F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      partial_need_ = 3;
+      partial_cp_ = b & 0x07;
+    } else {
+      return false;
+    }
+    partial_have_ = 0;
+  }
+  return partial_need_ == 0 || PartialFits();
+}
+
+bool GrammarMatcher::can_end() const {
+  return partial_need_ == 0 && !stacks_.empty() && stacks_.front().empty();  // sorted: empty first
+}
+
+bool GrammarMatcher::done() const { return can_end() && stacks_.size() == 1; }
+
+}  // namespace isv
