@@ -24,6 +24,7 @@ TokenSequence::TokenSequence(const VocabPieces& vocab, std::span<const int32_t> 
       decoder_(*vocab.tokenizer),
       stop_(params.stop) {
   for (int32_t t : prompt) sampler_.Accept(t);
+  if (params_.grammar) grammar_.emplace(*params_.grammar);
 }
 
 void TokenSequence::Finish(const std::string& reason, std::string* out) {
@@ -41,15 +42,38 @@ void TokenSequence::Cancel() {
 StatusOr<TokenSequence::Step> TokenSequence::OnLogits(std::span<const float> logits) {
   Step out;
   if (finished()) return out;
-  const bool json = params_.json_object;
+  const bool json = params_.json_object && !grammar_;
   if (params_.max_tokens >= 0 && completion_tokens_ >= params_.max_tokens) {
     Finish("length", &out.text);
     return out;
   }
-  const int32_t token = json ? SampleJson(logits) : sampler_.Sample(logits);
-  if (token < 0) return InternalError("no token of the vocabulary can continue the JSON object");
+  int32_t token;
+  if (grammar_) {
+    bool overflowed = false;  // some candidate hit the matcher's bounds
+    token = SampleConstrained(
+        logits,
+        [&](std::string_view piece) {
+          GrammarMatcher probe(*grammar_);
+          const bool fits = probe.Feed(piece);
+          overflowed = overflowed || probe.overflowed();
+          return fits;
+        },
+        grammar_->can_end());
+    if (token < 0) {
+      return InvalidArgumentError(
+          overflowed
+              ? "the grammar needs more parse stacks than the matcher allows (too ambiguous or nested too deeply)"
+              : "no token of the vocabulary can continue the grammar");
+    }
+  } else if (json) {
+    token = SampleConstrained(
+        logits, [&](std::string_view piece) { return JsonConstraint(json_).Feed(piece); }, false);
+    if (token < 0) return InternalError("no token of the vocabulary can continue the JSON object");
+  } else {
+    token = sampler_.Sample(logits);
+  }
   sampler_.Accept(token);
-  if (!params_.ignore_eos && vocab_.tokenizer->IsEog(token)) {
+  if ((!params_.ignore_eos || grammar_) && vocab_.tokenizer->IsEog(token)) {
     Finish("stop", &out.text);
     return out;
   }
@@ -60,6 +84,8 @@ StatusOr<TokenSequence::Step> TokenSequence::OnLogits(std::span<const float> log
   if (stop_.stopped()) {
     finish_reason_ = "stop";
   } else if (json && json_.Feed(vocab_.pieces[token]) && json_.done()) {
+    Finish("stop", &out.text);
+  } else if (grammar_ && grammar_->Feed(vocab_.pieces[token]) && grammar_->done()) {
     Finish("stop", &out.text);
   } else if (next_pos_ >= n_ctx_) {
     Finish("length", &out.text);  // no KV cell left for this token
@@ -95,7 +121,8 @@ TokenLogprob TokenSequence::Logprob(std::span<const float> logits, int32_t token
   return lp;
 }
 
-int32_t TokenSequence::SampleJson(std::span<const float> logits) {
+int32_t TokenSequence::SampleConstrained(std::span<const float> logits,
+                                         const std::function<bool(std::string_view)>& fits, bool allow_eog) {
   // Candidates are tried best logit first; the first kKeep that fit become the distribution the
   // sampler draws from (a top-k over valid tokens). Most steps decide within the first window.
   constexpr int32_t kWindow = 4096;
@@ -112,9 +139,8 @@ int32_t TokenSequence::SampleJson(std::span<const float> logits) {
   for (int32_t i = 0; i < n && kept < kKeep; ++i) {
     if (i == window) std::sort(order_.begin() + window, order_.end(), better);
     const int32_t id = order_[i];
-    if (pieces[id].empty()) continue;
-    JsonConstraint probe = json_;
-    if (probe.Feed(pieces[id])) {
+    const bool ok = vocab_.tokenizer->IsEog(id) ? allow_eog : !pieces[id].empty() && fits(pieces[id]);
+    if (ok) {
       masked_[id] = logits[id];
       ++kept;
     }

@@ -64,10 +64,22 @@ bool GrammarMatcher::AcceptCodePoint(uint32_t cp) {
   return !stacks_.empty();
 }
 
+namespace {
+
+// Smallest code point that needs `continuation` continuation bytes (shorter forms are overlong).
+uint32_t MinCodePoint(int continuation) { return continuation == 1 ? 0x80 : continuation == 2 ? 0x800 : 0x10000; }
+
+bool ValidCodePoint(uint32_t cp, int continuation) {
+  return cp >= MinCodePoint(continuation) && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+}
+
+}  // namespace
+
 bool GrammarMatcher::PartialFits() const {
   const int missing = partial_need_ - partial_have_;
-  const uint32_t lo = partial_cp_ << (6 * missing);
-  const uint32_t hi = lo | ((1u << (6 * missing)) - 1);
+  const uint32_t lo = std::max(partial_cp_ << (6 * missing), MinCodePoint(partial_need_));
+  const uint32_t hi = std::min((partial_cp_ << (6 * missing)) | ((1u << (6 * missing)) - 1), 0x10FFFFu);
+  if (lo > hi) return false;  // an overlong or out-of-range encoding
   const std::vector<Grammar::Element>& el = grammar_->elements();
   for (const Stack& s : stacks_) {
     if (!s.empty() && grammar_->classes()[el[s.back()].value].MatchesAnyIn(lo, hi)) return true;
@@ -82,8 +94,9 @@ bool GrammarMatcher::Feed(std::string_view bytes) {
       if ((b & 0xC0) != 0x80) return false;
       partial_cp_ = (partial_cp_ << 6) | (b & 0x3F);
       if (++partial_have_ < partial_need_) continue;
+      const int need = partial_need_;
       partial_need_ = 0;
-      if (!AcceptCodePoint(partial_cp_)) return false;
+      if (!ValidCodePoint(partial_cp_, need) || !AcceptCodePoint(partial_cp_)) return false;
       continue;
     }
     if (b < 0x80) {

@@ -105,6 +105,15 @@ TEST(GrammarTest, EscapesAndUtf8) {
   EXPECT_FALSE(n.Feed("\"q\\\tA\xC4"));  // U+0100.. is not é
   GrammarMatcher bad(*g);
   EXPECT_FALSE(bad.Feed("\"q\\\tA\xFF"));  // not UTF-8
+  // Overlong encodings and surrogates are not characters (C0 AF / E0 80 AF would be '/').
+  auto slash = Compile(R"(root ::= [/-z] | [\uD000-\uDFFF])");
+  ASSERT_TRUE(slash);
+  EXPECT_TRUE(IsPrefix(*slash, "/"));
+  EXPECT_FALSE(IsPrefix(*slash, "\xC0\xAF"));
+  EXPECT_FALSE(IsPrefix(*slash, "\xE0\x80"));
+  EXPECT_FALSE(IsPrefix(*slash, "\xF0\x80\x80\xAF"));
+  EXPECT_TRUE(IsPrefix(*slash, "\xED\x9F\xBF"));   // U+D7FF
+  EXPECT_FALSE(IsPrefix(*slash, "\xED\xA0\x80"));  // U+D800, a surrogate
 }
 
 TEST(GrammarTest, CommentsMultiLineRulesAndRecursion) {
