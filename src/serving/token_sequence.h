@@ -12,6 +12,8 @@
 // Not synchronised: owned by the scheduler thread.
 #pragma once
 
+#include <array>
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -33,6 +35,9 @@ namespace isv {
 struct VocabPieces {
   const Tokenizer* tokenizer = nullptr;
   std::vector<std::string> pieces;  // TokenToPiece(id) without special rendering
+  std::vector<bool> eog;            // IsEog(id)
+  std::vector<int32_t> eog_ids;     // the ids with IsEog
+  std::array<std::vector<int32_t>, 256> by_first_byte;  // ids of non-empty pieces by their first byte
   static VocabPieces For(const Tokenizer& tokenizer);
 };
 
@@ -64,10 +69,11 @@ class TokenSequence {
 
  private:
   // Samples among the tokens whose text `fits` (end-of-generation tokens only when allow_eog):
-  // candidates are tried best logit first and the first kKeep that fit form the distribution the
-  // sampler draws from. Returns -1 when no token fits.
+  // the kKeep best-scoring tokens that fit form the distribution the sampler draws from. A token
+  // whose first byte is not in `first_bytes` is refused without calling `fits`. Returns -1 when
+  // no token fits.
   int32_t SampleConstrained(std::span<const float> logits, const std::function<bool(std::string_view)>& fits,
-                            bool allow_eog);
+                            const std::bitset<256>& first_bytes, bool allow_eog);
   // log softmax of `logits` at `token`, and the top_logprobs best tokens.
   TokenLogprob Logprob(std::span<const float> logits, int32_t token);
   // Ends with `reason`, releasing held-back text into `out` unless a stop string ended it.

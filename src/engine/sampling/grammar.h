@@ -27,6 +27,7 @@
 // owned by one sequence (not synchronised) and must not outlive its Grammar.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -91,10 +92,18 @@ class GrammarMatcher {
   // Feeds UTF-8 bytes; returns false (state then unspecified) when they cannot continue a
   // sentence of the grammar. An empty text is accepted.
   bool Feed(std::string_view bytes);
+  // Whether Feed(bytes) would succeed, without changing this matcher (cheaper than copying it and
+  // feeding the copy: only the stacks that accept the first character are copied). Sets
+  // *overflowed (when given) if the answer is false because of the bounds.
+  bool Accepts(std::string_view bytes, bool* overflowed = nullptr) const;
   // True when the bytes so far form a complete sentence (generation may end here).
   bool can_end() const;
   // True when the sentence is complete and nothing can follow it.
   bool done() const;
+  // The bytes that can begin the next Feed() (a cheap filter before probing a candidate token with
+  // a copy): for each byte, whether some allowed character starts with it. All bytes while a
+  // character is incomplete.
+  std::bitset<256> NextByteMask() const;
   // True when a Feed() failed because the stack bounds were exceeded (a grammar too ambiguous or
   // too deeply nested for the bounds), rather than because the text did not fit.
   bool overflowed() const { return overflowed_; }
@@ -105,9 +114,13 @@ class GrammarMatcher {
   // top is a character element (or it is empty). False on overflow.
   bool Expand(Stack stack, std::vector<Stack>* out, int depth);
   bool AcceptCodePoint(uint32_t cp);
+  // The stacks that follow `from` after code point `cp` go to `to` (deduplicated). False when
+  // none does or on overflow.
+  bool Advance(const std::vector<Stack>& from, uint32_t cp, std::vector<Stack>* to);
+  GrammarMatcher() = default;
   bool PartialFits() const;  // the pending incomplete UTF-8 bytes can start an allowed character
 
-  const Grammar* grammar_;
+  const Grammar* grammar_ = nullptr;
   std::vector<Stack> stacks_;
   uint32_t partial_cp_ = 0;  // bits of an incomplete UTF-8 character
   uint8_t partial_need_ = 0;  // continuation bytes still expected

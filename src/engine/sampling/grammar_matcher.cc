@@ -43,25 +43,48 @@ bool GrammarMatcher::Expand(Stack stack, std::vector<Stack>* out, int depth) {
   return true;
 }
 
-bool GrammarMatcher::AcceptCodePoint(uint32_t cp) {
+bool GrammarMatcher::Advance(const std::vector<Stack>& from, uint32_t cp, std::vector<Stack>* to) {
   const std::vector<Grammar::Element>& el = grammar_->elements();
-  std::vector<Stack> next;
-  for (const Stack& s : stacks_) {
+  to->clear();
+  for (const Stack& s : from) {
     if (s.empty() || !grammar_->classes()[el[s.back()].value].Matches(cp)) continue;
     Stack t = s;
     const uint32_t pos = t.back();
     t.pop_back();
     if (el[pos + 1].kind != Grammar::Kind::kEnd) t.push_back(pos + 1);
-    if (!Expand(std::move(t), &next, 0)) return false;
+    if (!Expand(std::move(t), to, 0)) return false;
   }
-  std::sort(next.begin(), next.end());
-  next.erase(std::unique(next.begin(), next.end()), next.end());
-  if (next.size() > kMaxStacks) {
+  if (to->size() > 1) {
+    std::sort(to->begin(), to->end());
+    to->erase(std::unique(to->begin(), to->end()), to->end());
+  }
+  if (to->size() > kMaxStacks) {
     overflowed_ = true;
     return false;
   }
+  return !to->empty();
+}
+
+bool GrammarMatcher::AcceptCodePoint(uint32_t cp) {
+  std::vector<Stack> next;
+  const bool ok = Advance(stacks_, cp, &next);
   stacks_ = std::move(next);
-  return !stacks_.empty();
+  return ok;
+}
+
+bool GrammarMatcher::Accepts(std::string_view bytes, bool* overflowed) const {
+  GrammarMatcher probe;
+  bool ok;
+  const unsigned char b = bytes.empty() ? 0 : static_cast<unsigned char>(bytes[0]);
+  if (bytes.empty() || partial_need_ > 0 || b >= 0x80 || overflowed_) {
+    probe = *this;  // rare: a multi-byte character first
+    ok = probe.Feed(bytes);
+  } else {
+    probe.grammar_ = grammar_;
+    ok = probe.Advance(stacks_, b, &probe.stacks_) && probe.Feed(bytes.substr(1));
+  }
+  if (!ok && overflowed != nullptr && probe.overflowed_) *overflowed = true;
+  return ok;
 }
 
 namespace {
@@ -118,6 +141,40 @@ bool GrammarMatcher::Feed(std::string_view bytes) {
     partial_have_ = 0;
   }
   return partial_need_ == 0 || PartialFits();
+}
+
+std::bitset<256> GrammarMatcher::NextByteMask() const {
+  std::bitset<256> mask;
+  if (partial_need_ > 0) return mask.set();
+  const std::vector<Grammar::Element>& el = grammar_->elements();
+  std::vector<uint32_t> seen;  // class ids already done
+  for (const Stack& s : stacks_) {
+    if (s.empty()) continue;
+    const uint32_t cls_id = el[s.back()].value;
+    if (std::find(seen.begin(), seen.end(), cls_id) != seen.end()) continue;
+    seen.push_back(cls_id);
+    const Grammar::CharClass& cls = grammar_->classes()[cls_id];
+    for (uint32_t b = 0; b < 0x80; ++b) {
+      if (!mask[b] && cls.Matches(b)) mask.set(b);
+    }
+    // Lead bytes: C2..DF start U+0080..U+07FF, E0..EF U+0800..U+FFFF, F0..F4 U+10000..U+10FFFF.
+    for (uint32_t b = 0xC2; b <= 0xF4; ++b) {
+      if (mask[b]) continue;
+      uint32_t lo, hi;
+      if (b <= 0xDF) {
+        lo = (b & 0x1F) << 6;
+        hi = lo | 0x3F;
+      } else if (b <= 0xEF) {
+        lo = std::max<uint32_t>((b & 0x0F) << 12, 0x800);
+        hi = ((b & 0x0F) << 12) | 0xFFF;
+      } else {
+        lo = std::max<uint32_t>((b & 0x07) << 18, 0x10000);
+        hi = std::min<uint32_t>(((b & 0x07) << 18) | 0x3FFFF, 0x10FFFF);
+      }
+      if (cls.MatchesAnyIn(lo, hi)) mask.set(b);
+    }
+  }
+  return mask;
 }
 
 bool GrammarMatcher::can_end() const {

@@ -18,10 +18,13 @@ bool Matches(const Grammar& g, std::string_view text) {
   return m.Feed(text) && m.can_end();
 }
 
-// Prefix: every byte accepted (the sentence may continue).
+// Prefix: every byte accepted (the sentence may continue). Accepts() must agree with Feed().
 bool IsPrefix(const Grammar& g, std::string_view text) {
   GrammarMatcher m(g);
-  return m.Feed(text);
+  const bool accepts = m.Accepts(text);
+  const bool fed = m.Feed(text);
+  EXPECT_EQ(accepts, fed) << text;
+  return fed;
 }
 
 std::string ErrorOf(std::string_view gbnf) {
@@ -114,6 +117,23 @@ TEST(GrammarTest, EscapesAndUtf8) {
   EXPECT_FALSE(IsPrefix(*slash, "\xF0\x80\x80\xAF"));
   EXPECT_TRUE(IsPrefix(*slash, "\xED\x9F\xBF"));   // U+D7FF
   EXPECT_FALSE(IsPrefix(*slash, "\xED\xA0\x80"));  // U+D800, a surrogate
+}
+
+TEST(GrammarTest, NextByteMaskAgreesWithFeed) {
+  auto g = Compile(R"(root ::= [a-c] | "é" | [\u4E00-\u4E01] | "x" "y" | [^\x00-\U0010FFFE])");
+  ASSERT_TRUE(g);
+  GrammarMatcher m(*g);
+  std::bitset<256> mask = m.NextByteMask();
+  for (int b = 0; b < 256; ++b) {
+    // Feed accepts a lone lead byte exactly when some allowed character starts with it.
+    GrammarMatcher probe(*g);
+    EXPECT_EQ(mask[b], probe.Feed(std::string(1, static_cast<char>(b)))) << b;
+  }
+  EXPECT_TRUE(mask['a'] && mask['x'] && mask[0xC3] && mask[0xE4] && mask[0xF4]);
+  EXPECT_FALSE(mask['d'] || mask['y'] || mask[0xC4] || mask[0xE5] || mask[0xF0]);
+  ASSERT_TRUE(m.Feed("x"));
+  EXPECT_EQ(m.NextByteMask().count(), 1u);
+  EXPECT_TRUE(m.NextByteMask()['y']);
 }
 
 TEST(GrammarTest, CommentsMultiLineRulesAndRecursion) {
