@@ -210,6 +210,7 @@ std::optional<ApiError> CompileSchema(const json& schema, const std::string& par
   StatusOr<std::shared_ptr<const Grammar>> g = Grammar::Parse(*gbnf);
   if (!g.ok()) return ApiError::InvalidRequest("'" + param + "': " + std::string(g.status().message()), param);
   r->params.grammar = *g;
+  r->grammar_field = param.substr(0, param.find('.'));
   return std::nullopt;
 }
 
@@ -255,6 +256,7 @@ std::optional<ApiError> ReadConstraints(const json& body, CompletionRequest* r) 
     StatusOr<std::shared_ptr<const Grammar>> g = Grammar::Parse(it->get<std::string>());
     if (!g.ok()) return ApiError::InvalidRequest("'grammar': " + std::string(g.status().message()), "grammar");
     r->params.grammar = *g;
+    r->grammar_field = "grammar";
     ++constraints;
   }
   if (constraints > 1) {

@@ -29,6 +29,8 @@ struct CompletionRequest {
   // tool_choice "required" ("*": any of the tools) or a named function (its name): the call is
   // forced by a grammar built once the model's tool-call format is known (after PreparePrompt).
   std::string forced_tool;
+  // The field that set params.grammar ("response_format", "json_schema" or "grammar"), for errors.
+  std::string grammar_field;
   std::string orchestration_mode;  // "" = the configured default
   std::string task_type;           // extension: routes by role (orchestration/options.h)
   nlohmann::ordered_json orchestration;  // extension object, validated by the orchestration layer

@@ -240,6 +240,12 @@ TEST_F(ConstrainedDecodingTest, BadSchemaGrammarAndToolChoiceAre4xx) {
                 Chat("tiny-qwen2", {{"tools", kTools}, {"tool_choice", {{"type", "function"}, {"function", {{"name", "nope"}}}}}}),
                 400);
   EXPECT_EQ(e["param"], "tool_choice");
+  // Orchestrated modes do not take constraints (rather than constraining every stage).
+  e = PostError("/v1/chat/completions",
+                Chat("tiny-qwen2", {{"orchestration_mode", "critique"}, {"response_format", SchemaFormat(kPersonSchema)}}), 400);
+  EXPECT_EQ(e["param"], "response_format");
+  e = PostError("/v1/chat/completions", Chat("tiny-qwen2", {{"orchestration_mode", "critique"}, {"grammar", "root ::= \"a\""}}), 400);
+  EXPECT_EQ(e["param"], "grammar");
   // stories260K has no template: the ChatML fallback has no tool-call syntax to force.
   e = PostError("/v1/chat/completions", Chat("stories260K", {{"tools", kTools}, {"tool_choice", "required"}}), 501);
   EXPECT_EQ(e["param"], "tool_choice");

@@ -145,6 +145,7 @@ TEST(RequestParser, JsonSchemaAndGrammarCompileIntoParams) {
   CompletionRequest r = ParseOk(head + R"(,"response_format":{"type":"json_schema","json_schema":
       {"name":"x","strict":true,"schema":{"type":"object","properties":{"a":{"type":"boolean"}},"required":["a"]}}}})");
   ASSERT_TRUE(r.params.grammar);
+  EXPECT_EQ(r.grammar_field, "response_format");
   GrammarMatcher m(*r.params.grammar);
   EXPECT_TRUE(m.Feed(R"({"a": true})") && m.done());
   EXPECT_FALSE(GrammarMatcher(*r.params.grammar).Feed(R"({"b")"));
@@ -155,10 +156,12 @@ TEST(RequestParser, JsonSchemaAndGrammarCompileIntoParams) {
   // llama-server extensions, also on /v1/completions.
   CompletionRequest g = ParseOk(R"({"model":"m","prompt":"p","grammar":"root ::= [0-9]+"})", false);
   ASSERT_TRUE(g.params.grammar);
+  EXPECT_EQ(g.grammar_field, "grammar");
   EXPECT_TRUE(GrammarMatcher(*g.params.grammar).Feed("123"));
   EXPECT_FALSE(GrammarMatcher(*g.params.grammar).Feed("12a"));
   CompletionRequest js = ParseOk(R"({"model":"m","prompt":"p","json_schema":{"type":"integer"}})", false);
   ASSERT_TRUE(js.params.grammar);
+  EXPECT_EQ(js.grammar_field, "json_schema");
   EXPECT_TRUE(GrammarMatcher(*js.params.grammar).Feed("-42"));
   // Errors name the field.
   ApiError bad = ParseErr(head + R"(,"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"string","pattern":"a"}}}})");
