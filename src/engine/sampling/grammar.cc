@@ -65,6 +65,7 @@ class GrammarBuilder {
   using Alternatives = std::vector<Elements>;
   static constexpr int kMaxNesting = 64;
   static constexpr size_t kMaxRules = 100000;
+  static constexpr size_t kMaxRepeatedElements = 1 << 20;  // elements all {m,n} expand to
 
   Status Error(const std::string& msg) const {
     int line = 1 + static_cast<int>(std::count(src_.begin(), src_.begin() + pos_, '\n'));
@@ -292,6 +293,9 @@ class GrammarBuilder {
     if (Peek() != '}') return Error("expected '}'");
     ++pos_;
     if (n >= 0 && n < m) return Error("repetition {m,n} with n < m");
+    repeated_ += static_cast<size_t>(m) + 2 * static_cast<size_t>(n > m ? n - m : 1);
+    if (repeated_ > kMaxRepeatedElements)
+      return Error("the repetitions expand to more than " + std::to_string(kMaxRepeatedElements) + " elements");
     Elements out(static_cast<size_t>(m), x);
     if (n < 0) {
       ISV_ASSIGN_OR_RETURN(Grammar::Element r, star());
@@ -412,6 +416,7 @@ class GrammarBuilder {
   std::string_view src_;
   size_t pos_ = 0;
   int generated_ = 0;
+  size_t repeated_ = 0;
   std::map<std::string, uint32_t> ids_;
   std::vector<std::string> names_;
   std::vector<Alternatives> bodies_;

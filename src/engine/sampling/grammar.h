@@ -16,7 +16,8 @@
 //
 // Validation (Parse errors, InvalidArgument with the rule's name): syntax errors with the line,
 // undefined rules, no `root`, left recursion (direct, indirect or through rules that can match
-// nothing), repetition counts above kMaxRepeat.
+// nothing), repetition counts above kMaxRepeat or repetitions expanding to more than 2^20
+// elements in all (so that a short text cannot make a huge grammar).
 //
 // Matching keeps the set of possible parse stacks (positions still to match, innermost last), as
 // a pushdown recogniser. It is bounded: more than kMaxStacks live stacks or a stack deeper than

@@ -12,7 +12,7 @@ constexpr int kMaxCount = 1000;  // largest minItems / maxItems / minLength / ma
 // The shared JSON rules, in the order they are printed.
 const std::vector<std::pair<std::string, std::string>>& Primitives() {
   static const std::vector<std::pair<std::string, std::string>> kRules = {
-      {"ws", R"([ \t\n\r]{0,20})"},
+      {"ws", R"((" " | "\n" [ \t]{0,20})?)"},
       {"json-char", R"([^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4}))"},
       {"json-string", R"("\"" json-char* "\"")"},
       {"json-int", R"("-"? ("0" | [1-9] [0-9]{0,15}))"},

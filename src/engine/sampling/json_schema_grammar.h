@@ -14,8 +14,9 @@
 // minimum, uniqueItems, prefixItems, ...) is an InvalidArgument error naming it and where it is,
 // so that a constraint is never silently dropped.
 //
-// Bounds so that a model cannot run on forever inside one value: at most 20 whitespace bytes
-// between tokens, at most 16 integer digits, 16 fraction digits and 3 exponent digits.
+// Bounds so that a model cannot run on forever inside one value: between JSON tokens nothing, one
+// space, or a newline and up to 20 spaces / tabs (compact and pretty-printed JSON both fit); at
+// most 16 integer digits, 16 fraction digits and 3 exponent digits.
 //
 // Free functions / a single-use builder; thread-compatible.
 #pragma once

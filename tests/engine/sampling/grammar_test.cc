@@ -164,6 +164,11 @@ TEST(GrammarTest, ParseErrorsAreClear) {
   has("root ::= (\"a\"", "expected ')'");
   has("root ::= \"a\"{3,2}", "n < m");
   has("root ::= \"a\"{1,5000}", "repetition count above 1000");
+  {
+    std::string huge = "root ::=";  // 2000 x 1000 repetitions: refused before it is built
+    for (int i = 0; i < 2000; ++i) huge += " \"a\"{1000}";
+    has(huge, "expand to more than");
+  }
   has("root ::= \"\\q\"", "unknown escape");
   has("root ::= [z-a]", "end before its start");
   has("root ::= \"a\" @", "unexpected '@'");

@@ -132,9 +132,11 @@ TEST(JsonSchemaGrammarTest, StringLengthsAndFormats) {
 TEST(JsonSchemaGrammarTest, WhitespaceIsBounded) {
   auto g = FromSchema(R"({"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]})");
   ASSERT_TRUE(g);
-  EXPECT_TRUE(Accepts(*g, "{" + std::string(20, ' ') + "\"a\":1}"));
-  GrammarMatcher m(*g);
-  EXPECT_FALSE(m.Feed("{" + std::string(21, ' ')));
+  EXPECT_TRUE(Accepts(*g, "{\n" + std::string(20, ' ') + "\"a\": 1\n}"));
+  EXPECT_TRUE(Accepts(*g, "{\n\t\"a\" : 1 }"));
+  EXPECT_FALSE(GrammarMatcher(*g).Feed("{\n" + std::string(21, ' ')));
+  EXPECT_FALSE(GrammarMatcher(*g).Feed("{  "));    // one space at most
+  EXPECT_FALSE(GrammarMatcher(*g).Feed("{\n\n"));  // one newline at most
   auto n = FromSchema(R"({"type": "number"})");
   ASSERT_TRUE(n);
   EXPECT_TRUE(Accepts(*n, "1234567890123456"));
