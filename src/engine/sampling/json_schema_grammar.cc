@@ -1,6 +1,8 @@
 #include "engine/sampling/json_schema_grammar.h"
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 namespace isv {
 namespace {
@@ -51,7 +53,7 @@ bool IsSupported(const std::string& k) {
   static const std::set<std::string> kKeys = {
       "type",  "properties", "required", "additionalProperties", "enum",      "const",     "items",
       "minItems", "maxItems", "anyOf",  "oneOf",                "allOf",     "$ref",      "minLength",
-      "maxLength", "format"};
+      "maxLength", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
   return kKeys.count(k) > 0;
 }
 
@@ -85,7 +87,76 @@ std::string Repeat(const std::string& x, int min, int max) {
   return "(" + x + "){" + std::to_string(min) + "," + std::to_string(max) + "}";
 }
 
+constexpr int64_t kMaxMagnitude = 9999999999999999;  // 16 digits, json-int's bound
+
+// GBNF for the decimal strings (no sign, no leading zeros) of x..y, where x and y have the same
+// number of digits.
+std::string SameLengthRange(const std::string& x, const std::string& y) {
+  const size_t n = x.size();
+  if (n == 1) return x == y ? "\"" + x + "\"" : "[" + x + "-" + y + "]";
+  if (x[0] == y[0]) return "\"" + x.substr(0, 1) + "\" " + SameLengthRange(x.substr(1), y.substr(1));
+  const std::string zeros(n - 1, '0'), nines(n - 1, '9');
+  const std::string any_rest = "[0-9]{" + std::to_string(n - 1) + "}";
+  if (x.substr(1) == zeros && y.substr(1) == nines)
+    return "[" + x.substr(0, 1) + "-" + y.substr(0, 1) + "] " + any_rest;
+  std::vector<std::string> alts;
+  alts.push_back("\"" + x.substr(0, 1) + "\" " + SameLengthRange(x.substr(1), nines));
+  if (x[0] + 1 <= y[0] - 1)
+    alts.push_back("[" + std::string(1, static_cast<char>(x[0] + 1)) + "-" + std::string(1, static_cast<char>(y[0] - 1)) +
+                   "] " + any_rest);
+  alts.push_back("\"" + y.substr(0, 1) + "\" " + SameLengthRange(zeros, y.substr(1)));
+  std::string out;
+  for (const std::string& a : alts) out += (out.empty() ? "(" : " | ") + a;
+  return out + ")";
+}
+
+// GBNF for the non-negative integers a..b (0 <= a <= b <= kMaxMagnitude), without leading zeros.
+std::string NonNegativeRange(int64_t a, int64_t b) {
+  std::string out;
+  int64_t low = 0, high = 9;  // numbers with `digits` digits
+  for (int digits = 1; digits <= 16; ++digits) {
+    const int64_t x = std::max(a, low), y = std::min(b, high);
+    if (x <= y) out += (out.empty() ? "" : " | ") + SameLengthRange(std::to_string(x), std::to_string(y));
+    low = high + 1;
+    high = high * 10 + 9;
+  }
+  return "(" + out + ")";
+}
+
+// Reads an integer bound; a fractional one is rounded inwards (up for a minimum).
+StatusOr<std::optional<int64_t>> ReadBound(const Json& s, const char* key, bool is_min, const std::string& path) {
+  auto it = s.find(key);
+  if (it == s.end()) return std::optional<int64_t>();
+  if (!it->is_number()) return SchemaError(path, std::string("'") + key + "' must be a number");
+  const double v = it->get<double>();
+  const bool exclusive = std::string(key).rfind("exclusive", 0) == 0;
+  double r = is_min ? std::ceil(v) : std::floor(v);
+  if (exclusive && r == v) r += is_min ? 1 : -1;
+  if (r < -static_cast<double>(kMaxMagnitude) || r > static_cast<double>(kMaxMagnitude))
+    return SchemaError(path, std::string("'") + key + "' beyond 16 digits is not supported");
+  return std::optional<int64_t>(static_cast<int64_t>(r));
+}
+
 }  // namespace
+
+StatusOr<std::string> JsonSchemaGrammarBuilder::IntegerExpr(const Json& s, const std::string& path) {
+  int64_t lo = -kMaxMagnitude, hi = kMaxMagnitude;
+  bool bounded = false;
+  for (const char* key : {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"}) {
+    const bool is_min = std::string(key).find("inimum") != std::string::npos;
+    ISV_ASSIGN_OR_RETURN(std::optional<int64_t> v, ReadBound(s, key, is_min, path));
+    if (!v) continue;
+    bounded = true;
+    if (is_min) lo = std::max(lo, *v);
+    else hi = std::min(hi, *v);
+  }
+  if (!bounded) return Use("json-int");
+  if (lo > hi) return SchemaError(path, "no integer lies between the minimum and the maximum");
+  std::string alts;
+  if (lo < 0) alts = "\"-\" " + NonNegativeRange(std::max<int64_t>(1, hi < 0 ? -hi : 1), -lo);
+  if (hi >= 0) alts += (alts.empty() ? "" : " | ") + NonNegativeRange(std::max<int64_t>(lo, 0), hi);
+  return "(" + alts + ")";
+}
 
 std::string JsonSchemaGrammarBuilder::Literal(std::string_view bytes) {
   std::string out = "\"";
@@ -217,6 +288,8 @@ StatusOr<std::string> JsonSchemaGrammarBuilder::Expr(const Json& s, const std::s
       return TypedExpr(s, "object", path);
     if (s.contains("items") || s.contains("minItems") || s.contains("maxItems")) return TypedExpr(s, "array", path);
     if (s.contains("minLength") || s.contains("maxLength") || s.contains("format")) return TypedExpr(s, "string", path);
+    if (s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") || s.contains("exclusiveMaximum"))
+      return SchemaError(path, "'minimum' / 'maximum' need \"type\": \"integer\"");
     return Use("json-value");
   }
   if (type->is_string()) return TypedExpr(s, type->get<std::string>(), path);
@@ -236,8 +309,12 @@ StatusOr<std::string> JsonSchemaGrammarBuilder::TypedExpr(const Json& s, const s
   if (type == "object") return ObjectExpr(s, path);
   if (type == "array") return ArrayExpr(s, path);
   if (type == "string") return StringExpr(s, path);
+  if (type == "integer") return IntegerExpr(s, path);
+  for (const char* key : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}) {
+    if (s.contains(key))
+      return SchemaError(path, std::string("keyword '") + key + "' is supported for type integer only");
+  }
   if (type == "number") return Use("json-number");
-  if (type == "integer") return Use("json-int");
   if (type == "boolean") return Use("json-bool");
   if (type == "null") return Use("json-null");
   return SchemaError(path, "unknown type '" + type + "'");

@@ -9,7 +9,8 @@
 // `additionalProperties` is any object), enum, const, items, minItems / maxItems (<= 1000),
 // anyOf / oneOf (as alternatives), allOf of one schema, $ref to "#", "#/$defs/..." or
 // "#/definitions/..." (recursion allowed), string minLength / maxLength (<= 1000) and format
-// date / time / date-time / uuid. Annotations (title, description, default, examples, $schema,
+// date / time / date-time / uuid, integer minimum / maximum / exclusiveMinimum / exclusiveMaximum
+// (exact digit-range rules; bounds on `number` are refused). Annotations (title, description, default, examples, $schema,
 // $id, $comment, deprecated, readOnly, writeOnly) are ignored. Every other keyword (pattern,
 // minimum, uniqueItems, prefixItems, ...) is an InvalidArgument error naming it and where it is,
 // so that a constraint is never silently dropped.
@@ -58,6 +59,7 @@ class JsonSchemaGrammarBuilder {
   StatusOr<std::string> ObjectExpr(const nlohmann::ordered_json& s, const std::string& path);
   StatusOr<std::string> ArrayExpr(const nlohmann::ordered_json& s, const std::string& path);
   StatusOr<std::string> StringExpr(const nlohmann::ordered_json& s, const std::string& path);
+  StatusOr<std::string> IntegerExpr(const nlohmann::ordered_json& s, const std::string& path);
   StatusOr<std::string> Ref(const std::string& ref, const std::string& path);
   std::string NewRuleName(const std::string& hint);
 

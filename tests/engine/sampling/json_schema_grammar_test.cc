@@ -143,14 +143,44 @@ TEST(JsonSchemaGrammarTest, WhitespaceIsBounded) {
   EXPECT_FALSE(Accepts(*n, "12345678901234567"));  // at most 16 integer digits
 }
 
+TEST(JsonSchemaGrammarTest, IntegerRangesAreExact) {
+  // Every integer in a window around the bounds, against the arithmetic truth.
+  struct Case {
+    const char* schema;
+    int64_t lo, hi;
+  };
+  for (const Case& c : {Case{R"({"type": "integer", "minimum": 0})", 0, 9999999999999999},
+                        Case{R"({"type": "integer", "minimum": 17, "maximum": 4321})", 17, 4321},
+                        Case{R"({"type": "integer", "minimum": -250, "maximum": -13})", -250, -13},
+                        Case{R"({"type": "integer", "minimum": -5, "maximum": 105})", -5, 105},
+                        Case{R"({"type": "integer", "exclusiveMinimum": 9, "exclusiveMaximum": 100})", 10, 99},
+                        Case{R"({"type": "integer", "minimum": 0.5, "maximum": 20.9})", 1, 20},
+                        Case{R"({"type": "integer", "maximum": 3})", -9999999999999999, 3}}) {
+    auto g = FromSchema(c.schema);
+    ASSERT_TRUE(g) << c.schema;
+    for (int64_t v = -300; v <= 5000; ++v) {
+      EXPECT_EQ(Accepts(*g, std::to_string(v)), v >= c.lo && v <= c.hi) << c.schema << " " << v;
+    }
+    for (const char* edge : {"9999999999999999", "-9999999999999999", "1000000000000000", "-1000000000000000"}) {
+      const int64_t v = std::stoll(edge);
+      EXPECT_EQ(Accepts(*g, edge), v >= c.lo && v <= c.hi) << c.schema << " " << edge;
+    }
+    EXPECT_FALSE(Accepts(*g, "10000000000000000")) << c.schema;  // 17 digits
+    EXPECT_FALSE(Accepts(*g, "007")) << c.schema;  // no leading zeros
+    EXPECT_FALSE(Accepts(*g, "-0")) << c.schema;
+  }
+}
+
 TEST(JsonSchemaGrammarTest, UnsupportedKeywordsAreNamed) {
   auto has = [](const std::string& schema, const std::string& want) {
     std::string e = SchemaError(schema);
     EXPECT_NE(e.find(want), std::string::npos) << schema << "\n-> " << e;
   };
   has(R"({"type": "string", "pattern": "^a+$"})", "keyword 'pattern' is not supported");
-  has(R"({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}})",
-      "at '/properties/n': keyword 'minimum' is not supported");
+  has(R"({"type": "object", "properties": {"n": {"type": "number", "minimum": 0}}})",
+      "at '/properties/n': keyword 'minimum' is supported for type integer only");
+  has(R"({"type": "integer", "multipleOf": 2})", "keyword 'multipleOf' is not supported");
+  has(R"({"type": "integer", "minimum": 5, "maximum": 4})", "no integer lies between");
   has(R"({"type": "array", "uniqueItems": true})", "'uniqueItems'");
   has(R"({"type": "array", "prefixItems": [{"type": "string"}]})", "'prefixItems'");
   has(R"({"type": "string", "format": "email"})", "'format' \"email\" is not supported");
