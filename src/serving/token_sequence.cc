@@ -47,6 +47,45 @@ void TokenSequence::Cancel() {
   if (!finished()) finish_reason_ = "cancelled";
 }
 
+StatusOr<int32_t> TokenSequence::SampleGrammar(std::span<const float> logits) {
+  bool overflowed = false;  // some candidate hit the matcher's bounds
+  const std::bitset<256> first = grammar_->NextByteMask();
+  // Many candidates share their first byte (" the", " of", ...): the state after each ASCII
+  // first byte is computed once per step, and its next-byte mask refuses most of them cheaply.
+  struct AfterByte {
+    bool done = false, ok = false;
+    std::optional<GrammarMatcher> m;
+    std::bitset<256> next;
+  };
+  std::array<AfterByte, 128> after;
+  const int32_t token = SampleConstrained(
+      logits,
+      [&](std::string_view piece) {
+        const unsigned char b = static_cast<unsigned char>(piece[0]);
+        if (b >= 0x80) return grammar_->Accepts(piece, &overflowed);
+        AfterByte& a = after[b];
+        if (!a.done) {
+          a.done = true;
+          a.m.emplace(*grammar_);
+          a.ok = a.m->Feed(piece.substr(0, 1));
+          overflowed = overflowed || a.m->overflowed();
+          if (a.ok) a.next = a.m->NextByteMask();
+        }
+        if (!a.ok) return false;
+        if (piece.size() == 1) return true;
+        if (!a.next[static_cast<unsigned char>(piece[1])]) return false;
+        return a.m->Accepts(piece.substr(1), &overflowed);
+      },
+      first, grammar_->can_end());
+  if (token < 0) {
+    return InvalidArgumentError(
+        overflowed
+            ? "the grammar needs more parse stacks than the matcher allows (too ambiguous or nested too deeply)"
+            : "no token of the vocabulary can continue the grammar");
+  }
+  return token;
+}
+
 StatusOr<TokenSequence::Step> TokenSequence::OnLogits(std::span<const float> logits) {
   Step out;
   if (finished()) return out;
@@ -57,41 +96,7 @@ StatusOr<TokenSequence::Step> TokenSequence::OnLogits(std::span<const float> log
   }
   int32_t token;
   if (grammar_) {
-    bool overflowed = false;  // some candidate hit the matcher's bounds
-    const std::bitset<256> first = grammar_->NextByteMask();
-    // Many candidates share their first byte (" the", " of", ...): the state after each ASCII
-    // first byte is computed once per step, and its next-byte mask refuses most of them cheaply.
-    struct AfterByte {
-      bool done = false, ok = false;
-      std::optional<GrammarMatcher> m;
-      std::bitset<256> next;
-    };
-    std::array<AfterByte, 128> after;
-    token = SampleConstrained(
-        logits,
-        [&](std::string_view piece) {
-          const unsigned char b = static_cast<unsigned char>(piece[0]);
-          if (b >= 0x80) return grammar_->Accepts(piece, &overflowed);
-          AfterByte& a = after[b];
-          if (!a.done) {
-            a.done = true;
-            a.m.emplace(*grammar_);
-            a.ok = a.m->Feed(piece.substr(0, 1));
-            overflowed = overflowed || a.m->overflowed();
-            if (a.ok) a.next = a.m->NextByteMask();
-          }
-          if (!a.ok) return false;
-          if (piece.size() == 1) return true;
-          if (!a.next[static_cast<unsigned char>(piece[1])]) return false;
-          return a.m->Accepts(piece.substr(1), &overflowed);
-        },
-        first, grammar_->can_end());
-    if (token < 0) {
-      return InvalidArgumentError(
-          overflowed
-              ? "the grammar needs more parse stacks than the matcher allows (too ambiguous or nested too deeply)"
-              : "no token of the vocabulary can continue the grammar");
-    }
+    ISV_ASSIGN_OR_RETURN(token, SampleGrammar(logits));
   } else if (json) {
     token = SampleConstrained(
         logits, [&](std::string_view piece) { return JsonConstraint(json_).Feed(piece); },

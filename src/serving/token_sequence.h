@@ -30,7 +30,7 @@
 
 namespace isv {
 
-// The text of every token of a model's vocabulary (for JSON-constrained sampling); shared by all
+// The text of every token of a model's vocabulary (for constrained sampling); shared by all
 // sequences of the model, immutable.
 struct VocabPieces {
   const Tokenizer* tokenizer = nullptr;
@@ -68,6 +68,9 @@ class TokenSequence {
   const std::vector<int32_t>& generated() const { return generated_; }
 
  private:
+  // A token that continues the grammar (end tokens where the sentence may end). InvalidArgument
+  // when none does or the matcher's bounds were hit.
+  StatusOr<int32_t> SampleGrammar(std::span<const float> logits);
   // Samples among the tokens whose text `fits` (end-of-generation tokens only when allow_eog):
   // the kKeep best-scoring tokens that fit form the distribution the sampler draws from. A token
   // whose first byte is not in `first_bytes` is refused without calling `fits`. Returns -1 when
