@@ -229,13 +229,19 @@ StatusOr<std::string> JsonSchemaGrammarBuilder::Ref(const std::string& ref, cons
   if (auto it = refs_.find(ref); it != refs_.end()) return it->second;
   if (ref != "#" && ref.rfind("#/$defs/", 0) != 0 && ref.rfind("#/definitions/", 0) != 0)
     return SchemaError(path, "'$ref' " + ref + " is not supported (only '#', '#/$defs/...' and '#/definitions/...')");
-  Json::json_pointer ptr(ref.substr(1));
-  if (!root_->contains(ptr)) return SchemaError(path, "'$ref' " + ref + " points nowhere");
+  const Json* target = nullptr;
+  try {  // nlohmann reports a malformed pointer by throwing
+    Json::json_pointer ptr(ref.substr(1));
+    if (root_->contains(ptr)) target = &root_->at(ptr);
+  } catch (const Json::exception&) {
+    return SchemaError(path, "'$ref' " + ref + " is not a valid JSON pointer");
+  }
+  if (target == nullptr) return SchemaError(path, "'$ref' " + ref + " points nowhere");
   std::string name = NewRuleName(ref == "#" ? "root" : ref.substr(ref.rfind('/') + 1));
   refs_[ref] = name;
   size_t slot = rules_.size();
   rules_.emplace_back(name, "");  // reserved now, so that recursion finds the name
-  ISV_ASSIGN_OR_RETURN(std::string body, Expr(root_->at(ptr), ref.substr(1)));
+  ISV_ASSIGN_OR_RETURN(std::string body, Expr(*target, ref.substr(1)));
   rules_[slot].second = body;
   return name;
 }

@@ -45,7 +45,12 @@ StatusOr<std::string> ToolCallGbnf(const Json& tools, const std::string& name, T
   b.Use("ws");
   std::string calls;
   for (size_t i = 0; i < tools.size(); ++i) {
-    const Json& fn = tools[i]["function"];
+    const Json& tool = tools[i];
+    if (!tool.is_object() || !tool.contains("function") || !tool["function"].is_object() ||
+        !tool["function"].contains("name") || !tool["function"]["name"].is_string()) {
+      return InvalidArgumentError("tools[" + std::to_string(i) + "] has no function name");
+    }
+    const Json& fn = tool["function"];
     const std::string fname = fn["name"].get<std::string>();
     if (!name.empty() && fname != name) continue;
     std::string args;

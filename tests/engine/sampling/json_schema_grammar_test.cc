@@ -187,6 +187,8 @@ TEST(JsonSchemaGrammarTest, UnsupportedKeywordsAreNamed) {
   has(R"({"type": "thing"})", "unknown type 'thing'");
   has(R"({"$ref": "#/$defs/missing"})", "points nowhere");
   has(R"({"$ref": "https://example.com/s.json"})", "is not supported");
+  has(R"({"$ref": "#/$defs/a~2b", "$defs": {}})", "not a valid JSON pointer");
+  has(R"({"$ref": "#/$defs/x/items/7", "$defs": {"x": {"items": []}}})", "points nowhere");
   has(R"({"allOf": [{"type": "string"}, {"maxLength": 3}]})", "'allOf' with more than one schema");
   has(R"({"type": "array", "maxItems": 5000})", "'maxItems' above 1000");
   has(R"(false)", "allows no value");
