@@ -164,10 +164,10 @@ TEST(RequestParser, JsonSchemaAndGrammarCompileIntoParams) {
   EXPECT_EQ(js.grammar_field, "json_schema");
   EXPECT_TRUE(GrammarMatcher(*js.params.grammar).Feed("-42"));
   // Errors name the field.
-  ApiError bad = ParseErr(head + R"(,"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"string","pattern":"a"}}}})");
+  ApiError bad = ParseErr(head + R"(,"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"integer","multipleOf":3}}}})");
   EXPECT_EQ(bad.http_status, 400);
   EXPECT_EQ(bad.param, "response_format.json_schema.schema");
-  EXPECT_NE(bad.message.find("'pattern'"), std::string::npos) << bad.message;
+  EXPECT_NE(bad.message.find("'multipleOf'"), std::string::npos) << bad.message;
   EXPECT_EQ(ParseErr(R"({"model":"m","prompt":"p","grammar":"root ::= x"})", false).param, "grammar");
   EXPECT_EQ(ParseErr(R"({"model":"m","prompt":"p","grammar":3})", false).param, "grammar");
   EXPECT_EQ(ParseErr(R"({"model":"m","prompt":"p","json_schema":{"minimum":1}})", false).param, "json_schema");

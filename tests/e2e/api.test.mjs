@@ -264,9 +264,9 @@ test('structured outputs: response_format json_schema and a forced named tool ca
   await assert.rejects(
     srv.client.chat.completions.create({
       model: 'tiny-qwen2', messages: [{ role: 'user', content: 'x' }],
-      response_format: { type: 'json_schema', json_schema: { name: 'p', schema: { type: 'string', pattern: '^a' } } },
+      response_format: { type: 'json_schema', json_schema: { name: 'p', schema: { type: 'integer', multipleOf: 3 } } },
     }),
-    (e) => e.status === 400 && e.param === 'response_format.json_schema.schema' && /'pattern'/.test(e.message),
+    (e) => e.status === 400 && e.param === 'response_format.json_schema.schema' && /'multipleOf'/.test(e.message),
   );
 });
 

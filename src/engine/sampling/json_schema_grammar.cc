@@ -4,6 +4,8 @@
 #include <cmath>
 #include <optional>
 
+#include "engine/sampling/regex_grammar.h"
+
 namespace isv {
 namespace {
 
@@ -53,7 +55,7 @@ bool IsSupported(const std::string& k) {
   static const std::set<std::string> kKeys = {
       "type",  "properties", "required", "additionalProperties", "enum",      "const",     "items",
       "minItems", "maxItems", "anyOf",  "oneOf",                "allOf",     "$ref",      "minLength",
-      "maxLength", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
+      "maxLength", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern"};
   return kKeys.count(k) > 0;
 }
 
@@ -293,7 +295,8 @@ StatusOr<std::string> JsonSchemaGrammarBuilder::Expr(const Json& s, const std::s
     if (s.contains("properties") || s.contains("additionalProperties") || s.contains("required"))
       return TypedExpr(s, "object", path);
     if (s.contains("items") || s.contains("minItems") || s.contains("maxItems")) return TypedExpr(s, "array", path);
-    if (s.contains("minLength") || s.contains("maxLength") || s.contains("format")) return TypedExpr(s, "string", path);
+    if (s.contains("minLength") || s.contains("maxLength") || s.contains("format") || s.contains("pattern"))
+      return TypedExpr(s, "string", path);
     if (s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") || s.contains("exclusiveMaximum"))
       return SchemaError(path, "'minimum' / 'maximum' need \"type\": \"integer\"");
     return Use("json-value");
@@ -413,6 +416,15 @@ StatusOr<std::string> JsonSchemaGrammarBuilder::StringExpr(const Json& s, const 
   ISV_ASSIGN_OR_RETURN(int min, ReadCount(s, "minLength", path, 0));
   ISV_ASSIGN_OR_RETURN(int max, ReadCount(s, "maxLength", path, -1));
   if (max >= 0 && max < min) return SchemaError(path, "'maxLength' is below 'minLength'");
+  if (auto pat = s.find("pattern"); pat != s.end()) {
+    if (!pat->is_string()) return SchemaError(path, "'pattern' must be a string");
+    if (s.contains("minLength") || s.contains("maxLength") || s.contains("format"))
+      return SchemaError(path, "'pattern' together with 'minLength' / 'maxLength' / 'format' is not supported");
+    StatusOr<RegexGbnf> r = RegexToJsonStringGbnf(pat->get<std::string>());
+    if (!r.ok()) return SchemaError(path, std::string(r.status().message()));
+    if (r->uses_json_char) Use("json-char");
+    return r->expr;
+  }
   if (auto f = s.find("format"); f != s.end()) {
     if (s.contains("minLength") || s.contains("maxLength"))
       return SchemaError(path, "'format' together with 'minLength' / 'maxLength' is not supported");

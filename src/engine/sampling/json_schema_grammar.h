@@ -9,11 +9,12 @@
 // `additionalProperties` is any object), enum, const, items, minItems / maxItems (<= 1000),
 // anyOf / oneOf (as alternatives), allOf of one schema, $ref to "#", "#/$defs/..." or
 // "#/definitions/..." (recursion allowed), string minLength / maxLength (<= 1000) and format
-// date / time / date-time / uuid, integer minimum / maximum / exclusiveMinimum / exclusiveMaximum
-// (exact digit-range rules; bounds on `number` are refused). Annotations (title, description, default, examples, $schema,
-// $id, $comment, deprecated, readOnly, writeOnly) are ignored. Every other keyword (pattern,
-// minimum, uniqueItems, prefixItems, ...) is an InvalidArgument error naming it and where it is,
-// so that a constraint is never silently dropped.
+// date / time / date-time / uuid, string pattern (regex_grammar.h), integer minimum / maximum /
+// exclusiveMinimum / exclusiveMaximum (exact digit-range rules; bounds on `number` are refused).
+// Annotations (title, description, default, examples, $schema, $id, $comment, deprecated,
+// readOnly, writeOnly) are ignored. Every other keyword (multipleOf, uniqueItems, prefixItems,
+// not, if, ...) is an InvalidArgument error naming it and where it is, so that a constraint is
+// never silently dropped.
 //
 // Bounds so that a model cannot run on forever inside one value: between JSON tokens nothing, one
 // space, or a newline and up to 20 spaces / tabs (compact and pretty-printed JSON both fit); at
