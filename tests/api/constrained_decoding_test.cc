@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "api/server_testutil.h"
 #include "serving/engine_loader.h"
@@ -171,6 +172,25 @@ TEST_F(ConstrainedDecodingTest, CompletionsGrammarAndJsonSchemaExtensions) {
                                  {"temperature", 0}, {"json_schema", kPersonSchema}});
   EXPECT_EQ(r["choices"][0]["finish_reason"], "stop");
   EXPECT_EQ(CheckPerson(r["choices"][0]["text"].get<std::string>()), "");
+}
+
+TEST_F(ConstrainedDecodingTest, PatternAndIntegerRangeOnTheRealModel) {
+  const json schema = json::parse(R"({"type": "object", "properties": {
+      "code": {"type": "string", "pattern": "^[A-Z]{2}-\\d{3}$"},
+      "n": {"type": "integer", "minimum": -20, "maximum": 250}},
+      "required": ["code", "n"], "additionalProperties": false})");
+  const std::regex code_re("^[A-Z]{2}-\\d{3}$");
+  for (int seed : {1, 2, 3}) {
+    json r = PostOk("/v1/completions", {{"model", "tiny-qwen2"}, {"prompt", "Item:"}, {"max_tokens", 120},
+                                        {"temperature", 1}, {"seed", seed}, {"json_schema", schema}});
+    ASSERT_EQ(r["choices"][0]["finish_reason"], "stop") << r.dump();
+    json v = json::parse(r["choices"][0]["text"].get<std::string>(), nullptr, false);
+    ASSERT_TRUE(v.is_object() && v.size() == 2) << r.dump();
+    ASSERT_TRUE(v["code"].is_string() && v["n"].is_number_integer()) << v.dump();
+    EXPECT_TRUE(std::regex_match(v["code"].get<std::string>(), code_re)) << v.dump();
+    EXPECT_GE(v["n"].get<int>(), -20) << v.dump();
+    EXPECT_LE(v["n"].get<int>(), 250) << v.dump();
+  }
 }
 
 TEST_F(ConstrainedDecodingTest, ForcedNamedToolCallHermes) {
