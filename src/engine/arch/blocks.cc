@@ -137,20 +137,15 @@ void AttendHead(int32_t layer, int32_t t, int32_t h, float* scores, float* out, 
   const int32_t pos = s.positions[t];
   const AttentionKernels& ak = GetAttentionKernels();
 
+  // Cells are sorted by position: the visible ones (position <= the token's) come first.
   int32_t n = 0;
+  const int32_t n_cells = static_cast<int32_t>(cells.size());
+  while (n < n_cells && s.kv->cell_pos(cells[n]) <= pos) ++n;
+  ak.scores_f16(hd, n, q, s.kv->k(layer, 0) + static_cast<size_t>(kvh) * hd, static_cast<size_t>(s.kv->n_embd_kv()),
+                cells.data(), scale, scores);
   float max_score = -INFINITY;
-  for (int32_t cell : cells) {
-    if (s.kv->cell_pos(cell) > pos) break;  // cells are sorted by position: the rest is masked
-    const uint16_t* k = s.kv->k(layer, cell) + static_cast<size_t>(kvh) * hd;
-    scores[n] = ak.dot_f16(hd, q, k) * scale;
-    max_score = std::max(max_score, scores[n]);
-    ++n;
-  }
-  double sum = 0.0;
-  for (int32_t j = 0; j < n; ++j) {
-    scores[j] = std::exp(scores[j] - max_score);
-    sum += scores[j];
-  }
+  for (int32_t j = 0; j < n; ++j) max_score = std::max(max_score, scores[j]);
+  const double sum = ak.exp_sum(n, max_score, scores);
   const float inv_sum = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
   for (int32_t j = 0; j < n; ++j) scores[j] *= inv_sum;
   // out = sum_j p_j v_j over the first n cells (cell c's V row: v(layer, 0) + c * n_embd_kv).

@@ -13,7 +13,7 @@ inline __m256 LoadHalf8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-float DotF16(int64_t n, const float* q, const uint16_t* k) {
+inline float DotF16(int64_t n, const float* q, const uint16_t* k) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -75,8 +75,63 @@ void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0
   }
 }
 
+void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride, const int32_t* cells,
+               float scale, float* scores) {
+  for (int32_t j = 0; j < count; ++j) scores[j] = DotF16(n, q, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+}
+
+// exp(x) for x in [-87, 0] (softmax arguments; below that the result flushes to 0): x = k ln2 + r
+// with |r| <= ln2 / 2, exp(r) by a degree-7 polynomial (Horner with FMA), times 2^k built in the
+// exponent bits. Max error about 2 ulp against std::exp.
+inline __m256 Exp8(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-87.0f);
+  const __m256 tiny = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  x = _mm256_max_ps(x, lo);
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145751953125f), x);  // ln2 high part (exact k * hi)
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.4286068203094172e-06f), r);   // ln2 low part
+  __m256 p = _mm256_set1_ps(1.0f / 5040);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
+}
+
+double ExpSum(int32_t count, float max, float* scores) {
+  const __m256 m = _mm256_set1_ps(max);
+  __m256 acc = _mm256_setzero_ps();
+  int32_t j = 0;
+  for (; j + 8 <= count; j += 8) {
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), m));
+    _mm256_storeu_ps(scores + j, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc);
+  double sum = 0.0;
+  for (float v : lanes) sum += v;
+  if (j < count) {
+    alignas(32) float tail[8] = {};
+    for (int32_t i = j; i < count; ++i) tail[i - j] = scores[i] - max;
+    _mm256_store_ps(tail, Exp8(_mm256_load_ps(tail)));
+    for (int32_t i = j; i < count; ++i) {
+      scores[i] = tail[i - j];
+      sum += tail[i - j];
+    }
+  }
+  return sum;
+}
+
 }  // namespace
 
-AttentionKernels AttentionKernelsAvx2() { return AttentionKernels{DotF16, AxpyF16, WeightedSumF16}; }
+AttentionKernels AttentionKernelsAvx2() {
+  return AttentionKernels{DotF16, AxpyF16, WeightedSumF16, ScoresF16, ExpSum};
+}
 
 }  // namespace isv
