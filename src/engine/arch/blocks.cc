@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "engine/kernels/activation_kernels.h"
 #include "engine/kernels/attention_kernels.h"
 #include "engine/kernels/matmul.h"
 #include "engine/tensor/float16.h"
@@ -59,13 +60,14 @@ void AddInPlace(float* x, const float* y, int64_t n, ThreadPool* pool) {
 
 void SwiGlu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n_tokens,
             int64_t n, float* out, ThreadPool* pool) {
+  const ActivationKernels& ak = GetActivationKernels();
   // silu costs an exp: count it as several floats of work.
   ForRange(pool, n_tokens, 8 * n, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const float* g = gate + t * gate_stride;
       const float* u = up + t * up_stride;
       float* o = out + t * n;
-      for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+      ak.swiglu(n, g, u, o);
     }
   });
 }

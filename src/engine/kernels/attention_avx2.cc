@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engine/kernels/attention_kernels.h"
+#include "engine/kernels/simd_exp.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -80,35 +81,12 @@ void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, siz
   for (int32_t j = 0; j < count; ++j) scores[j] = DotF16(n, q, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
 }
 
-// exp(x) for x in [-87, 0] (softmax arguments; below that the result flushes to 0): x = k ln2 + r
-// with |r| <= ln2 / 2, exp(r) by a degree-7 polynomial (Horner with FMA), times 2^k built in the
-// exponent bits. Max error about 2 ulp against std::exp.
-inline __m256 Exp8(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-87.0f);
-  const __m256 tiny = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-  x = _mm256_max_ps(x, lo);
-  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145751953125f), x);  // ln2 high part (exact k * hi)
-  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.4286068203094172e-06f), r);   // ln2 low part
-  __m256 p = _mm256_set1_ps(1.0f / 5040);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
-}
-
 double ExpSum(int32_t count, float max, float* scores) {
   const __m256 m = _mm256_set1_ps(max);
   __m256 acc = _mm256_setzero_ps();
   int32_t j = 0;
   for (; j + 8 <= count; j += 8) {
-    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), m));
+    const __m256 e = simd::Exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), m));
     _mm256_storeu_ps(scores + j, e);
     acc = _mm256_add_ps(acc, e);
   }
@@ -119,7 +97,7 @@ double ExpSum(int32_t count, float max, float* scores) {
   if (j < count) {
     alignas(32) float tail[8] = {};
     for (int32_t i = j; i < count; ++i) tail[i - j] = scores[i] - max;
-    _mm256_store_ps(tail, Exp8(_mm256_load_ps(tail)));
+    _mm256_store_ps(tail, simd::Exp8(_mm256_load_ps(tail)));
     for (int32_t i = j; i < count; ++i) {
       scores[i] = tail[i - j];
       sum += tail[i - j];

@@ -9,6 +9,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "engine/kernels/attention_kernels.h"
+#include "engine/kernels/simd_exp.h"
 
 namespace isv {
 namespace {
@@ -90,33 +91,12 @@ void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, siz
   for (int32_t j = 0; j < count; ++j) scores[j] = DotF16(n, q, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
 }
 
-// exp(x) for x in [-87, 0], as Exp8 of attention_avx2.cc (same reduction and polynomial), with
-// VSCALEFPS for the 2^k factor.
-inline __m512 Exp16(__m512 x) {
-  const __m512 lo = _mm512_set1_ps(-87.0f);
-  const __mmask16 tiny = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-  x = _mm512_max_ps(x, lo);
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.4286068203094172e-06f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 5040);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_maskz_scalef_ps(static_cast<__mmask16>(~tiny), p, k);
-}
-
 double ExpSum(int32_t count, float max, float* scores) {
   const __m512 m = _mm512_set1_ps(max);
   __m512 acc = _mm512_setzero_ps();
   for (int32_t j = 0; j < count; j += 16) {
     const __mmask16 mask = TailMask(count - j);
-    const __m512 e = _mm512_maskz_mov_ps(mask, Exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, scores + j), m)));
+    const __m512 e = _mm512_maskz_mov_ps(mask, simd::Exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, scores + j), m)));
     _mm512_mask_storeu_ps(scores + j, mask, e);
     acc = _mm512_add_ps(acc, e);
   }
