@@ -134,6 +134,11 @@ bool Server::MaybeOrchestrate(CompletionRequest& request, httplib::Response& res
                        "logprobs"));
     return true;
   }
+  if (request.n > 1) {
+    SendError(res, ApiError::InvalidRequest(
+                       "'n' > 1 is not supported with orchestration mode '" + mode + "' (use single)", "n"));
+    return true;
+  }
   if (request.tools_enabled || request.params.json_object || request.params.grammar) {
     SendError(res, ApiError::InvalidRequest(
                        "tools, response_format json_object / json_schema and grammar are not "

@@ -310,9 +310,8 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   if (auto e = ReadInteger(body, "seed", std::numeric_limits<int64_t>::min(),
                            std::numeric_limits<int64_t>::max(), &seed))
     return e;
-  if (auto e = ReadInteger(body, "n", 1, 128, &n)) return e;
-  if (n != 1)
-    return ApiError::InvalidRequest("'n' > 1 is not supported; send separate requests", "n");
+  if (auto e = ReadInteger(body, "n", 1, kMaxChoices, &n)) return e;
+  r->n = static_cast<int>(n);
   if (auto e = ReadInteger(body, "max_tokens", 0, 1 << 24, &max_tokens)) return e;
   if (auto e = ReadInteger(body, "max_completion_tokens", 0, 1 << 24, &max_tokens)) return e;
   if (auto e = ReadBool(body, "stream", &r->stream)) return e;

@@ -18,6 +18,9 @@
 
 namespace isv {
 
+// Most choices one request may ask for (`n`): each is a sequence in the scheduler.
+inline constexpr int kMaxChoices = 16;
+
 struct CompletionRequest {
   bool is_chat = true;
   std::string model;
@@ -35,6 +38,7 @@ struct CompletionRequest {
   std::string task_type;           // extension: routes by role (orchestration/options.h)
   nlohmann::ordered_json orchestration;  // extension object, validated by the orchestration layer
   int priority = 2;                // extension: lower = more urgent (copied into params.priority)
+  int n = 1;                       // choices to generate (OpenAI `n`), 1..kMaxChoices
 };
 
 // Parses a /v1/chat/completions (is_chat) or /v1/completions body.

@@ -302,3 +302,49 @@ test('logprobs: chat (logprobs/top_logprobs) and completions (logprobs: k), plai
     assert.equal(Math.max(...Object.values(lp.top_logprobs[i])), lp.token_logprobs[i]);
   }
 });
+
+test('n choices: choice i is what one request with seed + i gives; streamed choices interleave by index', async () => {
+  const base = { model: 'stories260K', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 12,
+                 temperature: 1.0, ignore_eos: true };
+  const singles = [];
+  for (let i = 0; i < 3; i++) singles.push(await srv.client.chat.completions.create({ ...base, seed: 40 + i }));
+  assert.ok(new Set(singles.map((s) => s.choices[0].message.content)).size > 1, 'seeds 40..42 should not all agree');
+
+  const r = await srv.client.chat.completions.create({ ...base, seed: 40, n: 3 });
+  assert.equal(r.choices.length, 3);
+  r.choices.forEach((c, i) => {
+    assert.equal(c.index, i);
+    assert.equal(c.message.content, singles[i].choices[0].message.content, `choice ${i}`);
+    assert.equal(c.finish_reason, 'length');
+  });
+  // The prompt counts once, the completions add up.
+  assert.equal(r.usage.prompt_tokens, singles[0].usage.prompt_tokens);
+  assert.equal(r.usage.completion_tokens, 3 * 12);
+
+  const stream = await srv.client.chat.completions.create({ ...base, seed: 40, n: 3, stream: true, stream_options: { include_usage: true } });
+  const text = ['', '', ''];
+  const finish = [null, null, null];
+  let usage = null;
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      text[c.index] += c.delta?.content ?? '';
+      if (c.finish_reason) finish[c.index] = c.finish_reason;
+    }
+  }
+  assert.deepEqual(text, r.choices.map((c) => c.message.content));
+  assert.deepEqual(finish, ['length', 'length', 'length']);
+  assert.deepEqual(usage, r.usage);
+
+  // Raw completions too; greedy choices are all the same text.
+  const g = await srv.client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 6, temperature: 0, n: 2 });
+  assert.equal(g.choices.length, 2);
+  assert.equal(g.choices[0].text, g.choices[1].text);
+
+  const big = await postJson(`${srv.url}/v1/chat/completions`, { ...base, n: 17 });
+  assert.equal(big.status, 400);
+  assertErrorSchema(assert, big.body, { param: 'n' });
+  const orch = await postJson(`${srv.url}/v1/chat/completions`, { ...base, n: 2, orchestration_mode: 'debate' });
+  assert.equal(orch.status, 400);
+  assertErrorSchema(assert, orch.body, { param: 'n' });
+});
