@@ -141,6 +141,16 @@ TEST_F(ConstrainedDecodingTest, JsonSchemaGreedyAndSeeded) {
   }
 }
 
+TEST_F(ConstrainedDecodingTest, JsonSchemaWithSeveralChoices) {
+  json r = PostOk("/v1/chat/completions", Chat("tiny-qwen2", {{"temperature", 1}, {"seed", 21}, {"n", 3},
+                                                              {"response_format", SchemaFormat(kPersonSchema)}}));
+  ASSERT_EQ(r["choices"].size(), 3u) << r.dump();
+  for (const json& choice : r["choices"]) {
+    EXPECT_EQ(choice["finish_reason"], "stop") << r.dump();
+    EXPECT_EQ(CheckPerson(choice["message"]["content"].get<std::string>()), "") << choice.dump();
+  }
+}
+
 TEST_F(ConstrainedDecodingTest, JsonSchemaStreamed) {
   json body = Chat("tiny-qwen2", {{"temperature", 1}, {"seed", 3}, {"stream", true},
                                   {"response_format", SchemaFormat(kPersonSchema)}});
