@@ -35,6 +35,9 @@ StatusOr<std::string> ToolCallGbnf(const Json& tools, const std::string& name, T
       open = "[TOOL_CALLS][";
       close = "]";
       break;
+    case ToolCallFormat::kNone:
+      return UnimplementedError(
+          "this model's chat template has no tool-call syntax (format 'none'), so a tool call cannot be forced");
     default:
       return UnimplementedError("forcing a tool call (tool_choice 'required' or a named function) is not "
                                 "implemented for this model's tool-call format '" +
