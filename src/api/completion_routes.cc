@@ -14,6 +14,7 @@
 #include "api/request_parser.h"
 #include "api/server.h"
 #include "core/logging.h"
+#include "engine/sampling/tool_call_grammar.h"
 
 namespace isv {
 namespace {
@@ -117,6 +118,16 @@ void Server::HandleCompletion(const httplib::Request& req, httplib::Response& re
   if (!prompt.ok())
     return SendError(res, ApiError::FromStatus(prompt.status(), is_chat ? "messages" : "prompt"));
   CurrentRequest().prompt_tokens = static_cast<int>(prompt->tokens.size());
+  if (!request.forced_tool.empty()) {
+    // The call is forced by a grammar in this model's tool-call syntax (501 for a syntax without one).
+    StatusOr<std::shared_ptr<const Grammar>> g = BuildToolCallGrammar(
+        request.input.tools, request.forced_tool == "*" ? "" : request.forced_tool, prompt->tool_format);
+    if (!g.ok()) {
+      const StatusCode code = g.status().code();
+      return SendError(res, ApiError::FromStatus(g.status(), code == StatusCode::kUnimplemented ? "tool_choice" : "tools"));
+    }
+    request.params.grammar = *g;
+  }
   if (request.stream) {
     RespondStream(request, std::move(*lease), std::move(*prompt), res);
   } else {
