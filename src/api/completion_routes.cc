@@ -2,16 +2,19 @@
 // generation, answered as one JSON object or as an SSE stream of OpenAI chunks.
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
 #include "api/api_error.h"
+#include "api/choice_mux.h"
 #include "api/client_socket.h"
 #include "api/http_util.h"
 #include "api/request_context.h"
 #include "api/request_parser.h"
 #include "api/server.h"
 #include "core/logging.h"
+#include "engine/sampling/tool_call_grammar.h"
 
 namespace isv {
 namespace {
@@ -115,6 +118,16 @@ void Server::HandleCompletion(const httplib::Request& req, httplib::Response& re
   if (!prompt.ok())
     return SendError(res, ApiError::FromStatus(prompt.status(), is_chat ? "messages" : "prompt"));
   CurrentRequest().prompt_tokens = static_cast<int>(prompt->tokens.size());
+  if (!request.forced_tool.empty()) {
+    // The call is forced by a grammar in this model's tool-call syntax (501 for a syntax without one).
+    StatusOr<std::shared_ptr<const Grammar>> g = BuildToolCallGrammar(
+        request.input.tools, request.forced_tool == "*" ? "" : request.forced_tool, prompt->tool_format);
+    if (!g.ok()) {
+      const StatusCode code = g.status().code();
+      return SendError(res, ApiError::FromStatus(g.status(), code == StatusCode::kUnimplemented ? "tool_choice" : "tools"));
+    }
+    request.params.grammar = *g;
+  }
   if (request.stream) {
     RespondStream(request, std::move(*lease), std::move(*prompt), res);
   } else {
@@ -122,70 +135,126 @@ void Server::HandleCompletion(const httplib::Request& req, httplib::Response& re
   }
 }
 
+namespace {
+
+// One choice of a response (OpenAI `n`): its parameters and what it has produced so far.
+struct Choice {
+  GenerationParams params;
+  std::string text;                    // non-streaming: all of it; streaming with tools: buffered
+  std::vector<TokenLogprob> logprobs;  // not yet attached to a response / chunk
+  size_t text_offset = 0;              // completions logprobs
+};
+
+// The n choices of a request: choice i samples with seed + i when the request has a seed (so each
+// choice is what a single request with that seed would give), with a fresh random seed otherwise.
+std::vector<Choice> MakeChoices(const CompletionRequest& request, ChoiceMux& mux) {
+  std::vector<Choice> choices(static_cast<size_t>(request.n));
+  for (int i = 0; i < request.n; ++i) {
+    Choice& c = choices[static_cast<size_t>(i)];
+    c.params = request.params;
+    const uint64_t seed = request.params.sampling.seed;
+    if (seed != SamplingParams{}.seed) c.params.sampling.seed = seed + static_cast<uint64_t>(i);
+    if (request.params.top_logprobs >= 0) c.params.on_logprobs = mux.LogprobHook(i);
+  }
+  return choices;
+}
+
+// Submits every choice; the first error (queue full, ...) cancels the ones already queued.
+StatusOr<std::vector<std::unique_ptr<PendingGeneration>>> SubmitChoices(Generator& generator, const Prompt& prompt,
+                                                                         const std::vector<Choice>& choices) {
+  std::vector<std::unique_ptr<PendingGeneration>> pendings;
+  for (const Choice& c : choices) {
+    StatusOr<std::unique_ptr<PendingGeneration>> p = generator.Submit(prompt, c.params);
+    if (!p.ok()) return p.status();
+    pendings.push_back(std::move(*p));
+  }
+  return pendings;
+}
+
+// Usage of a request: the prompt once (every choice shares it), the completions summed.
+GenerationResult Combined(const std::vector<StatusOr<GenerationResult>>& results) {
+  GenerationResult total = *results.front();
+  for (size_t i = 1; i < results.size(); ++i) {
+    total.completion_tokens += results[i]->completion_tokens;
+    total.inference_ms = std::max(total.inference_ms, results[i]->inference_ms);
+  }
+  return total;
+}
+
+}  // namespace
+
 void Server::RespondComplete(CompletionRequest& request, ModelManager::Lease lease, Prompt prompt,
                              httplib::Response& res) {
   ResponseMeta meta{NewCompletionId(request.is_chat), std::time(nullptr), request.model,
                     request.orchestration_mode, request.is_chat};
-  std::string text;
+  ChoiceMux mux(request.n);
+  std::vector<Choice> choices = MakeChoices(request, mux);
+  StatusOr<std::vector<std::unique_ptr<PendingGeneration>>> pendings = SubmitChoices(*lease, prompt, choices);
+  if (!pendings.ok()) return SendError(res, ApiError::FromStatus(pendings.status()));
   bool aborted = false;
-  auto on_text = [&](std::string_view piece) {
+  auto on_text = [&](int i, std::string_view piece) {
     if (PastShutdownDeadline()) {
       aborted = true;
       return false;
     }
-    text.append(piece);
+    choices[static_cast<size_t>(i)].text.append(piece);
     return true;
   };
+  auto on_logprobs = [&](int i, const std::vector<TokenLogprob>& e) {
+    std::vector<TokenLogprob>& l = choices[static_cast<size_t>(i)].logprobs;
+    l.insert(l.end(), e.begin(), e.end());
+  };
   auto on_token = [&](double ms) { metrics_.ObserveInterToken(meta.model, ms / 1000); };
-  std::vector<TokenLogprob> logprobs;
-  if (request.params.top_logprobs >= 0) {
-    request.params.on_logprobs = [&](const std::vector<TokenLogprob>& e) {
-      logprobs.insert(logprobs.end(), e.begin(), e.end());
-    };
+  std::vector<StatusOr<GenerationResult>> results = mux.Run(*pendings, on_text, on_logprobs, on_token);
+  for (const StatusOr<GenerationResult>& r : results) {
+    if (!r.ok()) return SendError(res, ApiError::FromStatus(r.status()));
   }
-  StatusOr<GenerationResult> r = lease->Generate(prompt, request.params, on_text, on_token);
-  if (!r.ok()) return SendError(res, ApiError::FromStatus(r.status()));
   if (aborted)
     return SendError(res, ApiError::FromStatus(UnavailableError(
                               "the server is shutting down; generation was stopped")));
+  const GenerationResult total = Combined(results);
   RequestContext& ctx = CurrentRequest();
-  ctx.completion_tokens = r->completion_tokens;
-  ctx.queue_ms = r->queue_ms;
-  ctx.inference_ms = r->inference_ms;
-  ctx.finish_reason = r->finish_reason;
-  metrics_.AddTokens(meta.model, r->prompt_tokens, r->completion_tokens);
-  if (r->completion_tokens > 0)
-    metrics_.ObserveTimeToFirstToken(meta.model, r->time_to_first_token_ms / 1000);
+  ctx.completion_tokens = total.completion_tokens;
+  ctx.queue_ms = total.queue_ms;
+  ctx.inference_ms = total.inference_ms;
+  ctx.finish_reason = total.finish_reason;
+  metrics_.AddTokens(meta.model, total.prompt_tokens, total.completion_tokens);
+  if (total.completion_tokens > 0)
+    metrics_.ObserveTimeToFirstToken(meta.model, total.time_to_first_token_ms / 1000);
 
-  json choice;
-  choice["index"] = 0;
-  std::string finish = r->finish_reason;
-  if (meta.is_chat) {
-    json message = {{"role", "assistant"}, {"content", text}};
-    if (request.tools_enabled) {
-      ParsedToolCalls parsed = ParseToolCalls(text, prompt.tool_format);
-      if (!parsed.tool_calls.empty()) {
-        message["content"] = parsed.content.empty() ? json(nullptr) : json(parsed.content);
-        message["tool_calls"] = ToolCallsJson(parsed.tool_calls, false);
-        finish = "tool_calls";
+  json out_choices = json::array();
+  for (size_t i = 0; i < choices.size(); ++i) {
+    Choice& c = choices[i];
+    json choice;
+    choice["index"] = i;
+    std::string finish = results[i]->finish_reason;
+    if (meta.is_chat) {
+      json message = {{"role", "assistant"}, {"content", c.text}};
+      if (request.tools_enabled) {
+        ParsedToolCalls parsed = ParseToolCalls(c.text, prompt.tool_format);
+        if (!parsed.tool_calls.empty()) {
+          message["content"] = parsed.content.empty() ? json(nullptr) : json(parsed.content);
+          message["tool_calls"] = ToolCallsJson(parsed.tool_calls, false);
+          finish = "tool_calls";
+        }
       }
+      choice["message"] = message;
+    } else {
+      choice["text"] = c.text;
     }
-    choice["message"] = message;
-  } else {
-    choice["text"] = text;
+    choice["logprobs"] =
+        request.params.top_logprobs >= 0 ? LogprobsJson(c.logprobs, meta.is_chat, &c.text_offset) : json(nullptr);
+    choice["finish_reason"] = finish;
+    out_choices.push_back(std::move(choice));
   }
-  size_t text_offset = 0;
-  choice["logprobs"] =
-      request.params.top_logprobs >= 0 ? LogprobsJson(logprobs, meta.is_chat, &text_offset) : json(nullptr);
-  choice["finish_reason"] = finish;
   SendJson(res, 200,
            {{"id", meta.id},
             {"object", meta.is_chat ? "chat.completion" : "text_completion"},
             {"created", meta.created},
             {"model", meta.model},
-            {"choices", json::array({choice})},
-            {"usage", Usage(*r)},
-            {"orchestration", Orchestration(meta, *r)}});
+            {"choices", std::move(out_choices)},
+            {"usage", Usage(total)},
+            {"orchestration", Orchestration(meta, total)}});
 }
 
 void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease, Prompt prompt,
@@ -195,26 +264,23 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
     ModelManager::Lease lease;
     Prompt prompt;
     ResponseMeta meta;
-    std::vector<TokenLogprob> logprobs;  // of tokens not yet attached to a chunk
-    size_t text_offset = 0;              // completions logprobs
-    std::unique_ptr<PendingGeneration> pending;  // after `prompt`: destroyed before it
+    ChoiceMux mux;
+    std::vector<Choice> choices;
+    std::vector<std::unique_ptr<PendingGeneration>> pendings;  // after `prompt`: destroyed before it
+    StreamState(CompletionRequest r, ModelManager::Lease l, Prompt p)
+        : request(std::move(r)), lease(std::move(l)), prompt(std::move(p)), mux(request.n) {}
   };
-  auto st = std::make_shared<StreamState>(StreamState{std::move(request), std::move(lease), std::move(prompt),
-                                                      ResponseMeta{}, {}, 0, nullptr});
-  if (st->request.params.top_logprobs >= 0) {
-    // Called on the streaming thread just before the text of these tokens (Generator contract).
-    StreamState* raw = st.get();
-    st->request.params.on_logprobs = [raw](const std::vector<TokenLogprob>& e) {
-      raw->logprobs.insert(raw->logprobs.end(), e.begin(), e.end());
-    };
-  }
-  // Queue the request and wait for the model to start on it before any header is sent: a full
+  auto st = std::make_shared<StreamState>(std::move(request), std::move(lease), std::move(prompt));
+  st->choices = MakeChoices(st->request, st->mux);
+  // Queue the choices and wait for the model to start on them before any header is sent: a full
   // queue (429), a queue-wait deadline (503) or a client that left are still plain HTTP answers.
-  StatusOr<std::unique_ptr<PendingGeneration>> pending = st->lease->Submit(st->prompt, st->request.params);
-  if (!pending.ok()) return SendError(res, ApiError::FromStatus(pending.status()));
-  st->pending = std::move(*pending);
-  if (Status started = st->pending->WaitUntilStarted(); !started.ok())
-    return SendError(res, ApiError::FromStatus(started));
+  StatusOr<std::vector<std::unique_ptr<PendingGeneration>>> pendings =
+      SubmitChoices(*st->lease, st->prompt, st->choices);
+  if (!pendings.ok()) return SendError(res, ApiError::FromStatus(pendings.status()));
+  st->pendings = std::move(*pendings);
+  for (std::unique_ptr<PendingGeneration>& p : st->pendings) {
+    if (Status started = p->WaitUntilStarted(); !started.ok()) return SendError(res, ApiError::FromStatus(started));
+  }
   st->meta = {NewCompletionId(st->request.is_chat), std::time(nullptr), st->request.model,
               st->request.orchestration_mode, st->request.is_chat};
   res.set_header("Cache-Control", "no-cache");
@@ -222,17 +288,19 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
   res.set_chunked_content_provider("text/event-stream", [this, st](size_t,
                                                                    httplib::DataSink& sink) {
     const ResponseMeta& m = st->meta;
-    auto chunk = [&](json delta_or_text, json finish) {
-      json choice = {{"index", 0}};
+    const bool with_logprobs = st->request.params.top_logprobs >= 0;
+    auto chunk = [&](size_t index, json delta_or_text, json finish) {
+      json choice = {{"index", index}};
       if (m.is_chat) {
         choice["delta"] = std::move(delta_or_text);
       } else {
         choice["text"] = std::move(delta_or_text);
       }
-      // Each chunk carries the logprobs of the tokens produced since the previous one.
-      if (st->request.params.top_logprobs >= 0) {
-        choice["logprobs"] = LogprobsJson(st->logprobs, m.is_chat, &st->text_offset);
-        st->logprobs.clear();
+      // Each chunk carries the logprobs of the choice's tokens produced since its previous chunk.
+      Choice& c = st->choices[index];
+      if (with_logprobs) {
+        choice["logprobs"] = LogprobsJson(c.logprobs, m.is_chat, &c.text_offset);
+        c.logprobs.clear();
       } else if (!m.is_chat) {
         choice["logprobs"] = nullptr;
       }
@@ -250,66 +318,79 @@ void Server::RespondStream(CompletionRequest& request, ModelManager::Lease lease
       if (!sink.write(s.data(), s.size())) client_gone = true;
       return !client_gone;
     };
-    if (m.is_chat) write(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
-    std::string buffered;  // tool-call mode: the whole text, parsed at the end
+    if (m.is_chat) {
+      for (size_t i = 0; i < st->choices.size(); ++i) write(chunk(i, {{"role", "assistant"}, {"content", ""}}, nullptr));
+    }
     bool aborted = false;
-    auto on_text = [&](std::string_view piece) {
+    auto on_text = [&](int index, std::string_view piece) {
       if (PastShutdownDeadline()) {
         aborted = true;
         return false;
       }
-      if (st->request.tools_enabled) {
-        buffered.append(piece);
+      const size_t i = static_cast<size_t>(index);
+      if (st->request.tools_enabled) {  // tool-call mode: the whole text, parsed at the end
+        st->choices[i].text.append(piece);
         return true;
       }
-      return write(chunk(
-          m.is_chat ? json{{"content", std::string(piece)}} : json(std::string(piece)), nullptr));
+      return write(chunk(i, m.is_chat ? json{{"content", std::string(piece)}} : json(std::string(piece)), nullptr));
+    };
+    auto on_logprobs = [&](int index, const std::vector<TokenLogprob>& e) {
+      std::vector<TokenLogprob>& l = st->choices[static_cast<size_t>(index)].logprobs;
+      l.insert(l.end(), e.begin(), e.end());
     };
     auto on_token = [&](double ms) { metrics_.ObserveInterToken(m.model, ms / 1000); };
-    StatusOr<GenerationResult> r = st->pending->Wait(on_text, on_token);
+    std::vector<StatusOr<GenerationResult>> results = st->mux.Run(st->pendings, on_text, on_logprobs, on_token);
     RequestContext& ctx = CurrentRequest();
-    if (!r.ok() || aborted) {
+    Status failed;
+    for (const StatusOr<GenerationResult>& r : results) {
+      if (!r.ok() && failed.ok()) failed = r.status();
+    }
+    if (!failed.ok() || aborted) {
       // Headers and the first bytes are out: the error travels as an event, then [DONE].
-      ApiError e = !r.ok() ? ApiError::FromStatus(r.status())
-                           : ApiError::FromStatus(UnavailableError(
-                                 "the server is shutting down; generation was stopped"));
+      ApiError e = !failed.ok() ? ApiError::FromStatus(failed)
+                                : ApiError::FromStatus(UnavailableError(
+                                      "the server is shutting down; generation was stopped"));
       ctx.error = e.message;
       write(SseData(e.ToJson()));
       write("data: [DONE]\n\n");
       sink.done();
       return true;
     }
-    ctx.completion_tokens = r->completion_tokens;
-    ctx.queue_ms = r->queue_ms;
-    ctx.inference_ms = r->inference_ms;
-    ctx.finish_reason = client_gone ? "cancelled" : r->finish_reason;
-    metrics_.AddTokens(m.model, r->prompt_tokens, r->completion_tokens);
-    if (r->completion_tokens > 0)
-      metrics_.ObserveTimeToFirstToken(m.model, r->time_to_first_token_ms / 1000);
+    const GenerationResult total = Combined(results);
+    ctx.completion_tokens = total.completion_tokens;
+    ctx.queue_ms = total.queue_ms;
+    ctx.inference_ms = total.inference_ms;
+    ctx.finish_reason = client_gone ? "cancelled" : total.finish_reason;
+    metrics_.AddTokens(m.model, total.prompt_tokens, total.completion_tokens);
+    if (total.completion_tokens > 0)
+      metrics_.ObserveTimeToFirstToken(m.model, total.time_to_first_token_ms / 1000);
     if (client_gone) {
       sink.done();
       return true;
     }
-    std::string finish = r->finish_reason;
-    if (st->request.tools_enabled) {
-      ParsedToolCalls parsed = ParseToolCalls(buffered, st->prompt.tool_format);
-      if (parsed.tool_calls.empty()) {
-        if (!buffered.empty()) write(chunk({{"content", buffered}}, nullptr));
-      } else {
-        if (!parsed.content.empty()) write(chunk({{"content", parsed.content}}, nullptr));
-        write(chunk({{"tool_calls", ToolCallsJson(parsed.tool_calls, true)}}, nullptr));
-        finish = "tool_calls";
+    for (size_t i = 0; i < st->choices.size(); ++i) {
+      std::string finish = results[i]->finish_reason;
+      if (st->request.tools_enabled) {
+        const std::string& buffered = st->choices[i].text;
+        ParsedToolCalls parsed = ParseToolCalls(buffered, st->prompt.tool_format);
+        if (parsed.tool_calls.empty()) {
+          if (!buffered.empty()) write(chunk(i, {{"content", buffered}}, nullptr));
+        } else {
+          if (!parsed.content.empty()) write(chunk(i, {{"content", parsed.content}}, nullptr));
+          write(chunk(i, {{"tool_calls", ToolCallsJson(parsed.tool_calls, true)}}, nullptr));
+          finish = "tool_calls";
+        }
       }
+      write(chunk(i, m.is_chat ? json::object() : json(""), finish));
     }
-    write(chunk(m.is_chat ? json::object() : json(""), finish));
     if (st->request.include_usage) {
       json j = {{"id", m.id},
                 {"object", m.is_chat ? "chat.completion.chunk" : "text_completion"},
                 {"created", m.created},
                 {"model", m.model},
                 {"choices", json::array()},
-                {"usage", Usage(*r)},
-                {"orchestration", Orchestration(m, *r)}};
+                {"usage", Usage(total)},
+                {"orchestration", Orchestration(m, total)}};
       write(SseData(j));
     }
     write("data: [DONE]\n\n");

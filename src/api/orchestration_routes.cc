@@ -134,12 +134,17 @@ bool Server::MaybeOrchestrate(CompletionRequest& request, httplib::Response& res
                        "logprobs"));
     return true;
   }
-  if (request.tools_enabled || request.params.json_object) {
+  if (request.n > 1) {
     SendError(res, ApiError::InvalidRequest(
-                       "tools and response_format json_object are not supported with "
-                       "orchestration mode '" +
+                       "'n' > 1 is not supported with orchestration mode '" + mode + "' (use single)", "n"));
+    return true;
+  }
+  if (request.tools_enabled || request.params.json_object || request.params.grammar) {
+    SendError(res, ApiError::InvalidRequest(
+                       "tools, response_format json_object / json_schema and grammar are not "
+                       "supported with orchestration mode '" +
                            mode + "' (use single)",
-                       request.tools_enabled ? "tools" : "response_format"));
+                       request.tools_enabled ? "tools" : request.params.grammar ? request.grammar_field : "response_format"));
     return true;
   }
   if (request.stream) {

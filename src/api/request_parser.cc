@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/sampling/json_schema_grammar.h"
+
 namespace isv {
 namespace {
 
@@ -171,18 +173,101 @@ std::optional<ApiError> ReadTools(const json& body, CompletionRequest* r) {
           "'" + p + "' must be {\"type\": \"function\", \"function\": {\"name\": ...}}", p);
     }
   }
-  // Forcing a call ("required", or one named function) needs constrained decoding, which the
-  // engine does not have yet: say so rather than silently behaving like "auto".
-  const bool forced = choice == "required" || named_function;
-  if (forced && !it->empty()) {
-    return ApiError{501, "invalid_request_error", "not_implemented",
-                    "tool_choice 'required' or a named function is not implemented yet (it needs "
-                    "constrained decoding); use 'auto' or 'none'",
-                    "tool_choice", false, 0};
+  // Forcing a call ("required", or one named function): the grammar depends on the model's
+  // tool-call syntax, so it is built after the prompt is prepared (completion_routes.cc).
+  if (choice == "required" || named_function) {
+    if (it->empty())
+      return ApiError::InvalidRequest("'tool_choice' forces a call but 'tools' is empty", "tool_choice");
+    r->forced_tool = "*";
+    if (named_function) {
+      const json& tc = body["tool_choice"];
+      if (tc.value("type", "function") != "function" || !tc.contains("function") || !tc["function"].is_object() ||
+          !tc["function"].contains("name") || !tc["function"]["name"].is_string()) {
+        return ApiError::InvalidRequest(
+            "'tool_choice' must be {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice");
+      }
+      r->forced_tool = tc["function"]["name"].get<std::string>();
+      bool found = false;
+      for (const json& t : *it) found = found || t["function"]["name"] == r->forced_tool;
+      if (!found) {
+        return ApiError::InvalidRequest("'tool_choice' names the function '" + r->forced_tool +
+                                            "', which is not in 'tools'",
+                                        "tool_choice");
+      }
+    }
   }
   if (choice != "none" && !it->empty()) {
     r->input.tools = *it;
     r->tools_enabled = true;
+  }
+  return std::nullopt;
+}
+
+// Compiles a JSON schema into params.grammar; errors name `param`.
+std::optional<ApiError> CompileSchema(const json& schema, const std::string& param, CompletionRequest* r) {
+  StatusOr<std::string> gbnf = JsonSchemaToGbnf(schema);
+  if (!gbnf.ok()) return ApiError::InvalidRequest("'" + param + "': " + std::string(gbnf.status().message()), param);
+  StatusOr<std::shared_ptr<const Grammar>> g = Grammar::Parse(*gbnf);
+  if (!g.ok()) return ApiError::InvalidRequest("'" + param + "': " + std::string(g.status().message()), param);
+  r->params.grammar = *g;
+  r->grammar_field = param.substr(0, param.find('.'));
+  return std::nullopt;
+}
+
+// response_format (text, json_object, json_schema) and the llama-server extensions `grammar`
+// (GBNF text) and `json_schema` (a schema); at most one of the constraining ones.
+std::optional<ApiError> ReadConstraints(const json& body, CompletionRequest* r) {
+  int constraints = 0;
+  if (auto it = body.find("response_format"); it != body.end() && !it->is_null()) {
+    if (!it->is_object() || !it->contains("type") || !(*it)["type"].is_string()) {
+      return ApiError::InvalidRequest("'response_format' must be {\"type\": ...}",
+                                      "response_format");
+    }
+    std::string type = (*it)["type"];
+    if (type != "text" && type != "json_object" && type != "json_schema")
+      return ApiError::InvalidRequest(
+          "'response_format.type' must be text, json_object or json_schema", "response_format");
+    if (type == "json_object") {
+      r->params.json_object = true;
+      // llama-server's form: {"type": "json_object", "schema": {...}}.
+      if (auto sc = it->find("schema"); sc != it->end() && !sc->is_null()) {
+        if (auto e = CompileSchema(*sc, "response_format.schema", r)) return e;
+        ++constraints;
+      }
+    } else if (type == "json_schema") {
+      auto js = it->find("json_schema");
+      if (js == it->end() || !js->is_object())
+        return ApiError::InvalidRequest("'response_format.json_schema' must be an object with a 'schema'",
+                                        "response_format.json_schema");
+      if (auto sc = js->find("schema"); sc != js->end() && !sc->is_null()) {
+        if (auto e = CompileSchema(*sc, "response_format.json_schema.schema", r)) return e;
+      } else {
+        r->params.json_object = true;  // no schema: any JSON object
+      }
+      ++constraints;
+    }
+  }
+  if (auto it = body.find("json_schema"); it != body.end() && !it->is_null()) {
+    if (auto e = CompileSchema(*it, "json_schema", r)) return e;
+    ++constraints;
+  }
+  if (auto it = body.find("grammar"); it != body.end() && !it->is_null()) {
+    if (!it->is_string()) return ApiError::InvalidRequest("'grammar' must be a string (GBNF)", "grammar");
+    StatusOr<std::shared_ptr<const Grammar>> g = Grammar::Parse(it->get<std::string>());
+    if (!g.ok()) return ApiError::InvalidRequest("'grammar': " + std::string(g.status().message()), "grammar");
+    r->params.grammar = *g;
+    r->grammar_field = "grammar";
+    ++constraints;
+  }
+  if (constraints > 1) {
+    return ApiError::InvalidRequest(
+        "give only one of 'grammar', 'json_schema' and a response_format schema", "grammar");
+  }
+  if (!r->forced_tool.empty() && (constraints > 0 || r->params.json_object)) {
+    return ApiError::InvalidRequest(
+        "a forced tool call ('tool_choice') cannot be combined with 'response_format', 'grammar' or "
+        "'json_schema'",
+        "tool_choice");
   }
   return std::nullopt;
 }
@@ -225,9 +310,8 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   if (auto e = ReadInteger(body, "seed", std::numeric_limits<int64_t>::min(),
                            std::numeric_limits<int64_t>::max(), &seed))
     return e;
-  if (auto e = ReadInteger(body, "n", 1, 128, &n)) return e;
-  if (n != 1)
-    return ApiError::InvalidRequest("'n' > 1 is not supported; send separate requests", "n");
+  if (auto e = ReadInteger(body, "n", 1, kMaxChoices, &n)) return e;
+  r->n = static_cast<int>(n);
   if (auto e = ReadInteger(body, "max_tokens", 0, 1 << 24, &max_tokens)) return e;
   if (auto e = ReadInteger(body, "max_completion_tokens", 0, 1 << 24, &max_tokens)) return e;
   if (auto e = ReadBool(body, "stream", &r->stream)) return e;
@@ -276,27 +360,7 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
       s.logit_bias[static_cast<int32_t>(id)] = b.value().get<float>();
     }
   }
-  if (auto it = body.find("response_format"); it != body.end() && !it->is_null()) {
-    if (!it->is_object() || !it->contains("type") || !(*it)["type"].is_string()) {
-      return ApiError::InvalidRequest("'response_format' must be {\"type\": ...}",
-                                      "response_format");
-    }
-    std::string type = (*it)["type"];
-    if (type == "json_schema") {
-      return ApiError{
-          501,
-          "invalid_request_error",
-          "not_implemented",
-          "response_format 'json_schema' is not implemented yet; use 'json_object' or 'text'",
-          "response_format",
-          false,
-          0};
-    }
-    r->params.json_object = type == "json_object";
-    if (type != "text" && type != "json_object")
-      return ApiError::InvalidRequest(
-          "'response_format.type' must be text, json_object or json_schema", "response_format");
-  }
+  if (auto e = ReadConstraints(body, r)) return e;
   s.temperature = static_cast<float>(temperature);
   s.top_p = static_cast<float>(top_p);
   s.presence_penalty = static_cast<float>(presence);

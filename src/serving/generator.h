@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "engine/sampling/grammar.h"
 #include "engine/sampling/sampler.h"
 #include "engine/template/tool_calls.h"
 
@@ -54,6 +56,9 @@ struct GenerationParams {
   std::vector<std::string> stop;
   bool ignore_eos = false;
   bool json_object = false;  // response_format json_object: output is one JSON object
+  // Constrained decoding (response_format json_schema, the `grammar` / `json_schema` extensions,
+  // a forced tool call): the output is a sentence of this grammar. Takes precedence over json_object.
+  std::shared_ptr<const Grammar> grammar;
   int priority = 2;          // lower = more urgent (the seed's default is 2)
   double queue_timeout_s = 0;  // give up when not started after this long; 0 = the server default
   // Polled while the request waits or runs; true means the client went away (cancel). May be empty.

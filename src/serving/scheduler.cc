@@ -348,7 +348,8 @@ void Scheduler::Step() {
     Request& r = *rows_[row];
     StatusOr<TokenSequence::Step> step = r.seq->OnLogits(context_->Logits(static_cast<int32_t>(row)));
     if (!step.ok()) {
-      Finish(r, InternalError("model '" + options_.model_id + "': " + step.status().message()));
+      // Keeps the code: a grammar the matcher cannot follow is the request's fault (400), not ours.
+      Finish(r, Status(step.status().code(), "model '" + options_.model_id + "': " + step.status().message()));
       continue;
     }
     {

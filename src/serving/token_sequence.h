@@ -1,7 +1,8 @@
 // TokenSequence: what one generation does with each row of logits the scheduler hands it —
-// sample the next token (optionally constrained to a JSON object), turn tokens into text
-// (incomplete UTF-8 held back), apply stop strings, and decide when and why it ends ("stop" on
-// EOS / stop string / finished JSON object, "length" on max_tokens or the context limit).
+// sample the next token (optionally constrained to a JSON object or to a grammar), turn tokens into
+// text (incomplete UTF-8 held back), apply stop strings, and decide when and why it ends ("stop" on
+// EOS / stop string / finished JSON object / grammar sentence that nothing can extend, "length" on
+// max_tokens or the context limit).
 // Independent of batching: the same logits give the same tokens whatever else runs.
 //
 //   TokenSequence seq(vocab, prompt.tokens, params, n_ctx);
@@ -11,7 +12,11 @@
 // Not synchronised: owned by the scheduler thread.
 #pragma once
 
+#include <array>
+#include <bitset>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,11 +30,14 @@
 
 namespace isv {
 
-// The text of every token of a model's vocabulary (for JSON-constrained sampling); shared by all
+// The text of every token of a model's vocabulary (for constrained sampling); shared by all
 // sequences of the model, immutable.
 struct VocabPieces {
   const Tokenizer* tokenizer = nullptr;
   std::vector<std::string> pieces;  // TokenToPiece(id) without special rendering
+  std::vector<bool> eog;            // IsEog(id)
+  std::vector<int32_t> eog_ids;     // the ids with IsEog
+  std::array<std::vector<int32_t>, 256> by_first_byte;  // ids of non-empty pieces by their first byte
   static VocabPieces For(const Tokenizer& tokenizer);
 };
 
@@ -47,7 +55,8 @@ class TokenSequence {
 
   // Whether the sequence wants no token at all (max_tokens == 0): it ends before sampling.
   bool EndsBeforeSampling() const { return params_.max_tokens == 0; }
-  // Consumes the logits of the last fed position. Internal error when JSON mode leaves no token.
+  // Consumes the logits of the last fed position. Errors: Internal when the JSON constraint leaves
+  // no token; InvalidArgument when the grammar does (or its matcher hit its bounds).
   StatusOr<Step> OnLogits(std::span<const float> logits);
   // Ends the sequence early (client gone): "cancelled"; no more text.
   void Cancel();
@@ -59,7 +68,15 @@ class TokenSequence {
   const std::vector<int32_t>& generated() const { return generated_; }
 
  private:
-  int32_t SampleJson(std::span<const float> logits);
+  // A token that continues the grammar (end tokens where the sentence may end). InvalidArgument
+  // when none does or the matcher's bounds were hit.
+  StatusOr<int32_t> SampleGrammar(std::span<const float> logits);
+  // Samples among the tokens whose text `fits` (end-of-generation tokens only when allow_eog):
+  // the kKeep best-scoring tokens that fit form the distribution the sampler draws from. A token
+  // whose first byte is not in `first_bytes` is refused without calling `fits`. Returns -1 when
+  // no token fits.
+  int32_t SampleConstrained(std::span<const float> logits, const std::function<bool(std::string_view)>& fits,
+                            const std::bitset<256>& first_bytes, bool allow_eog);
   // log softmax of `logits` at `token`, and the top_logprobs best tokens.
   TokenLogprob Logprob(std::span<const float> logits, int32_t token);
   // Ends with `reason`, releasing held-back text into `out` unless a stop string ended it.
@@ -73,6 +90,7 @@ class TokenSequence {
   StreamDecoder decoder_;
   StopMatcher stop_;
   JsonConstraint json_;
+  std::optional<GrammarMatcher> grammar_;  // when params.grammar is set
   std::vector<float> masked_;
   std::vector<int32_t> order_;
   std::vector<int32_t> generated_;

@@ -74,7 +74,8 @@ TEST(RequestParser, WrongTypesNameTheField) {
            {R"("stop":[1])", "stop"},
            {R"("top_p":2)", "top_p"},
            {R"("seed":"x")", "seed"},
-           {R"("n":2)", "n"},
+           {R"("n":17)", "n"},
+           {R"("n":0)", "n"},
            {R"("tools":{})", "tools"},
            {R"("tools":[{"type":"function"}])", "tools[0]"},
            {R"("tool_choice":"sometimes")", "tool_choice"},
@@ -132,24 +133,66 @@ TEST(RequestParser, ResponseFormat) {
           .params.json_object);
   ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg +
                         R"(,"response_format":{"type":"json_schema"}})");
-  EXPECT_EQ(e.http_status, 501);
-  EXPECT_EQ(e.param, "response_format");
+  EXPECT_EQ(e.http_status, 400);
+  EXPECT_EQ(e.param, "response_format.json_schema");
   EXPECT_EQ(
       ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"response_format":{"type":"xml"}})")
           .param,
       "response_format");
 }
 
-TEST(RequestParser, ForcedToolChoiceIsNotImplementedRatherThanIgnored) {
+TEST(RequestParser, JsonSchemaAndGrammarCompileIntoParams) {
+  const std::string head = std::string(R"({"model":"m",)") + kMsg;
+  CompletionRequest r = ParseOk(head + R"(,"response_format":{"type":"json_schema","json_schema":
+      {"name":"x","strict":true,"schema":{"type":"object","properties":{"a":{"type":"boolean"}},"required":["a"]}}}})");
+  ASSERT_TRUE(r.params.grammar);
+  EXPECT_EQ(r.grammar_field, "response_format");
+  GrammarMatcher m(*r.params.grammar);
+  EXPECT_TRUE(m.Feed(R"({"a": true})") && m.done());
+  EXPECT_FALSE(GrammarMatcher(*r.params.grammar).Feed(R"({"b")"));
+  // A json_schema without a schema is any JSON object (json_object mode).
+  CompletionRequest no_schema = ParseOk(head + R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x"}}})");
+  EXPECT_TRUE(no_schema.params.json_object);
+  EXPECT_FALSE(no_schema.params.grammar);
+  // llama-server extensions, also on /v1/completions.
+  CompletionRequest g = ParseOk(R"({"model":"m","prompt":"p","grammar":"root ::= [0-9]+"})", false);
+  ASSERT_TRUE(g.params.grammar);
+  EXPECT_EQ(g.grammar_field, "grammar");
+  EXPECT_TRUE(GrammarMatcher(*g.params.grammar).Feed("123"));
+  EXPECT_FALSE(GrammarMatcher(*g.params.grammar).Feed("12a"));
+  CompletionRequest js = ParseOk(R"({"model":"m","prompt":"p","json_schema":{"type":"integer"}})", false);
+  ASSERT_TRUE(js.params.grammar);
+  EXPECT_EQ(js.grammar_field, "json_schema");
+  EXPECT_TRUE(GrammarMatcher(*js.params.grammar).Feed("-42"));
+  // Errors name the field.
+  ApiError bad = ParseErr(head + R"(,"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"integer","multipleOf":3}}}})");
+  EXPECT_EQ(bad.http_status, 400);
+  EXPECT_EQ(bad.param, "response_format.json_schema.schema");
+  EXPECT_NE(bad.message.find("'multipleOf'"), std::string::npos) << bad.message;
+  EXPECT_EQ(ParseErr(R"({"model":"m","prompt":"p","grammar":"root ::= x"})", false).param, "grammar");
+  EXPECT_EQ(ParseErr(R"({"model":"m","prompt":"p","grammar":3})", false).param, "grammar");
+  EXPECT_EQ(ParseErr(R"({"model":"m","prompt":"p","json_schema":{"minimum":1}})", false).param, "json_schema");
+  EXPECT_EQ(ParseErr(R"({"model":"m","prompt":"p","grammar":"root ::= \"a\"","json_schema":{}})", false).param,
+            "grammar");  // only one constraint
+}
+
+TEST(RequestParser, ForcedToolChoice) {
   const std::string tools =
       R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}}])";
-  for (const char* choice : {R"("required")", R"({"type":"function","function":{"name":"get_weather"}})"}) {
-    ApiError e = ParseErr(std::string(R"({"model":"m",)") + kMsg + "," + tools + R"(,"tool_choice":)" + choice + "}");
-    EXPECT_EQ(e.http_status, 501) << choice;
-    EXPECT_EQ(e.param, "tool_choice") << choice;
-  }
-  EXPECT_TRUE(ParseOk(std::string(R"({"model":"m",)") + kMsg + "," + tools + R"(,"tool_choice":"auto"})")
-                  .tools_enabled);
+  const std::string head = std::string(R"({"model":"m",)") + kMsg + "," + tools;
+  CompletionRequest req = ParseOk(head + R"(,"tool_choice":"required"})");
+  EXPECT_EQ(req.forced_tool, "*");
+  EXPECT_TRUE(req.tools_enabled);
+  CompletionRequest named = ParseOk(head + R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}}})");
+  EXPECT_EQ(named.forced_tool, "get_weather");
+  EXPECT_EQ(ParseOk(head + R"(,"tool_choice":"auto"})").forced_tool, "");
+  ApiError unknown = ParseErr(head + R"(,"tool_choice":{"type":"function","function":{"name":"other"}}})");
+  EXPECT_EQ(unknown.http_status, 400);
+  EXPECT_EQ(unknown.param, "tool_choice");
+  EXPECT_EQ(ParseErr(std::string(R"({"model":"m",)") + kMsg + R"(,"tools":[],"tool_choice":"required"})").param,
+            "tool_choice");
+  EXPECT_EQ(ParseErr(head + R"(,"tool_choice":"required","response_format":{"type":"json_object"}})").param,
+            "tool_choice");
 }
 
 TEST(RequestParser, Completions) {

@@ -225,6 +225,51 @@ test('response_format json_object: the output is a JSON object (or its prefix wh
   assert.ok(completed >= 1, 'at least one greedy run closes its object');
 });
 
+test('structured outputs: response_format json_schema and a forced named tool call (tiny-qwen2, hermes)', async () => {
+  const schema = {
+    type: 'object',
+    properties: { name: { type: 'string', minLength: 1, maxLength: 8 }, age: { type: 'integer' }, color: { enum: ['red', 'green', 'blue'] } },
+    required: ['name', 'age', 'color'], additionalProperties: false,
+  };
+  for (const sampling of [{ temperature: 0 }, { temperature: 1, seed: 11 }]) {
+    const r = await srv.client.chat.completions.create({
+      model: 'tiny-qwen2', messages: [{ role: 'user', content: 'Describe a person as JSON' }], max_tokens: 300, ...sampling,
+      response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } },
+    });
+    assert.equal(r.choices[0].finish_reason, 'stop', JSON.stringify(r));
+    const obj = JSON.parse(r.choices[0].message.content);
+    assert.deepEqual(Object.keys(obj), ['name', 'age', 'color']);
+    assert.equal(typeof obj.name, 'string');
+    assert.ok([...obj.name].length >= 1 && [...obj.name].length <= 8, obj.name);
+    assert.ok(Number.isInteger(obj.age));
+    assert.ok(['red', 'green', 'blue'].includes(obj.color));
+  }
+  const tools = [
+    { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 12 }, unit: { enum: ['celsius', 'fahrenheit'] } }, required: ['city', 'unit'] } } },
+    { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] } } },
+  ];
+  const t = await srv.client.chat.completions.create({
+    model: 'tiny-qwen2', messages: [{ role: 'user', content: 'Weather in Paris?' }], max_tokens: 150, temperature: 0,
+    tools, tool_choice: { type: 'function', function: { name: 'get_weather' } },
+  });
+  assert.equal(t.choices[0].finish_reason, 'tool_calls', JSON.stringify(t));
+  const calls = t.choices[0].message.tool_calls;
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].function.name, 'get_weather');
+  const args = JSON.parse(calls[0].function.arguments);
+  assert.deepEqual(Object.keys(args), ['city', 'unit']);
+  assert.ok(typeof args.city === 'string' && [...args.city].length <= 12);
+  assert.ok(['celsius', 'fahrenheit'].includes(args.unit));
+  // Unsupported schema keywords are a 400 naming the field, through the client's error type.
+  await assert.rejects(
+    srv.client.chat.completions.create({
+      model: 'tiny-qwen2', messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'p', schema: { type: 'integer', multipleOf: 3 } } },
+    }),
+    (e) => e.status === 400 && e.param === 'response_format.json_schema.schema' && /'multipleOf'/.test(e.message),
+  );
+});
+
 test('logprobs: chat (logprobs/top_logprobs) and completions (logprobs: k), plain and streamed', async () => {
   const req = { model: 'stories260K', messages: [{ role: 'user', content: 'Once upon a time' }], temperature: 0,
                 max_tokens: 8, ignore_eos: true, logprobs: true, top_logprobs: 3 };
@@ -256,4 +301,50 @@ test('logprobs: chat (logprobs/top_logprobs) and completions (logprobs: k), plai
     assert.equal(Object.keys(lp.top_logprobs[i]).length <= 2, true);
     assert.equal(Math.max(...Object.values(lp.top_logprobs[i])), lp.token_logprobs[i]);
   }
+});
+
+test('n choices: choice i is what one request with seed + i gives; streamed choices interleave by index', async () => {
+  const base = { model: 'stories260K', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 12,
+                 temperature: 1.0, ignore_eos: true };
+  const singles = [];
+  for (let i = 0; i < 3; i++) singles.push(await srv.client.chat.completions.create({ ...base, seed: 40 + i }));
+  assert.ok(new Set(singles.map((s) => s.choices[0].message.content)).size > 1, 'seeds 40..42 should not all agree');
+
+  const r = await srv.client.chat.completions.create({ ...base, seed: 40, n: 3 });
+  assert.equal(r.choices.length, 3);
+  r.choices.forEach((c, i) => {
+    assert.equal(c.index, i);
+    assert.equal(c.message.content, singles[i].choices[0].message.content, `choice ${i}`);
+    assert.equal(c.finish_reason, 'length');
+  });
+  // The prompt counts once, the completions add up.
+  assert.equal(r.usage.prompt_tokens, singles[0].usage.prompt_tokens);
+  assert.equal(r.usage.completion_tokens, 3 * 12);
+
+  const stream = await srv.client.chat.completions.create({ ...base, seed: 40, n: 3, stream: true, stream_options: { include_usage: true } });
+  const text = ['', '', ''];
+  const finish = [null, null, null];
+  let usage = null;
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      text[c.index] += c.delta?.content ?? '';
+      if (c.finish_reason) finish[c.index] = c.finish_reason;
+    }
+  }
+  assert.deepEqual(text, r.choices.map((c) => c.message.content));
+  assert.deepEqual(finish, ['length', 'length', 'length']);
+  assert.deepEqual(usage, r.usage);
+
+  // Raw completions too; greedy choices are all the same text.
+  const g = await srv.client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 6, temperature: 0, n: 2 });
+  assert.equal(g.choices.length, 2);
+  assert.equal(g.choices[0].text, g.choices[1].text);
+
+  const big = await postJson(`${srv.url}/v1/chat/completions`, { ...base, n: 17 });
+  assert.equal(big.status, 400);
+  assertErrorSchema(assert, big.body, { param: 'n' });
+  const orch = await postJson(`${srv.url}/v1/chat/completions`, { ...base, n: 2, orchestration_mode: 'debate' });
+  assert.equal(orch.status, 400);
+  assertErrorSchema(assert, orch.body, { param: 'n' });
 });

@@ -100,5 +100,79 @@ TEST_F(TokenSequenceTest, EndsWithLengthAtMaxTokensAndAtTheContextLimit) {
   EXPECT_EQ(ctx.finish_reason(), "length");
 }
 
+
+// Runs `seq` on fresh random logits (with `eog_logit` on every end-of-generation token) until it
+// ends; returns the visible text. Every sampled token is checked by the caller's grammar below.
+std::string RunToEnd(TokenSequence& seq, const Tokenizer& tok, float eog_logit, int max_steps) {
+  std::string text;
+  std::mt19937 rng(42);
+  std::normal_distribution<float> d(0, 3);
+  for (int i = 0; i < max_steps && !seq.finished(); ++i) {
+    std::vector<float> l(tok.n_vocab());
+    for (float& x : l) x = d(rng);
+    for (int32_t id = 0; id < tok.n_vocab(); ++id)
+      if (tok.IsEog(id)) l[id] = eog_logit;
+    StatusOr<TokenSequence::Step> s = seq.OnLogits(l);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (!s.ok()) break;
+    text += s->text;
+  }
+  return text;
+}
+
+TEST_F(TokenSequenceTest, GrammarConstrainsTokensAndStopsWhenNothingCanFollow) {
+  StatusOr<std::shared_ptr<const Grammar>> g = Grammar::Parse(R"(root ::= [a-e ]{1,12} "!")");
+  ASSERT_TRUE(g.ok());
+  for (float temperature : {0.0f, 1.0f}) {
+    GenerationParams p;
+    p.sampling.temperature = temperature;
+    p.sampling.seed = 9;
+    p.grammar = *g;
+    TokenSequence seq(vocab_, std::vector<int32_t>{1}, p, 64);
+    std::string text = RunToEnd(seq, *tokenizer_, -100, 40);
+    EXPECT_EQ(seq.finish_reason(), "stop") << text;
+    ASSERT_GE(text.size(), 2u) << text;
+    ASSERT_LE(text.size(), 13u) << text;
+    EXPECT_EQ(text.back(), '!');
+    for (size_t i = 0; i + 1 < text.size(); ++i)
+      EXPECT_TRUE((text[i] >= 'a' && text[i] <= 'e') || text[i] == ' ') << text;
+  }
+}
+
+TEST_F(TokenSequenceTest, GrammarAllowsEndTokensOnlyWhereTheSentenceMayEnd) {
+  // "a" may end the sentence, but more may follow: an end token with the highest logit is refused
+  // at the start and taken as soon as the text is a complete sentence.
+  StatusOr<std::shared_ptr<const Grammar>> g = Grammar::Parse(R"(root ::= "a" [a-z]*)");
+  ASSERT_TRUE(g.ok());
+  GenerationParams p;
+  p.sampling.temperature = 0;
+  p.grammar = *g;
+  TokenSequence seq(vocab_, std::vector<int32_t>{1}, p, 64);
+  std::string text = RunToEnd(seq, *tokenizer_, 100, 40);
+  EXPECT_EQ(seq.finish_reason(), "stop");
+  EXPECT_EQ(seq.completion_tokens(), 1) << text;  // one token starting with "a", then the end token
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text[0], 'a');
+}
+
+TEST_F(TokenSequenceTest, GrammarBeyondTheMatcherBoundsIsAnInvalidArgument) {
+  // Every "(" nests one level deeper (no sentence is finite); past GrammarMatcher::kMaxDepth no
+  // token fits.
+  StatusOr<std::shared_ptr<const Grammar>> g = Grammar::Parse(R"g(root ::= "(" root ")")g");
+  ASSERT_TRUE(g.ok());
+  GenerationParams p;
+  p.sampling.temperature = 0;
+  p.grammar = *g;
+  TokenSequence seq(vocab_, std::vector<int32_t>{1}, p, 4096);
+  Status error;
+  int steps = 0;
+  for (; steps < 1500 && error.ok() && !seq.finished(); ++steps) {
+    StatusOr<TokenSequence::Step> s = seq.OnLogits(RandomLogits(steps));
+    if (!s.ok()) error = s.status();
+  }
+  EXPECT_EQ(error.code(), StatusCode::kInvalidArgument) << steps;
+  EXPECT_NE(error.message().find("parse stacks"), std::string::npos) << error.ToString();
+}
+
 }  // namespace
 }  // namespace isv

@@ -2,46 +2,74 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
+#include "engine/kernels/activation_kernels.h"
 #include "engine/kernels/attention_kernels.h"
 #include "engine/kernels/matmul.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
 
-void RmsNorm(const float* x, const TensorView& w, int64_t n_tokens, int64_t n, float eps, float* y) {
-  const float* wd = static_cast<const float*>(w.data);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const float* xr = x + t * n;
-    float* yr = y + t * n;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i]) * xr[i];
-    const float mean = static_cast<float>(sum / n);
-    const float scale = 1.0f / std::sqrt(mean + eps);
-    for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] * scale) * wd[i];
-  }
+namespace {
+
+// Elementwise work below this many floats runs on the calling thread: waking the pool would cost
+// more (decode steps, tiny models).
+constexpr int64_t kMinParallelFloats = 1 << 15;
+
+// Calls fn(begin, end) over [0, n) items of `cost` floats each: split over the pool when there is
+// enough work, else inline. Items are independent, so the results never depend on the split.
+void ForRange(ThreadPool* pool, int64_t n, int64_t cost, const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool == nullptr || pool->size() == 1 || n < 2 || n * cost < kMinParallelFloats) return fn(0, n);
+  pool->ParallelFor(n, fn);
 }
 
-void AddBias(float* y, const TensorView& b, int64_t n_tokens) {
+}  // namespace
+
+void RmsNorm(const float* x, const TensorView& w, int64_t n_tokens, int64_t n, float eps, float* y,
+             ThreadPool* pool) {
+  const float* wd = static_cast<const float*>(w.data);
+  ForRange(pool, n_tokens, n, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* xr = x + t * n;
+      float* yr = y + t * n;
+      double sum = 0.0;
+      for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i]) * xr[i];
+      const float mean = static_cast<float>(sum / n);
+      const float scale = 1.0f / std::sqrt(mean + eps);
+      for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] * scale) * wd[i];
+    }
+  });
+}
+
+void AddBias(float* y, const TensorView& b, int64_t n_tokens, ThreadPool* pool) {
   const float* bd = static_cast<const float*>(b.data);
   const int64_t n = b.ne[0];
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int64_t i = 0; i < n; ++i) y[t * n + i] += bd[i];
-  }
+  ForRange(pool, n_tokens, n, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t i = 0; i < n; ++i) y[t * n + i] += bd[i];
+    }
+  });
 }
 
-void AddInPlace(float* x, const float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+void AddInPlace(float* x, const float* y, int64_t n, ThreadPool* pool) {
+  ForRange(pool, n, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) x[i] += y[i];
+  });
 }
 
 void SwiGlu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n_tokens,
-            int64_t n, float* out) {
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const float* g = gate + t * gate_stride;
-    const float* u = up + t * up_stride;
-    float* o = out + t * n;
-    for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-  }
+            int64_t n, float* out, ThreadPool* pool) {
+  const ActivationKernels& ak = GetActivationKernels();
+  // silu costs an exp: count it as several floats of work.
+  ForRange(pool, n_tokens, 8 * n, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* g = gate + t * gate_stride;
+      const float* u = up + t * up_stride;
+      float* o = out + t * n;
+      ak.swiglu(n, g, u, o);
+    }
+  });
 }
 
 void ComputeRope(const ModelParams& hp, const float* freq_factors, ForwardState& s) {
@@ -63,37 +91,41 @@ void ComputeRope(const ModelParams& hp, const float* freq_factors, ForwardState&
 void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_stride, const ForwardState& s) {
   const int32_t n_rot = hp.n_rot;
   const int32_t half = n_rot / 2;
-  for (int32_t t = 0; t < s.n_tokens; ++t) {
-    const float* cs = s.rope_cs.data() + static_cast<size_t>(t) * n_rot;
-    for (int32_t h = 0; h < n_heads; ++h) {
-      float* v = x + t * row_stride + static_cast<int64_t>(h) * hp.head_dim;
-      for (int32_t i = 0; i < half; ++i) {
-        // Normal: adjacent pair (2i, 2i+1). NeoX: pair (i, i + n_rot/2).
-        const int32_t a = hp.rope_style == RopeStyle::kNormal ? 2 * i : i;
-        const int32_t b = hp.rope_style == RopeStyle::kNormal ? 2 * i + 1 : i + half;
-        const float c = cs[2 * i], sn = cs[2 * i + 1];
-        const float x0 = v[a], x1 = v[b];
-        v[a] = x0 * c - x1 * sn;
-        v[b] = x0 * sn + x1 * c;
+  ForRange(s.pool, s.n_tokens, static_cast<int64_t>(n_heads) * n_rot, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* cs = s.rope_cs.data() + static_cast<size_t>(t) * n_rot;
+      for (int32_t h = 0; h < n_heads; ++h) {
+        float* v = x + t * row_stride + static_cast<int64_t>(h) * hp.head_dim;
+        for (int32_t i = 0; i < half; ++i) {
+          // Normal: adjacent pair (2i, 2i+1). NeoX: pair (i, i + n_rot/2).
+          const int32_t a = hp.rope_style == RopeStyle::kNormal ? 2 * i : i;
+          const int32_t b = hp.rope_style == RopeStyle::kNormal ? 2 * i + 1 : i + half;
+          const float c = cs[2 * i], sn = cs[2 * i + 1];
+          const float x0 = v[a], x1 = v[b];
+          v[a] = x0 * c - x1 * sn;
+          v[b] = x0 * sn + x1 * c;
+        }
       }
     }
-  }
+  });
 }
 
 namespace {
 
 void StoreKv(int32_t layer, ForwardState& s) {
   const int32_t n_kv = s.model->params().n_embd_kv();
-  for (int32_t t = 0; t < s.n_tokens; ++t) {
-    uint16_t* kd = s.kv->k(layer, s.cells[t]);
-    uint16_t* vd = s.kv->v(layer, s.cells[t]);
-    const float* ks = s.k.data() + static_cast<size_t>(t) * n_kv;
-    const float* vs = s.v.data() + static_cast<size_t>(t) * n_kv;
-    for (int32_t i = 0; i < n_kv; ++i) {
-      kd[i] = Fp32ToFp16(ks[i]);
-      vd[i] = Fp32ToFp16(vs[i]);
+  ForRange(s.pool, s.n_tokens, 2 * n_kv, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      uint16_t* kd = s.kv->k(layer, s.cells[t]);
+      uint16_t* vd = s.kv->v(layer, s.cells[t]);
+      const float* ks = s.k.data() + static_cast<size_t>(t) * n_kv;
+      const float* vs = s.v.data() + static_cast<size_t>(t) * n_kv;
+      for (int32_t i = 0; i < n_kv; ++i) {
+        kd[i] = Fp32ToFp16(ks[i]);
+        vd[i] = Fp32ToFp16(vs[i]);
+      }
     }
-  }
+  });
 }
 
 // One (token, head) of attention: out = sum_j softmax_j(q.k_j * scale) v_j over the visible cells.
@@ -107,20 +139,15 @@ void AttendHead(int32_t layer, int32_t t, int32_t h, float* scores, float* out, 
   const int32_t pos = s.positions[t];
   const AttentionKernels& ak = GetAttentionKernels();
 
+  // Cells are sorted by position: the visible ones (position <= the token's) come first.
   int32_t n = 0;
+  const int32_t n_cells = static_cast<int32_t>(cells.size());
+  while (n < n_cells && s.kv->cell_pos(cells[n]) <= pos) ++n;
+  ak.scores_f16(hd, n, q, s.kv->k(layer, 0) + static_cast<size_t>(kvh) * hd, static_cast<size_t>(s.kv->n_embd_kv()),
+                cells.data(), scale, scores);
   float max_score = -INFINITY;
-  for (int32_t cell : cells) {
-    if (s.kv->cell_pos(cell) > pos) break;  // cells are sorted by position: the rest is masked
-    const uint16_t* k = s.kv->k(layer, cell) + static_cast<size_t>(kvh) * hd;
-    scores[n] = ak.dot_f16(hd, q, k) * scale;
-    max_score = std::max(max_score, scores[n]);
-    ++n;
-  }
-  double sum = 0.0;
-  for (int32_t j = 0; j < n; ++j) {
-    scores[j] = std::exp(scores[j] - max_score);
-    sum += scores[j];
-  }
+  for (int32_t j = 0; j < n; ++j) max_score = std::max(max_score, scores[j]);
+  const double sum = ak.exp_sum(n, max_score, scores);
   const float inv_sum = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
   for (int32_t j = 0; j < n; ++j) scores[j] *= inv_sum;
   // out = sum_j p_j v_j over the first n cells (cell c's V row: v(layer, 0) + c * n_embd_kv).
@@ -164,19 +191,19 @@ void RopeAttentionResidual(int32_t layer, const TensorView& wo, ForwardState& s)
   ApplyRope(hp, s.k.data(), hp.n_head_kv, hp.n_embd_kv(), s);
   Attention(layer, s);
   MatMul(wo, s.attn.data(), n, s.proj.data(), *s.pool, s.matmul);
-  AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd);
+  AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd, s.pool);
 }
 
 void SwiGluFfnResidual(const TensorView& ffn_norm, const TensorView& gate, const TensorView& up,
                        const TensorView& down, ForwardState& s) {
   const ModelParams& hp = s.model->params();
   const int64_t n = s.n_tokens;
-  RmsNorm(s.x.data(), ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data());
+  RmsNorm(s.x.data(), ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
   MatMul(gate, s.xn.data(), n, s.gate.data(), *s.pool, s.matmul);
   MatMul(up, s.xn.data(), n, s.up.data(), *s.pool, s.matmul);
-  SwiGlu(s.gate.data(), hp.n_ff, s.up.data(), hp.n_ff, n, hp.n_ff, s.gate.data());
+  SwiGlu(s.gate.data(), hp.n_ff, s.up.data(), hp.n_ff, n, hp.n_ff, s.gate.data(), s.pool);
   MatMul(down, s.gate.data(), n, s.proj.data(), *s.pool, s.matmul);
-  AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd);
+  AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd, s.pool);
 }
 
 void ComputeLogits(ForwardState& s) {

@@ -1,7 +1,10 @@
 // The building blocks the architectures share: RMSNorm, RoPE (normal and NeoX, with frequency
 // factors and linear scaling), grouped-query attention over the KV cache, SwiGLU, bias and
 // residual adds, and the final norm + output projection. Small free functions over row-major
-// float buffers; each architecture file strings them together.
+// float buffers; each architecture file strings them together. Given a pool (the trailing
+// `pool` arguments; nullptr = the calling thread), batches big enough to pay for it are split over
+// its threads by token (or element), which never changes a result; RoPE, the K/V store and
+// attention use s.pool.
 //
 // Numerics follow ggml where it matters for matching llama.cpp: sums of squares in double,
 // RoPE angles advanced by repeated multiplication in float, K/V rounded to F16 in the cache,
@@ -10,6 +13,7 @@
 
 #include <cstdint>
 
+#include "core/thread_pool.h"
 #include "engine/arch/forward_state.h"
 #include "engine/model/model_params.h"
 #include "engine/tensor/tensor.h"
@@ -18,18 +22,19 @@ namespace isv {
 
 // y[t] = x[t] / sqrt(mean(x[t]^2) + eps) * w for each of n_tokens rows of n floats.
 // w is an F32 tensor of n elements. x and y may alias.
-void RmsNorm(const float* x, const TensorView& w, int64_t n_tokens, int64_t n, float eps, float* y);
+void RmsNorm(const float* x, const TensorView& w, int64_t n_tokens, int64_t n, float eps, float* y,
+             ThreadPool* pool = nullptr);
 
 // y[t] += b for each of n_tokens rows of b.ne[0] floats (b is F32).
-void AddBias(float* y, const TensorView& b, int64_t n_tokens);
+void AddBias(float* y, const TensorView& b, int64_t n_tokens, ThreadPool* pool = nullptr);
 
 // x[i] += y[i] for i in [0, n).
-void AddInPlace(float* x, const float* y, int64_t n);
+void AddInPlace(float* x, const float* y, int64_t n, ThreadPool* pool = nullptr);
 
 // out[i] = silu(gate[i]) * up[i] for n_tokens rows of n elements; gate / up rows are
 // gate_stride / up_stride floats apart (phi3 reads both halves of one fused row).
 void SwiGlu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n_tokens,
-            int64_t n, float* out);
+            int64_t n, float* out, ThreadPool* pool = nullptr);
 
 // Fills s.rope_cs with the cos/sin of every rotated pair of every token's position:
 // theta_i = pos * freq_scale * base^(-2i/n_rot) / factors[i], cos and sin scaled by attn_factor.

@@ -15,13 +15,13 @@ void ForwardLlama(ForwardState& s) {
     const LayerWeights& l = s.model->weights().layers[il];
 
     // Self-attention (some llama-family files carry Q/K/V biases; they are added before RoPE).
-    RmsNorm(s.x.data(), l.attn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data());
+    RmsNorm(s.x.data(), l.attn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
     MatMul(l.wq, s.xn.data(), n, s.q.data(), *s.pool, s.matmul);
     MatMul(l.wk, s.xn.data(), n, s.k.data(), *s.pool, s.matmul);
     MatMul(l.wv, s.xn.data(), n, s.v.data(), *s.pool, s.matmul);
-    if (l.bq.valid()) AddBias(s.q.data(), l.bq, n);
-    if (l.bk.valid()) AddBias(s.k.data(), l.bk, n);
-    if (l.bv.valid()) AddBias(s.v.data(), l.bv, n);
+    if (l.bq.valid()) AddBias(s.q.data(), l.bq, n, s.pool);
+    if (l.bk.valid()) AddBias(s.k.data(), l.bk, n, s.pool);
+    if (l.bv.valid()) AddBias(s.v.data(), l.bv, n, s.pool);
     RopeAttentionResidual(il, l.wo, s);
 
     // Feed-forward.

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engine/kernels/attention_kernels.h"
+#include "engine/kernels/simd_exp.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -13,7 +14,7 @@ inline __m256 LoadHalf8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-float DotF16(int64_t n, const float* q, const uint16_t* k) {
+inline float DotF16(int64_t n, const float* q, const uint16_t* k) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -75,8 +76,40 @@ void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0
   }
 }
 
+void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride, const int32_t* cells,
+               float scale, float* scores) {
+  for (int32_t j = 0; j < count; ++j) scores[j] = DotF16(n, q, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+}
+
+double ExpSum(int32_t count, float max, float* scores) {
+  const __m256 m = _mm256_set1_ps(max);
+  __m256 acc = _mm256_setzero_ps();
+  int32_t j = 0;
+  for (; j + 8 <= count; j += 8) {
+    const __m256 e = simd::Exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), m));
+    _mm256_storeu_ps(scores + j, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc);
+  double sum = 0.0;
+  for (float v : lanes) sum += v;
+  if (j < count) {
+    alignas(32) float tail[8] = {};
+    for (int32_t i = j; i < count; ++i) tail[i - j] = scores[i] - max;
+    _mm256_store_ps(tail, simd::Exp8(_mm256_load_ps(tail)));
+    for (int32_t i = j; i < count; ++i) {
+      scores[i] = tail[i - j];
+      sum += tail[i - j];
+    }
+  }
+  return sum;
+}
+
 }  // namespace
 
-AttentionKernels AttentionKernelsAvx2() { return AttentionKernels{DotF16, AxpyF16, WeightedSumF16}; }
+AttentionKernels AttentionKernelsAvx2() {
+  return AttentionKernels{DotF16, AxpyF16, WeightedSumF16, ScoresF16, ExpSum};
+}
 
 }  // namespace isv

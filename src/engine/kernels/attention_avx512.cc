@@ -9,6 +9,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "engine/kernels/attention_kernels.h"
+#include "engine/kernels/simd_exp.h"
 
 namespace isv {
 namespace {
@@ -21,7 +22,7 @@ inline __m512 LoadHalf16(const uint16_t* p, __mmask16 m) {
   return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
 }
 
-float DotF16(int64_t n, const float* q, const uint16_t* k) {
+inline float DotF16(int64_t n, const float* q, const uint16_t* k) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -85,8 +86,31 @@ void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0
   }
 }
 
+void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride, const int32_t* cells,
+               float scale, float* scores) {
+  for (int32_t j = 0; j < count; ++j) scores[j] = DotF16(n, q, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+}
+
+double ExpSum(int32_t count, float max, float* scores) {
+  const __m512 m = _mm512_set1_ps(max);
+  __m512 acc = _mm512_setzero_ps();
+  for (int32_t j = 0; j < count; j += 16) {
+    const __mmask16 mask = TailMask(count - j);
+    const __m512 e = _mm512_maskz_mov_ps(mask, simd::Exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, scores + j), m)));
+    _mm512_mask_storeu_ps(scores + j, mask, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, acc);
+  double sum = 0.0;
+  for (float v : lanes) sum += v;
+  return sum;
+}
+
 }  // namespace
 
-AttentionKernels AttentionKernelsAvx512() { return AttentionKernels{DotF16, AxpyF16, WeightedSumF16}; }
+AttentionKernels AttentionKernelsAvx512() {
+  return AttentionKernels{DotF16, AxpyF16, WeightedSumF16, ScoresF16, ExpSum};
+}
 
 }  // namespace isv

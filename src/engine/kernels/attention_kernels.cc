@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "engine/tensor/float16.h"
 
@@ -24,6 +25,20 @@ void WeightedSumF16Scalar(int64_t n, int32_t count, const float* p, const uint16
   for (int32_t j = 0; j < count; ++j) AxpyF16Scalar(n, p[j], v0 + static_cast<size_t>(cells[j]) * v_stride, y);
 }
 
+void ScoresF16Scalar(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride,
+                     const int32_t* cells, float scale, float* scores) {
+  for (int32_t j = 0; j < count; ++j) scores[j] = DotF16Scalar(n, q, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+}
+
+double ExpSumScalar(int32_t count, float max, float* scores) {
+  double sum = 0.0;
+  for (int32_t j = 0; j < count; ++j) {
+    scores[j] = std::exp(scores[j] - max);
+    sum += scores[j];
+  }
+  return sum;
+}
+
 AttentionKernels Build(Isa isa) {
   switch (isa) {
     case Isa::kAvx512:
@@ -33,7 +48,7 @@ AttentionKernels Build(Isa isa) {
     case Isa::kScalar:
       break;
   }
-  return AttentionKernels{DotF16Scalar, AxpyF16Scalar, WeightedSumF16Scalar};
+  return AttentionKernels{DotF16Scalar, AxpyF16Scalar, WeightedSumF16Scalar, ScoresF16Scalar, ExpSumScalar};
 }
 
 }  // namespace

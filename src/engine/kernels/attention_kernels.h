@@ -1,10 +1,11 @@
-// AttentionKernels: the two inner loops of attention over the fp16 KV cache — the score
-// q . k (float query, fp16 key) and the weighted sum y += p * v (fp16 value) — chosen at run time
-// for the CPU's instruction set like the per-type tables of kernels.h.
+// AttentionKernels: the inner loops of attention over the fp16 KV cache — the scores q . k (float
+// query, fp16 key) over a list of cells, the softmax exponentials and the weighted sum
+// y += p * v (fp16 value) — chosen at run time for the CPU's instruction set like the per-type
+// tables of kernels.h.
 //
 // Every fp16 value converts exactly to float (F16C on the SIMD levels, float16.h on the scalar
 // one), so the SIMD results differ from the scalar oracle only by the order of float additions
-// (dot) and by FMA contraction (axpy).
+// (dot) and by FMA contraction (axpy); the SIMD exp is a polynomial within a few ulp of std::exp.
 // The tables are built once and never change; safe to use from any thread.
 #pragma once
 
@@ -25,6 +26,13 @@ struct AttentionKernels {
   // zeroing y and calling axpy_f16(n, p[j], v_j, y) for j = 0, 1, ... in order (same operations).
   void (*weighted_sum_f16)(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
                            const int32_t* cells, float* y) = nullptr;
+  // scores[j] = dot_f16(n, q, k_j) * scale for j < count, where k_j = k0 + cells[j] * k_stride:
+  // bit-identical to those calls (same operations), without a call per cell.
+  void (*scores_f16)(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride,
+                     const int32_t* cells, float scale, float* scores) = nullptr;
+  // scores[j] = exp(scores[j] - max) for j < count; returns the sum of the new values. Inputs are
+  // finite with scores[j] <= max (a softmax); results below FLT_MIN may flush to 0.
+  double (*exp_sum)(int32_t count, float max, float* scores) = nullptr;
 };
 
 // The kernels at instruction-set level `isa` (REQUIRES: supported by this CPU), and at BestIsa().

@@ -207,6 +207,66 @@ void Avx512Q6KVecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride
   Avx512Q6KDot<4>(n, vx, Q8KRows<4>(vy, y_stride).rows, out);
 }
 
+// gemm_tile (prefill) of Q4_K / Q5_K / Q6_K: one weight row x up to kKTileCols tokens per call, each
+// block unpacked once for all of them (twice as many as vec_dot_4 shares it with). Every token's
+// accumulation is the same sequence of operations whatever kNy is, so the results are
+// bit-identical to vec_dot (batch invariance).
+constexpr int kKTileCols = 8;
+
+struct Q4KRow {
+  template <int kNy>
+  static void Dot(int64_t n, const void* x, const BlockQ8K* const* ys, float* out) {
+    Avx512K4Dot<false, kNy>(n, static_cast<const uint8_t*>(x), sizeof(BlockQ4K), ys, out);
+  }
+};
+struct Q5KRow {
+  template <int kNy>
+  static void Dot(int64_t n, const void* x, const BlockQ8K* const* ys, float* out) {
+    Avx512K4Dot<true, kNy>(n, static_cast<const uint8_t*>(x), sizeof(BlockQ5K), ys, out);
+  }
+};
+struct Q6KRow {
+  template <int kNy>
+  static void Dot(int64_t n, const void* x, const BlockQ8K* const* ys, float* out) {
+    Avx512Q6KDot<kNy>(n, x, ys, out);
+  }
+};
+
+template <typename Row, int kNy>
+void RowTimesTokens(int64_t n, const void* x, const void* y, size_t y_stride, float* out, size_t out_stride) {
+  float dots[kNy];
+  Row::template Dot<kNy>(n, x, Q8KRows<kNy>(y, y_stride).rows, dots);
+#pragma GCC unroll 8
+  for (int j = 0; j < kNy; ++j) out[j * out_stride] = dots[j];
+}
+
+template <typename Row>
+void KGemmTile(int64_t n, const void* x, size_t x_stride, int n_rows, const void* y, size_t y_stride,
+               int n_cols, float* out, size_t out_stride) {
+  static_assert(kKTileCols == 8, "KGemmTile handles 1..8 tokens");
+  for (int r = 0; r < n_rows; ++r) {
+    const void* xr = static_cast<const uint8_t*>(x) + r * x_stride;
+    float* o = out + r;
+    switch (n_cols) {
+      case 1: RowTimesTokens<Row, 1>(n, xr, y, y_stride, o, out_stride); break;
+      case 2: RowTimesTokens<Row, 2>(n, xr, y, y_stride, o, out_stride); break;
+      case 3: RowTimesTokens<Row, 3>(n, xr, y, y_stride, o, out_stride); break;
+      case 4: RowTimesTokens<Row, 4>(n, xr, y, y_stride, o, out_stride); break;
+      case 5: RowTimesTokens<Row, 5>(n, xr, y, y_stride, o, out_stride); break;
+      case 6: RowTimesTokens<Row, 6>(n, xr, y, y_stride, o, out_stride); break;
+      case 7: RowTimesTokens<Row, 7>(n, xr, y, y_stride, o, out_stride); break;
+      default: RowTimesTokens<Row, 8>(n, xr, y, y_stride, o, out_stride); break;
+    }
+  }
+}
+
+template <typename Row>
+void RegisterKTile(TypeKernels& k) {
+  k.gemm_tile = KGemmTile<Row>;
+  k.tile_rows = 1;
+  k.tile_cols = kKTileCols;
+}
+
 // Q3_K / Q2_K: in half h, qs[32h + l] holds 2 bits for elements 128h + 32s + l at bit 2s
 // (s = 0..3); Q3_K's high bit of element 128h + 32s + l is bit 4h + s of hmask[l].
 template <bool kThreeBit>
@@ -337,6 +397,9 @@ void RegisterKQuantKernelsAvx512(KernelTable& table) {
   table[GgmlType::kQ4_K].vec_dot_4 = Avx512Q4KVecDot4;
   table[GgmlType::kQ5_K].vec_dot_4 = Avx512Q5KVecDot4;
   table[GgmlType::kQ6_K].vec_dot_4 = Avx512Q6KVecDot4;
+  RegisterKTile<Q4KRow>(table[GgmlType::kQ4_K]);
+  RegisterKTile<Q5KRow>(table[GgmlType::kQ5_K]);
+  RegisterKTile<Q6KRow>(table[GgmlType::kQ6_K]);
   table[GgmlType::kIQ4_XS].vec_dot = Avx512Iq4XsVecDot;
   table[GgmlType::kQ8_K].from_float = SimdQuantizeQ8K;
 }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -71,6 +72,69 @@ TEST(AttentionKernelsTest, WeightedSumEqualsAxpySequenceBitForBit) {
         ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
             << IsaName(isa) << " n=" << n << " i=" << i << ": " << got[i] << " vs " << want[i];
       }
+    }
+  }
+}
+
+// scores_f16 over a cell list is bit-identical to dot_f16 per cell times the scale, at every level.
+TEST(AttentionKernelsTest, ScoresEqualDotPerCellBitForBit) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa > BestIsa()) continue;
+    const AttentionKernels& k = GetAttentionKernels(isa);
+    ASSERT_NE(k.scores_f16, nullptr) << IsaName(isa);
+    for (int64_t n : {64, 128, 80, 7}) {
+      const size_t stride = static_cast<size_t>(n) * 2;
+      const int32_t n_cells = 41;
+      std::vector<uint16_t> cache(stride * n_cells);
+      for (uint16_t& h : cache) h = Fp32ToFp16(dist(rng));
+      std::vector<float> q(n);
+      for (float& v : q) v = dist(rng);
+      std::vector<int32_t> cells;
+      for (int32_t c = n_cells - 1; c >= 0; c -= 1 + c % 4) cells.push_back(c);
+      const uint16_t* k0 = cache.data() + n;  // the second head of each cell
+      const float scale = 0.125f;
+      std::vector<float> got(cells.size(), NAN);
+      k.scores_f16(n, static_cast<int32_t>(cells.size()), q.data(), k0, stride, cells.data(), scale, got.data());
+      for (size_t j = 0; j < cells.size(); ++j) {
+        const float want = k.dot_f16(n, q.data(), k0 + cells[j] * stride) * scale;
+        ASSERT_EQ(std::memcmp(&got[j], &want, sizeof(float)), 0)
+            << IsaName(isa) << " n=" << n << " j=" << j << ": " << got[j] << " vs " << want;
+      }
+    }
+  }
+}
+
+// exp_sum: every value within 4 ulp of std::exp(x - max) (SIMD polynomial), values far below the
+// maximum flush to 0 or stay below FLT_MIN, the sum is the sum of the values; every length (tails).
+TEST(AttentionKernelsTest, ExpSumMatchesStdExp) {
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> dist(-30.0f, 10.0f);
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa > BestIsa()) continue;
+    const AttentionKernels& k = GetAttentionKernels(isa);
+    ASSERT_NE(k.exp_sum, nullptr) << IsaName(isa);
+    for (int32_t count : {1, 5, 8, 15, 16, 17, 100, 513}) {
+      std::vector<float> x(count);
+      for (float& v : x) v = dist(rng);
+      x[0] = -200.0f;  // far below the maximum
+      if (count > 2) x[1] = 10.0f;
+      float max = -INFINITY;
+      for (float v : x) max = std::max(max, v);
+      std::vector<float> y = x;
+      const double sum = k.exp_sum(count, max, y.data());
+      double want_sum = 0;
+      for (int32_t j = 0; j < count; ++j) {
+        const float want = std::exp(x[j] - max);
+        want_sum += want;
+        if (want < 1.2e-38f) {
+          EXPECT_LT(y[j], 1.2e-38f) << IsaName(isa) << " x=" << x[j] - max;
+          continue;
+        }
+        ASSERT_NEAR(y[j], want, 4 * 1.2e-7 * want) << IsaName(isa) << " x=" << x[j] - max;
+      }
+      EXPECT_NEAR(sum, want_sum, 1e-6 * want_sum) << IsaName(isa) << " count=" << count;
     }
   }
 }
