@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config libgtest-dev libgmock-dev
-          libcli11-dev nlohmann-json3-dev libpcre2-dev
+          libcli11-dev nlohmann-json3-dev libpcre2-dev libpng-dev libjpeg62-turbo-dev
           libcpp-httplib-dev libyaml-cpp-dev libspdlog-dev prometheus-cpp-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -18,5 +18,6 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code);
 void AddSynthCommand(CLI::App& app, int* exit_code);
 void AddBenchCommand(CLI::App& app, int* exit_code);
 void AddBenchServeCommand(CLI::App& app, int* exit_code);
+void AddVisionEmbedCommand(CLI::App& app, int* exit_code);
 
 }  // namespace isv

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   isv::AddSynthCommand(app, &exit_code);
   isv::AddBenchCommand(app, &exit_code);
   isv::AddBenchServeCommand(app, &exit_code);
+  isv::AddVisionEmbedCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
