@@ -12,6 +12,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr int kMaxCount = 1000;  // largest minItems / maxItems / minLength / maxLength
+constexpr int kMaxSchemaDepth = 64;  // nested subschemas (properties, items, anyOf, ...)
 
 // The shared JSON rules, in the order they are printed.
 const std::vector<std::pair<std::string, std::string>>& Primitives() {
@@ -249,6 +250,12 @@ StatusOr<std::string> JsonSchemaGrammarBuilder::Ref(const std::string& ref, cons
 }
 
 StatusOr<std::string> JsonSchemaGrammarBuilder::Expr(const Json& s, const std::string& path) {
+  struct DepthGuard {
+    int& depth;
+    explicit DepthGuard(int& d) : depth(++d) {}
+    ~DepthGuard() { --depth; }
+  } guard(depth_);
+  if (depth_ > kMaxSchemaDepth) return SchemaError(path, "nested more than " + std::to_string(kMaxSchemaDepth) + " levels deep");
   if (s.is_boolean()) {
     if (!s.get<bool>()) return SchemaError(path, "the schema 'false' allows no value");
     return Use("json-value");

@@ -71,6 +71,7 @@ class JsonSchemaGrammarBuilder {
   const nlohmann::ordered_json* root_ = nullptr;
   std::string prefix_;
   int counter_ = 0;
+  int depth_ = 0;  // nesting of Expr() calls (a client's schema must not exhaust the stack)
 };
 
 // The GBNF text for one schema (root rule `root`).

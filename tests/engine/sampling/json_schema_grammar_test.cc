@@ -238,5 +238,22 @@ TEST(ToolCallGrammarTest, Llama3AndMistralFormatsAndErrors) {
   EXPECT_NE(b.status().message().find("'multipleOf'"), std::string::npos);
 }
 
+// A client's schema nested absurdly deep is refused with an error, not a stack overflow; 60 levels
+// (below the limit) still compile and accept a matching instance.
+TEST(JsonSchemaGrammarTest, NestingDepthIsBounded) {
+  auto nested = [](int levels) {
+    std::string s;
+    for (int i = 0; i < levels; ++i) s += R"({"type":"array","items":)";
+    s += R"({"type":"integer"})";
+    for (int i = 0; i < levels; ++i) s += "}";
+    return s;
+  };
+  EXPECT_NE(SchemaError(nested(100000)).find("levels deep"), std::string::npos);
+  std::shared_ptr<const Grammar> g = FromSchema(nested(60));
+  ASSERT_NE(g, nullptr);
+  EXPECT_TRUE(Accepts(*g, std::string(60, '[') + "7" + std::string(60, ']')));
+  EXPECT_FALSE(Accepts(*g, std::string(59, '[') + "7" + std::string(59, ']')));
+}
+
 }  // namespace
 }  // namespace isv
