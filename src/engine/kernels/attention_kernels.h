@@ -26,8 +26,10 @@ struct AttentionKernels {
   // zeroing y and calling axpy_f16(n, p[j], v_j, y) for j = 0, 1, ... in order (same operations).
   void (*weighted_sum_f16)(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
                            const int32_t* cells, float* y) = nullptr;
-  // scores[j] = dot_f16(n, q, k_j) * scale for j < count, where k_j = k0 + cells[j] * k_stride:
-  // bit-identical to those calls (same operations), without a call per cell.
+  // scores[j] = dot_f16(n, q, k_j) * scale for j < count, where k_j = k0 + cells[j] * k_stride,
+  // up to float reassociation (the AVX-512 level sums sixteen cells at once; the others are
+  // bit-identical to the dot_f16 calls). Either way scores[j] depends only on q, k_j and scale —
+  // not on count or on j — so a token's attention does not depend on the batch.
   void (*scores_f16)(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride,
                      const int32_t* cells, float scale, float* scores) = nullptr;
   // scores[j] = exp(scores[j] - max) for j < count; returns the sum of the new values. Inputs are
