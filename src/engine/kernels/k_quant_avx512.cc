@@ -27,6 +27,10 @@ namespace isv {
 namespace {
 #include "engine/kernels/k_quant_simd.inc"
 
+// fp16 -> fp32 with F16C: one instruction, equal to Fp16ToFp32 (float16.h, the portable bit
+// manipulation, ~15 integer instructions on the decode path) for every non-NaN input.
+inline float Half(uint16_t h) { return _cvtsh_ss(h); }
+
 // ---------------------------------------------------------------------------------------------
 // 512-bit versions of the K-quant dot products. Each block is four vectors of 64 unsigned quants in
 // element order; a vector is built from one 32-byte group of packed quants broadcast to both
@@ -108,7 +112,7 @@ void Avx512K4Dot(int64_t n, const uint8_t* blocks, size_t block_bytes, const Blo
     __m512i sv[4];
     ScaleVectors512(sc8, sv);
     const __m256i mn16 = _mm256_cvtepu8_epi16(mn8);
-    const float dx = Fp16ToFp32(d16), dminx = Fp16ToFp32(dmin16);
+    const float dx = Half(d16), dminx = Half(dmin16);
 #pragma GCC unroll 8
     for (int j = 0; j < kNy; ++j) {
       const BlockQ8K& yb = ys[j][i];
@@ -182,7 +186,7 @@ void Avx512Q6KDot(int64_t n, const void* vx, const BlockQ8K* const* ys, float* o
     __m512i sv[4];
     ScaleVectors512(sc8, sv);
     const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
-    const float dx = Fp16ToFp32(x[i].d);
+    const float dx = Half(x[i].d);
 #pragma GCC unroll 8
     for (int j = 0; j < kNy; ++j) {
       const BlockQ8K& yb = ys[j][i];
@@ -302,7 +306,7 @@ float Avx512Q3KVecDot(int64_t n, const void* vx, const void* vy) {
     const __m256i corr = BsumDot(y[i].bsums, _mm256_cvtepi8_epi16(sc8));
     const __m512i total =
         _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 2)));
-    const float d = Fp16ToFp32(x[i].d) * y[i].d;
+    const float d = Half(x[i].d) * y[i].d;
     acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(total), acc);
   }
   return _mm512_reduce_add_ps(acc);
@@ -322,8 +326,8 @@ float Avx512Q2KVecDot(int64_t n, const void* vx, const void* vy) {
     const __m128i mn8 = _mm_and_si128(_mm_srli_epi16(packed, 4), low4);
     const __m512i isum = DotScaled512(q, y[i].qs, sc8);
     const __m256i msum = BsumDot(y[i].bsums, _mm256_cvtepu8_epi16(mn8));
-    const float dall = y[i].d * Fp16ToFp32(x[i].d);
-    const float dmin = y[i].d * Fp16ToFp32(x[i].dmin);
+    const float dall = y[i].d * Half(x[i].d);
+    const float dmin = y[i].d * Half(x[i].dmin);
     acc = _mm512_fmadd_ps(_mm512_set1_ps(dall), _mm512_cvtepi32_ps(isum), acc);
     acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(msum), acc_m);
   }
@@ -380,7 +384,7 @@ float Avx512Iq4XsVecDot(int64_t n, const void* vx, const void* vy) {
       isum = _mm512_dpwssd_epi32(isum, p_lo, scale);
       isum = _mm512_dpwssd_epi32(isum, p_hi, scale);
     }
-    const float d = Fp16ToFp32(x[i].d) * y[i].d;
+    const float d = Half(x[i].d) * y[i].d;
     acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(isum), acc);
   }
   return _mm512_reduce_add_ps(acc);
