@@ -114,9 +114,20 @@ void Server::HandleCompletion(const httplib::Request& req, httplib::Response& re
         request.model,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
+  if (!request.input.images.empty() && !(*lease)->accepts_images()) {
+    const std::string& param = request.input.images[0].param;
+    return SendError(res, ApiError::InvalidRequest("'" + param + "': model '" + request.model +
+                                                       "' takes no images (it has no mmproj in models.yaml)",
+                                                   param));
+  }
   StatusOr<Prompt> prompt = (*lease)->PreparePrompt(request.input);
-  if (!prompt.ok())
-    return SendError(res, ApiError::FromStatus(prompt.status(), is_chat ? "messages" : "prompt"));
+  if (!prompt.ok()) {
+    std::string param = is_chat ? "messages" : "prompt";
+    for (const PromptImageInput& image : request.input.images) {  // a bad image names its part
+      if (prompt.status().message().rfind(image.param + ":", 0) == 0) param = image.param;
+    }
+    return SendError(res, ApiError::FromStatus(prompt.status(), param));
+  }
   CurrentRequest().prompt_tokens = static_cast<int>(prompt->tokens.size());
   if (!request.forced_tool.empty()) {
     // The call is forced by a grammar in this model's tool-call syntax (501 for a syntax without one).

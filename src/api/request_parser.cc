@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "engine/sampling/json_schema_grammar.h"
+#include "engine/vision/base64.h"
 
 namespace isv {
 namespace {
@@ -64,28 +65,69 @@ std::optional<ApiError> ReadString(const json& body, const char* key, std::strin
   return std::nullopt;
 }
 
-// Text of a message's content: a string, or an array of {"type":"text","text":...} parts.
-std::optional<ApiError> NormaliseContent(json& msg, size_t i) {
+// One image_url part: a data: URL (or bare base64) decoded to the image's bytes. Remote URLs are
+// refused (the server fetches nothing from the network).
+std::optional<ApiError> ReadImagePart(const json& part, const std::string& param, std::vector<PromptImageInput>* images) {
+  auto iu = part.find("image_url");
+  std::string url;
+  if (iu != part.end() && iu->is_string()) {
+    url = iu->get<std::string>();  // the older shorthand {"image_url": "data:..."}
+  } else if (iu != part.end() && iu->is_object() && iu->contains("url") && (*iu)["url"].is_string()) {
+    url = (*iu)["url"].get<std::string>();
+  } else {
+    return ApiError::InvalidRequest("'" + param + ".image_url.url' must be a string", param + ".image_url.url");
+  }
+  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
+    return ApiError::InvalidRequest("'" + param + ".image_url.url': remote image URLs are not fetched; send the image "
+                                    "inline as a data: URL (data:image/png;base64,...)",
+                                    param + ".image_url.url");
+  }
+  StatusOr<std::string> bytes = DecodeImagePayload(url);
+  if (!bytes.ok())
+    return ApiError::InvalidRequest("'" + param + ".image_url.url': " + bytes.status().message(), param + ".image_url.url");
+  images->push_back({std::move(*bytes), param});
+  return std::nullopt;
+}
+
+// Text of a message's content: a string, or an array of {"type":"text","text":...} parts and
+// {"type":"image_url",...} parts. Text-only arrays are concatenated; with an image, each image
+// becomes kImageMarker and the parts are joined with newlines (llama.cpp's server does the same).
+std::optional<ApiError> NormaliseContent(json& msg, size_t i, std::vector<PromptImageInput>* images) {
   std::string param = "messages[" + std::to_string(i) + "].content";
   auto it = msg.find("content");
   if (it == msg.end() || it->is_null() || it->is_string()) return std::nullopt;
   if (!it->is_array())
     return ApiError::InvalidRequest("'" + param + "' must be a string or an array of parts", param);
-  std::string text;
-  for (const json& part : *it) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
-        !part["text"].is_string()) {
-      return ApiError::InvalidRequest(
-          "'" + param + "': only text parts ({\"type\": \"text\", \"text\": ...}) are supported",
-          param);
+  std::vector<std::string> parts;
+  bool has_image = false;
+  for (size_t j = 0; j < it->size(); ++j) {
+    const json& part = (*it)[j];
+    const std::string pj = param + "[" + std::to_string(j) + "]";
+    const std::string type = part.is_object() && part.contains("type") && part["type"].is_string()
+                                 ? part["type"].get<std::string>() : "";
+    if (type == "image_url") {
+      if (auto e = ReadImagePart(part, pj, images)) return e;
+      parts.emplace_back(kImageMarker);
+      has_image = true;
+      continue;
     }
-    text += part["text"].get<std::string>();
+    if (type != "text" || !part.contains("text") || !part["text"].is_string()) {
+      return ApiError::InvalidRequest(
+          "'" + pj + "': only text parts ({\"type\": \"text\", \"text\": ...}) and image_url parts are supported",
+          pj);
+    }
+    parts.push_back(part["text"].get<std::string>());
+  }
+  std::string text;
+  for (size_t j = 0; j < parts.size(); ++j) {
+    if (has_image && j > 0) text += '\n';
+    text += parts[j];
   }
   *it = text;
   return std::nullopt;
 }
 
-std::optional<ApiError> NormaliseMessages(const json& body, json* out) {
+std::optional<ApiError> NormaliseMessages(const json& body, json* out, std::vector<PromptImageInput>* images) {
   auto it = body.find("messages");
   if (it == body.end()) return ApiError::InvalidRequest("'messages' is required", "messages");
   if (!it->is_array() || it->empty())
@@ -105,7 +147,7 @@ std::optional<ApiError> NormaliseMessages(const json& body, json* out) {
           "'" + p + ".role' must be system, user, assistant, tool or developer", p + ".role");
     }
     if (r == "developer") m["role"] = "system";
-    if (auto e = NormaliseContent(m, i)) return e;
+    if (auto e = NormaliseContent(m, i, images)) return e;
     if (!m.contains("content") || m["content"].is_null()) {
       if (r != "assistant")
         return ApiError::InvalidRequest("'" + p + ".content' is required", p + ".content");
@@ -279,7 +321,7 @@ std::optional<ApiError> ParseInto(const json& body, bool is_chat, CompletionRequ
   if (auto e = ReadString(body, "model", &r->model)) return e;
   if (r->model.empty()) return ApiError::InvalidRequest("'model' must not be empty", "model");
   if (is_chat) {
-    if (auto e = NormaliseMessages(body, &r->input.messages)) return e;
+    if (auto e = NormaliseMessages(body, &r->input.messages, &r->input.images)) return e;
     if (auto e = ReadTools(body, r)) return e;
   } else {
     auto it = body.find("prompt");

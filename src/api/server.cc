@@ -284,6 +284,12 @@ void Server::RegisterRoutes() {
               [this](const auto& req, auto& res) { HandleCompletion(req, res, true); });
   http_->Post("/v1/completions",
               [this](const auto& req, auto& res) { HandleCompletion(req, res, false); });
+  http_->Get("/api/v1/vision/health", [this](const auto& req, auto& res) { HandleVisionHealth(req, res); });
+  http_->Post("/api/v1/vision/classify", [this](const auto& req, auto& res) { HandleVisionClassify(req, res); });
+  http_->Post("/api/v1/vision/classify/batch",
+              [this](const auto& req, auto& res) { HandleVisionBatch(req, res); });
+  http_->Post("/api/v1/vision/load", [this](const auto& req, auto& res) { HandleVisionLoad(req, res); });
+  http_->Post("/api/v1/vision/unload", [this](const auto& req, auto& res) { HandleVisionUnload(req, res); });
 }
 
 void Server::HandleHealth(const httplib::Request&, httplib::Response& res) {

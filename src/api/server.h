@@ -14,11 +14,15 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "core/config.h"
 #include "core/metrics.h"
 #include "core/status.h"
+#include "api/api_error.h"
 #include "serving/model_manager.h"
 
 namespace httplib {
@@ -70,6 +74,26 @@ class Server {
                        httplib::Response& res);
   void RespondStream(CompletionRequest& request, ModelManager::Lease lease, Prompt prompt,
                      httplib::Response& res);
+  // The seed's /api/v1/vision/* (vision_routes.cc), served by the model INFERENCE_VISION_MODEL_ID.
+  struct VisionAnswer {
+    std::string text;
+    int prompt_tokens = 0;
+    int completion_tokens = 0;
+    double first_token_prob = 0;  // probability of the answer's first token (the confidence)
+  };
+  void HandleVisionHealth(const httplib::Request& req, httplib::Response& res);
+  void HandleVisionClassify(const httplib::Request& req, httplib::Response& res);
+  void HandleVisionBatch(const httplib::Request& req, httplib::Response& res);
+  void HandleVisionLoad(const httplib::Request& req, httplib::Response& res);
+  void HandleVisionUnload(const httplib::Request& req, httplib::Response& res);
+  // 503 when the vision model id is not a models.yaml entry with an mmproj.
+  std::optional<ApiError> VisionModelProblem() const;
+  // One user message [image, prompt] through the vision model.
+  StatusOr<VisionAnswer> ClassifyImage(std::string bytes, const std::string& prompt, int max_tokens,
+                                       double temperature);
+  // The seed's ImageClassifyResponse for one image, or the error.
+  std::variant<nlohmann::ordered_json, ApiError> ClassifyOne(std::string bytes, const std::string& prompt,
+                                                             int max_tokens, double temperature);
   // True once the shutdown deadline has passed: running generations must stop.
   bool PastShutdownDeadline() const;
   void UpdateModelGauges();

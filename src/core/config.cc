@@ -116,6 +116,7 @@ StatusOr<ServeConfig> ServeConfig::FromEnv(const Getenv& getenv) {
   ISV_RETURN_IF_ERROR(
       ReadString(getenv, "INFERENCE_VISION_MODEL_REVISION", &c.vision_model_revision));
   ISV_RETURN_IF_ERROR(ReadString(getenv, "INFERENCE_VISION_DEVICE", &c.vision_device));
+  ISV_RETURN_IF_ERROR(ReadString(getenv, "INFERENCE_VISION_IMAGE_DIR", &c.vision_image_dir));
   ISV_RETURN_IF_ERROR(ReadDouble(getenv, "INFERENCE_MEMORY_LIMIT_GB", 0, &c.memory_limit_gb));
   ISV_RETURN_IF_ERROR(ReadBool(getenv, "INFERENCE_AUTO_LOAD", &c.auto_load));
   if (const char* v = getenv("INFERENCE_KEEP_ALIVE"); v != nullptr && *v != '\0') {

@@ -53,6 +53,9 @@ struct ServeConfig {
   int step_tokens = 128;       // INFERENCE_STEP_TOKENS: tokens per scheduler step (prefill chunk)
   double priority_aging_s = 10;  // INFERENCE_PRIORITY_AGING_S: one priority level gained per this wait
   bool prefix_cache = true;      // INFERENCE_PREFIX_CACHE: reuse computed prompt prefixes
+  // INFERENCE_VISION_IMAGE_DIR: the only directory whose files /api/v1/vision/* `image_path` may
+  // name ("" = image_path refused; send image_base64).
+  std::string vision_image_dir;
 
   // Reads every variable through `getenv` (std::getenv in production; a map in tests). Errors name
   // the variable and the bad value.

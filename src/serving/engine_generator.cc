@@ -10,6 +10,8 @@
 #include "engine/model/context.h"
 #include "engine/model/model_params.h"
 #include "engine/template/chat_template.h"
+#include "engine/vision/clip_encoder.h"
+#include "engine/vision/image.h"
 
 namespace isv {
 namespace {
@@ -35,6 +37,28 @@ int32_t PoolCells(const ModelSpec& spec, const ModelParams& hp, const EngineOpti
   return static_cast<int32_t>(std::min<int64_t>(cells, INT32_MAX / 2));
 }
 
+uint64_t MmprojBytes(const ModelSpec& spec) {
+  if (spec.mmproj_path.empty()) return 0;
+  std::error_code ec;
+  const uint64_t n = std::filesystem::file_size(spec.mmproj_path, ec);
+  return ec ? 0 : n;
+}
+
+// FNV-1a over the image's bytes: the identity of an image for the prefix cache.
+uint64_t HashBytes(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+// Width of the projector's output (the rows it gives the language model).
+int64_t ProjectorWidth(const ClipVisionModel& v) {
+  return v.mm2_w() != nullptr ? v.mm2_w()->ne[1] : v.mm0_w().ne[1];
+}
+
 }  // namespace
 
 StatusOr<uint64_t> EngineGenerator::EstimateBytes(const ModelSpec& spec, const EngineOptions& options) {
@@ -43,7 +67,7 @@ StatusOr<uint64_t> EngineGenerator::EstimateBytes(const ModelSpec& spec, const E
   std::error_code ec;
   uint64_t file_bytes = std::filesystem::file_size(spec.path, ec);
   if (ec) return NotFoundError("cannot stat " + spec.path);
-  return file_bytes + KvBytes(hp, PoolCells(spec, hp, options)) + kOverheadBytes;
+  return file_bytes + KvBytes(hp, PoolCells(spec, hp, options)) + kOverheadBytes + MmprojBytes(spec);
 }
 
 StatusOr<std::unique_ptr<EngineGenerator>> EngineGenerator::Load(const ModelSpec& spec,
@@ -67,12 +91,24 @@ StatusOr<std::unique_ptr<EngineGenerator>> EngineGenerator::Load(const ModelSpec
   g->vocab_ = VocabPieces::For(*g->tokenizer_);
   g->tool_format_ = DetectToolCallFormat(g->chat_template_);
   const ModelParams& hp = g->model_->params();
+  if (!spec.mmproj_path.empty()) {
+    StatusOr<std::unique_ptr<ClipVisionModel>> v = ClipVisionModel::Open(spec.mmproj_path);
+    if (!v.ok()) return Status(v.status().code(), "mmproj " + spec.mmproj_path + ": " + v.status().message());
+    g->vision_ = std::move(*v);
+    if (ProjectorWidth(*g->vision_) != hp.n_embd) {
+      return InvalidArgumentError("mmproj " + spec.mmproj_path + ": projector output width " +
+                                  std::to_string(ProjectorWidth(*g->vision_)) + " != the model's n_embd " +
+                                  std::to_string(hp.n_embd));
+    }
+    g->vision_pool_ = std::make_unique<ThreadPool>(options.threads > 0 ? options.threads : 0);
+  }
   ContextOptions copt;
   copt.n_ctx = PoolCells(spec, hp, options);
   copt.n_threads = options.threads;
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<Context> context, Context::Create(*g->model_, copt));
   std::error_code ec;
-  g->memory_bytes_ = std::filesystem::file_size(spec.path, ec) + KvBytes(hp, copt.n_ctx) + kOverheadBytes;
+  g->memory_bytes_ =
+      std::filesystem::file_size(spec.path, ec) + KvBytes(hp, copt.n_ctx) + kOverheadBytes + MmprojBytes(spec);
   SchedulerOptions sopt;
   sopt.model_id = spec.id;
   sopt.parallel = Parallel(spec, options);
@@ -111,7 +147,15 @@ StatusOr<Prompt> EngineGenerator::PreparePrompt(const PromptInput& input) const 
     const std::string& bos = tokenizer_->token_text(tokenizer_->bos());
     if (!bos.empty() && p.text.rfind(bos, 0) == 0) add_special = false;
   }
-  p.tokens = tokenizer_->Encode(p.text, add_special, /*parse_special=*/input.is_chat);
+  if (!input.images.empty()) {
+    if (vision_ == nullptr) {
+      return InvalidArgumentError("model '" + id_ + "' takes no images (no mmproj in models.yaml): " +
+                                  input.images[0].param);
+    }
+    ISV_RETURN_IF_ERROR(TokenizeWithImages(input, add_special, &p));
+  } else {
+    p.tokens = tokenizer_->Encode(p.text, add_special, /*parse_special=*/input.is_chat);
+  }
   if (p.tokens.empty()) return InvalidArgumentError("the prompt is empty");
   if (static_cast<int32_t>(p.tokens.size()) >= n_ctx()) {
     return OutOfRangeError("the prompt has " + std::to_string(p.tokens.size()) +
@@ -119,6 +163,44 @@ StatusOr<Prompt> EngineGenerator::PreparePrompt(const PromptInput& input) const 
                            std::to_string(n_ctx()) + " tokens");
   }
   return p;
+}
+
+Status EngineGenerator::TokenizeWithImages(const PromptInput& input, bool add_special, Prompt* p) const {
+  // Text pieces between markers are tokenized separately (only the first may get BOS), as mtmd does.
+  std::vector<std::string_view> pieces;
+  std::string_view rest = p->text;
+  for (size_t at; (at = rest.find(kImageMarker)) != std::string_view::npos;) {
+    pieces.push_back(rest.substr(0, at));
+    rest.remove_prefix(at + kImageMarker.size());
+  }
+  pieces.push_back(rest);
+  if (pieces.size() - 1 != input.images.size()) {
+    return InvalidArgumentError("the prompt has " + std::to_string(pieces.size() - 1) + " image markers (" +
+                                std::string(kImageMarker) + ") for " + std::to_string(input.images.size()) +
+                                " images");
+  }
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    std::vector<int32_t> t = tokenizer_->Encode(std::string(pieces[i]), i == 0 && add_special, input.is_chat);
+    p->tokens.insert(p->tokens.end(), t.begin(), t.end());
+    if (i == input.images.size()) break;
+    const PromptImageInput& in = input.images[i];
+    StatusOr<RgbImage> image = DecodeImage(in.bytes);
+    if (!image.ok()) return Status(image.status().code(), in.param + ": " + image.status().message());
+    StatusOr<ImageEmbedding> emb = [&] {
+      std::lock_guard<std::mutex> lock(vision_mu_);
+      return EmbedImage(*vision_, *image, *vision_pool_);
+    }();
+    if (!emb.ok()) return Status(emb.status().code(), in.param + ": " + emb.status().message());
+    PromptImageSpan span;
+    span.offset = static_cast<int32_t>(p->tokens.size());
+    span.n_rows = emb->n_tokens;
+    span.n_embd = emb->n_embd;
+    span.rows = std::make_shared<const std::vector<float>>(std::move(emb->data));
+    const uint64_t h = HashBytes(in.bytes);
+    for (int32_t r = 0; r < span.n_rows; ++r) p->tokens.push_back(ImagePseudoToken(h, r));
+    p->images.push_back(std::move(span));
+  }
+  return OkStatus();
 }
 
 }  // namespace isv

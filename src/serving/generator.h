@@ -26,19 +26,64 @@
 
 namespace isv {
 
+// The media marker: where an image goes in a message's text (llama.cpp mtmd's default marker).
+// The API layer replaces each image content part by it; PreparePrompt splits the rendered prompt
+// at each occurrence and splices that image's embedding rows there.
+inline constexpr std::string_view kImageMarker = "<__media__>";
+
+// An image of a request, still encoded (PNG / JPEG bytes), and the request field it came from
+// (for error messages, e.g. "messages[0].content[1]").
+struct PromptImageInput {
+  std::string bytes;
+  std::string param;
+};
+
 // What to generate from: chat messages (rendered with the model's chat template) or a raw prompt.
 struct PromptInput {
   bool is_chat = true;
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();  // OpenAI messages (chat)
   nlohmann::ordered_json tools;  // null or the OpenAI tools array (chat)
   std::string prompt;            // raw text (completions)
+  // One per kImageMarker in the messages' text, in order (only models with an mmproj take them).
+  std::vector<PromptImageInput> images;
+};
+
+// A span of a prompt fed as image embeddings instead of token embeddings. Its positions hold
+// pseudo token ids (negative, derived from a hash of the image bytes and the row), so that token
+// sequences, and with them the prefix cache's block keys, differ for different images and agree
+// for the same image.
+struct PromptImageSpan {
+  int32_t offset = 0;  // first prompt position
+  int32_t n_rows = 0;  // positions it occupies (the encoder's image tokens)
+  int32_t n_embd = 0;
+  std::shared_ptr<const std::vector<float>> rows;  // n_rows x n_embd
 };
 
 struct Prompt {
-  std::vector<int32_t> tokens;
+  std::vector<int32_t> tokens;  // token ids; negative pseudo ids inside image spans
   std::string text;                                    // the rendered prompt (debugging, logs)
   ToolCallFormat tool_format = ToolCallFormat::kNone;  // how this model writes tool calls
+  std::vector<PromptImageSpan> images;                 // by offset, not overlapping
+
+  // The embedding row to feed at prompt position `pos`, or null when it holds a token.
+  const float* ImageRow(int32_t pos) const {
+    for (const PromptImageSpan& s : images) {
+      if (pos >= s.offset && pos < s.offset + s.n_rows)
+        return s.rows->data() + static_cast<size_t>(pos - s.offset) * s.n_embd;
+    }
+    return nullptr;
+  }
 };
+
+// The pseudo token id of row `row` of an image whose bytes hash to `image_hash`: always negative
+// (never a vocabulary id), different rows and images give different ids (up to 2^31 collisions).
+inline int32_t ImagePseudoToken(uint64_t image_hash, int32_t row) {
+  uint64_t x = image_hash ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(row + 1));
+  x ^= x >> 33;
+  x *= 0xFF51AFD7ED558CCDull;
+  x ^= x >> 33;
+  return static_cast<int32_t>(static_cast<uint32_t>(x) | 0x80000000u);
+}
 
 // The log-probability of one generated token under the model's distribution (softmax of the raw
 // logits, before temperature and truncation), with the most likely alternatives.
@@ -118,6 +163,8 @@ class Generator {
   virtual StatusOr<std::unique_ptr<PendingGeneration>> Submit(const Prompt& prompt, const GenerationParams& params);
 
   virtual int32_t n_ctx() const = 0;  // positions one sequence may use
+  // Whether PreparePrompt takes images (the model has a vision projector).
+  virtual bool accepts_images() const { return false; }
   // Bytes this model occupies (weights + KV cache + overhead estimate).
   virtual uint64_t memory_bytes() const = 0;
   // What the model is doing now (GET /v1/slots): running sequences, queue, KV blocks. Null when

@@ -75,6 +75,7 @@ Status ParseModel(const std::string& id, const YAML::Node& n, const fs::path& mo
   ISV_RETURN_IF_ERROR(GetNumber(n, "threads", &m->threads));
   ISV_RETURN_IF_ERROR(GetNumber(n, "kv_cache_tokens", &m->kv_cache_tokens));
   ISV_RETURN_IF_ERROR(GetString(n, "chat_template", &m->chat_template));
+  ISV_RETURN_IF_ERROR(GetString(n, "mmproj", &m->mmproj));
   if (const YAML::Node ka = n["keep_alive"]; ka && !ka.IsNull()) {
     if (!ka.IsScalar())
       return InvalidArgumentError("keep_alive: expected a duration like 300 or 5m");
@@ -91,6 +92,11 @@ Status ParseModel(const std::string& id, const YAML::Node& n, const fs::path& mo
   m->path = (p.is_absolute() ? p : models_dir / p).lexically_normal().string();
   std::error_code ec;
   if (!fs::is_regular_file(m->path, ec)) return NotFoundError("file " + m->path + " not found");
+  if (!m->mmproj.empty()) {
+    fs::path v(m->mmproj);
+    m->mmproj_path = (v.is_absolute() ? v : models_dir / v).lexically_normal().string();
+    if (!fs::is_regular_file(m->mmproj_path, ec)) return NotFoundError("mmproj " + m->mmproj_path + " not found");
+  }
   if (!m->chat_template.empty()) {
     fs::path t(m->chat_template);
     m->chat_template = (t.is_absolute() ? t : config_dir / t).lexically_normal().string();

@@ -38,6 +38,8 @@ struct ModelSpec {
   std::string chat_template;  // optional path of a Jinja template overriding the GGUF's
   int threads = 0;            // 0 = the global INFERENCE_THREADS
   int kv_cache_tokens = 0;    // KV pool shared by the model's sequences; 0 = parallel * context
+  std::string mmproj;         // optional vision projector (llava-style mmproj GGUF), as written
+  std::string mmproj_path;    // mmproj resolved against the models dir; empty: no image input
 };
 
 struct PresetSpec {

@@ -318,7 +318,14 @@ void Scheduler::Step() {
     const int32_t n_prompt = static_cast<int32_t>(tokens.size());
     if (r->next_token >= 0 || r->n_fed >= n_prompt || budget <= 0) continue;
     const int32_t take = std::min(budget, n_prompt - r->n_fed);
-    for (int32_t p = r->n_fed; p < r->n_fed + take; ++p) batch_.Add(tokens[p], p, r->slot, p + 1 == n_prompt);
+    const int32_t n_embd = context_->model().params().n_embd;
+    for (int32_t p = r->n_fed; p < r->n_fed + take; ++p) {
+      // Image spans feed their embedding rows (their pseudo token ids only key the prefix cache).
+      if (const float* row = r->prompt->images.empty() ? nullptr : r->prompt->ImageRow(p))
+        batch_.AddEmbedding(row, n_embd, p, r->slot, p + 1 == n_prompt);
+      else
+        batch_.Add(tokens[p], p, r->slot, p + 1 == n_prompt);
+    }
     if (r->n_fed + take == n_prompt) rows_.push_back(r.get());
     prefilled.emplace_back(r.get(), take);
     budget -= take;

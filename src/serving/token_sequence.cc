@@ -31,7 +31,9 @@ TokenSequence::TokenSequence(const VocabPieces& vocab, std::span<const int32_t> 
       sampler_(params.sampling, vocab.tokenizer->n_vocab()),
       decoder_(*vocab.tokenizer),
       stop_(params.stop) {
-  for (int32_t t : prompt) sampler_.Accept(t);
+  for (int32_t t : prompt) {
+    if (t >= 0) sampler_.Accept(t);  // image rows (negative pseudo ids) are no tokens to penalise
+  }
   if (params_.grammar) grammar_.emplace(*params_.grammar);
 }
 

@@ -12,7 +12,8 @@ namespace isv {
 namespace fs = std::filesystem;
 
 TestServer::TestServer(const std::string& name, const std::vector<std::string>& files, const std::string& models_yaml,
-                       const std::string& presets_yaml, std::unique_ptr<ModelLoader> loader) {
+                       const std::string& presets_yaml, std::unique_ptr<ModelLoader> loader,
+                       const std::function<void(ServeConfig&)>& configure) {
   dir_ = fs::temp_directory_path() / ("isv_" + name + "_" + std::to_string(::getpid()));
   fs::create_directories(dir_);
   for (const std::string& f : files) std::ofstream(dir_ / f) << "x";
@@ -26,6 +27,7 @@ TestServer::TestServer(const std::string& name, const std::vector<std::string>& 
   ServeConfig cfg;
   cfg.host = "127.0.0.1";
   cfg.port = 0;
+  if (configure) configure(cfg);
   server_ = std::make_unique<Server>(cfg, *manager_, metrics_);
   if (Status s = server_->Bind(); !s.ok()) {
     error_ = s.ToString();

@@ -6,12 +6,14 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "api/server.h"
+#include "core/config.h"
 #include "core/metrics.h"
 #include "serving/model_manager.h"
 
@@ -22,7 +24,8 @@ class TestServer {
   // `name` keeps temporary directories of concurrent test binaries apart; `files` are the model
   // files models.yaml names (created with placeholder bytes).
   TestServer(const std::string& name, const std::vector<std::string>& files, const std::string& models_yaml,
-             const std::string& presets_yaml, std::unique_ptr<ModelLoader> loader);
+             const std::string& presets_yaml, std::unique_ptr<ModelLoader> loader,
+             const std::function<void(ServeConfig&)>& configure = {});
   ~TestServer();
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }

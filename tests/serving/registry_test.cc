@@ -104,6 +104,18 @@ TEST_F(RegistryTest, MissingFileDisablesOnlyThatModel) {
   EXPECT_NE(r->problems()[0].find("model 'gone' disabled"), std::string::npos);
 }
 
+TEST_F(RegistryTest, MmprojResolvesAgainstTheModelsDirAndMustExist) {
+  StatusOr<Registry> r = Parse("models:\n  v: {file: a.gguf, mmproj: b.gguf}\n  w: {file: a.gguf, mmproj: no.gguf}\n");
+  ASSERT_TRUE(r.ok());
+  const ModelSpec* v = r->FindModel("v");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->mmproj, "b.gguf");
+  EXPECT_EQ(v->mmproj_path, (dir_ / "m" / "b.gguf").lexically_normal().string());
+  EXPECT_EQ(r->FindModel("w"), nullptr);
+  EXPECT_NE(r->DisabledReason("w").find("mmproj"), std::string::npos) << r->DisabledReason("w");
+  EXPECT_NE(r->DisabledReason("w").find("no.gguf not found"), std::string::npos);
+}
+
 TEST_F(RegistryTest, WrongFieldTypeNamesTheField) {
   StatusOr<Registry> r =
       Parse("models:\n  a: {file: a.gguf, size_gb: big}\n  b: {file: b.gguf, roles: primary}\n");

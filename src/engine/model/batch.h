@@ -5,6 +5,11 @@
 //   Batch b;
 //   for (size_t i = 0; i < ids.size(); ++i) b.Add(ids[i], i, /*seq=*/0, i + 1 == ids.size());
 //
+// An entry may carry an input embedding row instead of a token id (an image's rows spliced into a
+// prompt, llama.cpp's llama_batch.embd): AddEmbedding() stores kEmbeddingToken as its token and
+// appends the n_embd floats to `embd`; the forward pass uses the row where it would look up the
+// token embedding. Rows are kept in entry order (the k-th embedding entry owns row k).
+//
 // Plain value type, not synchronised. Clear() keeps the capacity, so a reused Batch does not
 // allocate in the decode loop.
 #pragma once
@@ -15,7 +20,10 @@
 namespace isv {
 
 struct Batch {
-  std::vector<int32_t> tokens;
+  static constexpr int32_t kEmbeddingToken = -1;  // tokens[i] of an embedding-row entry
+
+  std::vector<int32_t> tokens;  // token id, or kEmbeddingToken
+  std::vector<float> embd;      // rows of the embedding entries, in entry order, n_embd floats each
   std::vector<int32_t> positions;
   std::vector<int32_t> seq_ids;
   std::vector<uint8_t> want_logits;  // 1: produce logits for this entry
@@ -26,8 +34,14 @@ struct Batch {
     seq_ids.push_back(seq);
     want_logits.push_back(logits ? 1 : 0);
   }
+  // Appends an entry whose input is `row` (the model's n_embd floats) instead of a token embedding.
+  void AddEmbedding(const float* row, int32_t n_embd, int32_t pos, int32_t seq, bool logits) {
+    embd.insert(embd.end(), row, row + n_embd);
+    Add(kEmbeddingToken, pos, seq, logits);
+  }
   void Clear() {
     tokens.clear();
+    embd.clear();
     positions.clear();
     seq_ids.clear();
     want_logits.clear();

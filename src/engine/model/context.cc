@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <new>
 #include <string>
 
@@ -59,11 +60,21 @@ Status Context::Validate(const Batch& batch) const {
       static_cast<int32_t>(batch.want_logits.size()) != n)
     return InvalidArgumentError("batch fields differ in length");
   const int32_t n_vocab = model_.params().n_vocab;
+  size_t n_rows = 0;
   for (int32_t i = 0; i < n; ++i) {
+    if (batch.tokens[i] == Batch::kEmbeddingToken) {
+      ++n_rows;
+      continue;
+    }
     if (batch.tokens[i] < 0 || batch.tokens[i] >= n_vocab)
       return InvalidArgumentError("token id " + std::to_string(batch.tokens[i]) + " out of range [0, " +
                                   std::to_string(n_vocab) + ")");
   }
+  const size_t n_embd = static_cast<size_t>(model_.params().n_embd);
+  if (batch.embd.size() != n_rows * n_embd)
+    return InvalidArgumentError("batch has " + std::to_string(n_rows) + " embedding entries but " +
+                                std::to_string(batch.embd.size()) + " embedding floats (n_embd " +
+                                std::to_string(n_embd) + ")");
   return OkStatus();
 }
 
@@ -103,8 +114,16 @@ Status Context::Forward(const Batch& batch) {
   s.Reserve(s.n_tokens, static_cast<int32_t>(s.output_rows.size()));
   PrepareSequences(batch);
 
-  for (int32_t t = 0; t < s.n_tokens; ++t)
-    DequantizeRow(model_.weights().token_embd, batch.tokens[t], s.x.data() + static_cast<size_t>(t) * hp.n_embd);
+  const float* next_row = batch.embd.data();
+  for (int32_t t = 0; t < s.n_tokens; ++t) {
+    float* x = s.x.data() + static_cast<size_t>(t) * hp.n_embd;
+    if (batch.tokens[t] == Batch::kEmbeddingToken) {
+      std::copy(next_row, next_row + hp.n_embd, x);
+      next_row += hp.n_embd;
+    } else {
+      DequantizeRow(model_.weights().token_embd, batch.tokens[t], x);
+    }
+  }
   ComputeRope(hp, rope_factors_, s);
 
   switch (hp.arch) {

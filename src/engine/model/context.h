@@ -36,7 +36,8 @@ class Context {
 
   // Runs the batch: stores its keys/values in the KV cache and computes the logits of the entries
   // with want_logits set. Errors (nothing changed): empty batch, token id out of range, negative
-  // position or sequence, too few free KV cells (ResourceExhausted), a (seq, pos) already cached.
+  // position or sequence, too few free KV cells (ResourceExhausted), a (seq, pos) already cached,
+  // embedding rows (Batch::AddEmbedding) not matching the embedding entries times n_embd.
   Status Forward(const Batch& batch);
 
   // Number of logit rows the last Forward() produced.
