@@ -55,7 +55,11 @@ std::vector<StatusOr<GenerationResult>> ChoiceMux::Run(std::vector<std::unique_p
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return !events_.empty() || running_ == 0; });
-      if (events_.empty()) break;  // every choice ended and all its events were handed over
+      if (stop_) events_.clear();  // the client is gone: what the choices still queue is dropped
+      if (events_.empty()) {
+        if (running_ == 0) break;  // every choice ended and all its events were handed over
+        continue;
+      }
       e = std::move(events_.front());
       events_.pop_front();
     }
@@ -64,11 +68,6 @@ std::vector<StatusOr<GenerationResult>> ChoiceMux::Run(std::vector<std::unique_p
     } else if (!on_text(e.index, e.text)) {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;  // each choice's next text callback returns false and cancels it
-      events_.clear();
-    }
-    if (stop_) {
-      std::lock_guard<std::mutex> lock(mu_);
-      events_.clear();
     }
   }
   for (std::thread& t : threads) t.join();

@@ -150,14 +150,6 @@ float Avx512Q5KVecDot(int64_t n, const void* vx, const void* vy) {
   return out;
 }
 
-void Avx512Q4KVecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
-  Avx512K4Dot<false, 4>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ4K), Q8KRows<4>(vy, y_stride).rows, out);
-}
-
-void Avx512Q5KVecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
-  Avx512K4Dot<true, 4>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ5K), Q8KRows<4>(vy, y_stride).rows, out);
-}
-
 // Q6_K: in half h, bytes ql[64h..64h+63] hold elements 128h+0..63 (low nibbles) and 128h+64..127
 // (high nibbles); qh[32h + l] holds 2 high bits for elements l, l+32, l+64, l+96 of the half.
 template <int kNy>
@@ -207,12 +199,8 @@ float Avx512Q6KVecDot(int64_t n, const void* vx, const void* vy) {
   return out;
 }
 
-void Avx512Q6KVecDot4(int64_t n, const void* vx, const void* vy, size_t y_stride, float* out) {
-  Avx512Q6KDot<4>(n, vx, Q8KRows<4>(vy, y_stride).rows, out);
-}
-
 // gemm_tile (prefill) of Q4_K / Q5_K / Q6_K: one weight row x up to kKTileCols tokens per call, each
-// block unpacked once for all of them (twice as many as vec_dot_4 shares it with). Every token's
+// block unpacked once for all of them (the earlier 4-token kernel shared it with half as many). Every token's
 // accumulation is the same sequence of operations whatever kNy is, so the results are
 // bit-identical to vec_dot (batch invariance).
 constexpr int kKTileCols = 8;
@@ -398,9 +386,6 @@ void RegisterKQuantKernelsAvx512(KernelTable& table) {
   table[GgmlType::kQ4_K].vec_dot = Avx512Q4KVecDot;
   table[GgmlType::kQ5_K].vec_dot = Avx512Q5KVecDot;
   table[GgmlType::kQ6_K].vec_dot = Avx512Q6KVecDot;
-  table[GgmlType::kQ4_K].vec_dot_4 = Avx512Q4KVecDot4;
-  table[GgmlType::kQ5_K].vec_dot_4 = Avx512Q5KVecDot4;
-  table[GgmlType::kQ6_K].vec_dot_4 = Avx512Q6KVecDot4;
   RegisterKTile<Q4KRow>(table[GgmlType::kQ4_K]);
   RegisterKTile<Q5KRow>(table[GgmlType::kQ5_K]);
   RegisterKTile<Q6KRow>(table[GgmlType::kQ6_K]);
