@@ -313,7 +313,9 @@ void Scheduler::Step() {
   }
   int32_t budget = options_.step_tokens - batch_.size();
   std::vector<std::pair<Request*, int32_t>> prefilled;  // (request, tokens added this step)
-  for (const RequestPtr& r : running_) {  // then prompt chunks, oldest first
+  // then prompt chunks, oldest first: flagged as prompt tokens (prefill kernels), after every
+  // decode token as Batch requires
+  for (const RequestPtr& r : running_) {
     const std::vector<int32_t>& tokens = r->prompt->tokens;
     const int32_t n_prompt = static_cast<int32_t>(tokens.size());
     if (r->next_token >= 0 || r->n_fed >= n_prompt || budget <= 0) continue;
@@ -322,9 +324,9 @@ void Scheduler::Step() {
     for (int32_t p = r->n_fed; p < r->n_fed + take; ++p) {
       // Image spans feed their embedding rows (their pseudo token ids only key the prefix cache).
       if (const float* row = r->prompt->images.empty() ? nullptr : r->prompt->ImageRow(p))
-        batch_.AddEmbedding(row, n_embd, p, r->slot, p + 1 == n_prompt);
+        batch_.AddEmbedding(row, n_embd, p, r->slot, p + 1 == n_prompt, /*is_prefill=*/true);
       else
-        batch_.Add(tokens[p], p, r->slot, p + 1 == n_prompt);
+        batch_.Add(tokens[p], p, r->slot, p + 1 == n_prompt, /*is_prefill=*/true);
     }
     if (r->n_fed + take == n_prompt) rows_.push_back(r.get());
     prefilled.emplace_back(r.get(), take);

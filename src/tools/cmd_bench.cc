@@ -64,7 +64,7 @@ StatusOr<double> RunPrompt(Context& ctx, int n, std::mt19937& rng) {
   ctx.kv_cache().Clear();
   std::uniform_int_distribution<int32_t> token(0, ctx.model().params().n_vocab - 1);
   Batch b;
-  for (int i = 0; i < n; ++i) b.Add(token(rng), i, 0, i + 1 == n);
+  for (int i = 0; i < n; ++i) b.Add(token(rng), i, 0, i + 1 == n, /*is_prefill=*/true);
   const auto t0 = std::chrono::steady_clock::now();
   ISV_RETURN_IF_ERROR(ctx.Forward(b));
   return Seconds(t0);

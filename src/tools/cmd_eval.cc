@@ -72,7 +72,7 @@ Status Eval(const EvalOptions& opt) {
   const int32_t n = static_cast<int32_t>(tokens.size());
   ISV_ASSIGN_OR_RETURN(std::unique_ptr<Context> ctx, Context::Create(*model, {.n_ctx = n, .n_threads = opt.threads}));
   Batch batch;
-  for (int32_t i = 0; i < n; ++i) batch.Add(tokens[i], i, 0, true);
+  for (int32_t i = 0; i < n; ++i) batch.Add(tokens[i], i, 0, true, /*is_prefill=*/true);
   ISV_RETURN_IF_ERROR(ctx->Forward(batch));
 
   std::string out;

@@ -56,7 +56,7 @@ Status Run(RunOptions opt) {
   const auto t_prompt = std::chrono::steady_clock::now();
   Batch batch;
   for (size_t i = 0; i < prompt.size(); ++i)
-    batch.Add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size());
+    batch.Add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size(), /*is_prefill=*/true);
   ISV_RETURN_IF_ERROR(ctx->Forward(batch));
   const double prompt_s = SecondsSince(t_prompt);
 

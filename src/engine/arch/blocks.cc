@@ -190,7 +190,7 @@ void RopeAttentionResidual(int32_t layer, const TensorView& wo, ForwardState& s)
   ApplyRope(hp, s.q.data(), hp.n_head, hp.n_embd_q(), s);
   ApplyRope(hp, s.k.data(), hp.n_head_kv, hp.n_embd_kv(), s);
   Attention(layer, s);
-  MatMul(wo, s.attn.data(), n, s.proj.data(), *s.pool, s.matmul);
+  MatMul(wo, s.attn.data(), n, s.proj.data(), *s.pool, s.matmul, s.n_prefill);
   AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd, s.pool);
 }
 
@@ -199,10 +199,10 @@ void SwiGluFfnResidual(const TensorView& ffn_norm, const TensorView& gate, const
   const ModelParams& hp = s.model->params();
   const int64_t n = s.n_tokens;
   RmsNorm(s.x.data(), ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
-  MatMul(gate, s.xn.data(), n, s.gate.data(), *s.pool, s.matmul);
-  MatMul(up, s.xn.data(), n, s.up.data(), *s.pool, s.matmul);
+  MatMul(gate, s.xn.data(), n, s.gate.data(), *s.pool, s.matmul, s.n_prefill);
+  MatMul(up, s.xn.data(), n, s.up.data(), *s.pool, s.matmul, s.n_prefill);
   SwiGlu(s.gate.data(), hp.n_ff, s.up.data(), hp.n_ff, n, hp.n_ff, s.gate.data(), s.pool);
-  MatMul(down, s.gate.data(), n, s.proj.data(), *s.pool, s.matmul);
+  MatMul(down, s.gate.data(), n, s.proj.data(), *s.pool, s.matmul, s.n_prefill);
   AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd, s.pool);
 }
 
@@ -215,7 +215,7 @@ void ComputeLogits(ForwardState& s) {
     std::copy(src, src + hp.n_embd, s.out_x.data() + r * hp.n_embd);
   }
   RmsNorm(s.out_x.data(), w.output_norm, n_out, hp.n_embd, hp.rms_eps, s.out_x.data());
-  MatMul(w.output, s.out_x.data(), n_out, s.logits.data(), *s.pool, s.matmul);
+  MatMul(w.output, s.out_x.data(), n_out, s.logits.data(), *s.pool, s.matmul, s.n_out_prefill);
 }
 
 }  // namespace isv

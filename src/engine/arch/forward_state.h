@@ -24,6 +24,8 @@ struct ForwardState {
   MatMulScratch matmul;
 
   int32_t n_tokens = 0;
+  int32_t n_prefill = 0;      // the last n_prefill tokens are prompt tokens (Batch::prefill)
+  int32_t n_out_prefill = 0;  // ... and the last n_out_prefill output rows
   std::vector<int32_t> positions;    // [n_tokens]
   std::vector<int32_t> cells;        // [n_tokens] KV cell of each token
   std::vector<int32_t> seq_slot;     // [n_tokens] index into seq_cells

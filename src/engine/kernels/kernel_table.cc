@@ -19,6 +19,7 @@ KernelTable BuildTable(Isa isa) {
     RegisterFloatKernelsAvx512(t);
     RegisterLegacyQuantKernelsAvx512(t);
     RegisterKQuantKernelsAvx512(t);
+    RegisterPrefillKernelsAvx512(t);
   }
   return t;
 }

@@ -42,6 +42,14 @@ struct TypeKernels {
                     int n_cols, float* out, size_t out_stride) = nullptr;
   int tile_rows = 0;
   int tile_cols = 0;
+  // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
+  //   out[t * out_stride + r] = PrefillDotRef(type, n, x + r * x_stride, activation row t)
+  // bit for bit, for r < n_rows (REQUIRES: 1 <= n_rows <= prefill_rows) and all n_tokens tokens of
+  // `packed` (PackPrefillActivations layout; vec_dot_type must be Q8_0). Only for prompt tokens:
+  // its summation order is not vec_dot's.
+  void (*prefill_gemm)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens,
+                       float* out, size_t out_stride) = nullptr;
+  int prefill_rows = 0;
 };
 // Batch invariance (the serving layer promises that a sequence's outputs do not depend on what
 // else is in the batch): vec_dot_4 and gemm_tile return results BIT-IDENTICAL to vec_dot of the
@@ -73,5 +81,6 @@ void RegisterKQuantKernelsAvx2(KernelTable& table);
 void RegisterFloatKernelsAvx512(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
 void RegisterKQuantKernelsAvx512(KernelTable& table);
+void RegisterPrefillKernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 Q8_0 IQ4_NL prefill_gemm
 
 }  // namespace isv

@@ -10,6 +10,7 @@
 
 #include "core/thread_pool.h"
 #include "engine/kernels/cpu_features.h"
+#include "engine/kernels/prefill.h"
 #include "engine/tensor/tensor.h"
 
 namespace isv {
@@ -17,17 +18,21 @@ namespace isv {
 // Reusable scratch memory for MatMul (keeps the hot path free of allocations once warmed up).
 struct MatMulScratch {
   std::vector<uint8_t> activations;
+  std::vector<PrefillBlock> packed;  // prompt-token activations in the prefill layout
 };
 
 // y[t * n_out + r] = dot(row r of w, x[t * w.ne[0] ...]) for t in [0, n_tokens), r in [0, n_out)
 // where n_out = w.ne[1]. x holds n_tokens contiguous rows of w.ne[0] floats.
+// The last n_prefill rows of x are prompt tokens (0 <= n_prefill <= n_tokens): where the weight type
+// has a prefill kernel (prefill.h) they go through it, in its summation order; all other rows get
+// exactly the bits of a one-token vec_dot (batch invariance, kernels.h).
 // REQUIRES: w is a 2-D tensor of a supported type; y has room for n_tokens * w.ne[1] floats.
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            MatMulScratch& scratch);
+            MatMulScratch& scratch, int64_t n_prefill = 0);
 
 // Same, with the kernels of an explicit instruction-set level (tests compare levels).
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            MatMulScratch& scratch, Isa isa);
+            MatMulScratch& scratch, Isa isa, int64_t n_prefill = 0);
 
 // Copies row `row` of w, dequantized, into out (w.ne[0] floats). Used for embedding lookups.
 void DequantizeRow(const TensorView& w, int64_t row, float* out);

@@ -10,6 +10,12 @@
 // appends the n_embd floats to `embd`; the forward pass uses the row where it would look up the
 // token embedding. Rows are kept in entry order (the k-th embedding entry owns row k).
 //
+// An entry flagged `prefill` is a prompt token: the forward pass may compute it with the prefill
+// kernels (kernels/prefill.h), whose float summation order differs from the decode kernels'. A token
+// must be flagged the same way whatever else is in its batch (the scheduler flags every prompt token
+// and no generated one), so that its results never depend on the batch. Prefill entries come after
+// all other entries of a batch (Context::Forward rejects other orders).
+//
 // Plain value type, not synchronised. Clear() keeps the capacity, so a reused Batch does not
 // allocate in the decode loop.
 #pragma once
@@ -27,17 +33,20 @@ struct Batch {
   std::vector<int32_t> positions;
   std::vector<int32_t> seq_ids;
   std::vector<uint8_t> want_logits;  // 1: produce logits for this entry
+  std::vector<uint8_t> prefill;      // 1: a prompt token (see above)
 
-  void Add(int32_t token, int32_t pos, int32_t seq, bool logits) {
+  void Add(int32_t token, int32_t pos, int32_t seq, bool logits, bool is_prefill = false) {
     tokens.push_back(token);
     positions.push_back(pos);
     seq_ids.push_back(seq);
     want_logits.push_back(logits ? 1 : 0);
+    prefill.push_back(is_prefill ? 1 : 0);
   }
   // Appends an entry whose input is `row` (the model's n_embd floats) instead of a token embedding.
-  void AddEmbedding(const float* row, int32_t n_embd, int32_t pos, int32_t seq, bool logits) {
+  void AddEmbedding(const float* row, int32_t n_embd, int32_t pos, int32_t seq, bool logits,
+                    bool is_prefill = false) {
     embd.insert(embd.end(), row, row + n_embd);
-    Add(kEmbeddingToken, pos, seq, logits);
+    Add(kEmbeddingToken, pos, seq, logits, is_prefill);
   }
   void Clear() {
     tokens.clear();
@@ -45,6 +54,7 @@ struct Batch {
     positions.clear();
     seq_ids.clear();
     want_logits.clear();
+    prefill.clear();
   }
   int32_t size() const { return static_cast<int32_t>(tokens.size()); }
 };

@@ -57,8 +57,13 @@ Status Context::Validate(const Batch& batch) const {
   const int32_t n = batch.size();
   if (n == 0) return InvalidArgumentError("empty batch");
   if (static_cast<int32_t>(batch.positions.size()) != n || static_cast<int32_t>(batch.seq_ids.size()) != n ||
-      static_cast<int32_t>(batch.want_logits.size()) != n)
+      static_cast<int32_t>(batch.want_logits.size()) != n || static_cast<int32_t>(batch.prefill.size()) != n)
     return InvalidArgumentError("batch fields differ in length");
+  for (int32_t i = 1; i < n; ++i) {
+    if (batch.prefill[i - 1] && !batch.prefill[i])
+      return InvalidArgumentError("batch entry " + std::to_string(i) +
+                                  " is not a prompt token but follows one (prompt tokens come last)");
+  }
   const int32_t n_vocab = model_.params().n_vocab;
   size_t n_rows = 0;
   for (int32_t i = 0; i < n; ++i) {
@@ -108,8 +113,14 @@ Status Context::Forward(const Batch& batch) {
   s.n_tokens = batch.size();
   s.positions.assign(batch.positions.begin(), batch.positions.end());
   s.output_rows.clear();
+  s.n_prefill = 0;
+  s.n_out_prefill = 0;
   for (int32_t i = 0; i < batch.size(); ++i) {
     if (batch.want_logits[i]) s.output_rows.push_back(i);
+    if (batch.prefill[i]) {
+      ++s.n_prefill;
+      if (batch.want_logits[i]) ++s.n_out_prefill;
+    }
   }
   s.Reserve(s.n_tokens, static_cast<int32_t>(s.output_rows.size()));
   PrepareSequences(batch);

@@ -33,7 +33,7 @@ StatusOr<PerplexityResult> ComputePerplexity(Context& ctx, std::span<const int32
     batch.Clear();
     for (int32_t i = 0; i < n_chunk; ++i) {
       const int32_t token = (i == 0 && bos >= 0) ? bos : chunk[i];
-      batch.Add(token, i, 0, i >= first && i < n_chunk - 1);
+      batch.Add(token, i, 0, i >= first && i < n_chunk - 1, /*is_prefill=*/true);
     }
     ISV_RETURN_IF_ERROR(ctx.Forward(batch));
     PerplexityChunk info;

@@ -105,7 +105,8 @@ TEST_P(GoldenTest, MatchesLlamaCpp) {
     // The golden ids drive the forward pass (a tokenizer bug must not hide a forward-pass result).
     (*ctx)->kv_cache().Clear();
     Batch batch;
-    for (size_t i = 0; i < g.tokens.size(); ++i) batch.Add(g.tokens[i], static_cast<int32_t>(i), 0, true);
+    // Flagged as prompt tokens, as the server sends prompts (the prefill kernels where the type has one).
+    for (size_t i = 0; i < g.tokens.size(); ++i) batch.Add(g.tokens[i], static_cast<int32_t>(i), 0, true, true);
     ASSERT_TRUE((*ctx)->Forward(batch).ok());
     ASSERT_EQ((*ctx)->n_outputs(), static_cast<int32_t>(g.tokens.size()));
 

@@ -1,0 +1,177 @@
+// Prefill kernels (kernels/prefill.h). Independent expectations: the packing against the layout's
+// definition, the oracle PrefillDotRef against a double-precision dot product of the dequantized
+// rows, every SIMD prefill kernel against the oracle BIT FOR BIT (the order is specified exactly),
+// and MatMul's split: plain rows keep vec_dot's bits, prompt rows get the prefill kernel's.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "engine/kernels/blocks.h"
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/matmul.h"
+#include "engine/kernels/prefill.h"
+#include "engine/tensor/float16.h"
+
+namespace isv {
+namespace {
+
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL};
+
+bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
+
+// n_rows rows of `type` (scaled by `scale`) and n_tokens Q8_0 activation rows, random.
+struct Operands {
+  std::vector<uint8_t> w, a;
+  size_t w_row = 0, a_row = 0;
+};
+
+Operands MakeOperands(GgmlType type, int64_t n, int n_rows, int n_tokens, std::mt19937& rng, float scale = 0.05f) {
+  std::normal_distribution<float> dist;
+  Operands o;
+  o.w_row = RowSize(type, n);
+  o.a_row = RowSize(GgmlType::kQ8_0, n);
+  o.w.resize(o.w_row * n_rows);
+  o.a.resize(o.a_row * n_tokens);
+  std::vector<float> f(n);
+  for (int r = 0; r < n_rows; ++r) {
+    for (float& v : f) v = scale * dist(rng);
+    GetKernels(type, Isa::kScalar).from_float(f.data(), &o.w[r * o.w_row], n);
+  }
+  for (int t = 0; t < n_tokens; ++t) {
+    for (float& v : f) v = dist(rng);
+    GetKernels(GgmlType::kQ8_0, Isa::kScalar).from_float(f.data(), &o.a[t * o.a_row], n);
+  }
+  return o;
+}
+
+TEST(PrefillTest, PackingFollowsTheLayout) {
+  std::mt19937 rng(1);
+  const int64_t n = 96, n_tokens = 21;  // two groups, the second padded with token 20
+  const Operands o = MakeOperands(GgmlType::kQ8_0, n, 1, n_tokens, rng);
+  std::vector<PrefillBlock> packed(PrefillPackedBytes(n_tokens, n) / sizeof(PrefillBlock));
+  ASSERT_EQ(packed.size(), 2u * 3u);
+  PackPrefillActivations(o.a.data(), o.a_row, n_tokens, n, 0, 2, packed.data());
+  for (int g = 0; g < 2; ++g) {
+    for (int b = 0; b < 3; ++b) {
+      const PrefillBlock& p = packed[g * 3 + b];
+      for (int t = 0; t < kPrefillGroup; ++t) {
+        const int token = std::min(g * kPrefillGroup + t, static_cast<int>(n_tokens) - 1);
+        const BlockQ8_0& blk = reinterpret_cast<const BlockQ8_0*>(&o.a[token * o.a_row])[b];
+        ASSERT_EQ(p.dy[t], Fp16ToFp32(blk.d));
+        for (int k = 0; k < kQK; ++k) {
+          ASSERT_EQ(p.q[k / 4][4 * t + k % 4], static_cast<uint8_t>(blk.qs[k] + 128))
+              << "group " << g << " block " << b << " token " << t << " quant " << k;
+        }
+      }
+    }
+  }
+}
+
+TEST(PrefillTest, OracleIsTheDotProduct) {
+  std::mt19937 rng(2);
+  const int64_t n = 896;
+  for (GgmlType type : kTypes) {
+    const Operands o = MakeOperands(type, n, 4, 3, rng);
+    std::vector<float> wf(n), af(n);
+    for (int r = 0; r < 4; ++r) {
+      GetKernels(type, Isa::kScalar).to_float(&o.w[r * o.w_row], wf.data(), n);
+      for (int t = 0; t < 3; ++t) {
+        GetKernels(GgmlType::kQ8_0, Isa::kScalar).to_float(&o.a[t * o.a_row], af.data(), n);
+        double want = 0, mag = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          want += static_cast<double>(wf[i]) * af[i];
+          mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
+        }
+        const float got = PrefillDotRef(type, n, &o.w[r * o.w_row], &o.a[t * o.a_row]);
+        EXPECT_NEAR(got, want, 1e-5 * mag) << TypeName(type) << " row " << r << " token " << t;
+      }
+    }
+  }
+}
+
+TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
+  if (GetKernels(GgmlType::kQ8_0).prefill_gemm == nullptr)
+    GTEST_SKIP() << "no prefill kernel at this CPU's level (" << IsaName(BestIsa()) << "; needs AVX-512 VNNI)";
+  std::mt19937 rng(3);
+  int checked = 0;
+  for (GgmlType type : kTypes) {
+    const TypeKernels& k = GetKernels(type);
+    ASSERT_NE(k.prefill_gemm, nullptr) << TypeName(type);
+    for (int64_t n : {32, 96, 896}) {
+      for (int n_tokens : {1, 5, 16, 17, 40}) {
+        // Large weights too: quants at the ends of their range.
+        const Operands o = MakeOperands(type, n, k.prefill_rows, n_tokens, rng, n == 96 ? 50.0f : 0.05f);
+        std::vector<PrefillBlock> packed(PrefillPackedBytes(n_tokens, n) / sizeof(PrefillBlock));
+        PackPrefillActivations(o.a.data(), o.a_row, n_tokens, n, 0, (n_tokens + 15) / 16, packed.data());
+        for (int n_rows = 1; n_rows <= k.prefill_rows; ++n_rows) {
+          const size_t stride = static_cast<size_t>(n_rows) + 3;  // out rows wider than the tile
+          std::vector<float> out(static_cast<size_t>(n_tokens) * stride, -1.0f);
+          k.prefill_gemm(n, o.w.data(), o.w_row, n_rows, packed.data(), n_tokens, out.data(), stride);
+          for (int t = 0; t < n_tokens; ++t) {
+            for (int r = 0; r < n_rows; ++r) {
+              const float want = PrefillDotRef(type, n, &o.w[r * o.w_row], &o.a[t * o.a_row]);
+              ASSERT_TRUE(SameBits(out[t * stride + r], want))
+                  << TypeName(type) << " n " << n << " tokens " << n_tokens << " rows " << n_rows << " (" << r
+                  << ", " << t << "): " << out[t * stride + r] << " vs oracle " << want;
+              ++checked;
+            }
+            for (size_t r = n_rows; r < stride; ++r) ASSERT_EQ(out[t * stride + r], -1.0f) << "wrote past the tile";
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 10000);
+}
+
+// MatMul with the last n_prefill tokens flagged: the others keep vec_dot's bits, the flagged ones
+// get the oracle's bits where the type has a prefill kernel (else vec_dot's as well).
+TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
+  std::mt19937 rng(4);
+  ThreadPool pool(2);
+  MatMulScratch scratch;
+  const int64_t n = 896;
+  for (GgmlType type : {GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K}) {
+    for (int64_t n_out : {37, 300}) {
+      const int n_tokens = 35;
+      std::normal_distribution<float> dist;
+      std::vector<float> wf(static_cast<size_t>(n * n_out)), x(static_cast<size_t>(n * n_tokens));
+      for (float& v : wf) v = 0.05f * dist(rng);
+      for (float& v : x) v = dist(rng);
+      const TypeKernels& k = GetKernels(type);
+      const size_t w_row = RowSize(type, n);
+      std::vector<uint8_t> w(w_row * n_out);
+      for (int64_t r = 0; r < n_out; ++r) k.from_float(&wf[r * n], &w[r * w_row], n);
+      TensorView tv;
+      tv.type = type;
+      tv.n_dims = 2;
+      tv.ne[0] = n;
+      tv.ne[1] = n_out;
+      tv.data = w.data();
+      const TypeKernels& ak = GetKernels(k.vec_dot_type);
+      std::vector<uint8_t> act(RowSize(k.vec_dot_type, n));
+      for (int n_prefill : {0, 1, 20, 35}) {
+        std::vector<float> y(static_cast<size_t>(n_out * n_tokens));
+        MatMul(tv, x.data(), n_tokens, y.data(), pool, scratch, n_prefill);
+        for (int t = 0; t < n_tokens; ++t) {
+          ak.from_float(&x[t * n], act.data(), n);
+          const bool prompt = t >= n_tokens - n_prefill && k.prefill_gemm != nullptr;
+          for (int64_t r = 0; r < n_out; ++r) {
+            const float want = prompt ? PrefillDotRef(type, n, &w[r * w_row], act.data())
+                                      : k.vec_dot(n, &w[r * w_row], act.data());
+            ASSERT_TRUE(SameBits(y[t * n_out + r], want))
+                << TypeName(type) << " n_out " << n_out << " n_prefill " << n_prefill << " token " << t << " row "
+                << r << ": " << y[t * n_out + r] << " vs " << want << (prompt ? " (oracle)" : " (vec_dot)");
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace isv
