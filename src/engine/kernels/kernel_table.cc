@@ -20,6 +20,7 @@ KernelTable BuildTable(Isa isa) {
     RegisterLegacyQuantKernelsAvx512(t);
     RegisterKQuantKernelsAvx512(t);
     RegisterPrefillKernelsAvx512(t);
+    RegisterKPrefillKernelsAvx512(t);
   }
   return t;
 }

@@ -122,18 +122,17 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
 // y rows [r0, r1) for the n_tokens prompt tokens of `packed` with the prefill kernel: token blocks
 // of about kTokenBlockBytes of packed activations x row tiles of prefill_rows rows (each call
 // unpacks its rows once for the whole token block).
-void PrefillRows(const TypeKernels& wk, const TensorView& w, const PrefillBlock* packed, int64_t n_tokens,
-                 int64_t r0, int64_t r1, float* y) {
+void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* packed, int64_t n_tokens, int64_t r0,
+                 int64_t r1, float* y) {
   const int64_t n_in = w.ne[0];
   const int64_t n_out = w.ne[1];
-  const int64_t nb = n_in / 32;
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
-  const int64_t group_bytes = nb * static_cast<int64_t>(sizeof(PrefillBlock));
+  const int64_t group_bytes = static_cast<int64_t>(PrefillPackedBytes(wk.vec_dot_type, kPrefillGroup, n_in));
   const int64_t token_block = std::max<int64_t>(1, kTokenBlockBytes / group_bytes) * kPrefillGroup;
   for (int64_t tb = 0; tb < n_tokens; tb += token_block) {
     const int n_cols = static_cast<int>(std::min(token_block, n_tokens - tb));
-    const PrefillBlock* pk = packed + (tb / kPrefillGroup) * nb;
+    const uint8_t* pk = packed + (tb / kPrefillGroup) * group_bytes;
     for (int64_t r = r0; r < r1; r += wk.prefill_rows) {
       const int n_rows = static_cast<int>(std::min<int64_t>(wk.prefill_rows, r1 - r));
       wk.prefill_gemm(n_in, w0 + r * row_bytes, row_bytes, n_rows, pk, n_cols, y + tb * n_out + r,
@@ -171,20 +170,21 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
   // Prompt tokens with a prefill kernel: packed once here, then computed by PrefillRows.
   const bool prefill = n_prefill > 0 && wk.prefill_gemm != nullptr;
   const int64_t n_plain = prefill ? n_tokens - n_prefill : n_tokens;
-  const PrefillBlock* packed = nullptr;
+  const uint8_t* packed = nullptr;
   if (prefill) {
-    scratch.packed.resize(PrefillPackedBytes(n_prefill, n_in) / sizeof(PrefillBlock));
+    const size_t bytes = PrefillPackedBytes(wk.vec_dot_type, n_prefill, n_in);
+    scratch.packed.resize((bytes + sizeof(PrefillBlock) - 1) / sizeof(PrefillBlock));  // 64-byte aligned storage
     const uint8_t* prompt_act = act + n_plain * act_row;
     const int64_t n_groups = (n_prefill + kPrefillGroup - 1) / kPrefillGroup;
     void* out = scratch.packed.data();
     if (n_prefill * n_in < kMinParallelQuantize || pool.size() == 1) {
-      PackPrefillActivations(prompt_act, act_row, n_prefill, n_in, 0, n_groups, out);
+      PackPrefillActivations(wk.vec_dot_type, prompt_act, act_row, n_prefill, n_in, 0, n_groups, out);
     } else {
       pool.ParallelFor(n_groups, [&](int64_t begin, int64_t end) {
-        PackPrefillActivations(prompt_act, act_row, n_prefill, n_in, begin, end - begin, out);
+        PackPrefillActivations(wk.vec_dot_type, prompt_act, act_row, n_prefill, n_in, begin, end - begin, out);
       });
     }
-    packed = scratch.packed.data();
+    packed = reinterpret_cast<const uint8_t*>(scratch.packed.data());
   }
   float* y_prefill = y + n_plain * n_out;
   auto rows = [&](int64_t r0, int64_t r1) {

@@ -18,7 +18,7 @@ namespace isv {
 // Reusable scratch memory for MatMul (keeps the hot path free of allocations once warmed up).
 struct MatMulScratch {
   std::vector<uint8_t> activations;
-  std::vector<PrefillBlock> packed;  // prompt-token activations in the prefill layout
+  std::vector<PrefillBlock> packed;  // prompt-token activations in the prefill layout (as raw storage)
 };
 
 // y[t * n_out + r] = dot(row r of w, x[t * w.ne[0] ...]) for t in [0, n_tokens), r in [0, n_out)

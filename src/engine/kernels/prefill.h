@@ -12,9 +12,15 @@
 // (|isum_b| < 2^24, so float(isum_b) is exact). PrefillDotRef computes exactly this; the SIMD kernels
 // equal it bit for bit (tests/engine/kernels/prefill_test.cc).
 //
-// Types: the symmetric legacy types with Q8_0 activations (Q4_0, Q5_0, Q8_0, IQ4_NL). Levels: AVX-512
-// VNNI (prefill_avx512.cc). Elsewhere TypeKernels::prefill_gemm is null and prompt tokens take the
-// gemm_tile path like every other token.
+// Types: the symmetric legacy types with Q8_0 activations (Q4_0, Q5_0, Q8_0, IQ4_NL), and Q4_K, Q5_K,
+// Q6_K with Q8_K activations, whose order per 256-element super-block is
+//   S = sum over sub-blocks k of sc_k * isum_k                  (int32, exact)
+//   M = sum over the 8 sub-blocks j of 32 of m_j * ysum_j       (Q4_K / Q5_K: the mins; int32, exact)
+//   acc = fma(fp32(d) * dy, float(S), acc);  then for Q4_K / Q5_K:  acc = fma(-(fp32(dmin) * dy), float(M), acc)
+// (sc_k / m_j the integer sub-block scales / mins, ysum_j the sum of sub-block j's activation quants,
+// dy Q8_K's float scale; float(S) rounds to nearest even when |S| >= 2^24, the same in every kernel).
+// Levels: AVX-512 VNNI (prefill_avx512.cc, prefill_k_avx512.cc). Elsewhere TypeKernels::prefill_gemm
+// is null and prompt tokens take the gemm_tile path like every other token.
 //
 // Activation layout ("packed"): the Q8_0 activation rows in groups of kPrefillGroup tokens (the last
 // group padded by repeating its last token); per group, one PrefillBlock per weight block, in block
@@ -22,7 +28,8 @@
 // is the 4 quants 4j..4j+3 of token 0, then of token 1, ... (so one 64-byte row is the j-th 32-bit
 // word of every token: the operand layout of VPDPBUSD with a broadcast weight word, and of AMX's
 // int8 B tiles) — stored as unsigned quant + 128 (VPDPBUSD multiplies unsigned x signed), then the
-// 16 tokens' fp32 scales.
+// 16 tokens' fp32 scales. Q8_K rows pack the same way per 256-element super-block (PrefillBlockK: 64
+// word rows), with the sums of the 8 sub-blocks of 32 quants, two int16 per int32 lane.
 #pragma once
 
 #include <cstddef>
@@ -40,20 +47,24 @@ struct alignas(64) PrefillBlock {
 };
 static_assert(sizeof(PrefillBlock) == 576, "PrefillBlock is 9 cache lines");
 
-// Bytes of packed activations for n_tokens rows of n elements (REQUIRES: n % 32 == 0).
-inline size_t PrefillPackedBytes(int64_t n_tokens, int64_t n) {
-  const int64_t groups = (n_tokens + kPrefillGroup - 1) / kPrefillGroup;
-  return static_cast<size_t>(groups * (n / 32)) * sizeof(PrefillBlock);
-}
+struct alignas(64) PrefillBlockK {
+  uint8_t q[64][64];  // q[j][4 t + i] = quant 4 j + i of token t (of the super-block), + 128
+  float dy[kPrefillGroup];
+  uint32_t ysum[4][kPrefillGroup];  // ysum[p][t] = sum of sub-block 2p (low int16), 2p + 1 (high)
+};
+static_assert(sizeof(PrefillBlockK) % 64 == 0, "PrefillBlockK is whole cache lines");
 
-// Packs n_tokens Q8_0 rows of n elements (row t at act + t * act_stride) into the layout above.
-// `packed` must hold PrefillPackedBytes(n_tokens, n) bytes, 64-byte aligned. Groups are independent:
-// `first_group` / `n_groups` select a range (parallel packing).
-void PackPrefillActivations(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, int64_t first_group,
-                            int64_t n_groups, void* packed);
+// Bytes of packed activations of `act_type` (Q8_0 or Q8_K) for n_tokens rows of n elements.
+size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n);
 
-// The oracle: the prefill-order dot product of one weight row of `type` (REQUIRES: one of the
-// types above) with one Q8_0 activation row, n elements.
+// Packs n_tokens activation rows of `act_type` (Q8_0 or Q8_K), n elements each (row t at act + t *
+// act_stride), into the layout above. `packed` must hold PrefillPackedBytes(...) bytes, 64-byte
+// aligned. Groups are independent: `first_group` / `n_groups` select a range (parallel packing).
+void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
+                            int64_t first_group, int64_t n_groups, void* packed);
+
+// The oracle: the prefill-order dot product of one weight row of `type` (REQUIRES:
+// HasPrefillOrder(type)) with one activation row of its vec_dot_type, n elements.
 float PrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y);
 
 // True for the weight types that have a prefill order (the types above).

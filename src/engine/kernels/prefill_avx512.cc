@@ -15,6 +15,7 @@
 // The weight rows of a tile are first unpacked to plain int8 blocks + fp32 scales + corrections in
 // a per-thread buffer (the same inner loop then serves every type; for Q8_0 it is a copy), once per
 // call: MatMul hands each call a whole token block, so this costs little per token.
+// The K-quant kernels are in prefill_k_avx512.cc.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/kernels/blocks.h"
+#include "engine/kernels/blocks_k.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -51,14 +52,141 @@ float BlockInts(GgmlType type, const void* row, int64_t i, int8_t q[kQK]) {
   }
 }
 
+// One K-quant super-block in integers: 256 quants, the sub-block scales (8 of 32 or 16 of 16), the 8
+// mins (Q4_K / Q5_K), d and dmin.
+struct KInts {
+  int8_t q[kQK_K];
+  int32_t sc[16];
+  int32_t m[8];
+  int n_sub = 0;
+  float d = 0, dmin = 0;
+};
+
+void KBlockInts(GgmlType type, const void* row, int64_t i, KInts& k) {
+  if (type == GgmlType::kQ6_K) {
+    const BlockQ6K& b = static_cast<const BlockQ6K*>(row)[i];
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = b.ql + 64 * half;
+      const uint8_t* qh = b.qh + 32 * half;
+      int8_t* q = k.q + 128 * half;
+      for (int l = 0; l < 32; ++l) {
+        q[l] = static_cast<int8_t>(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+        q[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+        q[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+        q[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+      }
+    }
+    for (int j = 0; j < 16; ++j) k.sc[j] = b.scales[j];
+    k.n_sub = 16;
+    k.d = Fp16ToFp32(b.d);
+    k.dmin = 0;
+    return;
+  }
+  // Q4_K / Q5_K: chunk c of 64 elements = the low nibbles of qs[32c..32c+31], then the high ones.
+  const bool five = type == GgmlType::kQ5_K;
+  const uint8_t* scales;
+  const uint8_t* qs;
+  const uint8_t* qh = nullptr;
+  uint16_t d, dmin;
+  if (five) {
+    const BlockQ5K& b = static_cast<const BlockQ5K*>(row)[i];
+    scales = b.scales, qs = b.qs, qh = b.qh, d = b.d, dmin = b.dmin;
+  } else {
+    const BlockQ4K& b = static_cast<const BlockQ4K*>(row)[i];
+    scales = b.scales, qs = b.qs, d = b.d, dmin = b.dmin;
+  }
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      int lo = qs[32 * c + l] & 0xF, hi = qs[32 * c + l] >> 4;
+      if (five) {
+        lo |= ((qh[l] >> (2 * c)) & 1) << 4;
+        hi |= ((qh[l] >> (2 * c + 1)) & 1) << 4;
+      }
+      k.q[64 * c + l] = static_cast<int8_t>(lo);
+      k.q[64 * c + 32 + l] = static_cast<int8_t>(hi);
+    }
+  }
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, m;
+    UnpackScaleMinK4(j, scales, &sc, &m);
+    k.sc[j] = sc;
+    k.m[j] = m;
+  }
+  k.n_sub = 8;
+  k.d = Fp16ToFp32(d);
+  k.dmin = Fp16ToFp32(dmin);
+}
+
+bool IsKType(GgmlType type) {
+  return type == GgmlType::kQ4_K || type == GgmlType::kQ5_K || type == GgmlType::kQ6_K;
+}
+
+float KPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
+  const BlockQ8K* act = static_cast<const BlockQ8K*>(y);
+  float acc = 0;
+  KInts k;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    KBlockInts(type, x, i, k);
+    const int len = kQK_K / k.n_sub;
+    int32_t s = 0;
+    for (int sub = 0; sub < k.n_sub; ++sub) {
+      int32_t isum = 0;
+      for (int e = sub * len; e < (sub + 1) * len; ++e) isum += static_cast<int32_t>(k.q[e]) * act[i].qs[e];
+      s += k.sc[sub] * isum;
+    }
+    acc = std::fma(k.d * act[i].d, static_cast<float>(s), acc);
+    if (type != GgmlType::kQ6_K) {
+      int32_t m = 0;
+      for (int j = 0; j < 8; ++j) m += k.m[j] * (act[i].bsums[2 * j] + act[i].bsums[2 * j + 1]);
+      acc = std::fma(-(k.dmin * act[i].d), static_cast<float>(m), acc);
+    }
+  }
+  return acc;
+}
+
+void PackQ8K(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, int64_t first_group, int64_t n_groups,
+             void* packed) {
+  const int64_t nb = n / kQK_K;
+  const uint8_t* rows = static_cast<const uint8_t*>(act);
+  PrefillBlockK* out = static_cast<PrefillBlockK*>(packed);
+  for (int64_t g = first_group; g < first_group + n_groups; ++g) {
+    for (int t = 0; t < kPrefillGroup; ++t) {
+      const int64_t token = std::min<int64_t>(g * kPrefillGroup + t, n_tokens - 1);
+      const BlockQ8K* blocks = reinterpret_cast<const BlockQ8K*>(rows + token * act_stride);
+      for (int64_t b = 0; b < nb; ++b) {
+        PrefillBlockK& p = out[g * nb + b];
+        for (int j = 0; j < 64; ++j) {
+          uint32_t word;
+          std::memcpy(&word, blocks[b].qs + 4 * j, 4);
+          word ^= 0x80808080u;
+          std::memcpy(&p.q[j][4 * t], &word, 4);
+        }
+        p.dy[t] = blocks[b].d;
+        for (int pair = 0; pair < 4; ++pair) {
+          const int16_t* bs = blocks[b].bsums + 4 * pair;
+          const uint16_t lo = static_cast<uint16_t>(bs[0] + bs[1]), hi = static_cast<uint16_t>(bs[2] + bs[3]);
+          p.ysum[pair][t] = lo | (static_cast<uint32_t>(hi) << 16);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool HasPrefillOrder(GgmlType type) {
   return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kQ8_0 ||
-         type == GgmlType::kIQ4_NL;
+         type == GgmlType::kIQ4_NL || IsKType(type);
+}
+
+size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n) {
+  const int64_t groups = (n_tokens + kPrefillGroup - 1) / kPrefillGroup;
+  if (act_type == GgmlType::kQ8_K) return static_cast<size_t>(groups * (n / kQK_K)) * sizeof(PrefillBlockK);
+  return static_cast<size_t>(groups * (n / kQK)) * sizeof(PrefillBlock);
 }
 
 float PrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
+  if (IsKType(type)) return KPrefillDotRef(type, n, x, y);
   const BlockQ8_0* act = static_cast<const BlockQ8_0*>(y);
   float acc = 0;
   for (int64_t i = 0; i < n / kQK; ++i) {
@@ -71,8 +199,9 @@ float PrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
   return acc;
 }
 
-void PackPrefillActivations(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, int64_t first_group,
-                            int64_t n_groups, void* packed) {
+void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
+                            int64_t first_group, int64_t n_groups, void* packed) {
+  if (act_type == GgmlType::kQ8_K) return PackQ8K(act, act_stride, n_tokens, n, first_group, n_groups, packed);
   const int64_t nb = n / kQK;
   const uint8_t* rows = static_cast<const uint8_t*>(act);
   PrefillBlock* out = static_cast<PrefillBlock*>(packed);

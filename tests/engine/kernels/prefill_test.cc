@@ -19,11 +19,20 @@
 namespace isv {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL};
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL,
+                               GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
+
+bool IsK(GgmlType type) { return TypeTraits(type).block_size == 256; }
+
+// Packed activations in 64-byte aligned storage.
+std::vector<PrefillBlock> PackedBuffer(GgmlType act_type, int64_t n_tokens, int64_t n) {
+  return std::vector<PrefillBlock>((PrefillPackedBytes(act_type, n_tokens, n) + sizeof(PrefillBlock) - 1) /
+                                   sizeof(PrefillBlock));
+}
 
 bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
-// n_rows rows of `type` (scaled by `scale`) and n_tokens Q8_0 activation rows, random.
+// n_rows rows of `type` (scaled by `scale`) and n_tokens activation rows of its vec_dot_type, random.
 struct Operands {
   std::vector<uint8_t> w, a;
   size_t w_row = 0, a_row = 0;
@@ -32,8 +41,9 @@ struct Operands {
 Operands MakeOperands(GgmlType type, int64_t n, int n_rows, int n_tokens, std::mt19937& rng, float scale = 0.05f) {
   std::normal_distribution<float> dist;
   Operands o;
+  const GgmlType act_type = GetKernels(type, Isa::kScalar).vec_dot_type;
   o.w_row = RowSize(type, n);
-  o.a_row = RowSize(GgmlType::kQ8_0, n);
+  o.a_row = RowSize(act_type, n);
   o.w.resize(o.w_row * n_rows);
   o.a.resize(o.a_row * n_tokens);
   std::vector<float> f(n);
@@ -43,7 +53,7 @@ Operands MakeOperands(GgmlType type, int64_t n, int n_rows, int n_tokens, std::m
   }
   for (int t = 0; t < n_tokens; ++t) {
     for (float& v : f) v = dist(rng);
-    GetKernels(GgmlType::kQ8_0, Isa::kScalar).from_float(f.data(), &o.a[t * o.a_row], n);
+    GetKernels(act_type, Isa::kScalar).from_float(f.data(), &o.a[t * o.a_row], n);
   }
   return o;
 }
@@ -52,9 +62,9 @@ TEST(PrefillTest, PackingFollowsTheLayout) {
   std::mt19937 rng(1);
   const int64_t n = 96, n_tokens = 21;  // two groups, the second padded with token 20
   const Operands o = MakeOperands(GgmlType::kQ8_0, n, 1, n_tokens, rng);
-  std::vector<PrefillBlock> packed(PrefillPackedBytes(n_tokens, n) / sizeof(PrefillBlock));
+  std::vector<PrefillBlock> packed(PrefillPackedBytes(GgmlType::kQ8_0, n_tokens, n) / sizeof(PrefillBlock));
   ASSERT_EQ(packed.size(), 2u * 3u);
-  PackPrefillActivations(o.a.data(), o.a_row, n_tokens, n, 0, 2, packed.data());
+  PackPrefillActivations(GgmlType::kQ8_0, o.a.data(), o.a_row, n_tokens, n, 0, 2, packed.data());
   for (int g = 0; g < 2; ++g) {
     for (int b = 0; b < 3; ++b) {
       const PrefillBlock& p = packed[g * 3 + b];
@@ -73,14 +83,15 @@ TEST(PrefillTest, PackingFollowsTheLayout) {
 
 TEST(PrefillTest, OracleIsTheDotProduct) {
   std::mt19937 rng(2);
-  const int64_t n = 896;
   for (GgmlType type : kTypes) {
+    const int64_t n = IsK(type) ? 1024 : 896;
+    const GgmlType act_type = GetKernels(type, Isa::kScalar).vec_dot_type;
     const Operands o = MakeOperands(type, n, 4, 3, rng);
     std::vector<float> wf(n), af(n);
     for (int r = 0; r < 4; ++r) {
       GetKernels(type, Isa::kScalar).to_float(&o.w[r * o.w_row], wf.data(), n);
       for (int t = 0; t < 3; ++t) {
-        GetKernels(GgmlType::kQ8_0, Isa::kScalar).to_float(&o.a[t * o.a_row], af.data(), n);
+        GetKernels(act_type, Isa::kScalar).to_float(&o.a[t * o.a_row], af.data(), n);
         double want = 0, mag = 0;
         for (int64_t i = 0; i < n; ++i) {
           want += static_cast<double>(wf[i]) * af[i];
@@ -101,12 +112,14 @@ TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
   for (GgmlType type : kTypes) {
     const TypeKernels& k = GetKernels(type);
     ASSERT_NE(k.prefill_gemm, nullptr) << TypeName(type);
-    for (int64_t n : {32, 96, 896}) {
+    const std::vector<int64_t> lengths = IsK(type) ? std::vector<int64_t>{256, 768, 2048} : std::vector<int64_t>{32, 96, 896};
+    for (int64_t n : lengths) {
       for (int n_tokens : {1, 5, 16, 17, 40}) {
         // Large weights too: quants at the ends of their range.
-        const Operands o = MakeOperands(type, n, k.prefill_rows, n_tokens, rng, n == 96 ? 50.0f : 0.05f);
-        std::vector<PrefillBlock> packed(PrefillPackedBytes(n_tokens, n) / sizeof(PrefillBlock));
-        PackPrefillActivations(o.a.data(), o.a_row, n_tokens, n, 0, (n_tokens + 15) / 16, packed.data());
+        const Operands o = MakeOperands(type, n, k.prefill_rows, n_tokens, rng, n == lengths[1] ? 50.0f : 0.05f);
+        std::vector<PrefillBlock> packed = PackedBuffer(k.vec_dot_type, n_tokens, n);
+        PackPrefillActivations(k.vec_dot_type, o.a.data(), o.a_row, n_tokens, n, 0, (n_tokens + 15) / 16,
+                               packed.data());
         for (int n_rows = 1; n_rows <= k.prefill_rows; ++n_rows) {
           const size_t stride = static_cast<size_t>(n_rows) + 3;  // out rows wider than the tile
           std::vector<float> out(static_cast<size_t>(n_tokens) * stride, -1.0f);
@@ -134,8 +147,8 @@ TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   std::mt19937 rng(4);
   ThreadPool pool(2);
   MatMulScratch scratch;
-  const int64_t n = 896;
-  for (GgmlType type : {GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K}) {
+  for (GgmlType type : {GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K}) {
+    const int64_t n = IsK(type) ? 1024 : 896;
     for (int64_t n_out : {37, 300}) {
       const int n_tokens = 35;
       std::normal_distribution<float> dist;
