@@ -21,6 +21,9 @@ constexpr int kYieldIterations = 64;
 // holds a chunk can finish it on this core.
 constexpr int kWaitSpinIterations = 2048;
 
+// The chunk field while the caller publishes a generation's job: no chunk can be claimed.
+constexpr uint64_t kPublishing = 0xFFFFFFFFu;
+
 uint32_t GenerationOf(uint64_t word) { return static_cast<uint32_t>(word >> 32); }
 int64_t ChunkOf(uint64_t word) { return static_cast<int64_t>(word & 0xFFFFFFFFu); }
 
@@ -48,13 +51,17 @@ void ThreadPool::RunChunks(int64_t n_chunks, const std::function<void(int64_t)>&
     for (int64_t c = 0; c < n_chunks; ++c) fn(c);
     return;
   }
-  // Publish the job. No worker can still be inside the previous generation's chunks (the
-  // previous call returned only after all of them were done), so these plain stores are safe;
-  // the release store of word_ makes them visible to whoever sees the new generation.
+  // Publish the job. First the new generation with the chunk field kPublishing: from here on no
+  // claim of the previous generation can succeed (a worker that read the previous word may still
+  // try one, and it must not pair that word with the job and chunk count stored next), and no
+  // claim of the new one until the job is in place. No worker can still be inside the previous
+  // generation's chunks (the previous call returned only after all of them were done), so the
+  // plain stores below are safe; the store of the claimable word publishes them.
+  const uint32_t gen = ++generation_;
+  word_.store((static_cast<uint64_t>(gen) << 32) | kPublishing, std::memory_order_seq_cst);
   job_.store(&fn, std::memory_order_relaxed);
   n_chunks_.store(n_chunks, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
-  const uint32_t gen = ++generation_;
   word_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_seq_cst);
   if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     wake_seq_.fetch_add(1, std::memory_order_seq_cst);
@@ -74,8 +81,13 @@ void ThreadPool::Participate(uint32_t gen) {
   for (;;) {
     uint64_t w = word_.load(std::memory_order_acquire);
     if (GenerationOf(w) != gen) return;
-    // Read before the claim: if the generation is still `gen` when the CAS succeeds, it was
-    // `gen` all along (generations only grow), so these belong to this job.
+    if (ChunkOf(w) == static_cast<int64_t>(kPublishing)) {  // the caller is storing the job
+      ISV_CPU_RELAX();
+      continue;
+    }
+    // Read before the claim: job and count are stored before the first claimable word of `gen`
+    // and replaced only after the word left `gen` (RunChunks), so if the CAS below succeeds on a
+    // word of `gen`, these are `gen`'s.
     const std::function<void(int64_t)>* job = job_.load(std::memory_order_relaxed);
     const int64_t n = n_chunks_.load(std::memory_order_relaxed);
     if (ChunkOf(w) >= n) return;

@@ -32,7 +32,7 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Calls fn(chunk) exactly once for every chunk in [0, n_chunks), on any of the pool's threads
-  // (the caller included); returns when all calls have returned. REQUIRES: n_chunks < 2^32.
+  // (the caller included); returns when all calls have returned. REQUIRES: n_chunks < 2^32 - 1.
   void RunChunks(int64_t n_chunks, const std::function<void(int64_t chunk)>& fn);
 
   // Runs fn(ith, nth) once for each ith in [0, nth), nth = size(); returns when all are done.

@@ -19,6 +19,7 @@
 #include "core/mem_bandwidth.h"
 #include "core/process_stats.h"
 #include "core/thread_pool.h"
+#include "engine/kernels/amx_q8_0.h"
 #include "engine/kernels/cpu_features.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
@@ -143,6 +144,7 @@ int RunBench(const BenchOptions& opt) {
     j["n_params"] = n_params;
     j["threads"] = threads;
     j["isa"] = std::string(IsaName(BestIsa()));
+    j["amx"] = AmxEnabled();  // the AMX Q8_0 prompt kernel (kernels/amx_q8_0.h) is in use
     j["repetitions"] = opt.reps;
     auto series = [](int n, const Series& s) {
       return nlohmann::json{{"n_tokens", n}, {"tokens_per_s_mean", s.Mean()}, {"tokens_per_s_sd", s.Sd()},
@@ -163,7 +165,8 @@ int RunBench(const BenchOptions& opt) {
   std::printf("model: %s (%s, file type %s, %.1f M params, file %.1f MiB, tensors %.1f MiB)\n", opt.model.c_str(),
               file.architecture().c_str(), ftype.c_str(), n_params / 1e6, FileSizeBytes(opt.model) / 1048576.0,
               tensor_bytes / 1048576.0);
-  std::printf("threads: %d, isa: %s, repetitions: %d\n\n", threads, std::string(IsaName(BestIsa())).c_str(), opt.reps);
+  std::printf("threads: %d, isa: %s, amx: %s, repetitions: %d\n\n", threads, std::string(IsaName(BestIsa())).c_str(),
+              AmxEnabled() ? "yes (Q8_0 prompt tokens)" : "no", opt.reps);
   std::printf("| %-8s | %23s |\n|----------|-------------------------|\n", "test", "t/s");
   if (opt.n_prompt > 0) std::printf("| %-8s | %12.2f ± %8.2f |\n", test_pp.c_str(), pp.Mean(), pp.Sd());
   if (opt.n_gen > 0) std::printf("| %-8s | %12.2f ± %8.2f |\n", test_tg.c_str(), tg.Mean(), tg.Sd());

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/gguf/gguf_file.h"
+#include "engine/kernels/amx_q8_0.h"
 #include "tools/tools_testutil.h"
 
 namespace isv {
@@ -31,6 +32,7 @@ TEST(BenchCliTest, JsonOutputParsesWithConsistentFigures) {
   EXPECT_EQ(j["tensor_bytes"].get<int64_t>(), tensor_bytes);
   EXPECT_EQ(j["threads"], 2);
   EXPECT_EQ(j["repetitions"], 2);
+  EXPECT_EQ(j["amx"], AmxEnabled());
   for (const char* test : {"pp", "tg"}) {
     ASSERT_TRUE(j.contains(test)) << test;
     EXPECT_EQ(j[test]["samples"].size(), 2u) << test;
