@@ -382,9 +382,12 @@ void Scheduler::Step() {
 void Scheduler::Finish(Request& r, Status status) {
   KvCache& kv = context_->kv_cache();
   if (options_.prefix_cache && status.ok()) {
-    // Keep the blocks of everything fed (prompt and generated tokens) for later requests.
+    // Keep the blocks of the prompt tokens fed so far (a request cancelled during its prefill too)
+    // for later requests. Not those of generated tokens: their K/V came from the decode kernels,
+    // while a later prompt holding the same tokens computes them with the prefill kernels (another
+    // summation order, kernels/prefill.h) — sharing them would make a cached run differ from a cold
+    // one in the last bits. A multi-turn chat still reuses everything up to the latest answer.
     std::vector<int32_t> fed(r.prompt->tokens.begin(), r.prompt->tokens.end());
-    fed.insert(fed.end(), r.seq->generated().begin(), r.seq->generated().end());
     fed.resize(std::min<size_t>(fed.size(), static_cast<size_t>(r.n_fed)));
     prefix_.Insert(fed, kv.Blocks(r.slot));
   }

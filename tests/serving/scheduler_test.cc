@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <future>
@@ -371,6 +372,53 @@ TEST(SchedulerTest, PrefixCacheReusesRepeatedSystemPrompt) {
             static_cast<int32_t>((second.tokens.size() - 1) / KvCache::kDefaultBlockSize * KvCache::kDefaultBlockSize));
   nlohmann::ordered_json snap = s->Snapshot();
   EXPECT_GT(snap["prefix_cache"]["hit_ratio"].get<double>(), 0.0);
+}
+
+// A multi-turn prompt (an earlier prompt + the tokens generated for it + more) hits only the earlier
+// PROMPT's blocks: blocks of generated tokens hold decode-kernel K/V, which would differ in the last
+// bits from what the prefill kernels compute for the same tokens in a prompt. So the cached run is
+// exactly the cold one, on a model whose weights have prefill kernels.
+TEST(SchedulerTest, PrefixCacheKeepsPromptBlocksOnlySoCachedEqualsCold) {
+  std::unique_ptr<Loaded> m = Loaded::Open("tiny-llama-Q8_0.gguf");
+  if (!m) GTEST_SKIP() << "tiny-llama-Q8_0 absent";
+  Prompt first;
+  for (int32_t i = 0; i < 20; ++i) first.tokens.push_back(1 + (i * 37) % 500);
+  // The tokens the scheduler generates for `first`, greedily: prompt flagged, then one token per step.
+  std::vector<int32_t> generated;
+  {
+    auto ctx = Context::Create(*m->model, {.n_ctx = 64, .n_threads = 2});
+    ASSERT_TRUE(ctx.ok());
+    Batch b;
+    for (size_t i = 0; i < first.tokens.size(); ++i)
+      b.Add(first.tokens[i], static_cast<int32_t>(i), 0, i + 1 == first.tokens.size(), true);
+    for (int32_t pos = static_cast<int32_t>(first.tokens.size()); generated.size() < 16; ++pos) {
+      ASSERT_TRUE((*ctx)->Forward(b).ok());
+      std::span<const float> l = (*ctx)->Logits((*ctx)->n_outputs() - 1);
+      const int32_t next = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+      generated.push_back(next);
+      b.Clear();
+      b.Add(next, pos, 0, true);
+    }
+  }
+  Prompt second = first;
+  second.tokens.insert(second.tokens.end(), generated.begin(), generated.end());
+  for (int32_t t : {5, 9, 77, 3}) second.tokens.push_back(t);
+
+  SchedulerOptions plain;
+  plain.parallel = 1;
+  plain.prefix_cache = false;
+  Outcome cold = RunOne(*m->Make(plain, 256), second, Greedy(12));
+  ASSERT_TRUE(cold.status.ok());
+
+  SchedulerOptions o;
+  o.parallel = 1;
+  std::unique_ptr<Scheduler> s = m->Make(o, 256);
+  Outcome a = RunOne(*s, first, Greedy(16));
+  ASSERT_TRUE(a.status.ok());
+  Outcome b = RunOne(*s, second, Greedy(12));
+  ASSERT_TRUE(b.status.ok());
+  EXPECT_EQ(b.result.cached_tokens, KvCache::kDefaultBlockSize);  // the prompt's one full block, no more
+  EXPECT_EQ(b.text, cold.text);
 }
 
 // A KV pool that holds only one request's reservation at a time: the others wait for blocks

@@ -35,9 +35,11 @@ CpuFeatures Detect() {
   f.avx512bw = ((b >> 30) & 1) && zmm_ok;
   f.avx512vl = ((b >> 31) & 1) && zmm_ok;
   f.avx512vnni = ((c >> 11) & 1) && zmm_ok;
-  f.amx_bf16 = (d >> 22) & 1;
-  f.amx_tile = (d >> 24) & 1;
-  f.amx_int8 = (d >> 25) & 1;
+  // AMX also needs the OS to enable the tile configuration and data state (XCR0 bits 17, 18).
+  const bool tiles_ok = (xcr0 & 0x60000) == 0x60000;
+  f.amx_bf16 = ((d >> 22) & 1) && tiles_ok;
+  f.amx_tile = ((d >> 24) & 1) && tiles_ok;
+  f.amx_int8 = ((d >> 25) & 1) && tiles_ok;
   unsigned a1, b1, c1, d1;
   if (__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) f.avx512bf16 = ((a1 >> 5) & 1) && zmm_ok;
   return f;

@@ -12,14 +12,15 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
   bool avx512vnni = false, avx512bf16 = false;
-  bool amx_tile = false, amx_int8 = false, amx_bf16 = false;
+  bool amx_tile = false, amx_int8 = false, amx_bf16 = false;  // CPUID and XCR0 (not the permission)
 };
 
 // What this CPU (and OS, via XGETBV) supports.
 const CpuFeatures& GetCpuFeatures();
 
 // The best Isa this CPU runs, lowered by the environment variable ISV_ISA=scalar|avx2|avx512
-// (never raised above what the CPU has).
+// (never raised above what the CPU has). ISV_ISA=amx means the same as avx512 here; any value
+// other than amx also turns the AMX prefill kernel off (kernels/amx_q8_0.h: AmxEnabled).
 Isa BestIsa();
 std::string_view IsaName(Isa isa);
 

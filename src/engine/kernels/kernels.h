@@ -56,10 +56,9 @@ struct TypeKernels {
 // same instruction-set level for every row and column (same integer lanes, same float operations
 // in the same order per (row, column) pair); tests/engine/kernels/batch_invariance_test.cc checks it.
 
-// Not in this table: the AMX prefill kernel for Q8_0 (kernels/amx_q8_0.h). It works on whole row
-// ranges with activations packed per MatMul, and its float results are NOT vec_dot's, so MatMul
-// uses it only for the rows marked as prompt tokens (MatMulScratch::prefill_begin), where the
-// kernel choice does not depend on the batch.
+// Not in this table: the AMX prefill kernel for Q8_0 (kernels/amx_q8_0.h), which works on whole
+// row ranges with its own activation packing. It computes the prefill order (prefill.h) like
+// prefill_gemm, and MatMul prefers it for Q8_0 prompt rows where AmxEnabled().
 
 // One TypeKernels per GgmlType value (indexed by the raw ggml type number).
 struct KernelTable {

@@ -150,6 +150,12 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatMulScratch& scratch, Isa isa, int64_t n_prefill) {
+  const bool amx = n_prefill > 0 && w.type == GgmlType::kQ8_0;
+  MatMul(w, x, n_tokens, y, pool, scratch, isa, n_prefill, amx ? AmxQ8_0PrefillKernel(isa) : nullptr);
+}
+
+void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatMulScratch& scratch, Isa isa, int64_t n_prefill, AmxQ8_0RowsFn amx_kernel) {
   const int64_t n_in = w.ne[0];
   const int64_t n_out = w.ne[1];
   if (n_tokens <= 0 || n_out <= 0) return;
@@ -167,29 +173,51 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
     });
   }
 
-  // Prompt tokens with a prefill kernel: packed once here, then computed by PrefillRows.
-  const bool prefill = n_prefill > 0 && wk.prefill_gemm != nullptr;
+  // Prompt tokens with a prefill kernel (AMX for Q8_0 where given, else the level's prefill_gemm):
+  // their activations are packed once here, then computed by the kernel per row range.
+  if (w.type != GgmlType::kQ8_0) amx_kernel = nullptr;
+  const bool prefill = n_prefill > 0 && (amx_kernel != nullptr || wk.prefill_gemm != nullptr);
   const int64_t n_plain = prefill ? n_tokens - n_prefill : n_tokens;
-  const uint8_t* packed = nullptr;
+  const uint8_t* prompt_act = act + n_plain * act_row;
+  uint8_t* packed = nullptr;
   if (prefill) {
-    const size_t bytes = PrefillPackedBytes(wk.vec_dot_type, n_prefill, n_in);
+    const size_t bytes = amx_kernel != nullptr ? AmxQ8_0PackedSize(n_in, n_prefill)
+                                               : PrefillPackedBytes(wk.vec_dot_type, n_prefill, n_in);
     scratch.packed.resize((bytes + sizeof(PrefillBlock) - 1) / sizeof(PrefillBlock));  // 64-byte aligned storage
-    const uint8_t* prompt_act = act + n_plain * act_row;
-    const int64_t n_groups = (n_prefill + kPrefillGroup - 1) / kPrefillGroup;
-    void* out = scratch.packed.data();
-    if (n_prefill * n_in < kMinParallelQuantize || pool.size() == 1) {
-      PackPrefillActivations(wk.vec_dot_type, prompt_act, act_row, n_prefill, n_in, 0, n_groups, out);
-    } else {
-      pool.ParallelFor(n_groups, [&](int64_t begin, int64_t end) {
-        PackPrefillActivations(wk.vec_dot_type, prompt_act, act_row, n_prefill, n_in, begin, end - begin, out);
-      });
-    }
-    packed = reinterpret_cast<const uint8_t*>(scratch.packed.data());
+    packed = reinterpret_cast<uint8_t*>(scratch.packed.data());
   }
-  float* y_prefill = y + n_plain * n_out;
+  auto pack = [&](int64_t g0, int64_t g1) {
+    if (amx_kernel != nullptr) {
+      AmxQ8_0Pack(n_in, prompt_act, act_row, n_prefill, g0 * kPrefillGroup, std::min(n_prefill, g1 * kPrefillGroup),
+                  packed);
+    } else {
+      PackPrefillActivations(wk.vec_dot_type, prompt_act, act_row, n_prefill, n_in, g0, g1 - g0, packed);
+    }
+  };
+  const int64_t n_groups = prefill ? (n_prefill + kPrefillGroup - 1) / kPrefillGroup : 0;
+  if (n_groups > 0) {
+    if (n_prefill * n_in < kMinParallelQuantize || pool.size() == 1) {
+      pack(0, n_groups);
+    } else {
+      pool.ParallelFor(n_groups, pack);
+    }
+  }
+  AmxQ8_0Args amx;
+  amx.n_in = n_in;
+  amx.w = static_cast<const uint8_t*>(w.data);
+  amx.row_bytes = w.row_bytes();
+  amx.packed = packed;
+  amx.n_tokens = n_prefill;
+  amx.y = y + n_plain * n_out;
+  amx.y_stride = static_cast<size_t>(n_out);
   auto rows = [&](int64_t r0, int64_t r1) {
     if (n_plain > 0) MatMulRows(wk, w, act, act_row, n_plain, r0, r1, y);
-    if (prefill) PrefillRows(wk, w, packed, n_prefill, r0, r1, y_prefill);
+    if (!prefill) return;
+    if (amx_kernel != nullptr) {
+      amx_kernel(amx, r0, r1);
+    } else {
+      PrefillRows(wk, w, packed, n_prefill, r0, r1, amx.y);
+    }
   };
 
   if (n_out * n_in * n_tokens < kMinParallelMacs || pool.size() == 1) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "engine/kernels/amx_q8_0.h"
 #include "engine/kernels/cpu_features.h"
 #include "engine/kernels/prefill.h"
 #include "engine/tensor/tensor.h"
@@ -24,8 +25,9 @@ struct MatMulScratch {
 // y[t * n_out + r] = dot(row r of w, x[t * w.ne[0] ...]) for t in [0, n_tokens), r in [0, n_out)
 // where n_out = w.ne[1]. x holds n_tokens contiguous rows of w.ne[0] floats.
 // The last n_prefill rows of x are prompt tokens (0 <= n_prefill <= n_tokens): where the weight type
-// has a prefill kernel (prefill.h) they go through it, in its summation order; all other rows get
-// exactly the bits of a one-token vec_dot (batch invariance, kernels.h).
+// has a prefill kernel they go through it, in its summation order (prefill.h) — the AMX kernel for
+// Q8_0 where AmxEnabled() (amx_q8_0.h, the same order), else TypeKernels::prefill_gemm; all other
+// rows get exactly the bits of a one-token vec_dot (batch invariance, kernels.h).
 // REQUIRES: w is a 2-D tensor of a supported type; y has room for n_tokens * w.ne[1] floats.
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatMulScratch& scratch, int64_t n_prefill = 0);
@@ -33,6 +35,11 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 // Same, with the kernels of an explicit instruction-set level (tests compare levels).
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatMulScratch& scratch, Isa isa, int64_t n_prefill = 0);
+
+// Same, with an explicit AMX kernel for the prompt rows of Q8_0 weights (nullptr: the level's
+// prefill_gemm). The overloads above pass AmxQ8_0PrefillKernel(isa); tests pass the emulated kernel.
+void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatMulScratch& scratch, Isa isa, int64_t n_prefill, AmxQ8_0RowsFn amx_kernel);
 
 // Copies row `row` of w, dequantized, into out (w.ne[0] floats). Used for embedding lookups.
 void DequantizeRow(const TensorView& w, int64_t row, float* out);
