@@ -66,8 +66,12 @@ void AmxQ8_0RowsHardware(const AmxQ8_0Args& args, int64_t r0, int64_t r1);
 
 // True when the CPU has AMX-TILE and AMX-INT8, the OS enabled the tile state (XCR0 bits 17, 18),
 // the process got the tile-data permission (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA),
-// asked once and cached), the AVX-512 level is available, and ISV_ISA is unset or "amx" (any
-// other value — scalar, avx2, avx512 — turns AMX off). Decided once per process.
+// asked once and cached) and the AVX-512 level is available.
+bool AmxHardwareUsable();
+
+// True when AmxHardwareUsable(), ISV_ISA is unset or "amx" (any other value — scalar, avx2, avx512 —
+// turns AMX off), and the hardware kernel gave the emulated kernel's bits on a small fixed problem
+// (else a warning on stderr and AMX stays off). Decided once per process.
 bool AmxEnabled();
 
 // The kernel MatMul uses for the prefill rows of Q8_0 weights at level `isa`: the hardware one when

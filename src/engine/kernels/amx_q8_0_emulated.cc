@@ -3,9 +3,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "engine/kernels/amx_q8_0.h"
 #include "engine/kernels/amx_q8_0_kernel.h"
@@ -28,7 +30,45 @@ bool AmxSupported() {
   return supported;
 }
 
+// The hardware kernel against the emulated one on a small fixed problem covering the tile shapes a
+// step uses (a full and a partial second weight tile, a partial token group, two blocks). Run once,
+// before the first use: a hardware kernel that disagrees with the tests' model is never used.
+bool HardwareAgreesWithEmulation() {
+  constexpr int64_t kIn = 64, kOut = 40, kTokens = 20;
+  const size_t row = static_cast<size_t>(kIn / amx_q8_0::kBlock) * amx_q8_0::kBlockBytes;
+  std::vector<uint8_t> w(row * kOut), act(row * kTokens);
+  uint32_t state = 12345;
+  auto next = [&state] { return state = state * 1664525u + 1013904223u; };
+  auto fill = [&](std::vector<uint8_t>& rows) {
+    for (size_t off = 0; off < rows.size(); off += amx_q8_0::kBlockBytes) {
+      const uint16_t d = static_cast<uint16_t>(0x2000 + (next() >> 20) % 0x1000);  // finite fp16 scales
+      std::memcpy(&rows[off], &d, 2);
+      for (int k = 0; k < amx_q8_0::kBlock; ++k) rows[off + 2 + k] = static_cast<uint8_t>(next() >> 24);
+    }
+  };
+  fill(w);
+  fill(act);
+  std::vector<uint8_t> storage(AmxQ8_0PackedSize(kIn, kTokens) + 64);
+  uint8_t* packed = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+  AmxQ8_0Pack(kIn, act.data(), row, kTokens, 0, kTokens, packed);
+  std::vector<float> hw(kOut * kTokens), emu(kOut * kTokens);
+  AmxQ8_0Args args;
+  args.n_in = kIn;
+  args.w = w.data();
+  args.row_bytes = row;
+  args.packed = packed;
+  args.n_tokens = kTokens;
+  args.y_stride = kOut;
+  args.y = hw.data();
+  AmxQ8_0RowsHardware(args, 0, kOut);
+  args.y = emu.data();
+  AmxQ8_0RowsEmulated(args, 0, kOut);
+  return std::memcmp(hw.data(), emu.data(), hw.size() * sizeof(float)) == 0;
+}
+
 }  // namespace
+
+bool AmxHardwareUsable() { return BestIsa() == Isa::kAvx512 && AmxSupported(); }
 
 size_t AmxQ8_0PackedSize(int64_t n_in, int64_t n_tokens) {
   const int64_t n_groups = (n_tokens + kAmxGroupTokens - 1) / kAmxGroupTokens;
@@ -69,7 +109,12 @@ void AmxQ8_0RowsEmulated(const AmxQ8_0Args& args, int64_t r0, int64_t r1) {
 bool AmxEnabled() {
   static const bool enabled = [] {
     if (const char* env = std::getenv("ISV_ISA"); env != nullptr && std::string_view(env) != "amx") return false;
-    return BestIsa() == Isa::kAvx512 && AmxSupported();
+    if (!AmxHardwareUsable()) return false;
+    if (!HardwareAgreesWithEmulation()) {
+      std::fprintf(stderr, "warning: the AMX prompt kernel disagrees with its emulation on this CPU; AMX not used\n");
+      return false;
+    }
+    return true;
   }();
   return enabled;
 }
