@@ -202,13 +202,14 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
       pool.ParallelFor(n_groups, pack);
     }
   }
+  float* y_prompt = y + n_plain * n_out;
   AmxQ8_0Args amx;
   amx.n_in = n_in;
   amx.w = static_cast<const uint8_t*>(w.data);
   amx.row_bytes = w.row_bytes();
   amx.packed = packed;
   amx.n_tokens = n_prefill;
-  amx.y = y + n_plain * n_out;
+  amx.y = y_prompt;
   amx.y_stride = static_cast<size_t>(n_out);
   auto rows = [&](int64_t r0, int64_t r1) {
     if (n_plain > 0) MatMulRows(wk, w, act, act_row, n_plain, r0, r1, y);
@@ -216,7 +217,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
     if (amx_kernel != nullptr) {
       amx_kernel(amx, r0, r1);
     } else {
-      PrefillRows(wk, w, packed, n_prefill, r0, r1, amx.y);
+      PrefillRows(wk, w, packed, n_prefill, r0, r1, y_prompt);
     }
   };
 

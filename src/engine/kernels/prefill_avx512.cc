@@ -151,16 +151,7 @@ void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const vo
   const int64_t nb = n / kQK;
   UnpackRows<Ints>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
   const auto* pk = static_cast<const PrefillBlock*>(packed);
-  switch (n_rows) {
-    case 1: return AllGroups<1>(nb, tile, pk, n_tokens, out, out_stride);
-    case 2: return AllGroups<2>(nb, tile, pk, n_tokens, out, out_stride);
-    case 3: return AllGroups<3>(nb, tile, pk, n_tokens, out, out_stride);
-    case 4: return AllGroups<4>(nb, tile, pk, n_tokens, out, out_stride);
-    case 5: return AllGroups<5>(nb, tile, pk, n_tokens, out, out_stride);
-    case 6: return AllGroups<6>(nb, tile, pk, n_tokens, out, out_stride);
-    case 7: return AllGroups<7>(nb, tile, pk, n_tokens, out, out_stride);
-    default: return AllGroups<8>(nb, tile, pk, n_tokens, out, out_stride);
-  }
+  WithTileRows(n_rows, [&](auto rows) { AllGroups<decltype(rows)::value>(nb, tile, pk, n_tokens, out, out_stride); });
 }
 
 template <typename Ints>

@@ -221,16 +221,7 @@ void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const vo
   const int64_t nb = n / kQK_K;
   UnpackRows<T>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
   const auto* pk = static_cast<const PrefillBlockK*>(packed);
-  switch (n_rows) {
-    case 1: return AllGroups<T, 1>(nb, tile, pk, n_tokens, out, out_stride);
-    case 2: return AllGroups<T, 2>(nb, tile, pk, n_tokens, out, out_stride);
-    case 3: return AllGroups<T, 3>(nb, tile, pk, n_tokens, out, out_stride);
-    case 4: return AllGroups<T, 4>(nb, tile, pk, n_tokens, out, out_stride);
-    case 5: return AllGroups<T, 5>(nb, tile, pk, n_tokens, out, out_stride);
-    case 6: return AllGroups<T, 6>(nb, tile, pk, n_tokens, out, out_stride);
-    case 7: return AllGroups<T, 7>(nb, tile, pk, n_tokens, out, out_stride);
-    default: return AllGroups<T, 8>(nb, tile, pk, n_tokens, out, out_stride);
-  }
+  WithTileRows(n_rows, [&](auto rows) { AllGroups<T, decltype(rows)::value>(nb, tile, pk, n_tokens, out, out_stride); });
 }
 
 template <typename T>
