@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <span>
 #include <string>
 
 namespace isv {
@@ -387,9 +388,8 @@ void Scheduler::Finish(Request& r, Status status) {
     // while a later prompt holding the same tokens computes them with the prefill kernels (another
     // summation order, kernels/prefill.h) — sharing them would make a cached run differ from a cold
     // one in the last bits. A multi-turn chat still reuses everything up to the latest answer.
-    std::vector<int32_t> fed(r.prompt->tokens.begin(), r.prompt->tokens.end());
-    fed.resize(std::min<size_t>(fed.size(), static_cast<size_t>(r.n_fed)));
-    prefix_.Insert(fed, kv.Blocks(r.slot));
+    const std::span<const int32_t> prompt(r.prompt->tokens);
+    prefix_.Insert(prompt.first(std::min<size_t>(prompt.size(), static_cast<size_t>(r.n_fed))), kv.Blocks(r.slot));
   }
   kv.RemoveFrom(r.slot);
   if (options_.global != nullptr) options_.global->Release();

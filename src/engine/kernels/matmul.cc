@@ -150,8 +150,8 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatMulScratch& scratch, Isa isa, int64_t n_prefill) {
-  const bool amx = n_prefill > 0 && w.type == GgmlType::kQ8_0;
-  MatMul(w, x, n_tokens, y, pool, scratch, isa, n_prefill, amx ? AmxQ8_0PrefillKernel(isa) : nullptr);
+  // (The AMX kernel is ignored for weight types other than Q8_0.)
+  MatMul(w, x, n_tokens, y, pool, scratch, isa, n_prefill, n_prefill > 0 ? AmxQ8_0PrefillKernel(isa) : nullptr);
 }
 
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,

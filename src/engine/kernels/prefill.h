@@ -64,12 +64,9 @@ size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n);
 void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
                             int64_t first_group, int64_t n_groups, void* packed);
 
-// The oracle: the prefill-order dot product of one weight row of `type` (REQUIRES:
-// HasPrefillOrder(type)) with one activation row of its vec_dot_type, n elements.
+// The oracle: the prefill-order dot product of one weight row of `type` (REQUIRES: one of the types
+// above) with one activation row of its vec_dot_type, n elements.
 float PrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y);
-
-// True for the weight types that have a prefill order (the types above).
-bool HasPrefillOrder(GgmlType type);
 
 // Calls fn(std::integral_constant<int, R>()) with R = n_rows clamped to [1, 8]: the SIMD kernels'
 // row tiles are compile-time sizes.

@@ -174,11 +174,6 @@ void PackQ8K(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, in
 
 }  // namespace
 
-bool HasPrefillOrder(GgmlType type) {
-  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kQ8_0 ||
-         type == GgmlType::kIQ4_NL || IsKType(type);
-}
-
 size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n) {
   const int64_t groups = (n_tokens + kPrefillGroup - 1) / kPrefillGroup;
   if (act_type == GgmlType::kQ8_K) return static_cast<size_t>(groups * (n / kQK_K)) * sizeof(PrefillBlockK);
