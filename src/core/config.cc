@@ -138,6 +138,7 @@ StatusOr<ServeConfig> ServeConfig::FromEnv(const Getenv& getenv) {
   ISV_RETURN_IF_ERROR(ReadIntAs(getenv, "INFERENCE_STEP_TOKENS", 8, 1 << 16, &c.step_tokens));
   ISV_RETURN_IF_ERROR(ReadDouble(getenv, "INFERENCE_PRIORITY_AGING_S", 0, &c.priority_aging_s));
   ISV_RETURN_IF_ERROR(ReadBool(getenv, "INFERENCE_PREFIX_CACHE", &c.prefix_cache));
+  ISV_RETURN_IF_ERROR(ReadBool(getenv, "INFERENCE_MMAP", &c.mmap));
   std::string level = c.log_level;
   std::transform(level.begin(), level.end(), level.begin(),
                  [](unsigned char ch) { return std::toupper(ch); });

@@ -53,6 +53,7 @@ struct ServeConfig {
   int step_tokens = 128;       // INFERENCE_STEP_TOKENS: tokens per scheduler step (prefill chunk)
   double priority_aging_s = 10;  // INFERENCE_PRIORITY_AGING_S: one priority level gained per this wait
   bool prefix_cache = true;      // INFERENCE_PREFIX_CACHE: reuse computed prompt prefixes
+  bool mmap = false;  // INFERENCE_MMAP: use weights in place from the file's mmap instead of huge pages
   // INFERENCE_VISION_IMAGE_DIR: the only directory whose files /api/v1/vision/* `image_path` may
   // name ("" = image_path refused; send image_base64).
   std::string vision_image_dir;

@@ -1,16 +1,40 @@
 #include "core/mem_bandwidth.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
-#include <memory>
+#include <new>
 
 namespace isv {
+namespace {
 
-TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int passes) {
+// n floats in anonymous memory, untouched (not std::vector: value-initialization would touch every
+// page from this thread), optionally advised for transparent huge pages.
+class FloatArray {
+ public:
+  FloatArray(int64_t n, bool huge_pages) : bytes_(static_cast<size_t>(n) * sizeof(float)) {
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    if (huge_pages) madvise(p, bytes_, MADV_HUGEPAGE);
+    data_ = static_cast<float*>(p);
+  }
+  ~FloatArray() { munmap(data_, bytes_); }
+  FloatArray(const FloatArray&) = delete;
+  FloatArray& operator=(const FloatArray&) = delete;
+  float* get() const { return data_; }
+
+ private:
+  size_t bytes_;
+  float* data_;
+};
+
+}  // namespace
+
+TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int passes, bool huge_pages) {
   passes = std::max(passes, 2);
-  const int64_t n = static_cast<int64_t>(total_bytes / (3 * sizeof(float)));
-  // Not std::vector: value-initialization would touch every page from this thread.
-  std::unique_ptr<float[]> a(new float[n]), b(new float[n]), c(new float[n]);
+  const int64_t n = std::max<int64_t>(1, static_cast<int64_t>(total_bytes / (3 * sizeof(float))));
+  FloatArray a(n, huge_pages), b(n, huge_pages), c(n, huge_pages);
   float* pa = a.get();
   float* pb = b.get();
   float* pc = c.get();

@@ -23,7 +23,9 @@ struct TriadResult {
 };
 
 // total_bytes: the three arrays together (rounded down to whole floats); passes >= 2 (the first
-// one warms up and only counts towards best).
-TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int passes);
+// one warms up and only counts towards best). huge_pages: advise the arrays for transparent huge
+// pages, as the model's weights are by default (GgufMemory::kHugePages), so that the roofline is
+// measured on the same kind of memory the weights stream from.
+TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int passes, bool huge_pages = false);
 
 }  // namespace isv

@@ -74,7 +74,7 @@ StatusOr<std::unique_ptr<EngineGenerator>> EngineGenerator::Load(const ModelSpec
                                                                  const EngineOptions& options) {
   std::unique_ptr<EngineGenerator> g(new EngineGenerator());
   g->id_ = spec.id;
-  ISV_ASSIGN_OR_RETURN(g->model_, Model::Load(spec.path));
+  ISV_ASSIGN_OR_RETURN(g->model_, Model::Load(spec.path, options.mmap ? GgufMemory::kMap : GgufMemory::kHugePages));
   ISV_ASSIGN_OR_RETURN(g->tokenizer_, Tokenizer::FromGguf(g->model_->file()));
   if (!spec.chat_template.empty()) {
     std::ifstream in(spec.chat_template, std::ios::binary);

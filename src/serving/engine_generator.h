@@ -33,6 +33,7 @@ struct EngineOptions {
   double queue_timeout_s = 0;   // INFERENCE_QUEUE_TIMEOUT_S; 0 = wait as long as it takes
   double aging_s = 10;          // INFERENCE_PRIORITY_AGING_S
   bool prefix_cache = true;     // INFERENCE_PREFIX_CACHE
+  bool mmap = false;            // INFERENCE_MMAP: weights in place from the mmap, not in huge pages
   ConcurrencyLimit* global = nullptr;  // INFERENCE_MAX_RUNNING, shared by all models
   Metrics* metrics = nullptr;
 };

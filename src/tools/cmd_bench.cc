@@ -38,6 +38,7 @@ struct BenchOptions {
   bool json = false;
   double bw_gib = 1.0;
   uint32_t seed = 1234;
+  bool mmap = false;
 };
 
 struct Series {
@@ -90,7 +91,7 @@ int RunBench(const BenchOptions& opt) {
     std::fprintf(stderr, "error: need -p >= 0, -n >= 0 (not both 0) and -r >= 1\n");
     return 1;
   }
-  StatusOr<std::unique_ptr<Model>> model = Model::Load(opt.model);
+  StatusOr<std::unique_ptr<Model>> model = Model::Load(opt.model, opt.mmap ? GgufMemory::kMap : GgufMemory::kHugePages);
   if (!model.ok()) return ReportError(model.status());
   const int threads = opt.threads > 0 ? opt.threads : ThreadPool::DefaultThreadCount();
   ThreadPool pool(threads);
@@ -129,7 +130,7 @@ int RunBench(const BenchOptions& opt) {
   }
   ctx->reset();
   TriadResult bw;
-  if (opt.bw_gib > 0) bw = MeasureTriadBandwidth(pool, static_cast<size_t>(opt.bw_gib * 1073741824.0), 5);
+  if (opt.bw_gib > 0) bw = MeasureTriadBandwidth(pool, static_cast<size_t>(opt.bw_gib * 1073741824.0), 5, file.huge_pages());
   const double roofline = bw.best_gb_per_s > 0 ? bw.best_gb_per_s * 1e9 / static_cast<double>(tensor_bytes) : 0;
   const std::string test_pp = "pp" + std::to_string(opt.n_prompt), test_tg = "tg" + std::to_string(opt.n_gen);
   const std::string ftype = file.Find("general.file_type") ? file.Find("general.file_type")->ToDisplayString() : "-";
@@ -144,6 +145,7 @@ int RunBench(const BenchOptions& opt) {
     j["n_params"] = n_params;
     j["threads"] = threads;
     j["isa"] = std::string(IsaName(BestIsa()));
+    j["huge_pages"] = file.huge_pages();
     j["amx"] = AmxEnabled();  // the AMX Q8_0 prompt kernel (kernels/amx_q8_0.h) is in use
     j["repetitions"] = opt.reps;
     auto series = [](int n, const Series& s) {
@@ -165,8 +167,9 @@ int RunBench(const BenchOptions& opt) {
   std::printf("model: %s (%s, file type %s, %.1f M params, file %.1f MiB, tensors %.1f MiB)\n", opt.model.c_str(),
               file.architecture().c_str(), ftype.c_str(), n_params / 1e6, FileSizeBytes(opt.model) / 1048576.0,
               tensor_bytes / 1048576.0);
-  std::printf("threads: %d, isa: %s, amx: %s, repetitions: %d\n\n", threads, std::string(IsaName(BestIsa())).c_str(),
-              AmxEnabled() ? "yes (Q8_0 prompt tokens)" : "no", opt.reps);
+  std::printf("threads: %d, isa: %s, amx: %s, weights: %s, repetitions: %d\n\n", threads,
+              std::string(IsaName(BestIsa())).c_str(), AmxEnabled() ? "yes (Q8_0 prompt tokens)" : "no",
+              file.huge_pages() ? "huge pages" : "mmap", opt.reps);
   std::printf("| %-8s | %23s |\n|----------|-------------------------|\n", "test", "t/s");
   if (opt.n_prompt > 0) std::printf("| %-8s | %12.2f ± %8.2f |\n", test_pp.c_str(), pp.Mean(), pp.Sd());
   if (opt.n_gen > 0) std::printf("| %-8s | %12.2f ± %8.2f |\n", test_tg.c_str(), tg.Mean(), tg.Sd());
@@ -195,6 +198,9 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--bw-gib", opt->bw_gib, "GiB of memory for the bandwidth triad, at most 1024 (0: skip; default 1)")
       ->check(CLI::Range(0.0, 1024.0));
   cmd->add_option("--seed", opt->seed, "Seed of the random prompt tokens (default 1234)");
+  cmd->add_option("--mmap", opt->mmap,
+                  "1: use the weights in place from the file's mmap (like llama-bench's default); 0 (default): "
+                  "read them into transparent huge pages, as the service does unless INFERENCE_MMAP=1");
   cmd->callback([opt, exit_code] { *exit_code = RunBench(*opt); });
 }
 

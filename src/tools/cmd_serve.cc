@@ -80,6 +80,7 @@ int RunServe(const ServeFlags& flags) {
   eopt.queue_timeout_s = cfg.queue_timeout_s;
   eopt.aging_s = cfg.priority_aging_s;
   eopt.prefix_cache = cfg.prefix_cache;
+  eopt.mmap = cfg.mmap;
   eopt.global = &running_limit;
   eopt.metrics = &metrics;
   ModelManager manager(registry, std::make_unique<EngineLoader>(eopt), mopt);

@@ -42,6 +42,12 @@ struct TypeKernels {
                     int n_cols, float* out, size_t out_stride) = nullptr;
   int tile_rows = 0;
   int tile_cols = 0;
+  // Optional decode matrix-vector product (nullptr: MatMul calls vec_dot row by row):
+  //   out[r] = vec_dot(n, x + r * x_stride, y)   for r < n_rows, bit for bit.
+  // One call covers a whole range of consecutive rows, so the kernel prepares what depends only on
+  // y once (per-block corrections and scales) and prefetches ahead along the rows, which it reads as
+  // one sequential stream. Legacy types only so far (legacy_quant_tile.inc).
+  void (*gemv)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, float* out) = nullptr;
   // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
   //   out[t * out_stride + r] = PrefillDotRef(type, n, x + r * x_stride, activation row t)
   // bit for bit, for r < n_rows (REQUIRES: 1 <= n_rows <= prefill_rows) and all n_tokens tokens of
@@ -52,7 +58,7 @@ struct TypeKernels {
   int prefill_rows = 0;
 };
 // Batch invariance (the serving layer promises that a sequence's outputs do not depend on what
-// else is in the batch): vec_dot_4 and gemm_tile return results BIT-IDENTICAL to vec_dot of the
+// else is in the batch): gemv, vec_dot_4 and gemm_tile return results BIT-IDENTICAL to vec_dot of the
 // same instruction-set level for every row and column (same integer lanes, same float operations
 // in the same order per (row, column) pair); tests/engine/kernels/batch_invariance_test.cc checks it.
 

@@ -88,6 +88,10 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
   const int64_t n_out = w.ne[1];
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
+  if (n_tokens == 1 && wk.gemv != nullptr) {
+    wk.gemv(n_in, w0 + r0 * row_bytes, row_bytes, r1 - r0, act, y + r0);
+    return;
+  }
   if (wk.gemm_tile != nullptr) {
     MatMulTiles(wk, w, act, act_row, n_tokens, r0, r1, y);
     return;

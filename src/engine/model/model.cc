@@ -61,8 +61,8 @@ std::string Blk(int il, const char* name) { return "blk." + std::to_string(il) +
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path) {
-  ISV_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
+StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path, GgufMemory memory) {
+  ISV_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path, memory));
   return FromGguf(std::move(file));
 }
 

@@ -51,8 +51,9 @@ struct ModelWeights {
 
 class Model {
  public:
-  // Opens, maps and validates the GGUF file at `path`.
-  static StatusOr<std::unique_ptr<Model>> Load(const std::string& path);
+  // Opens and validates the GGUF file at `path`; by default the weights are read into huge pages
+  // (GgufMemory::kHugePages: faster decode), GgufMemory::kMap uses them in place from the mmap.
+  static StatusOr<std::unique_ptr<Model>> Load(const std::string& path, GgufMemory memory = GgufMemory::kHugePages);
   // Takes ownership of an opened file (tests build files in memory).
   static StatusOr<std::unique_ptr<Model>> FromGguf(std::unique_ptr<GgufFile> file);
 

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -265,6 +266,40 @@ TEST(GgufShippedTest, EveryModelAndVocabFileOpens) {
     }
   }
   EXPECT_EQ(n_files, 15 + 15);
+}
+
+// GgufMemory::kHugePages gives the same file as the mmap: same metadata and tensor directory, every
+// tensor's bytes identical; the copy starts on a 2 MiB boundary (what THP needs) and is writable
+// private memory, not the file.
+TEST(GgufShippedTest, HugePageCopyEqualsTheMapping) {
+  if (!std::filesystem::exists(TestData() / "models")) GTEST_SKIP() << "testdata absent: " << TestData();
+  int n_files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(TestData() / "models")) {
+    if (e.path().extension() != ".gguf") continue;
+    StatusOr<std::unique_ptr<GgufFile>> mapped = GgufFile::Open(e.path().string(), GgufMemory::kMap);
+    StatusOr<std::unique_ptr<GgufFile>> copied = GgufFile::Open(e.path().string(), GgufMemory::kHugePages);
+    ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+    ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+    EXPECT_FALSE((*mapped)->huge_pages());
+    EXPECT_EQ((*copied)->file_size(), (*mapped)->file_size());
+    EXPECT_EQ((*copied)->metadata().size(), (*mapped)->metadata().size());
+    ASSERT_EQ((*copied)->tensors().size(), (*mapped)->tensors().size()) << e.path();
+    for (size_t i = 0; i < (*mapped)->tensors().size(); ++i) {
+      const TensorView& a = (*mapped)->tensors()[i];
+      const TensorView& b = (*copied)->tensors()[i];
+      EXPECT_EQ(a.name, b.name);
+      ASSERT_EQ(a.n_bytes(), b.n_bytes());
+      EXPECT_NE(a.data, b.data);
+      EXPECT_EQ(std::memcmp(a.data, b.data, a.n_bytes()), 0) << e.path() << " tensor " << a.name;
+    }
+    if ((*copied)->huge_pages()) {
+      const uint8_t* start = static_cast<const uint8_t*>((*copied)->tensors()[0].data) - (*copied)->data_offset() -
+                             (*copied)->tensor_infos()[0].offset;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(start) % (uintptr_t{2} << 20), 0u) << e.path();
+    }
+    ++n_files;
+  }
+  EXPECT_EQ(n_files, 15);
 }
 
 struct ModelFacts {

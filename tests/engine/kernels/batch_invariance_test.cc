@@ -124,6 +124,38 @@ TEST(BatchInvarianceTest, GemmTileIsBitIdenticalToVecDotAtEveryShape) {
   }
 }
 
+// The decode kernel: every row of a range equals vec_dot, for odd and even row counts (the kernel
+// runs rows in pairs) and for rows too long for its prepared-activation buffer (fallback path).
+TEST(BatchInvarianceTest, GemvIsBitIdenticalToVecDot) {
+  std::mt19937 rng(8);
+  int checked = 0;
+  for (GgmlType type : kTypes) {
+    for (const int64_t n : {RowLength(type), int64_t{40960}}) {
+      const int n_rows = 7;
+      const Operands o = MakeOperands(type, n, n_rows, 1, rng);
+      for (Isa isa : AllIsas()) {
+        const TypeKernels& k = GetKernels(type, isa);
+        if (k.gemv == nullptr) continue;
+        for (int rows = 1; rows <= n_rows; ++rows) {
+          std::vector<float> out(n_rows + 1, -1.0f);
+          k.gemv(n, o.w.data(), o.w_row, rows, o.a.data(), out.data());
+          for (int r = 0; r < rows; ++r) {
+            const float want = k.vec_dot(n, &o.w[r * o.w_row], o.a.data());
+            ASSERT_TRUE(SameBits(out[r], want)) << TypeName(type) << " " << IsaName(isa) << " n " << n << " rows "
+                                                << rows << " row " << r << ": gemv " << out[r] << " vs vec_dot "
+                                                << want << " (diff " << out[r] - want << ")";
+          }
+          ASSERT_EQ(out[rows], -1.0f) << "gemv wrote past its rows";
+        }
+        ++checked;
+      }
+    }
+  }
+  if (BestIsa() >= Isa::kAvx2) {
+    EXPECT_GT(checked, 0) << "no gemv kernel registered";
+  }
+}
+
 // End to end: a batch of 1..11 tokens through MatMul (tiles, row blocks, thread chunks) equals
 // each token through MatMul alone, bit for bit, for every type and level.
 TEST(BatchInvarianceTest, BatchedMatMulIsBitIdenticalToOneTokenMatMul) {
