@@ -28,4 +28,9 @@ struct TriadResult {
 // measured on the same kind of memory the weights stream from.
 TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int passes, bool huge_pages = false);
 
+// Read-only bandwidth: the threads sum one array of total_bytes (bytes_per_pass = the array). Decode
+// only reads the weights, and reads alone run faster than the triad's two reads and a write (on the
+// development EPYC 38-44 vs 35-40 GB/s), so `bench` reports the tg roofline against both.
+TriadResult MeasureReadBandwidth(ThreadPool& pool, size_t total_bytes, int passes, bool huge_pages = false);
+
 }  // namespace isv

@@ -19,6 +19,12 @@ TEST(MemBandwidthTest, TriadReportsPlausibleBandwidth) {
     EXPECT_GT(r.best_gb_per_s, 0.1) << huge_pages;
     EXPECT_LT(r.best_gb_per_s, 10000.0) << huge_pages;
     EXPECT_LE(r.mean_gb_per_s, r.best_gb_per_s * 1.0000001) << huge_pages;
+    const TriadResult read = MeasureReadBandwidth(pool, size_t{48} << 20, 3, huge_pages);
+    EXPECT_EQ(read.passes, 3);
+    EXPECT_EQ(read.bytes_per_pass, size_t{48} << 20);
+    EXPECT_GT(read.best_gb_per_s, 0.1) << huge_pages;
+    EXPECT_LT(read.best_gb_per_s, 10000.0) << huge_pages;
+    EXPECT_LE(read.mean_gb_per_s, read.best_gb_per_s * 1.0000001) << huge_pages;
   }
 }
 
