@@ -43,6 +43,7 @@ TEST(ServeConfig, SchedulerVariables) {
   EXPECT_EQ(d->queue_timeout_s, 0);
   EXPECT_EQ(d->max_running, 0);
   EXPECT_TRUE(d->prefix_cache);
+  EXPECT_FALSE(d->mmap);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   EXPECT_EQ(d->parallel, std::clamp(2 * cores, 4, 16));
   StatusOr<ServeConfig> c = FromMap({{"INFERENCE_PARALLEL", "3"},
@@ -50,7 +51,8 @@ TEST(ServeConfig, SchedulerVariables) {
                                      {"INFERENCE_MAX_RUNNING", "6"},
                                      {"INFERENCE_STEP_TOKENS", "64"},
                                      {"INFERENCE_PRIORITY_AGING_S", "0"},
-                                     {"INFERENCE_PREFIX_CACHE", "false"}});
+                                     {"INFERENCE_PREFIX_CACHE", "false"},
+                                     {"INFERENCE_MMAP", "true"}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->parallel, 3);
   EXPECT_EQ(c->queue_timeout_s, 2.5);
@@ -58,6 +60,8 @@ TEST(ServeConfig, SchedulerVariables) {
   EXPECT_EQ(c->step_tokens, 64);
   EXPECT_EQ(c->priority_aging_s, 0);
   EXPECT_FALSE(c->prefix_cache);
+  EXPECT_TRUE(c->mmap);
+  EXPECT_FALSE(FromMap({{"INFERENCE_MMAP", "sometimes"}}).ok());
   EXPECT_EQ(FromMap({{"INFERENCE_PARALLEL", "0"}})->parallel, d->parallel);
   EXPECT_FALSE(FromMap({{"INFERENCE_STEP_TOKENS", "2"}}).ok());
   EXPECT_FALSE(FromMap({{"INFERENCE_QUEUE_TIMEOUT_S", "-1"}}).ok());

@@ -53,6 +53,27 @@ TEST(BenchCliTest, JsonOutputParsesWithConsistentFigures) {
   EXPECT_NEAR(j["tg_roofline_tokens_per_s"].get<double>(), bw * 1e9 / tensor_bytes, 1e-6 * bw * 1e9 / tensor_bytes);
   EXPECT_NEAR(j["tg_fraction_of_roofline"].get<double>(),
               j["tg"]["tokens_per_s_mean"].get<double>() / j["tg_roofline_tokens_per_s"].get<double>(), 1e-9);
+  const double read = j["bandwidth"]["read_gb_per_s"].get<double>();
+  EXPECT_GT(read, 0.1);
+  EXPECT_NEAR(j["tg_read_roofline_tokens_per_s"].get<double>(), read * 1e9 / tensor_bytes,
+              1e-6 * read * 1e9 / tensor_bytes);
+  EXPECT_NEAR(j["tg_fraction_of_read_roofline"].get<double>(),
+              j["tg"]["tokens_per_s_mean"].get<double>() / j["tg_read_roofline_tokens_per_s"].get<double>(), 1e-9);
+  // The service's default: weights in huge pages wherever the kernel offers THP.
+  EXPECT_EQ(j["huge_pages"].get<bool>(), (*GgufFile::Open(model, GgufMemory::kHugePages))->huge_pages());
+}
+
+// --mmap 1 runs on the file's mapping (llama-bench's default) and says so.
+TEST(BenchCliTest, MmapFlag) {
+  const std::string model = TestdataFile("models/stories260K.gguf");
+  if (model.empty()) GTEST_SKIP() << "testdata absent (stories260K)";
+  std::string out;
+  ASSERT_EQ(RunBinary("bench " + model + " -p 8 -n 2 -r 1 -t 1 --bw-gib 0 --mmap 1 --json", &out), 0) << out;
+  const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  EXPECT_FALSE(j["huge_pages"].get<bool>());
+  ASSERT_EQ(RunBinary("bench " + model + " -p 8 -n 2 -r 1 -t 1 --bw-gib 0 --mmap 1", &out), 0) << out;
+  EXPECT_NE(out.find("weights: mmap"), std::string::npos) << out;
 }
 
 TEST(BenchCliTest, TableAndErrors) {

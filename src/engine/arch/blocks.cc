@@ -199,8 +199,7 @@ void SwiGluFfnResidual(const TensorView& ffn_norm, const TensorView& gate, const
   const ModelParams& hp = s.model->params();
   const int64_t n = s.n_tokens;
   RmsNorm(s.x.data(), ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
-  MatMul(gate, s.xn.data(), n, s.gate.data(), *s.pool, s.matmul, s.n_prefill);
-  MatMul(up, s.xn.data(), n, s.up.data(), *s.pool, s.matmul, s.n_prefill);
+  MatMulShared({{&gate, s.gate.data()}, {&up, s.up.data()}}, s.xn.data(), n, *s.pool, s.matmul, s.n_prefill);
   SwiGlu(s.gate.data(), hp.n_ff, s.up.data(), hp.n_ff, n, hp.n_ff, s.gate.data(), s.pool);
   MatMul(down, s.gate.data(), n, s.proj.data(), *s.pool, s.matmul, s.n_prefill);
   AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd, s.pool);

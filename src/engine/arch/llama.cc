@@ -16,9 +16,8 @@ void ForwardLlama(ForwardState& s) {
 
     // Self-attention (some llama-family files carry Q/K/V biases; they are added before RoPE).
     RmsNorm(s.x.data(), l.attn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
-    MatMul(l.wq, s.xn.data(), n, s.q.data(), *s.pool, s.matmul, s.n_prefill);
-    MatMul(l.wk, s.xn.data(), n, s.k.data(), *s.pool, s.matmul, s.n_prefill);
-    MatMul(l.wv, s.xn.data(), n, s.v.data(), *s.pool, s.matmul, s.n_prefill);
+    MatMulShared({{&l.wq, s.q.data()}, {&l.wk, s.k.data()}, {&l.wv, s.v.data()}}, s.xn.data(), n, *s.pool, s.matmul,
+                 s.n_prefill);
     if (l.bq.valid()) AddBias(s.q.data(), l.bq, n, s.pool);
     if (l.bk.valid()) AddBias(s.k.data(), l.bk, n, s.pool);
     if (l.bv.valid()) AddBias(s.v.data(), l.bv, n, s.pool);

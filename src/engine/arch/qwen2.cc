@@ -17,11 +17,10 @@ void ForwardQwen2(ForwardState& s) {
 
     // Self-attention: projections with biases, added before RoPE (NeoX pairs, from the params).
     RmsNorm(s.x.data(), l.attn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
-    MatMul(l.wq, s.xn.data(), n, s.q.data(), *s.pool, s.matmul, s.n_prefill);
+    MatMulShared({{&l.wq, s.q.data()}, {&l.wk, s.k.data()}, {&l.wv, s.v.data()}}, s.xn.data(), n, *s.pool, s.matmul,
+                 s.n_prefill);
     AddBias(s.q.data(), l.bq, n, s.pool);
-    MatMul(l.wk, s.xn.data(), n, s.k.data(), *s.pool, s.matmul, s.n_prefill);
     AddBias(s.k.data(), l.bk, n, s.pool);
-    MatMul(l.wv, s.xn.data(), n, s.v.data(), *s.pool, s.matmul, s.n_prefill);
     AddBias(s.v.data(), l.bv, n, s.pool);
     RopeAttentionResidual(il, l.wo, s);
 

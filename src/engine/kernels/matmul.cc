@@ -239,6 +239,50 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
   });
 }
 
+void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool,
+                  MatMulScratch& scratch, int64_t n_prefill) {
+  constexpr int kMaxOutputs = 4;
+  constexpr int64_t kMaxFusedTokens = 8;
+  const MatMulOutput* outs = outputs.begin();
+  const int n_outs = static_cast<int>(outputs.size());
+  bool fuse = n_prefill == 0 && n_tokens >= 1 && n_tokens <= kMaxFusedTokens && n_outs >= 2 && n_outs <= kMaxOutputs;
+  const TypeKernels* wks[kMaxOutputs] = {};
+  for (int m = 0; fuse && m < n_outs; ++m) {
+    wks[m] = &GetKernels(outs[m].w->type);
+    fuse = wks[m]->vec_dot_type == wks[0]->vec_dot_type && outs[m].w->ne[0] == outs[0].w->ne[0];
+  }
+  int64_t macs = 0;
+  for (int m = 0; fuse && m < n_outs; ++m) macs += outs[m].w->ne[0] * outs[m].w->ne[1] * n_tokens;
+  if (!fuse || macs < kMinParallelMacs || pool.size() == 1) {
+    for (const MatMulOutput& o : outputs) MatMul(*o.w, x, n_tokens, o.y, pool, scratch, n_prefill);
+    return;
+  }
+  // The activations once (small: a few tokens, so on this thread as MatMul does for decode).
+  const int64_t n_in = outs[0].w->ne[0];
+  const TypeKernels& ak = GetKernels(wks[0]->vec_dot_type);
+  const size_t act_row = RowSize(wks[0]->vec_dot_type, n_in);
+  scratch.activations.resize(act_row * n_tokens);
+  uint8_t* act = scratch.activations.data();
+  for (int64_t t = 0; t < n_tokens; ++t) ak.from_float(x + t * n_in, act + t * act_row, n_in);
+  // Each matrix split into chunks as MatMul splits it; chunk c belongs to the first matrix m with
+  // c < first_chunk[m + 1].
+  const int64_t want_chunks = static_cast<int64_t>(pool.size()) * kChunksPerThread;
+  int64_t rows_per_chunk[kMaxOutputs], first_chunk[kMaxOutputs + 1];
+  first_chunk[0] = 0;
+  for (int m = 0; m < n_outs; ++m) {
+    const int64_t n_out = outs[m].w->ne[1];
+    rows_per_chunk[m] = ((n_out + want_chunks - 1) / want_chunks + kRowAlign - 1) / kRowAlign * kRowAlign;
+    first_chunk[m + 1] = first_chunk[m] + (n_out + rows_per_chunk[m] - 1) / rows_per_chunk[m];
+  }
+  pool.RunChunks(first_chunk[n_outs], [&](int64_t c) {
+    int m = 0;
+    while (c >= first_chunk[m + 1]) ++m;
+    const int64_t r0 = (c - first_chunk[m]) * rows_per_chunk[m];
+    const int64_t r1 = std::min(outs[m].w->ne[1], r0 + rows_per_chunk[m]);
+    MatMulRows(*wks[m], *outs[m].w, act, act_row, n_tokens, r0, r1, outs[m].y);
+  });
+}
+
 void DequantizeRow(const TensorView& w, int64_t row, float* out) {
   GetKernels(w.type).to_float(w.row(row), out, w.ne[0]);
 }

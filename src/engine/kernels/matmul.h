@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -40,6 +41,19 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 // prefill_gemm). The overloads above pass AmxQ8_0PrefillKernel(isa); tests pass the emulated kernel.
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatMulScratch& scratch, Isa isa, int64_t n_prefill, AmxQ8_0RowsFn amx_kernel);
+
+// One output of MatMulShared: y = w x (REQUIRES: w.ne[0] equal for all outputs of one call).
+struct MatMulOutput {
+  const TensorView* w;
+  float* y;
+};
+
+// MatMul of every output's matrix with the same activations x, with exactly the results of separate
+// MatMul calls. For a few tokens without prompt rows (decode) with matrices of one vec_dot_type, x is
+// quantized once and all matrices' rows go out in ONE pool dispatch (Q/K/V, gate/up: one barrier
+// instead of three or two per layer); otherwise it runs the separate calls.
+void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool,
+                  MatMulScratch& scratch, int64_t n_prefill = 0);
 
 // Copies row `row` of w, dequantized, into out (w.ne[0] floats). Used for embedding lookups.
 void DequantizeRow(const TensorView& w, int64_t row, float* out);

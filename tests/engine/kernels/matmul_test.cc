@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <utility>
 #include <random>
 #include <vector>
 
@@ -123,6 +125,46 @@ TEST(MatMulTest, BatchedMatMulMatchesScalarAtEveryIsa) {
                 << TypeName(type) << " " << IsaName(isa) << " tokens " << n_tokens << " row " << r << " t " << t;
           }
         }
+      }
+    }
+  }
+}
+
+// MatMulShared = separate MatMul calls, bit for bit: fused (decode, one vec_dot_type: Q5_0 + Q8_0
+// share Q8_0 activations, Q4_K + Q6_K share Q8_K) and fallback cases (mixed activation types, prompt
+// rows, many tokens), with matrices of different heights so chunks of several matrices interleave.
+TEST(MatMulTest, SharedEqualsSeparateCallsBitForBit) {
+  std::mt19937 rng(29);
+  std::normal_distribution<float> dist;
+  const int64_t n_in = 512;
+  ThreadPool pool(2);
+  MatMulScratch scratch;
+  const std::vector<std::vector<GgmlType>> groups = {{GgmlType::kQ5_0, GgmlType::kQ5_0, GgmlType::kQ8_0},
+                                                     {GgmlType::kQ4_K, GgmlType::kQ6_K},
+                                                     {GgmlType::kQ4_K, GgmlType::kQ8_0, GgmlType::kF16}};
+  const int64_t heights[] = {896, 128, 403};
+  for (const std::vector<GgmlType>& types : groups) {
+    std::vector<Matrix> ms;
+    for (size_t i = 0; i < types.size(); ++i) ms.push_back(MakeMatrix(types[i], n_in, heights[i], rng));
+    for (const auto& [n_tokens, n_prefill] : {std::pair<int64_t, int64_t>{1, 0}, {3, 0}, {8, 0}, {5, 5}, {20, 0}}) {
+      std::vector<float> x(n_tokens * n_in);
+      for (float& v : x) v = dist(rng);
+      std::vector<std::vector<float>> want(ms.size()), got(ms.size());
+      for (size_t i = 0; i < ms.size(); ++i) {
+        want[i].assign(n_tokens * heights[i], NAN);
+        got[i].assign(n_tokens * heights[i], NAN);
+        MatMul(ms[i].view, x.data(), n_tokens, want[i].data(), pool, scratch, n_prefill);
+      }
+      if (ms.size() == 3) {
+        MatMulShared({{&ms[0].view, got[0].data()}, {&ms[1].view, got[1].data()}, {&ms[2].view, got[2].data()}},
+                     x.data(), n_tokens, pool, scratch, n_prefill);
+      } else {
+        MatMulShared({{&ms[0].view, got[0].data()}, {&ms[1].view, got[1].data()}}, x.data(), n_tokens, pool, scratch,
+                     n_prefill);
+      }
+      for (size_t i = 0; i < ms.size(); ++i) {
+        ASSERT_EQ(std::memcmp(got[i].data(), want[i].data(), got[i].size() * sizeof(float)), 0)
+            << TypeName(types[i]) << " output " << i << " tokens " << n_tokens << " prefill " << n_prefill;
       }
     }
   }
