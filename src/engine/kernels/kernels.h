@@ -18,6 +18,9 @@
 
 namespace isv {
 
+// Most tokens one TypeKernels::gemv call takes (batched decode of up to this many sequences).
+inline constexpr int kGemvMaxTokens = 8;
+
 struct TypeKernels {
   // The type the other operand of vec_dot must be in.
   GgmlType vec_dot_type = GgmlType::kF32;
@@ -42,12 +45,14 @@ struct TypeKernels {
                     int n_cols, float* out, size_t out_stride) = nullptr;
   int tile_rows = 0;
   int tile_cols = 0;
-  // Optional decode matrix-vector product (nullptr: MatMul calls vec_dot row by row):
-  //   out[r] = vec_dot(n, x + r * x_stride, y)   for r < n_rows, bit for bit.
-  // One call covers a whole range of consecutive rows, so the kernel prepares what depends only on
-  // y once (per-block corrections and scales) and prefetches ahead along the rows, which it reads as
-  // one sequential stream. Legacy types only so far (legacy_quant_tile.inc).
-  void (*gemv)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, float* out) = nullptr;
+  // Optional decode kernel for 1 to kGemvMaxTokens tokens (nullptr: MatMul uses the ones above):
+  //   out[t * out_stride + r] = vec_dot(n, x + r * x_stride, y + t * y_stride)
+  // for r < n_rows, t < n_tokens, bit for bit. One call covers a whole range of consecutive rows, so
+  // the kernel prepares what depends only on y once (per-block corrections and scales), unpacks each
+  // weight block once for all tokens and prefetches ahead along the rows, which it reads as one
+  // sequential stream. Legacy types only so far (legacy_quant_tile.inc).
+  void (*gemv)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride,
+               int n_tokens, float* out, size_t out_stride) = nullptr;
   // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
   //   out[t * out_stride + r] = PrefillDotRef(type, n, x + r * x_stride, activation row t)
   // bit for bit, for r < n_rows (REQUIRES: 1 <= n_rows <= prefill_rows) and all n_tokens tokens of

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/kernels.h"

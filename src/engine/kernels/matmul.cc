@@ -88,8 +88,9 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
   const int64_t n_out = w.ne[1];
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
-  if (n_tokens == 1 && wk.gemv != nullptr) {
-    wk.gemv(n_in, w0 + r0 * row_bytes, row_bytes, r1 - r0, act, y + r0);
+  if (n_tokens <= kGemvMaxTokens && wk.gemv != nullptr) {
+    wk.gemv(n_in, w0 + r0 * row_bytes, row_bytes, r1 - r0, act, act_row, static_cast<int>(n_tokens), y + r0,
+            static_cast<size_t>(n_out));
     return;
   }
   if (wk.gemm_tile != nullptr) {
@@ -242,7 +243,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool,
                   MatMulScratch& scratch, int64_t n_prefill) {
   constexpr int kMaxOutputs = 4;
-  constexpr int64_t kMaxFusedTokens = 8;
+  constexpr int64_t kMaxFusedTokens = kGemvMaxTokens;
   const MatMulOutput* outs = outputs.begin();
   const int n_outs = static_cast<int>(outputs.size());
   bool fuse = n_prefill == 0 && n_tokens >= 1 && n_tokens <= kMaxFusedTokens && n_outs >= 2 && n_outs <= kMaxOutputs;

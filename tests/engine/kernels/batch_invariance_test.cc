@@ -124,28 +124,37 @@ TEST(BatchInvarianceTest, GemmTileIsBitIdenticalToVecDotAtEveryShape) {
   }
 }
 
-// The decode kernel: every row of a range equals vec_dot, for odd and even row counts (the kernel
-// runs rows in pairs) and for rows too long for its prepared-activation buffer (fallback path).
+// The decode kernel: every (row, token) of a range equals vec_dot, for 1..kGemvMaxTokens tokens, odd
+// and even row counts, a normal row length and a long one (its prepared activations grow).
 TEST(BatchInvarianceTest, GemvIsBitIdenticalToVecDot) {
   std::mt19937 rng(8);
   int checked = 0;
   for (GgmlType type : kTypes) {
     for (const int64_t n : {RowLength(type), int64_t{40960}}) {
       const int n_rows = 7;
-      const Operands o = MakeOperands(type, n, n_rows, 1, rng);
+      const Operands o = MakeOperands(type, n, n_rows, kGemvMaxTokens, rng);
       for (Isa isa : AllIsas()) {
         const TypeKernels& k = GetKernels(type, isa);
         if (k.gemv == nullptr) continue;
-        for (int rows = 1; rows <= n_rows; ++rows) {
-          std::vector<float> out(n_rows + 1, -1.0f);
-          k.gemv(n, o.w.data(), o.w_row, rows, o.a.data(), out.data());
-          for (int r = 0; r < rows; ++r) {
-            const float want = k.vec_dot(n, &o.w[r * o.w_row], o.a.data());
-            ASSERT_TRUE(SameBits(out[r], want)) << TypeName(type) << " " << IsaName(isa) << " n " << n << " rows "
-                                                << rows << " row " << r << ": gemv " << out[r] << " vs vec_dot "
-                                                << want << " (diff " << out[r] - want << ")";
+        for (int tokens = 1; tokens <= kGemvMaxTokens; ++tokens) {
+          for (int rows : {1, 2, n_rows}) {
+            const size_t out_stride = n_rows + 2;
+            std::vector<float> out(kGemvMaxTokens * out_stride, -1.0f);
+            k.gemv(n, o.w.data(), o.w_row, rows, o.a.data(), o.a_row, tokens, out.data(), out_stride);
+            for (int t = 0; t < kGemvMaxTokens; ++t) {
+              for (int r = 0; r < static_cast<int>(out_stride); ++r) {
+                const float got = out[t * out_stride + r];
+                if (t >= tokens || r >= rows) {
+                  ASSERT_EQ(got, -1.0f) << "gemv wrote outside its rows and tokens";
+                  continue;
+                }
+                const float want = k.vec_dot(n, &o.w[r * o.w_row], &o.a[t * o.a_row]);
+                ASSERT_TRUE(SameBits(got, want)) << TypeName(type) << " " << IsaName(isa) << " n " << n << " tokens "
+                                                 << tokens << " rows " << rows << " row " << r << " token " << t
+                                                 << ": gemv " << got << " vs vec_dot " << want;
+              }
+            }
           }
-          ASSERT_EQ(out[rows], -1.0f) << "gemv wrote past its rows";
         }
         ++checked;
       }
