@@ -31,10 +31,29 @@ class FloatArray {
   float* data_;
 };
 
+// Runs pass(p) for p < passes (at least 2) and times each: best over all, mean over all but the first.
+template <typename Pass>
+TriadResult TimePasses(int passes, size_t bytes_per_pass, Pass pass) {
+  passes = std::max(passes, 2);
+  TriadResult r;
+  r.bytes_per_pass = bytes_per_pass;
+  r.passes = passes;
+  double sum = 0;
+  for (int p = 0; p < passes; ++p) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pass(p);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double gbs = static_cast<double>(bytes_per_pass) / secs / 1e9;
+    r.best_gb_per_s = std::max(r.best_gb_per_s, gbs);
+    if (p > 0) sum += gbs;
+  }
+  r.mean_gb_per_s = sum / (passes - 1);
+  return r;
+}
+
 }  // namespace
 
 TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int passes, bool huge_pages) {
-  passes = std::max(passes, 2);
   const int64_t n = std::max<int64_t>(1, static_cast<int64_t>(total_bytes / (3 * sizeof(float))));
   FloatArray a(n, huge_pages), b(n, huge_pages), c(n, huge_pages);
   float* pa = a.get();
@@ -47,22 +66,12 @@ TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int pass
       pc[i] = 2.0f;
     }
   });
-  TriadResult r;
-  r.bytes_per_pass = static_cast<size_t>(n) * 3 * sizeof(float);
-  r.passes = passes;
-  double sum = 0;
-  for (int p = 0; p < passes; ++p) {
+  const TriadResult r = TimePasses(passes, static_cast<size_t>(n) * 3 * sizeof(float), [&](int p) {
     const float s = 0.5f + static_cast<float>(p);
-    const auto t0 = std::chrono::steady_clock::now();
     pool.ParallelFor(n, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) pa[i] = pb[i] + s * pc[i];
     });
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double gbs = static_cast<double>(r.bytes_per_pass) / secs / 1e9;
-    r.best_gb_per_s = std::max(r.best_gb_per_s, gbs);
-    if (p > 0) sum += gbs;
-  }
-  r.mean_gb_per_s = sum / (passes - 1);
+  });
   // Keep the stores observable.
   volatile float sink = pa[n / 2];
   (void)sink;
@@ -70,20 +79,14 @@ TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int pass
 }
 
 TriadResult MeasureReadBandwidth(ThreadPool& pool, size_t total_bytes, int passes, bool huge_pages) {
-  passes = std::max(passes, 2);
   const int64_t n = std::max<int64_t>(4, static_cast<int64_t>(total_bytes / sizeof(float))) / 4 * 4;
   FloatArray a(n, huge_pages);
   float* pa = a.get();
   pool.ParallelFor(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) pa[i] = static_cast<float>(i & 7);
   });
-  TriadResult r;
-  r.bytes_per_pass = static_cast<size_t>(n) * sizeof(float);
-  r.passes = passes;
-  double sum = 0;
   std::atomic<uint32_t> sink{0};
-  for (int p = 0; p < passes; ++p) {
-    const auto t0 = std::chrono::steady_clock::now();
+  return TimePasses(passes, static_cast<size_t>(n) * sizeof(float), [&](int) {
     pool.ParallelFor(n / 4, [&](int64_t begin, int64_t end) {
       // Four independent integer chains over the bit patterns: the loop is bound by loads, not adds.
       const uint32_t* w = reinterpret_cast<const uint32_t*>(pa);
@@ -96,13 +99,7 @@ TriadResult MeasureReadBandwidth(ThreadPool& pool, size_t total_bytes, int passe
       }
       sink.fetch_add(s0 ^ s1 ^ s2 ^ s3, std::memory_order_relaxed);
     });
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double gbs = static_cast<double>(r.bytes_per_pass) / secs / 1e9;
-    r.best_gb_per_s = std::max(r.best_gb_per_s, gbs);
-    if (p > 0) sum += gbs;
-  }
-  r.mean_gb_per_s = sum / (passes - 1);
-  return r;
+  });
 }
 
 }  // namespace isv

@@ -38,8 +38,9 @@ struct TypeKernels {
   //   out[t * out_stride + r] = vec_dot(n, x + r * x_stride, y + t * y_stride)
   // for r < n_rows, t < n_cols. REQUIRES: 1 <= n_rows <= tile_rows, 1 <= n_cols <= tile_cols.
   // Each weight block is unpacked once for all n_cols activation rows and each activation block
-  // loaded once for all n_rows weight rows (prefill). Decode does not use it: one row per vec_dot
-  // keeps the matrix one sequential stream (matmul.cc). Tiles at the AVX-512 level: legacy types
+  // loaded once for all n_rows weight rows (batches too large for gemv). One-token decode does not
+  // use it: one row per vec_dot (or gemv) keeps the matrix one sequential stream (matmul.cc); a few
+  // tokens without a gemv go through 1-row tiles for the same reason. Tiles at the AVX-512 level: legacy types
   // 4 rows x 8 tokens (two tokens per zmm), Q4_K / Q5_K / Q6_K 1 row x 8 tokens.
   void (*gemm_tile)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* y, size_t y_stride,
                     int n_cols, float* out, size_t out_stride) = nullptr;

@@ -32,6 +32,13 @@ constexpr int64_t kTokenBlockBytes = 256 << 10;
 // Batches of at most this many tiles' worth of tokens are computed row by row (see MatMulTiles).
 constexpr int64_t kSmallBatchTiles = 2;
 
+// Rows per pool chunk for an n_out-row matrix: about kChunksPerThread chunks per thread, a multiple of
+// kRowAlign rows.
+int64_t RowsPerChunk(int64_t n_out, const ThreadPool& pool) {
+  const int64_t want_chunks = static_cast<int64_t>(pool.size()) * kChunksPerThread;
+  return ((n_out + want_chunks - 1) / want_chunks + kRowAlign - 1) / kRowAlign * kRowAlign;
+}
+
 // y rows [r0, r1) for all tokens with the type's register tile (wk.gemm_tile): token blocks of about
 // kTokenBlockBytes of activations x row blocks of about kRowBlockBytes of weights (multiples of the
 // tile sizes), tile_cols tokens x tile_rows rows per call.
@@ -230,9 +237,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
     rows(0, n_out);
     return;
   }
-  const int64_t want_chunks = static_cast<int64_t>(pool.size()) * kChunksPerThread;
-  int64_t rows_per_chunk = (n_out + want_chunks - 1) / want_chunks;
-  rows_per_chunk = (rows_per_chunk + kRowAlign - 1) / kRowAlign * kRowAlign;
+  const int64_t rows_per_chunk = RowsPerChunk(n_out, pool);
   const int64_t n_chunks = (n_out + rows_per_chunk - 1) / rows_per_chunk;
   pool.RunChunks(n_chunks, [&](int64_t c) {
     const int64_t r0 = c * rows_per_chunk;
@@ -267,12 +272,11 @@ void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, i
   for (int64_t t = 0; t < n_tokens; ++t) ak.from_float(x + t * n_in, act + t * act_row, n_in);
   // Each matrix split into chunks as MatMul splits it; chunk c belongs to the first matrix m with
   // c < first_chunk[m + 1].
-  const int64_t want_chunks = static_cast<int64_t>(pool.size()) * kChunksPerThread;
   int64_t rows_per_chunk[kMaxOutputs], first_chunk[kMaxOutputs + 1];
   first_chunk[0] = 0;
   for (int m = 0; m < n_outs; ++m) {
     const int64_t n_out = outs[m].w->ne[1];
-    rows_per_chunk[m] = ((n_out + want_chunks - 1) / want_chunks + kRowAlign - 1) / kRowAlign * kRowAlign;
+    rows_per_chunk[m] = RowsPerChunk(n_out, pool);
     first_chunk[m + 1] = first_chunk[m] + (n_out + rows_per_chunk[m] - 1) / rows_per_chunk[m];
   }
   pool.RunChunks(first_chunk[n_outs], [&](int64_t c) {

@@ -16,6 +16,7 @@
 
 #include "core/thread_pool.h"
 #include "engine/kernels/amx_q8_0.h"
+#include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/prefill.h"
@@ -229,30 +230,6 @@ TEST(AmxQ8_0Test, HardwareKernelEqualsEmulatedKernel) {
   }
 }
 
-struct Q8Matrix {
-  std::vector<uint8_t> bytes;
-  TensorView view;
-};
-
-Q8Matrix MakeMatrix(GgmlType type, int64_t n_in, int64_t n_out, std::mt19937& rng) {
-  std::normal_distribution<float> dist;
-  Q8Matrix m;
-  const size_t row = RowSize(type, n_in);
-  m.bytes.resize(row * n_out);
-  std::vector<float> f(n_in);
-  for (int64_t r = 0; r < n_out; ++r) {
-    for (float& v : f) v = 0.05f * dist(rng);
-    GetKernels(type, Isa::kScalar).from_float(f.data(), &m.bytes[r * row], n_in);
-  }
-  m.view.name = "w";
-  m.view.type = type;
-  m.view.n_dims = 2;
-  m.view.ne[0] = n_in;
-  m.view.ne[1] = n_out;
-  m.view.data = m.bytes.data();
-  return m;
-}
-
 // MatMul with the emulated kernel forced for the prefill rows (what an AMX CPU runs, on the
 // tiles' model): rows before prefill_begin equal a one-token MatMul (vec_dot, batch invariance),
 // rows from it on equal the oracle, at every level and split (pool chunks included).
@@ -262,7 +239,7 @@ TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelForPrefillRowsOnly) {
   ThreadPool pool(2);
   MatMulScratch scratch;
   const int64_t n_in = 896, n_out = 100, n_tokens = 40;
-  const Q8Matrix m = MakeMatrix(GgmlType::kQ8_0, n_in, n_out, rng);
+  const TestMatrix m = MakeTestMatrix(GgmlType::kQ8_0, n_in, n_out, 0.05f, rng);
   std::vector<float> x(n_tokens * n_in);
   for (float& v : x) v = dist(rng);
   const size_t row = RowSize(GgmlType::kQ8_0, n_in);
@@ -296,7 +273,7 @@ TEST(AmxQ8_0Test, MatMulIgnoresPrefillRowsForOtherTypes) {
   std::vector<float> x(n_tokens * n_in);
   for (float& v : x) v = dist(rng);
   for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kF16}) {
-    const Q8Matrix m = MakeMatrix(type, n_in, n_out, rng);
+    const TestMatrix m = MakeTestMatrix(type, n_in, n_out, 0.05f, rng);
     std::vector<float> plain(n_tokens * n_out), prefill(n_tokens * n_out);
     MatMul(m.view, x.data(), n_tokens, plain.data(), pool, scratch, BestIsa(), n_tokens - 2, nullptr);
     MatMul(m.view, x.data(), n_tokens, prefill.data(), pool, scratch, BestIsa(), n_tokens - 2, AmxQ8_0RowsEmulated);
@@ -312,7 +289,7 @@ TEST(AmxQ8_0Test, MatMulDispatchHonoursAmxAvailability) {
   ThreadPool pool(2);
   MatMulScratch scratch;
   const int64_t n_in = 96, n_out = 48, n_tokens = 17, prefill_begin = 5;
-  const Q8Matrix m = MakeMatrix(GgmlType::kQ8_0, n_in, n_out, rng);
+  const TestMatrix m = MakeTestMatrix(GgmlType::kQ8_0, n_in, n_out, 0.05f, rng);
   std::vector<float> x(n_tokens * n_in);
   for (float& v : x) v = dist(rng);
   std::vector<float> plain(n_tokens * n_out), prefill(n_tokens * n_out);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 
 namespace isv {
@@ -29,34 +30,6 @@ constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0
                                GgmlType::kQ8_0, GgmlType::kIQ4_NL, GgmlType::kQ4_K, GgmlType::kQ5_K,
                                GgmlType::kQ6_K, GgmlType::kF16, GgmlType::kF32};
 
-struct Matrix {
-  std::vector<uint8_t> bytes;
-  std::vector<float> dequantized;  // n_out x n_in
-  TensorView view;
-};
-
-Matrix MakeMatrix(GgmlType type, int64_t n_in, int64_t n_out, std::mt19937& rng) {
-  std::normal_distribution<float> dist;
-  Matrix m;
-  const size_t row = RowSize(type, n_in);
-  m.bytes.resize(row * n_out);
-  m.dequantized.resize(n_in * n_out);
-  std::vector<float> f(n_in);
-  const TypeKernels& k = GetKernels(type, Isa::kScalar);
-  for (int64_t r = 0; r < n_out; ++r) {
-    for (float& v : f) v = 0.1f * dist(rng);
-    k.from_float(f.data(), &m.bytes[r * row], n_in);
-    k.to_float(&m.bytes[r * row], &m.dequantized[r * n_in], n_in);
-  }
-  m.view.name = "w";
-  m.view.type = type;
-  m.view.n_dims = 2;
-  m.view.ne[0] = n_in;
-  m.view.ne[1] = n_out;
-  m.view.data = m.bytes.data();
-  return m;
-}
-
 // Bound on float reordering: a few ulps of the absolute-value sum per block.
 double Tolerance(const float* w, const float* x, int64_t n) {
   double b = 0;
@@ -70,7 +43,7 @@ TEST(MatMulTest, VecDot4MatchesScalarVecDot) {
   const int64_t n_in = 512;
   int checked = 0;
   for (GgmlType type : kTypes) {
-    Matrix m = MakeMatrix(type, n_in, 3, rng);
+    TestMatrix m = MakeTestMatrix(type, n_in, 3, 0.1f, rng);
     const TypeKernels& scalar = GetKernels(type, Isa::kScalar);
     const TypeKernels& act = GetKernels(scalar.vec_dot_type, Isa::kScalar);
     const size_t act_row = RowSize(scalar.vec_dot_type, n_in);
@@ -107,7 +80,7 @@ TEST(MatMulTest, BatchedMatMulMatchesScalarAtEveryIsa) {
   ThreadPool pool(2);
   MatMulScratch scratch;
   for (GgmlType type : kTypes) {
-    Matrix m = MakeMatrix(type, n_in, n_out, rng);
+    TestMatrix m = MakeTestMatrix(type, n_in, n_out, 0.1f, rng);
     for (int64_t n_tokens : {1, 4, 9}) {
       std::vector<float> x(n_tokens * n_in);
       for (float& v : x) v = dist(rng);
@@ -144,8 +117,8 @@ TEST(MatMulTest, SharedEqualsSeparateCallsBitForBit) {
                                                      {GgmlType::kQ4_K, GgmlType::kQ8_0, GgmlType::kF16}};
   const int64_t heights[] = {896, 128, 403};
   for (const std::vector<GgmlType>& types : groups) {
-    std::vector<Matrix> ms;
-    for (size_t i = 0; i < types.size(); ++i) ms.push_back(MakeMatrix(types[i], n_in, heights[i], rng));
+    std::vector<TestMatrix> ms;
+    for (size_t i = 0; i < types.size(); ++i) ms.push_back(MakeTestMatrix(types[i], n_in, heights[i], 0.1f, rng));
     for (const auto& [n_tokens, n_prefill] : {std::pair<int64_t, int64_t>{1, 0}, {3, 0}, {8, 0}, {5, 5}, {20, 0}}) {
       std::vector<float> x(n_tokens * n_in);
       for (float& v : x) v = dist(rng);
