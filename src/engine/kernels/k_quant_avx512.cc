@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <vector>
 
 #include "engine/kernels/blocks_k.h"
 #include "engine/kernels/kernels.h"
@@ -77,53 +78,164 @@ inline __m512i DotScaled512(const __m512i* q, const int8_t* y, __m128i sc8) {
   return DotScaledVectors512(q, y, sv);
 }
 
-// Q4_K / Q5_K: chunk c of 32 bytes holds elements 64c..64c+31 (low nibbles) and 64c+32..64c+63.
-// out[j] = dot(x, ys[j]) for j < kNy: each block is unpacked once for all kNy activation rows.
-template <bool kFiveBit, int kNy>
-void Avx512K4Dot(int64_t n, const uint8_t* blocks, size_t block_bytes, const BlockQ8K* const* ys, float* out) {
+// Q4_K / Q5_K in "split" order. qs holds four 32-byte chunks; chunk c has elements 64c..64c+31 in its
+// low nibbles and 64c+32..64c+63 in its high ones. One 64-byte load of chunks 2k and 2k+1 gives two
+// vectors with one AND and one shift + AND each (instead of a broadcast, a variable shift and an AND
+// per vector, as before):
+//   q[2k]     = low nibbles:  bytes 0-31 elements 128k+0..31  (sub-block 4k),  32-63 128k+64..95  (4k+2)
+//   q[2k + 1] = high nibbles: bytes 0-31 elements 128k+32..63 (sub-block 4k+1), 32-63 128k+96..127 (4k+3)
+// and the activations are read in the same order (kSplitY). Per block and token:
+//   isum (16 int32 lanes) = sum_v vpdpwssd(vpmaddubsw(q[v], y[v]), scale of the lane's sub-block)
+//   msum (8 int32 lanes)  = lane j: min_j * (sum of the activation quants of sub-block j)
+//   acc += fp32(d) * dy * float(isum);  acc_m += fp32(dmin) * dy * float(msum)
+// result = sum(acc) - sum(acc_m). The lanes are exact integers, so the two activation sources below
+// (Q8_K as stored, and the same values prepared once per gemv call) give the same bits.
+constexpr int kSplitY[4][2] = {{0, 64}, {32, 96}, {128, 192}, {160, 224}};  // y offsets of the halves of q[v]
+
+// The 8 mins (bytes 0-7) and 8 scales (bytes 8-15) of a Q4_K / Q5_K block from its 12 packed bytes
+// (UnpackScaleMinK4, all at once): scales 0-3 / mins 0-3 are the low 6 bits of bytes 0-3 / 4-7;
+// scales 4-7 / mins 4-7 are the low / high nibbles of bytes 8-11 with the top 2 bits of bytes 0-3 /
+// 4-7 above them. Reads 16 bytes (the last 4 are the quants that follow; ignored).
+inline __m128i K4MinsScales(const uint8_t* packed) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+  // [w1 w2 w0 w2] (mins 0-3, mins 4-7 low, scales 0-3, scales 4-7 low) and the top-bit sources.
+  const __m128i t = _mm_shuffle_epi8(v, _mm_setr_epi8(4, 5, 6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11));
+  const __m128i top_src = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 0, 1, 2, 3));
+  const __m128i low = _mm_and_si128(t, _mm_setr_epi8(0x3f, 0x3f, 0x3f, 0x3f, 0, 0, 0, 0, 0x3f, 0x3f, 0x3f, 0x3f,
+                                                     0x0f, 0x0f, 0x0f, 0x0f));
+  const __m128i high_nibble = _mm_and_si128(_mm_srli_epi16(t, 4), _mm_setr_epi8(0, 0, 0, 0, 0x0f, 0x0f, 0x0f, 0x0f,
+                                                                                   0, 0, 0, 0, 0, 0, 0, 0));
+  // (byte >> 6) << 4 = (byte >> 2) & 0x30; the 16-bit shift only moves bits out of the mask.
+  const __m128i top = _mm_and_si128(_mm_srli_epi16(top_src, 2), _mm_setr_epi8(0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30,
+                                                                               0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30));
+  return _mm_ternarylogic_epi32(low, high_nibble, top, 0xFE);  // low | high_nibble | top
+}
+
+// Activations as Q8_K stores them (vec_dot, gemm_tile): the halves of y[v] come from two loads.
+struct K4RawActivations {
+  const BlockQ8K* row;
+  __m512i Y(int64_t i, int v) const {
+    const int8_t* q = row[i].qs;
+    return _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + kSplitY[v][0]))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + kSplitY[v][1])), 1);
+  }
+  // int32 lane j: sum of the 32 activation quants of sub-block j.
+  __m256i SubBlockSums(int64_t i) const {
+    return _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[i].bsums)),
+                             _mm256_set1_epi16(1));
+  }
+  float D(int64_t i) const { return row[i].d; }
+};
+
+// The same values laid out once per gemv call: quants already in split order, sub-block sums done.
+struct alignas(64) K4PreparedBlock {
+  int8_t qs[kQK_K];
+  int32_t sub_block_sums[8];
+  float d;
+};
+struct K4PreparedActivations {
+  const K4PreparedBlock* row;
+  __m512i Y(int64_t i, int v) const { return _mm512_load_si512(row[i].qs + 64 * v); }
+  __m256i SubBlockSums(int64_t i) const {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(row[i].sub_block_sums));
+  }
+  float D(int64_t i) const { return row[i].d; }
+};
+
+void PrepareK4Activations(const BlockQ8K* y, int64_t nb, K4PreparedBlock* out) {
+  const K4RawActivations raw{y};
+  for (int64_t i = 0; i < nb; ++i) {
+#pragma GCC unroll 8
+    for (int v = 0; v < 4; ++v) _mm512_store_si512(out[i].qs + 64 * v, raw.Y(i, v));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out[i].sub_block_sums), raw.SubBlockSums(i));
+    out[i].d = raw.D(i);
+  }
+}
+
+// Bytes ahead of the current block that the gemv prefetches: each line of a block (144 / 176 bytes,
+// up to three lines) is requested 4 KiB early. One prefetch per block left part of the lines to the
+// hardware prefetcher, which measured no faster than none; three gave the kernel 18 -> 23 GB/s from
+// memory on one core (cf. kGemvPrefetchBytes in legacy_quant_tile.inc).
+constexpr int kK4PrefetchBytes = 4096;
+
+// out[t * out_stride] = dot(row, activation row t) for t < kNy: each block unpacked once for all
+// kNy activation rows.
+template <bool kFiveBit, int kNy, bool kPrefetch, typename Activations>
+void Avx512K4Row(int64_t nb, const uint8_t* row, const Activations* acts, float* out, size_t out_stride) {
+  constexpr size_t kBlockBytes = kFiveBit ? sizeof(BlockQ5K) : sizeof(BlockQ4K);
+  constexpr size_t kQsOffset = kFiveBit ? offsetof(BlockQ5K, qs) : offsetof(BlockQ4K, qs);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i one = _mm512_set1_epi8(1);
-  const __m512i nibble_shift = Halves16(0, 4);
+  // Lanes of each q[v]: its two sub-blocks' scales (int16 lanes 8-15 of the unpacked bytes).
+  const __m512i scale_index[4] = {Halves16(8 + 0, 8 + 2), Halves16(8 + 1, 8 + 3), Halves16(8 + 4, 8 + 6),
+                                  Halves16(8 + 5, 8 + 7)};
   __m512 acc[kNy];
   __m256 acc_m[kNy];
 #pragma GCC unroll 8
-  for (int j = 0; j < kNy; ++j) {
-    acc[j] = _mm512_setzero_ps();
-    acc_m[j] = _mm256_setzero_ps();
+  for (int t = 0; t < kNy; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    acc_m[t] = _mm256_setzero_ps();
   }
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    const uint8_t* b = blocks + i * block_bytes;
-    uint16_t d16, dmin16;
-    std::memcpy(&d16, b, 2);
-    std::memcpy(&dmin16, b + 2, 2);
-    __m128i sc8, mn8;
-    K4ScalesDup(b + 4, &sc8, &mn8);
-    const uint8_t* qs = kFiveBit ? b + offsetof(BlockQ5K, qs) : b + offsetof(BlockQ4K, qs);
-    const __m512i qh = kFiveBit ? Broadcast32(b + offsetof(BlockQ5K, qh)) : _mm512_setzero_si512();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = row + i * kBlockBytes;
+    if constexpr (kPrefetch) {
+#pragma GCC unroll 4
+      for (int line = 0; line < 3; ++line) {
+        _mm_prefetch(reinterpret_cast<const char*>(b) + kK4PrefetchBytes + 64 * line, _MM_HINT_T0);
+      }
+    }
+    const __m128i mins_scales = K4MinsScales(b + 4);
+    const __m512i ms16 = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(mins_scales));
+    const __m256i mins32 = _mm256_cvtepu8_epi32(mins_scales);  // each min in the low half of an int32
     __m512i q[4];
-#pragma GCC unroll 8
-    for (int c = 0; c < 4; ++c) {
-      q[c] = _mm512_and_si512(_mm512_srlv_epi16(Broadcast32(qs + 32 * c), nibble_shift), low4);
-      if constexpr (kFiveBit) {
-        const __m512i h = _mm512_and_si512(_mm512_srlv_epi16(qh, Halves16(2 * c, 2 * c + 1)), one);
-        q[c] = _mm512_or_si512(q[c], _mm512_slli_epi16(h, 4));
+#pragma GCC unroll 4
+    for (int k = 0; k < 2; ++k) {
+      const __m512i bits = _mm512_loadu_si512(b + kQsOffset + 64 * k);
+      q[2 * k] = _mm512_and_si512(bits, low4);
+      q[2 * k + 1] = _mm512_and_si512(_mm512_srli_epi16(bits, 4), low4);
+    }
+    if constexpr (kFiveBit) {
+      // qh[l] bit 2c: fifth bit of element 64c + l; bit 2c + 1: of element 64c + 32 + l.
+      const __m512i qh = Broadcast32(b + offsetof(BlockQ5K, qh));
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v) {
+        const int c0 = kSplitY[v][0] / 32, c1 = kSplitY[v][1] / 32;  // 32-element groups = qh bits
+        const __m512i h = _mm512_and_si512(_mm512_srlv_epi16(qh, Halves16(c0, c1)), one);
+        q[v] = _mm512_or_si512(q[v], _mm512_slli_epi16(h, 4));
       }
     }
     __m512i sv[4];
-    ScaleVectors512(sc8, sv);
-    const __m256i mn16 = _mm256_cvtepu8_epi16(mn8);
-    const float dx = Half(d16), dminx = Half(dmin16);
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) sv[v] = _mm512_permutexvar_epi16(scale_index[v], ms16);
+    uint32_t d_dmin;
+    std::memcpy(&d_dmin, b, 4);
+    const __m128 dx = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)));  // [d, dmin, 0, 0]
 #pragma GCC unroll 8
-    for (int j = 0; j < kNy; ++j) {
-      const BlockQ8K& yb = ys[j][i];
-      const __m512i isum = DotScaledVectors512(q, yb.qs, sv);
-      const __m256i msum = BsumDot(yb.bsums, mn16);
-      acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(dx * yb.d), _mm512_cvtepi32_ps(isum), acc[j]);
-      acc_m[j] = _mm256_fmadd_ps(_mm256_set1_ps(dminx * yb.d), _mm256_cvtepi32_ps(msum), acc_m[j]);
+    for (int t = 0; t < kNy; ++t) {
+      __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v) {
+        isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(q[v], acts[t].Y(i, v)), sv[v]);
+      }
+      // (Each product fits the low int16 of the lane: sub-block sums are at most 32 * 127.)
+      const __m256i msum = _mm256_madd_epi16(mins32, acts[t].SubBlockSums(i));
+      const __m128 f = _mm_mul_ps(dx, _mm_set1_ps(acts[t].D(i)));  // [d * dy, dmin * dy]
+      acc[t] = _mm512_fmadd_ps(_mm512_broadcastss_ps(f), _mm512_cvtepi32_ps(isum), acc[t]);
+      acc_m[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(f)), _mm256_cvtepi32_ps(msum), acc_m[t]);
     }
   }
 #pragma GCC unroll 8
-  for (int j = 0; j < kNy; ++j) out[j] = _mm512_reduce_add_ps(acc[j]) - HsumFloat8(acc_m[j]);
+  for (int t = 0; t < kNy; ++t) out[t * out_stride] = _mm512_reduce_add_ps(acc[t]) - HsumFloat8(acc_m[t]);
+}
+
+// vec_dot / gemm_tile form: kNy activation rows as stored.
+template <bool kFiveBit, int kNy>
+void Avx512K4Dot(int64_t n, const uint8_t* x, const BlockQ8K* const* ys, float* out) {
+  K4RawActivations acts[kNy];
+#pragma GCC unroll 8
+  for (int t = 0; t < kNy; ++t) acts[t].row = ys[t];
+  Avx512K4Row<kFiveBit, kNy, false>(n / kQK_K, x, acts, out, 1);
 }
 
 // The kNy activation rows y + j * y_stride bytes.
@@ -138,15 +250,51 @@ struct Q8KRows {
   }
 };
 
+// TypeKernels::gemv of Q4_K / Q5_K (1 to kGemvMaxTokens tokens): the activations prepared once per
+// call (K4PreparedActivations), then each row as Avx512K4Row with the prefetch.
+template <bool kFiveBit, int kNy>
+void K4GemvRows(int64_t nb, const uint8_t* x, size_t x_stride, int64_t n_rows, const K4PreparedActivations* acts,
+                float* out, size_t out_stride) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    Avx512K4Row<kFiveBit, kNy, true>(nb, x + r * x_stride, acts, out + r, out_stride);
+  }
+}
+
+template <bool kFiveBit>
+void K4Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
+            int n_tokens, float* out, size_t out_stride) {
+  const int64_t nb = n / kQK_K;
+  thread_local std::vector<K4PreparedBlock> prepared;  // one buffer per thread, grown when needed
+  if (prepared.size() < static_cast<size_t>(n_tokens * nb)) prepared.resize(n_tokens * nb);
+  K4PreparedActivations acts[kGemvMaxTokens];
+  for (int t = 0; t < n_tokens; ++t) {
+    const auto* y = reinterpret_cast<const BlockQ8K*>(static_cast<const uint8_t*>(vy) + t * y_stride);
+    PrepareK4Activations(y, nb, &prepared[t * nb]);
+    acts[t].row = &prepared[t * nb];
+  }
+  const uint8_t* x = static_cast<const uint8_t*>(vx);
+  static_assert(kGemvMaxTokens == 8, "K4Gemv handles 1..8 tokens");
+  switch (n_tokens) {
+    case 1: return K4GemvRows<kFiveBit, 1>(nb, x, x_stride, n_rows, acts, out, out_stride);
+    case 2: return K4GemvRows<kFiveBit, 2>(nb, x, x_stride, n_rows, acts, out, out_stride);
+    case 3: return K4GemvRows<kFiveBit, 3>(nb, x, x_stride, n_rows, acts, out, out_stride);
+    case 4: return K4GemvRows<kFiveBit, 4>(nb, x, x_stride, n_rows, acts, out, out_stride);
+    case 5: return K4GemvRows<kFiveBit, 5>(nb, x, x_stride, n_rows, acts, out, out_stride);
+    case 6: return K4GemvRows<kFiveBit, 6>(nb, x, x_stride, n_rows, acts, out, out_stride);
+    case 7: return K4GemvRows<kFiveBit, 7>(nb, x, x_stride, n_rows, acts, out, out_stride);
+    default: return K4GemvRows<kFiveBit, 8>(nb, x, x_stride, n_rows, acts, out, out_stride);
+  }
+}
+
 float Avx512Q4KVecDot(int64_t n, const void* vx, const void* vy) {
   float out;
-  Avx512K4Dot<false, 1>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ4K), Q8KRows<1>(vy, 0).rows, &out);
+  Avx512K4Dot<false, 1>(n, static_cast<const uint8_t*>(vx), Q8KRows<1>(vy, 0).rows, &out);
   return out;
 }
 
 float Avx512Q5KVecDot(int64_t n, const void* vx, const void* vy) {
   float out;
-  Avx512K4Dot<true, 1>(n, static_cast<const uint8_t*>(vx), sizeof(BlockQ5K), Q8KRows<1>(vy, 0).rows, &out);
+  Avx512K4Dot<true, 1>(n, static_cast<const uint8_t*>(vx), Q8KRows<1>(vy, 0).rows, &out);
   return out;
 }
 
@@ -208,13 +356,13 @@ constexpr int kKTileCols = 8;
 struct Q4KRow {
   template <int kNy>
   static void Dot(int64_t n, const void* x, const BlockQ8K* const* ys, float* out) {
-    Avx512K4Dot<false, kNy>(n, static_cast<const uint8_t*>(x), sizeof(BlockQ4K), ys, out);
+    Avx512K4Dot<false, kNy>(n, static_cast<const uint8_t*>(x), ys, out);
   }
 };
 struct Q5KRow {
   template <int kNy>
   static void Dot(int64_t n, const void* x, const BlockQ8K* const* ys, float* out) {
-    Avx512K4Dot<true, kNy>(n, static_cast<const uint8_t*>(x), sizeof(BlockQ5K), ys, out);
+    Avx512K4Dot<true, kNy>(n, static_cast<const uint8_t*>(x), ys, out);
   }
 };
 struct Q6KRow {
@@ -389,6 +537,8 @@ void RegisterKQuantKernelsAvx512(KernelTable& table) {
   RegisterKTile<Q4KRow>(table[GgmlType::kQ4_K]);
   RegisterKTile<Q5KRow>(table[GgmlType::kQ5_K]);
   RegisterKTile<Q6KRow>(table[GgmlType::kQ6_K]);
+  table[GgmlType::kQ4_K].gemv = K4Gemv<false>;
+  table[GgmlType::kQ5_K].gemv = K4Gemv<true>;
   table[GgmlType::kIQ4_XS].vec_dot = Avx512Iq4XsVecDot;
   table[GgmlType::kQ8_K].from_float = SimdQuantizeQ8K;
 }
