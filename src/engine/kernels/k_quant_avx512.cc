@@ -92,25 +92,6 @@ inline __m512i DotScaled512(const __m512i* q, const int8_t* y, __m128i sc8) {
 // (Q8_K as stored, and the same values prepared once per gemv call) give the same bits.
 constexpr int kSplitY[4][2] = {{0, 64}, {32, 96}, {128, 192}, {160, 224}};  // y offsets of the halves of q[v]
 
-// The 8 mins (bytes 0-7) and 8 scales (bytes 8-15) of a Q4_K / Q5_K block from its 12 packed bytes
-// (UnpackScaleMinK4, all at once): scales 0-3 / mins 0-3 are the low 6 bits of bytes 0-3 / 4-7;
-// scales 4-7 / mins 4-7 are the low / high nibbles of bytes 8-11 with the top 2 bits of bytes 0-3 /
-// 4-7 above them. Reads 16 bytes (the last 4 are the quants that follow; ignored).
-inline __m128i K4MinsScales(const uint8_t* packed) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
-  // [w1 w2 w0 w2] (mins 0-3, mins 4-7 low, scales 0-3, scales 4-7 low) and the top-bit sources.
-  const __m128i t = _mm_shuffle_epi8(v, _mm_setr_epi8(4, 5, 6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11));
-  const __m128i top_src = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 0, 1, 2, 3));
-  const __m128i low = _mm_and_si128(t, _mm_setr_epi8(0x3f, 0x3f, 0x3f, 0x3f, 0, 0, 0, 0, 0x3f, 0x3f, 0x3f, 0x3f,
-                                                     0x0f, 0x0f, 0x0f, 0x0f));
-  const __m128i high_nibble = _mm_and_si128(_mm_srli_epi16(t, 4), _mm_setr_epi8(0, 0, 0, 0, 0x0f, 0x0f, 0x0f, 0x0f,
-                                                                                   0, 0, 0, 0, 0, 0, 0, 0));
-  // (byte >> 6) << 4 = (byte >> 2) & 0x30; the 16-bit shift only moves bits out of the mask.
-  const __m128i top = _mm_and_si128(_mm_srli_epi16(top_src, 2), _mm_setr_epi8(0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30,
-                                                                               0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30));
-  return _mm_ternarylogic_epi32(low, high_nibble, top, 0xFE);  // low | high_nibble | top
-}
-
 // Activations as Q8_K stores them (vec_dot, gemm_tile): the halves of y[v] come from two loads.
 struct K4RawActivations {
   const BlockQ8K* row;
