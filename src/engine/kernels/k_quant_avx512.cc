@@ -1,6 +1,7 @@
 // AVX-512 level kernels of the K-quant types and IQ4_XS (F/BW/VL/VNNI):
-//   - Q2_K..Q6_K dot products with 512-bit vectors (below): 64 quants per vector, per-half shifts
-//     with vpsrlvw to unpack, vpdpwssd to apply the sub-block scales and accumulate;
+//   - Q2_K..Q6_K dot products with 512-bit vectors (below): 64 quants per vector, vpdpwssd to apply
+//     the sub-block scales and accumulate; Q4_K / Q5_K also have a decode kernel (gemv) that prepares
+//     the activations once per call and prefetches the rows;
 //   - IQ4_XS dot product with 512-bit vectors (table lookup with vpshufb, masked negation for the
 //     signed products);
 //   - Q8_K quantization: the k_quant_simd.inc body (256-bit vectors).
@@ -33,9 +34,10 @@ namespace {
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
 
 // ---------------------------------------------------------------------------------------------
-// 512-bit versions of the K-quant dot products. Each block is four vectors of 64 unsigned quants in
-// element order; a vector is built from one 32-byte group of packed quants broadcast to both
-// halves and shifted by a different amount per half (vpsrlvw).
+// 512-bit versions of the K-quant dot products. Each block is four vectors of 64 unsigned quants: in
+// element order for Q2_K / Q3_K / Q6_K (a vector built from one 32-byte group of packed quants
+// broadcast to both halves and shifted by a different amount per half, vpsrlvw), in "split" order
+// for Q4_K / Q5_K (below).
 
 // int16 vector: lanes 0-15 = lo, lanes 16-31 = hi.
 inline __m512i Halves16(int lo, int hi) {
@@ -199,7 +201,8 @@ void Avx512K4Row(int64_t nb, const uint8_t* row, const Activations* acts, float*
       for (int v = 0; v < 4; ++v) {
         isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(q[v], acts[t].Y(i, v)), sv[v]);
       }
-      // (Each product fits the low int16 of the lane: sub-block sums are at most 32 * 127.)
+      // A sub-block sum fits in int16 (|sum| <= 32 * 128), so vpmaddwd of the zero-extended min
+      // with the sum's low int16 (its high one meets the min's zero half) is the exact product.
       const __m256i msum = _mm256_madd_epi16(mins32, acts[t].SubBlockSums(i));
       const __m128 f = _mm_mul_ps(dx, _mm_set1_ps(acts[t].D(i)));  // [d * dy, dmin * dy]
       acc[t] = _mm512_fmadd_ps(_mm512_broadcastss_ps(f), _mm512_cvtepi32_ps(isum), acc[t]);
