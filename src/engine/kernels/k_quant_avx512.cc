@@ -288,8 +288,10 @@ template <int kNy>
 void Avx512Q6KDot(int64_t n, const void* vx, const BlockQ8K* const* ys, float* out) {
   const BlockQ6K* x = static_cast<const BlockQ6K*>(vx);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
-  const __m512i low2 = _mm512_set1_epi8(0x03);
-  const __m512i shift_lo = Halves16(0, 2), shift_hi = Halves16(4, 6);
+  const __m512i bits45 = _mm512_set1_epi8(0x30);
+  // Moves the 2-bit fields at bits 0 / 2 (of the lower / upper 256 bits) up to bits 4-5, and those
+  // at bits 4 / 6 to bits 4-5 (16-bit shifts: what crosses into the other byte is masked off).
+  const __m512i shift_lo_up = Halves16(4, 2), shift_hi_down = Halves16(0, 2);
   __m512 acc[kNy];
 #pragma GCC unroll 8
   for (int j = 0; j < kNy; ++j) acc[j] = _mm512_setzero_ps();
@@ -299,12 +301,11 @@ void Avx512Q6KDot(int64_t n, const void* vx, const BlockQ8K* const* ys, float* o
     for (int h = 0; h < 2; ++h) {
       const __m512i l = _mm512_loadu_si512(x[i].ql + 64 * h);
       const __m512i hb = Broadcast32(x[i].qh + 32 * h);
-      const __m512i h_lo =
-          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, shift_lo), low2), 4);
-      const __m512i h_hi =
-          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, shift_hi), low2), 4);
-      q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, low4), h_lo);
-      q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4), h_hi);
+      const __m512i h_lo = _mm512_and_si512(_mm512_sllv_epi16(hb, shift_lo_up), bits45);
+      const __m512i h_hi = _mm512_and_si512(_mm512_srlv_epi16(hb, shift_hi_down), bits45);
+      // (a & b) | c in one vpternlogd (truth table 0xEA).
+      q[2 * h] = _mm512_ternarylogic_epi32(l, low4, h_lo, 0xEA);
+      q[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4), low4, h_hi, 0xEA);
     }
     const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
     __m512i sv[4];
