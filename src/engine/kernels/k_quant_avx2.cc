@@ -1,5 +1,6 @@
 // AVX2 (+FMA, F16C) kernels of the K-quant types and IQ4_XS: dot products with Q8_K for Q2_K, Q3_K,
-// Q4_K, Q5_K, Q6_K, IQ4_XS and the Q8_K activation quantizer. The bodies live in k_quant_simd.inc,
+// Q4_K, Q5_K, Q6_K, IQ4_XS (plus 1-row x 8-token tiles for Q4_K / Q5_K / Q6_K, which prompt
+// processing and batched decode use) and the Q8_K activation quantizer. The bodies live in k_quant_simd.inc,
 // shared with the AVX-512 build; dequantization and the weight quantizers stay scalar.
 #include <immintrin.h>
 
@@ -17,9 +18,9 @@ namespace {
 void RegisterKQuantKernelsAvx2(KernelTable& table) {
   table[GgmlType::kQ2_K].vec_dot = SimdQ2KVecDot;
   table[GgmlType::kQ3_K].vec_dot = SimdQ3KVecDot;
-  table[GgmlType::kQ4_K].vec_dot = SimdQ4KVecDot;
-  table[GgmlType::kQ5_K].vec_dot = SimdQ5KVecDot;
-  table[GgmlType::kQ6_K].vec_dot = SimdQ6KVecDot;
+  RegisterKRow<SimdQ4KRow>(table[GgmlType::kQ4_K]);
+  RegisterKRow<SimdQ5KRow>(table[GgmlType::kQ5_K]);
+  RegisterKRow<SimdQ6KRow>(table[GgmlType::kQ6_K]);
   table[GgmlType::kIQ4_XS].vec_dot = SimdIq4XsVecDot;
   table[GgmlType::kQ8_K].from_float = SimdQuantizeQ8K;
 }

@@ -222,18 +222,6 @@ void Avx512K4Dot(int64_t n, const uint8_t* x, const BlockQ8K* const* ys, float* 
   Avx512K4Row<kFiveBit, kNy, false>(n / kQK_K, x, acts, out, 1);
 }
 
-// The kNy activation rows y + j * y_stride bytes.
-template <int kNy>
-struct Q8KRows {
-  const BlockQ8K* rows[kNy];
-  Q8KRows(const void* y, size_t y_stride) {
-#pragma GCC unroll 8
-    for (int j = 0; j < kNy; ++j) {
-      rows[j] = reinterpret_cast<const BlockQ8K*>(static_cast<const uint8_t*>(y) + j * y_stride);
-    }
-  }
-};
-
 // TypeKernels::gemv of Q4_K / Q5_K (1 to kGemvMaxTokens tokens): the activations prepared once per
 // call (K4PreparedActivations), then each row as Avx512K4Row with the prefetch.
 template <bool kFiveBit, int kNy>
@@ -268,18 +256,6 @@ void K4Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const vo
     case 7: return K4GemvRows<kFiveBit, 7>(nb, x, x_stride, n_rows, acts, out, out_stride);
     default: return K4GemvRows<kFiveBit, 8>(nb, x, x_stride, n_rows, acts, out, out_stride);
   }
-}
-
-float Avx512Q4KVecDot(int64_t n, const void* vx, const void* vy) {
-  float out;
-  Avx512K4Dot<false, 1>(n, static_cast<const uint8_t*>(vx), Q8KRows<1>(vy, 0).rows, &out);
-  return out;
-}
-
-float Avx512Q5KVecDot(int64_t n, const void* vx, const void* vy) {
-  float out;
-  Avx512K4Dot<true, 1>(n, static_cast<const uint8_t*>(vx), Q8KRows<1>(vy, 0).rows, &out);
-  return out;
 }
 
 // Q6_K: in half h, bytes ql[64h..64h+63] hold elements 128h+0..63 (low nibbles) and 128h+64..127
@@ -326,18 +302,8 @@ void Avx512Q6KDot(int64_t n, const void* vx, const BlockQ8K* const* ys, float* o
   for (int j = 0; j < kNy; ++j) out[j] = _mm512_reduce_add_ps(acc[j]);
 }
 
-float Avx512Q6KVecDot(int64_t n, const void* vx, const void* vy) {
-  float out;
-  Avx512Q6KDot<1>(n, vx, Q8KRows<1>(vy, 0).rows, &out);
-  return out;
-}
-
-// gemm_tile (prefill) of Q4_K / Q5_K / Q6_K: one weight row x up to kKTileCols tokens per call, each
-// block unpacked once for all of them (the earlier 4-token kernel shared it with half as many). Every token's
-// accumulation is the same sequence of operations whatever kNy is, so the results are
-// bit-identical to vec_dot (batch invariance).
-constexpr int kKTileCols = 8;
-
+// vec_dot and gemm_tile (KGemmTile, k_quant_simd.inc) of Q4_K / Q5_K / Q6_K: one weight row x up to
+// 8 tokens per call, each block unpacked once for all of them.
 struct Q4KRow {
   template <int kNy>
   static void Dot(int64_t n, const void* x, const BlockQ8K* const* ys, float* out) {
@@ -356,41 +322,6 @@ struct Q6KRow {
     Avx512Q6KDot<kNy>(n, x, ys, out);
   }
 };
-
-template <typename Row, int kNy>
-void RowTimesTokens(int64_t n, const void* x, const void* y, size_t y_stride, float* out, size_t out_stride) {
-  float dots[kNy];
-  Row::template Dot<kNy>(n, x, Q8KRows<kNy>(y, y_stride).rows, dots);
-#pragma GCC unroll 8
-  for (int j = 0; j < kNy; ++j) out[j * out_stride] = dots[j];
-}
-
-template <typename Row>
-void KGemmTile(int64_t n, const void* x, size_t x_stride, int n_rows, const void* y, size_t y_stride,
-               int n_cols, float* out, size_t out_stride) {
-  static_assert(kKTileCols == 8, "KGemmTile handles 1..8 tokens");
-  for (int r = 0; r < n_rows; ++r) {
-    const void* xr = static_cast<const uint8_t*>(x) + r * x_stride;
-    float* o = out + r;
-    switch (n_cols) {
-      case 1: RowTimesTokens<Row, 1>(n, xr, y, y_stride, o, out_stride); break;
-      case 2: RowTimesTokens<Row, 2>(n, xr, y, y_stride, o, out_stride); break;
-      case 3: RowTimesTokens<Row, 3>(n, xr, y, y_stride, o, out_stride); break;
-      case 4: RowTimesTokens<Row, 4>(n, xr, y, y_stride, o, out_stride); break;
-      case 5: RowTimesTokens<Row, 5>(n, xr, y, y_stride, o, out_stride); break;
-      case 6: RowTimesTokens<Row, 6>(n, xr, y, y_stride, o, out_stride); break;
-      case 7: RowTimesTokens<Row, 7>(n, xr, y, y_stride, o, out_stride); break;
-      default: RowTimesTokens<Row, 8>(n, xr, y, y_stride, o, out_stride); break;
-    }
-  }
-}
-
-template <typename Row>
-void RegisterKTile(TypeKernels& k) {
-  k.gemm_tile = KGemmTile<Row>;
-  k.tile_rows = 1;
-  k.tile_cols = kKTileCols;
-}
 
 // Q3_K / Q2_K: in half h, qs[32h + l] holds 2 bits for elements 128h + 32s + l at bit 2s
 // (s = 0..3); Q3_K's high bit of element 128h + 32s + l is bit 4h + s of hmask[l].
@@ -516,12 +447,9 @@ float Avx512Iq4XsVecDot(int64_t n, const void* vx, const void* vy) {
 void RegisterKQuantKernelsAvx512(KernelTable& table) {
   table[GgmlType::kQ2_K].vec_dot = Avx512Q2KVecDot;
   table[GgmlType::kQ3_K].vec_dot = Avx512Q3KVecDot;
-  table[GgmlType::kQ4_K].vec_dot = Avx512Q4KVecDot;
-  table[GgmlType::kQ5_K].vec_dot = Avx512Q5KVecDot;
-  table[GgmlType::kQ6_K].vec_dot = Avx512Q6KVecDot;
-  RegisterKTile<Q4KRow>(table[GgmlType::kQ4_K]);
-  RegisterKTile<Q5KRow>(table[GgmlType::kQ5_K]);
-  RegisterKTile<Q6KRow>(table[GgmlType::kQ6_K]);
+  RegisterKRow<Q4KRow>(table[GgmlType::kQ4_K]);
+  RegisterKRow<Q5KRow>(table[GgmlType::kQ5_K]);
+  RegisterKRow<Q6KRow>(table[GgmlType::kQ6_K]);
   table[GgmlType::kQ4_K].gemv = K4Gemv<false>;
   table[GgmlType::kQ5_K].gemv = K4Gemv<true>;
   table[GgmlType::kIQ4_XS].vec_dot = Avx512Iq4XsVecDot;
