@@ -137,9 +137,9 @@ void PrepareK4Activations(const BlockQ8K* y, int64_t nb, K4PreparedBlock* out) {
 }
 
 // Bytes ahead of the current block that the gemv prefetches: each line of a block (144 / 176 bytes,
-// up to three lines) is requested 4 KiB early. One prefetch per block left part of the lines to the
-// hardware prefetcher, which measured no faster than none; three gave the kernel 18 -> 23 GB/s from
-// memory on one core (cf. kGemvPrefetchBytes in legacy_quant_tile.inc).
+// up to three lines) is requested 4 KiB early. From memory, one core, Q4_K: no prefetch 18-19 GB/s,
+// one prefetch per block (the other lines left to the hardware prefetcher) 21-22, all three 23-24
+// (cf. kGemvPrefetchBytes in legacy_quant_tile.inc).
 constexpr int kK4PrefetchBytes = 4096;
 
 // out[t * out_stride] = dot(row, activation row t) for t < kNy: each block unpacked once for all
