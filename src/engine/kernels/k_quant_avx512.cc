@@ -168,7 +168,7 @@ void Avx512K4Row(int64_t nb, const uint8_t* row, const Activations* acts, float*
         _mm_prefetch(reinterpret_cast<const char*>(b) + kK4PrefetchBytes + 64 * line, _MM_HINT_T0);
       }
     }
-    const __m128i mins_scales = K4MinsScales(b + 4);
+    const __m128i mins_scales = K4MinsScales(b + offsetof(BlockQ4K, scales));  // same offset in BlockQ5K
     const __m512i ms16 = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(mins_scales));
     const __m256i mins32 = _mm256_cvtepu8_epi32(mins_scales);  // each min in the low half of an int32
     __m512i q[4];
@@ -191,8 +191,8 @@ void Avx512K4Row(int64_t nb, const uint8_t* row, const Activations* acts, float*
     __m512i sv[4];
 #pragma GCC unroll 4
     for (int v = 0; v < 4; ++v) sv[v] = _mm512_permutexvar_epi16(scale_index[v], ms16);
-    uint32_t d_dmin;
-    std::memcpy(&d_dmin, b, 4);
+    uint32_t d_dmin;  // two fp16 at the block's start (d, then dmin)
+    std::memcpy(&d_dmin, b + offsetof(BlockQ4K, d), 4);
     const __m128 dx = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)));  // [d, dmin, 0, 0]
 #pragma GCC unroll 8
     for (int t = 0; t < kNy; ++t) {
@@ -245,17 +245,10 @@ void K4Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const vo
     acts[t].row = &prepared[t * nb];
   }
   const uint8_t* x = static_cast<const uint8_t*>(vx);
-  static_assert(kGemvMaxTokens == 8, "K4Gemv handles 1..8 tokens");
-  switch (n_tokens) {
-    case 1: return K4GemvRows<kFiveBit, 1>(nb, x, x_stride, n_rows, acts, out, out_stride);
-    case 2: return K4GemvRows<kFiveBit, 2>(nb, x, x_stride, n_rows, acts, out, out_stride);
-    case 3: return K4GemvRows<kFiveBit, 3>(nb, x, x_stride, n_rows, acts, out, out_stride);
-    case 4: return K4GemvRows<kFiveBit, 4>(nb, x, x_stride, n_rows, acts, out, out_stride);
-    case 5: return K4GemvRows<kFiveBit, 5>(nb, x, x_stride, n_rows, acts, out, out_stride);
-    case 6: return K4GemvRows<kFiveBit, 6>(nb, x, x_stride, n_rows, acts, out, out_stride);
-    case 7: return K4GemvRows<kFiveBit, 7>(nb, x, x_stride, n_rows, acts, out, out_stride);
-    default: return K4GemvRows<kFiveBit, 8>(nb, x, x_stride, n_rows, acts, out, out_stride);
-  }
+  static_assert(kGemvMaxTokens == 8, "K4Gemv handles 1..8 tokens (WithUpTo8)");
+  WithUpTo8(n_tokens, [&](auto tokens) {
+    K4GemvRows<kFiveBit, decltype(tokens)::value>(nb, x, x_stride, n_rows, acts, out, out_stride);
+  });
 }
 
 // Q6_K: in half h, bytes ql[64h..64h+63] hold elements 128h+0..63 (low nibbles) and 128h+64..127

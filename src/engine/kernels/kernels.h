@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "engine/kernels/cpu_features.h"
 #include "engine/tensor/ggml_type.h"
@@ -100,5 +101,21 @@ void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
 void RegisterKQuantKernelsAvx512(KernelTable& table);
 void RegisterPrefillKernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 Q8_0 IQ4_NL prefill_gemm
 void RegisterKPrefillKernelsAvx512(KernelTable& table);  // Q4_K Q5_K Q6_K prefill_gemm
+
+// Calls fn(std::integral_constant<int, N>()) with N = n clamped to [1, 8]: kernels whose row or token
+// counts are compile-time sizes (gemv tokens, tile columns, prefill row tiles) dispatch through it.
+template <typename Fn>
+inline void WithUpTo8(int n, Fn&& fn) {
+  switch (n) {
+    case 1: return fn(std::integral_constant<int, 1>());
+    case 2: return fn(std::integral_constant<int, 2>());
+    case 3: return fn(std::integral_constant<int, 3>());
+    case 4: return fn(std::integral_constant<int, 4>());
+    case 5: return fn(std::integral_constant<int, 5>());
+    case 6: return fn(std::integral_constant<int, 6>());
+    case 7: return fn(std::integral_constant<int, 7>());
+    default: return fn(std::integral_constant<int, 8>());
+  }
+}
 
 }  // namespace isv

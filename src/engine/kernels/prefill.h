@@ -34,7 +34,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
 
 #include "engine/tensor/ggml_type.h"
 
@@ -67,21 +66,5 @@ void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_strid
 // The oracle: the prefill-order dot product of one weight row of `type` (REQUIRES: one of the types
 // above) with one activation row of its vec_dot_type, n elements.
 float PrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y);
-
-// Calls fn(std::integral_constant<int, R>()) with R = n_rows clamped to [1, 8]: the SIMD kernels'
-// row tiles are compile-time sizes.
-template <typename Fn>
-inline void WithTileRows(int n_rows, Fn&& fn) {
-  switch (n_rows) {
-    case 1: return fn(std::integral_constant<int, 1>());
-    case 2: return fn(std::integral_constant<int, 2>());
-    case 3: return fn(std::integral_constant<int, 3>());
-    case 4: return fn(std::integral_constant<int, 4>());
-    case 5: return fn(std::integral_constant<int, 5>());
-    case 6: return fn(std::integral_constant<int, 6>());
-    case 7: return fn(std::integral_constant<int, 7>());
-    default: return fn(std::integral_constant<int, 8>());
-  }
-}
 
 }  // namespace isv

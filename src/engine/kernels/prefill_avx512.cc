@@ -151,7 +151,7 @@ void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const vo
   const int64_t nb = n / kQK;
   UnpackRows<Ints>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
   const auto* pk = static_cast<const PrefillBlock*>(packed);
-  WithTileRows(n_rows, [&](auto rows) { AllGroups<decltype(rows)::value>(nb, tile, pk, n_tokens, out, out_stride); });
+  WithUpTo8(n_rows, [&](auto rows) { AllGroups<decltype(rows)::value>(nb, tile, pk, n_tokens, out, out_stride); });
 }
 
 template <typename Ints>

@@ -221,7 +221,7 @@ void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const vo
   const int64_t nb = n / kQK_K;
   UnpackRows<T>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
   const auto* pk = static_cast<const PrefillBlockK*>(packed);
-  WithTileRows(n_rows, [&](auto rows) { AllGroups<T, decltype(rows)::value>(nb, tile, pk, n_tokens, out, out_stride); });
+  WithUpTo8(n_rows, [&](auto rows) { AllGroups<T, decltype(rows)::value>(nb, tile, pk, n_tokens, out, out_stride); });
 }
 
 template <typename T>
