@@ -57,15 +57,15 @@ int RunInfo(const InfoOptions& opt) {
   const GgufValue* tokens = f.Find("tokenizer.ggml.tokens");
   std::printf("tokenizer:       %s (pre %s)\n", MetaOr(f, "tokenizer.ggml.model", "-").c_str(),
               MetaOr(f, "tokenizer.ggml.pre", "-").c_str());
-  std::printf("vocabulary:      %zu tokens\n", tokens != nullptr && tokens->is_array() ? tokens->AsArray().items.size() : 0);
+  std::printf("vocabulary:      %zu tokens\n", tokens != nullptr && tokens->is_array() ? tokens->AsArray().size() : 0);
   for (const char* id : {"bos", "eos", "eot", "eom", "unknown", "padding", "seperator"}) {
     const std::string key = std::string("tokenizer.ggml.") + id + "_token_id";
     const GgufValue* v = f.Find(key);
     if (v == nullptr || !v->is_integer()) continue;
     std::string piece = "(none: not a token id)";  // e.g. 0xFFFFFFFF for "no padding token"
-    if (tokens != nullptr && tokens->is_array() && v->AsUint() < tokens->AsArray().items.size() &&
-        tokens->AsArray().items[v->AsUint()].is_string())
-      piece = "'" + tokens->AsArray().items[v->AsUint()].AsString() + "'";
+    if (tokens != nullptr && tokens->is_array() && tokens->AsArray().element_type() == GgufType::kString &&
+        v->AsUint() < tokens->AsArray().size())
+      piece = "'" + std::string(tokens->AsArray().string_at(v->AsUint())) + "'";
     // The GGUF key keeps llama.cpp's spelling "seperator"; the label is spelled right.
     const std::string label = std::string_view(id) == "seperator" ? "separator" : id;
     std::printf("  %-13s  %lld %s\n", label.c_str(), static_cast<long long>(v->AsInt()), piece.c_str());

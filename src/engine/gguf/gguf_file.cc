@@ -149,11 +149,12 @@ bool ReadValue(GgufCursor& c, GgufType type, int depth, const std::string& key, 
                " bytes left in the file");
         return false;
       }
-      GgufArray arr;
-      arr.element_type = elem;
-      arr.items.reserve(std::min<uint64_t>(n, kMaxReserve));
+      GgufArray arr(elem);
+      arr.reserve(std::min<uint64_t>(n, kMaxReserve));
+      GgufValue item;
       for (uint64_t i = 0; i < n; ++i) {
-        if (!ReadValue(c, elem, depth + 1, key, &arr.items.emplace_back())) return false;
+        if (!ReadValue(c, elem, depth + 1, key, &item)) return false;
+        arr.push_back(item);
       }
       *out = GgufValue(type, std::move(arr));
       break;
@@ -485,11 +486,12 @@ StatusOr<std::string> GgufFile::GetString(std::string_view key) const {
 StatusOr<std::vector<std::string>> GgufFile::GetStringArray(std::string_view key) const {
   const GgufValue* v = Find(key);
   if (v == nullptr) return Missing(path_, key);
-  if (!v->is_array() || v->AsArray().element_type != GgufType::kString)
+  if (!v->is_array() || v->AsArray().element_type() != GgufType::kString)
     return WrongType(path_, key, "an array of strings", *v);
+  const GgufArray& a = v->AsArray();
   std::vector<std::string> out;
-  out.reserve(v->AsArray().items.size());
-  for (const GgufValue& item : v->AsArray().items) out.push_back(item.AsString());
+  out.reserve(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out.emplace_back(a.string_at(i));
   return out;
 }
 
@@ -497,12 +499,13 @@ StatusOr<std::vector<float>> GgufFile::GetFloatArray(std::string_view key) const
   const GgufValue* v = Find(key);
   if (v == nullptr) return Missing(path_, key);
   if (!v->is_array()) return WrongType(path_, key, "an array of numbers", *v);
-  const GgufType et = v->AsArray().element_type;
+  const GgufArray& a = v->AsArray();
+  const GgufType et = a.element_type();
   if (et == GgufType::kString || et == GgufType::kArray || et == GgufType::kBool)
     return WrongType(path_, key, "an array of numbers", *v);
   std::vector<float> out;
-  out.reserve(v->AsArray().items.size());
-  for (const GgufValue& item : v->AsArray().items) out.push_back(static_cast<float>(item.AsDouble()));
+  out.reserve(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out.push_back(static_cast<float>(a.at(i).AsDouble()));
   return out;
 }
 
@@ -510,12 +513,13 @@ StatusOr<std::vector<int64_t>> GgufFile::GetIntArray(std::string_view key) const
   const GgufValue* v = Find(key);
   if (v == nullptr) return Missing(path_, key);
   if (!v->is_array()) return WrongType(path_, key, "an array of integers", *v);
-  const GgufType et = v->AsArray().element_type;
+  const GgufArray& a = v->AsArray();
+  const GgufType et = a.element_type();
   if (et == GgufType::kString || et == GgufType::kArray || et == GgufType::kFloat32 || et == GgufType::kFloat64)
     return WrongType(path_, key, "an array of integers", *v);
   std::vector<int64_t> out;
-  out.reserve(v->AsArray().items.size());
-  for (const GgufValue& item : v->AsArray().items) out.push_back(item.AsInt());
+  out.reserve(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out.push_back(a.at(i).AsInt());
   return out;
 }
 

@@ -19,9 +19,34 @@ std::string_view GgufTypeName(GgufType t);
 
 class GgufValue;
 
-struct GgufArray {
-  GgufType element_type = GgufType::kUint8;
-  std::vector<GgufValue> items;
+// An array value, stored compactly. One GgufValue per element costs ~48 bytes plus a heap block per
+// long string: llama-3's vocabulary and merge list (128k + 280k strings) took 38 MB that way, held as
+// long as the model. So numbers and bools are kept as their GGUF encoding, strings as one character
+// buffer with end offsets, and only arrays of arrays hold GgufValues.
+class GgufArray {
+ public:
+  explicit GgufArray(GgufType element_type = GgufType::kUint8) : element_type_(element_type) {}
+  // REQUIRES: every item is of element_type.
+  GgufArray(GgufType element_type, const std::vector<GgufValue>& items);
+
+  GgufType element_type() const { return element_type_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Element i as a value (a copy). REQUIRES: i < size().
+  GgufValue at(size_t i) const;
+  // Element i of an array of strings, without a copy. REQUIRES: element_type() == kString, i < size().
+  std::string_view string_at(size_t i) const;
+
+  // REQUIRES: item.type() == element_type().
+  void push_back(const GgufValue& item);
+  void reserve(size_t n);
+
+ private:
+  GgufType element_type_;
+  size_t size_ = 0;
+  std::string bytes_;                // numbers and bools: each element's GGUF encoding; strings: their characters
+  std::vector<size_t> string_ends_;  // strings: where element i ends in bytes_
+  std::vector<GgufValue> arrays_;    // arrays of arrays
 };
 
 class GgufValue {
@@ -53,5 +78,12 @@ class GgufValue {
   GgufType type_ = GgufType::kUint8;
   Storage storage_ = uint64_t{0};
 };
+
+// Bytes of one element of a fixed-size type in a GGUF file (numbers, bool); 0 for string and array.
+size_t GgufFixedSize(GgufType t);
+// Appends the GGUF (little-endian) encoding of a number or bool. REQUIRES: GgufFixedSize(v.type()) > 0.
+void AppendGgufScalar(const GgufValue& v, std::string& out);
+// The value of type t encoded at p (GgufFixedSize(t) bytes). REQUIRES: GgufFixedSize(t) > 0.
+GgufValue DecodeGgufScalar(GgufType t, const char* p);
 
 }  // namespace isv

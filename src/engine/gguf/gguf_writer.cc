@@ -7,53 +7,51 @@ namespace isv {
 
 void GgufWriter::PutU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 void GgufWriter::PutU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
-void GgufWriter::PutString(std::string& out, const std::string& s) {
+void GgufWriter::PutString(std::string& out, std::string_view s) {
   PutU64(out, s.size());
   out += s;
 }
 
 void GgufWriter::PutValue(std::string& out, const GgufValue& v) {
-  auto put = [&out](const auto& x) { out.append(reinterpret_cast<const char*>(&x), sizeof(x)); };
   switch (v.type()) {
-    case GgufType::kUint8: put(static_cast<uint8_t>(v.AsUint())); break;
-    case GgufType::kInt8: put(static_cast<int8_t>(v.AsInt())); break;
-    case GgufType::kUint16: put(static_cast<uint16_t>(v.AsUint())); break;
-    case GgufType::kInt16: put(static_cast<int16_t>(v.AsInt())); break;
-    case GgufType::kUint32: put(static_cast<uint32_t>(v.AsUint())); break;
-    case GgufType::kInt32: put(static_cast<int32_t>(v.AsInt())); break;
-    case GgufType::kUint64: put(static_cast<uint64_t>(v.AsUint())); break;
-    case GgufType::kInt64: put(static_cast<int64_t>(v.AsInt())); break;
-    case GgufType::kFloat32: put(static_cast<float>(v.AsDouble())); break;
-    case GgufType::kFloat64: put(v.AsDouble()); break;
-    case GgufType::kBool: put(static_cast<uint8_t>(v.AsBool() ? 1 : 0)); break;
     case GgufType::kString: PutString(out, v.AsString()); break;
     case GgufType::kArray: {
       const GgufArray& a = v.AsArray();
-      PutU32(out, static_cast<uint32_t>(a.element_type));
-      PutU64(out, a.items.size());
-      for (const GgufValue& item : a.items) PutValue(out, item);
+      PutU32(out, static_cast<uint32_t>(a.element_type()));
+      PutU64(out, a.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (a.element_type() == GgufType::kString) {
+          PutString(out, a.string_at(i));
+        } else {
+          PutValue(out, a.at(i));
+        }
+      }
       break;
     }
+    default: AppendGgufScalar(v, out); break;
   }
 }
 
 void GgufWriter::AddKv(std::string key, GgufValue value) { kv_.emplace_back(std::move(key), std::move(value)); }
 
 void GgufWriter::AddStringArray(std::string key, const std::vector<std::string>& v) {
-  GgufArray a{GgufType::kString, {}};
-  for (const auto& s : v) a.items.emplace_back(GgufType::kString, s);
+  GgufArray a(GgufType::kString);
+  a.reserve(v.size());
+  for (const auto& s : v) a.push_back(GgufValue(GgufType::kString, s));
   AddKv(std::move(key), GgufValue(GgufType::kArray, std::move(a)));
 }
 
 void GgufWriter::AddFloat32Array(std::string key, const std::vector<float>& v) {
-  GgufArray a{GgufType::kFloat32, {}};
-  for (float f : v) a.items.emplace_back(GgufType::kFloat32, double{f});
+  GgufArray a(GgufType::kFloat32);
+  a.reserve(v.size());
+  for (float f : v) a.push_back(GgufValue(GgufType::kFloat32, double{f}));
   AddKv(std::move(key), GgufValue(GgufType::kArray, std::move(a)));
 }
 
 void GgufWriter::AddInt32Array(std::string key, const std::vector<int32_t>& v) {
-  GgufArray a{GgufType::kInt32, {}};
-  for (int32_t i : v) a.items.emplace_back(GgufType::kInt32, int64_t{i});
+  GgufArray a(GgufType::kInt32);
+  a.reserve(v.size());
+  for (int32_t i : v) a.push_back(GgufValue(GgufType::kInt32, int64_t{i}));
   AddKv(std::move(key), GgufValue(GgufType::kArray, std::move(a)));
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -40,7 +41,7 @@ class GgufWriter {
   // Little-endian encoders for tests that assemble files by hand.
   static void PutU32(std::string& out, uint32_t v);
   static void PutU64(std::string& out, uint64_t v);
-  static void PutString(std::string& out, const std::string& s);
+  static void PutString(std::string& out, std::string_view s);
   static void PutValue(std::string& out, const GgufValue& v);
 
  private:

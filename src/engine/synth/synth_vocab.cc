@@ -41,8 +41,8 @@ StatusOr<GgufKvList> CopyTokenizerKeys(const std::string& path, int n_vocab) {
   const GgufValue* tokens = f->Find("tokenizer.ggml.tokens");
   if (tokens == nullptr || !tokens->is_array())
     return InvalidArgumentError(path + ": no tokenizer.ggml.tokens array");
-  if (tokens->AsArray().items.size() != static_cast<size_t>(n_vocab))
-    return InvalidArgumentError(path + ": vocabulary has " + std::to_string(tokens->AsArray().items.size()) +
+  if (tokens->AsArray().size() != static_cast<size_t>(n_vocab))
+    return InvalidArgumentError(path + ": vocabulary has " + std::to_string(tokens->AsArray().size()) +
                                 " tokens, the shape needs " + std::to_string(n_vocab));
   GgufKvList out;
   for (const auto& [key, value] : f->metadata())
@@ -52,26 +52,23 @@ StatusOr<GgufKvList> CopyTokenizerKeys(const std::string& path, int n_vocab) {
 
 StatusOr<GgufKvList> ByteLevelVocab(int n_vocab) {
   if (n_vocab < 257) return InvalidArgumentError("a byte-level vocabulary needs at least 257 tokens");
-  GgufArray tokens{GgufType::kString, {}};
-  GgufArray types{GgufType::kInt32, {}};
-  tokens.items.reserve(n_vocab);
-  types.items.reserve(n_vocab);
-  for (const std::string& s : ByteSpellings()) {
-    tokens.items.emplace_back(GgufType::kString, s);
-    types.items.emplace_back(GgufType::kInt32, int64_t{kNormal});
-  }
-  tokens.items.emplace_back(GgufType::kString, std::string("<|endoftext|>"));
-  types.items.emplace_back(GgufType::kInt32, int64_t{kControl});
-  for (int id = 257; id < n_vocab; ++id) {
-    tokens.items.emplace_back(GgufType::kString, "[PAD" + std::to_string(id) + "]");
-    types.items.emplace_back(GgufType::kInt32, int64_t{kUnused});
-  }
+  GgufArray tokens(GgufType::kString);
+  GgufArray types(GgufType::kInt32);
+  tokens.reserve(n_vocab);
+  types.reserve(n_vocab);
+  auto add = [&](std::string text, int64_t type) {
+    tokens.push_back(GgufValue(GgufType::kString, std::move(text)));
+    types.push_back(GgufValue(GgufType::kInt32, type));
+  };
+  for (const std::string& s : ByteSpellings()) add(s, kNormal);
+  add("<|endoftext|>", kControl);
+  for (int id = 257; id < n_vocab; ++id) add("[PAD" + std::to_string(id) + "]", kUnused);
   GgufKvList out;
   out.emplace_back("tokenizer.ggml.model", GgufValue(GgufType::kString, std::string("gpt2")));
   out.emplace_back("tokenizer.ggml.pre", GgufValue(GgufType::kString, std::string("default")));
   out.emplace_back("tokenizer.ggml.tokens", GgufValue(GgufType::kArray, std::move(tokens)));
   out.emplace_back("tokenizer.ggml.token_type", GgufValue(GgufType::kArray, std::move(types)));
-  out.emplace_back("tokenizer.ggml.merges", GgufValue(GgufType::kArray, GgufArray{GgufType::kString, {}}));
+  out.emplace_back("tokenizer.ggml.merges", GgufValue(GgufType::kArray, GgufArray(GgufType::kString)));
   out.emplace_back("tokenizer.ggml.bos_token_id", GgufValue(GgufType::kUint32, uint64_t{256}));
   out.emplace_back("tokenizer.ggml.eos_token_id", GgufValue(GgufType::kUint32, uint64_t{256}));
   return out;

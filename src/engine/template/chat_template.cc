@@ -74,12 +74,12 @@ nlohmann::ordered_json SpecialTokensFromGguf(const GgufFile& file) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   const GgufValue* tokens = file.Find("tokenizer.ggml.tokens");
   if (tokens == nullptr || !tokens->is_array()) return out;
-  const auto& items = tokens->AsArray().items;
+  const GgufArray& items = tokens->AsArray();
+  if (items.element_type() != GgufType::kString) return out;
   for (const char* which : {"bos", "eos"}) {
     const GgufValue* id = file.Find(std::string("tokenizer.ggml.") + which + "_token_id");
     if (id == nullptr || !id->is_integer() || id->AsUint() >= items.size()) continue;
-    const GgufValue& piece = items[id->AsUint()];
-    if (piece.is_string()) out[std::string(which) + "_token"] = piece.AsString();
+    out[std::string(which) + "_token"] = items.string_at(id->AsUint());
   }
   return out;
 }

@@ -42,15 +42,15 @@ Status ReadBool(const GgufFile& f, const char* key, bool* out) {
 Status LoadMerges(const GgufFile& f, Vocab* v) {
   const GgufValue* merges = f.Find("tokenizer.ggml.merges");
   if (merges == nullptr) return InvalidArgumentError("tokenizer.ggml.merges: missing (required for gpt2 vocabularies)");
-  if (!merges->is_array() || merges->AsArray().element_type != GgufType::kString) {
+  if (!merges->is_array() || merges->AsArray().element_type() != GgufType::kString) {
     return InvalidArgumentError("tokenizer.ggml.merges: expected an array of strings");
   }
-  const auto& items = merges->AsArray().items;
+  const GgufArray& items = merges->AsArray();
   v->merge_rank.reserve(items.size() * 2);
   for (size_t i = 0; i < items.size(); ++i) {
-    const std::string& m = items[i].AsString();
+    const std::string_view m = items.string_at(i);
     size_t pos = m.find(' ', 1);
-    std::string key = pos == std::string::npos ? std::string(" ") : m;  // "" + ' ' + ""
+    std::string key = pos == std::string::npos ? std::string(" ") : std::string(m);  // "" + ' ' + ""
     v->merge_rank.emplace(std::move(key), static_cast<int32_t>(i));  // first occurrence wins
   }
   return OkStatus();
@@ -165,10 +165,10 @@ void ApplyModelAttrs(const GgufFile& f, Vocab* v) {
 Status LoadTokens(const GgufFile& f, Vocab* v) {
   const GgufValue* tokens = f.Find("tokenizer.ggml.tokens");
   if (tokens == nullptr) return InvalidArgumentError("tokenizer.ggml.tokens: missing");
-  if (!tokens->is_array() || tokens->AsArray().element_type != GgufType::kString) {
+  if (!tokens->is_array() || tokens->AsArray().element_type() != GgufType::kString) {
     return InvalidArgumentError("tokenizer.ggml.tokens: expected an array of strings");
   }
-  const auto& items = tokens->AsArray().items;
+  const GgufArray& items = tokens->AsArray();
   const size_t n = items.size();
   if (n == 0 || n > 0x7FFFFFFF) return InvalidArgumentError("tokenizer.ggml.tokens: bad token count");
   std::vector<float> scores;
@@ -187,7 +187,7 @@ Status LoadTokens(const GgufFile& f, Vocab* v) {
   v->attr.assign(n, kAttrNormal);
   v->text_to_id.reserve(n * 2);
   for (size_t i = 0; i < n; ++i) {
-    std::string word = items[i].AsString();
+    std::string word(items.string_at(i));
     if (word.empty()) word = "[EMPTY_" + std::to_string(i) + "]";
     v->max_token_len = std::max(v->max_token_len, word.size());
     v->text_to_id[word] = static_cast<int32_t>(i);

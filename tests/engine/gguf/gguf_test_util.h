@@ -33,12 +33,12 @@ inline ::testing::AssertionResult SameValue(const GgufValue& a, const GgufValue&
     case GgufType::kArray: {
       const GgufArray& x = a.AsArray();
       const GgufArray& y = b.AsArray();
-      if (x.element_type != y.element_type || x.items.size() != y.items.size()) {
-        return ::testing::AssertionFailure() << "array of " << x.items.size() << " " << GgufTypeName(x.element_type)
-                                             << " vs " << y.items.size() << " " << GgufTypeName(y.element_type);
+      if (x.element_type() != y.element_type() || x.size() != y.size()) {
+        return ::testing::AssertionFailure() << "array of " << x.size() << " " << GgufTypeName(x.element_type())
+                                             << " vs " << y.size() << " " << GgufTypeName(y.element_type());
       }
-      for (size_t i = 0; i < x.items.size(); ++i) {
-        ::testing::AssertionResult r = SameValue(x.items[i], y.items[i]);
+      for (size_t i = 0; i < x.size(); ++i) {
+        ::testing::AssertionResult r = SameValue(x.at(i), y.at(i));
         if (!r) return ::testing::AssertionFailure() << "item " << i << ": " << r.message();
       }
       return ::testing::AssertionSuccess();
@@ -121,7 +121,7 @@ class RawGguf {
 inline GgufValue U32(uint32_t v) { return GgufValue(GgufType::kUint32, uint64_t{v}); }
 inline GgufValue Str(std::string s) { return GgufValue(GgufType::kString, std::move(s)); }
 inline GgufValue Array(GgufType elem, std::vector<GgufValue> items) {
-  return GgufValue(GgufType::kArray, GgufArray{elem, std::move(items)});
+  return GgufValue(GgufType::kArray, GgufArray(elem, items));
 }
 
 }  // namespace isv::testing
