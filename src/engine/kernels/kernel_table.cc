@@ -14,6 +14,7 @@ KernelTable BuildTable(Isa isa) {
     RegisterFloatKernelsAvx2(t);
     RegisterLegacyQuantKernelsAvx2(t);
     RegisterKQuantKernelsAvx2(t);
+    RegisterPrefillKernelsAvx2(t);
   }
   if (isa >= Isa::kAvx512) {
     RegisterFloatKernelsAvx512(t);

@@ -1,7 +1,8 @@
 // 256-bit legacy-quant dot products (one block per register), shared by legacy_quant_avx2.cc
 // and legacy_quant_avx512.cc and compiled with each file's instruction-set flags: with
 // AVX512-VNNI available (the AVX-512 file) the unsigned x signed byte products use VPDPBUSD,
-// otherwise VPMADDUBSW + VPMADDWD. Include only from those two files.
+// otherwise VPMADDUBSW + VPMADDWD. Include only from kernel files built for AVX2 or AVX-512
+// (prefill_avx2.cc uses its block unpackers too).
 //
 // Exactness: one block's integer dot product is formed in int32 lanes without saturation (with
 // maddubs, int16 pair sums stay below 2^15: weight magnitudes are <= 128 and activation quants

@@ -1,0 +1,172 @@
+// AVX2 prefill kernels (prefill.h) for the symmetric legacy types (Q4_0, Q5_0,
+// Q8_0, IQ4_NL): the AVX-512 kernels' order and bits (prefill_avx512.cc) on
+// machines without AVX-512.
+//
+// Shape: one ymm holds ONE (row, block) pair for 8 tokens (one int32 lane per
+// token), so a 16-token packed group is done in two halves. Per block and half,
+// the eight packed word rows (word j of the 8 tokens) are turned back into
+// signed quants once (XOR 0x80) and shared by the tile's rows; each row then
+// adds, per word, the products with its weight word broadcast to every lane.
+// Without VNNI the products go through VPMADDUBSW, whose int16 pair sums would
+// saturate on the packed unsigned form (255 x 127 x 2 > 32767 for Q8_0
+// weights), so they are formed signed: |w| x (y with w's sign), at most 2 x 128
+// x 127 = 32512 (activation quants are in [-127, 127], kernels.h), then
+// VPMADDWD makes the word's int32 sum per token. That is 4 instructions per 32
+// multiply-adds, and the block's convert, scale and FMA serve 8 tokens; the
+// vec_dot-order tile (legacy_quant_tile.inc) spends ~7 per 32, as its every
+// (row, token, block) needs its own convert and FMA.
+//
+// The weight rows of a call are unpacked first to int8 quants, their absolute
+// values and fp32 scales in a per-thread buffer (one inner loop for every
+// type), once per call: MatMul hands each call a whole token block.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "engine/kernels/blocks.h"
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/legacy_quant_simd256.h"
+#include "engine/kernels/prefill.h"
+
+namespace isv {
+namespace {
+
+constexpr int kPrefillTileRows = 4;
+constexpr int kHalf = kPrefillGroup / 2;  // tokens per ymm
+
+// Each type: the 32 signed integer quants of a block.
+struct Q4_0Ints {
+  using Block = BlockQ4_0;
+  static __m256i Quants(const Block &b) { return _mm256_sub_epi8(UnpackNibbles(b.qs), _mm256_set1_epi8(8)); }
+};
+struct Q5_0Ints {
+  using Block = BlockQ5_0;
+  static __m256i Quants(const Block &b) {
+    return _mm256_sub_epi8(_mm256_or_si256(UnpackNibbles(b.qs), FifthBits(b.qh)), _mm256_set1_epi8(16));
+  }
+};
+struct Q8_0Ints {
+  using Block = BlockQ8_0;
+  static __m256i Quants(const Block &b) { return LoadQ8(b.qs); }
+};
+struct Iq4NlInts {
+  using Block = BlockIq4Nl;
+  static __m256i Quants(const Block &b) {
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i *>(kIq4nlValues));
+    return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), UnpackNibbles(b.qs));
+  }
+};
+
+// A call's weight rows, per (row, block): 32 quants, their absolute values (as
+// unsigned bytes: 128 for -128), the scale.
+struct RowTile {
+  std::vector<int8_t> q;
+  std::vector<uint8_t> q_abs;
+  std::vector<float> d;
+};
+
+template <typename Ints>
+void UnpackRows(int64_t nb, const uint8_t *x, size_t x_stride, int n_rows, RowTile &tile) {
+  const size_t n_blocks = static_cast<size_t>(n_rows * nb);
+  tile.q.resize(n_blocks * kQK);
+  tile.q_abs.resize(n_blocks * kQK);
+  tile.d.resize(n_blocks);
+  for (int r = 0; r < n_rows; ++r) {
+    const auto *blocks = reinterpret_cast<const typename Ints::Block *>(x + r * x_stride);
+    for (int64_t b = 0; b < nb; ++b) {
+      const size_t k = static_cast<size_t>(r * nb + b);
+      const __m256i q = Ints::Quants(blocks[b]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(tile.q.data() + k * kQK), q);
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(tile.q_abs.data() + k * kQK), _mm256_abs_epi8(q));
+      tile.d[k] = Half(blocks[b].d);
+    }
+  }
+}
+
+inline int32_t Word(const void *p) {
+  int32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// lanes[r][t] for kR rows and the 8 tokens of half h of one packed group.
+template <int kR>
+void HalfGroup(int64_t nb, const RowTile &tile, const PrefillBlock *pk, int h, float (*lanes)[kPrefillGroup]) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  __m256 acc[kR];
+#pragma GCC unroll 8
+  for (int r = 0; r < kR; ++r) acc[r] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i y[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      y[j] = _mm256_xor_si256(_mm256_load_si256(reinterpret_cast<const __m256i *>(pk[b].q[j] + 4 * kHalf * h)), bias);
+    }
+    const __m256 dy = _mm256_load_ps(pk[b].dy + kHalf * h);
+#pragma GCC unroll 8
+    for (int r = 0; r < kR; ++r) {
+      const size_t k = static_cast<size_t>(r * nb + b);
+      const int8_t *q = tile.q.data() + k * kQK;
+      const uint8_t *qa = tile.q_abs.data() + k * kQK;
+      __m256i isum = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m256i w = _mm256_set1_epi32(Word(q + 4 * j));
+        const __m256i w_abs = _mm256_set1_epi32(Word(qa + 4 * j));
+        const __m256i pairs = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(y[j], w));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pairs, ones));
+      }
+      acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(tile.d[k]), dy), _mm256_cvtepi32_ps(isum), acc[r]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kR; ++r) _mm256_storeu_ps(lanes[r] + kHalf * h, acc[r]);
+}
+
+// out[t * out_stride + r] for kR rows and the n_cols (<= 16) tokens of one
+// packed group.
+template <int kR>
+void GroupTile(int64_t nb, const RowTile &tile, const PrefillBlock *pk, int n_cols, float *out, size_t out_stride) {
+  alignas(32) float lanes[kR][kPrefillGroup];
+  for (int h = 0; h * kHalf < n_cols; ++h) HalfGroup<kR>(nb, tile, pk, h, lanes);
+  for (int t = 0; t < n_cols; ++t) {
+    for (int r = 0; r < kR; ++r) out[t * out_stride + r] = lanes[r][t];
+  }
+}
+
+// TypeKernels::prefill_gemm of one type.
+template <typename Ints>
+void PrefillGemm(int64_t n, const void *x, size_t x_stride, int n_rows, const void *packed, int n_tokens, float *out,
+                 size_t out_stride) {
+  thread_local RowTile tile;  // grows to the longest tile; no allocation once warmed up
+  const int64_t nb = n / kQK;
+  UnpackRows<Ints>(nb, static_cast<const uint8_t *>(x), x_stride, n_rows, tile);
+  const auto *pk = static_cast<const PrefillBlock *>(packed);
+  WithUpTo8(std::min(n_rows, kPrefillTileRows), [&](auto rows) {
+    constexpr int kR = std::min(decltype(rows)::value, kPrefillTileRows);
+    for (int t = 0; t < n_tokens; t += kPrefillGroup) {
+      GroupTile<kR>(nb, tile, pk + (t / kPrefillGroup) * nb, std::min(kPrefillGroup, n_tokens - t),
+                    out + t * out_stride, out_stride);
+    }
+  });
+}
+
+template <typename Ints>
+void Register(TypeKernels &k) {
+  k.prefill_gemm = PrefillGemm<Ints>;
+  k.prefill_rows = kPrefillTileRows;
+}
+
+}  // namespace
+
+void RegisterPrefillKernelsAvx2(KernelTable &table) {
+  Register<Q4_0Ints>(table[GgmlType::kQ4_0]);
+  Register<Q5_0Ints>(table[GgmlType::kQ5_0]);
+  Register<Q8_0Ints>(table[GgmlType::kQ8_0]);
+  Register<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
+}
+
+}  // namespace isv
