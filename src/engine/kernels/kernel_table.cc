@@ -15,6 +15,7 @@ KernelTable BuildTable(Isa isa) {
     RegisterLegacyQuantKernelsAvx2(t);
     RegisterKQuantKernelsAvx2(t);
     RegisterPrefillKernelsAvx2(t);
+    RegisterKPrefillKernelsAvx2(t);
   }
   if (isa >= Isa::kAvx512) {
     RegisterFloatKernelsAvx512(t);

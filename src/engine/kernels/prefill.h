@@ -19,8 +19,8 @@
 //   acc = fma(fp32(d) * dy, float(S), acc);  then for Q4_K / Q5_K:  acc = fma(-(fp32(dmin) * dy), float(M), acc)
 // (sc_k / m_j the integer sub-block scales / mins, ysum_j the sum of sub-block j's activation quants,
 // dy Q8_K's float scale; float(S) rounds to nearest even when |S| >= 2^24, the same in every kernel).
-// Levels: AVX-512 VNNI (prefill_avx512.cc, prefill_k_avx512.cc: all seven types); AVX2 for the legacy
-// types (prefill_avx2.cc). Elsewhere TypeKernels::prefill_gemm is null and prompt tokens take the
+// Levels: AVX-512 VNNI (prefill_avx512.cc, prefill_k_avx512.cc) and AVX2 (prefill_avx2.cc,
+// prefill_k_avx2.cc). At the scalar level TypeKernels::prefill_gemm is null and prompt tokens take the
 // gemm_tile path like every other token.
 //
 // Activation layout ("packed"): the Q8_0 activation rows in groups of kPrefillGroup tokens (the last
