@@ -29,6 +29,17 @@ constexpr int64_t kRowBlockBytes = 16 << 10;
 // activations from L3 once per row block of 16 KiB of weights.
 constexpr int64_t kTokenBlockBytes = 256 << 10;
 
+// The same for the prefill kernels, larger: each prefill_gemm call unpacks its weight rows (for the
+// K-quants ~30 instructions per 32 weights) before it uses them for the token block, so a block that
+// fits L2 (256 KiB: 112 tokens of 2048-element Q8_K rows) unpacked every row ~5 times per 512-token
+// prompt; perf put the unpacking at a quarter of llama-3.2-1b Q4_K_M's prompt time. Measured on the
+// development EPYC (Zen 4, 1 MiB L2 per core), 2 threads, pp512 with 256 KiB / 512 KiB / 1 MiB / 2 MiB /
+// unbounded: llama-3.2-1b Q4_K_M 185 / 208 / 227 / 232 / 238 t/s, Q8_0 218 / 205 / 231 / 241 / 224 (noisy),
+// qwen2.5-0.5b Q4_K_M 470 / 510 / 540 / 562 / 554, Q8_0 ~510 in all; AVX2 level llama Q4_K_M 129 -> 144.
+// Activations of that size come from L3, which the kernels' reuse of each loaded row (16 tokens per
+// weight word) tolerates.
+constexpr int64_t kPrefillTokenBlockBytes = 2 << 20;
+
 // Batches of at most this many tiles' worth of tokens are computed row by row (see MatMulTiles).
 constexpr int64_t kSmallBatchTiles = 2;
 
@@ -132,7 +143,7 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
 }
 
 // y rows [r0, r1) for the n_tokens prompt tokens of `packed` with the prefill kernel: token blocks
-// of about kTokenBlockBytes of packed activations x row tiles of prefill_rows rows (each call
+// of about kPrefillTokenBlockBytes of packed activations x row tiles of prefill_rows rows (each call
 // unpacks its rows once for the whole token block).
 void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* packed, int64_t n_tokens, int64_t r0,
                  int64_t r1, float* y) {
@@ -141,7 +152,7 @@ void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* pack
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
   const int64_t group_bytes = static_cast<int64_t>(PrefillPackedBytes(wk.vec_dot_type, kPrefillGroup, n_in));
-  const int64_t token_block = std::max<int64_t>(1, kTokenBlockBytes / group_bytes) * kPrefillGroup;
+  const int64_t token_block = std::max<int64_t>(1, kPrefillTokenBlockBytes / group_bytes) * kPrefillGroup;
   for (int64_t tb = 0; tb < n_tokens; tb += token_block) {
     const int n_cols = static_cast<int>(std::min(token_block, n_tokens - tb));
     const uint8_t* pk = packed + (tb / kPrefillGroup) * group_bytes;

@@ -208,5 +208,38 @@ TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   }
 }
 
+// A prompt longer than one of MatMul's prefill token blocks (2 MiB of packed activations: 224 tokens
+// of 8192-element Q8_K rows), so that the rows are computed in two blocks: still the oracle's bits.
+TEST(PrefillTest, PromptLongerThanOneTokenBlock) {
+  if (GetKernels(GgmlType::kQ4_K).prefill_gemm == nullptr) GTEST_SKIP() << "no Q4_K prefill kernel here";
+  std::mt19937 rng(5);
+  ThreadPool pool(2);
+  MatMulScratch scratch;
+  const GgmlType type = GgmlType::kQ4_K;
+  const int64_t n = 8192, n_out = 24;
+  const int n_tokens = 240;
+  const Operands o = MakeOperands(type, n, static_cast<int>(n_out), 0, rng);
+  std::normal_distribution<float> dist;
+  std::vector<float> x(static_cast<size_t>(n * n_tokens));
+  for (float& v : x) v = dist(rng);
+  TensorView tv;
+  tv.type = type;
+  tv.n_dims = 2;
+  tv.ne[0] = n;
+  tv.ne[1] = n_out;
+  tv.data = o.w.data();
+  std::vector<float> y(static_cast<size_t>(n_out * n_tokens));
+  MatMul(tv, x.data(), n_tokens, y.data(), pool, scratch, n_tokens);
+  const TypeKernels& ak = GetKernels(GgmlType::kQ8_K);
+  std::vector<uint8_t> act(RowSize(GgmlType::kQ8_K, n));
+  for (int t = 0; t < n_tokens; ++t) {
+    ak.from_float(&x[t * n], act.data(), n);
+    for (int64_t r = 0; r < n_out; ++r) {
+      const float want = PrefillDotRef(type, n, &o.w[r * o.w_row], act.data());
+      ASSERT_TRUE(SameBits(y[t * n_out + r], want)) << "token " << t << " row " << r;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace isv
