@@ -128,31 +128,34 @@ void StoreKv(int32_t layer, ForwardState& s) {
   });
 }
 
-// One (token, head) of attention: out = sum_j softmax_j(q.k_j * scale) v_j over the visible cells.
-void AttendHead(int32_t layer, int32_t t, int32_t h, float* scores, float* out, const ForwardState& s) {
+// Attention of token t for the query heads of KV head kvh (heads kvh * G ... kvh * G + G - 1, G =
+// n_gqa, adjacent in q and in attn): out_h = sum_j softmax_j(q_h . k_j * scale) v_j over the cells
+// visible to t. The kernels read each key and value row once for the G heads; every head's
+// results are the bits of computing it alone (attention_kernels.h). scores: G x n_ctx floats.
+void AttendGroup(int32_t layer, int32_t t, int32_t kvh, float* scores, ForwardState& s) {
   const ModelParams& hp = s.model->params();
   const int32_t hd = hp.head_dim;
-  const int32_t kvh = h / hp.n_gqa();
+  const int32_t group = hp.n_gqa();
+  const size_t n_ctx = static_cast<size_t>(s.kv->n_ctx());
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const float* q = s.q.data() + static_cast<size_t>(t) * hp.n_embd_q() + static_cast<size_t>(h) * hd;
-  const std::vector<int32_t>& cells = s.seq_cells[s.seq_slot[t]];
-  const int32_t pos = s.positions[t];
+  const size_t first = static_cast<size_t>(t) * hp.n_embd_q() + static_cast<size_t>(kvh) * group * hd;
+  const int32_t* cells = s.seq_cells[s.seq_slot[t]].data();
+  const int32_t n = s.n_visible[t];
   const AttentionKernels& ak = GetAttentionKernels();
-
-  // Cells are sorted by position: the visible ones (position <= the token's) come first.
-  int32_t n = 0;
-  const int32_t n_cells = static_cast<int32_t>(cells.size());
-  while (n < n_cells && s.kv->cell_pos(cells[n]) <= pos) ++n;
-  ak.scores_f16(hd, n, q, s.kv->k(layer, 0) + static_cast<size_t>(kvh) * hd, static_cast<size_t>(s.kv->n_embd_kv()),
-                cells.data(), scale, scores);
-  float max_score = -INFINITY;
-  for (int32_t j = 0; j < n; ++j) max_score = std::max(max_score, scores[j]);
-  const double sum = ak.exp_sum(n, max_score, scores);
-  const float inv_sum = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
-  for (int32_t j = 0; j < n; ++j) scores[j] *= inv_sum;
-  // out = sum_j p_j v_j over the first n cells (cell c's V row: v(layer, 0) + c * n_embd_kv).
-  ak.weighted_sum_f16(hd, n, scores, s.kv->v(layer, 0) + static_cast<size_t>(kvh) * hd,
-                      static_cast<size_t>(s.kv->n_embd_kv()), cells.data(), out);
+  const size_t kv_stride = static_cast<size_t>(s.kv->n_embd_kv());
+  ak.scores_f16(hd, n, s.q.data() + first, s.kv->k(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells, scale,
+                scores, group, static_cast<size_t>(hd), n_ctx);
+  for (int32_t g = 0; g < group; ++g) {
+    float* sc = scores + g * n_ctx;
+    float max_score = -INFINITY;
+    for (int32_t j = 0; j < n; ++j) max_score = std::max(max_score, sc[j]);
+    const double sum = ak.exp_sum(n, max_score, sc);
+    const float inv_sum = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
+    for (int32_t j = 0; j < n; ++j) sc[j] *= inv_sum;
+  }
+  // out_h = sum_j p_j v_j over the first n cells (cell c's V row: v(layer, 0) + c * n_embd_kv).
+  ak.weighted_sum_f16(hd, n, scores, s.kv->v(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells,
+                      s.attn.data() + first, group, n_ctx, static_cast<size_t>(hd));
 }
 
 }  // namespace
@@ -160,24 +163,21 @@ void AttendHead(int32_t layer, int32_t t, int32_t h, float* scores, float* out, 
 void Attention(int32_t layer, ForwardState& s) {
   StoreKv(layer, s);
   const ModelParams& hp = s.model->params();
-  const int32_t n_head = hp.n_head;
-  const int64_t n_items = static_cast<int64_t>(s.n_tokens) * n_head;
-  const int32_t n_ctx = s.kv->n_ctx();
+  const int32_t n_head_kv = hp.n_head_kv;
+  const int64_t n_items = static_cast<int64_t>(s.n_tokens) * n_head_kv;
+  const size_t group_scores = static_cast<size_t>(hp.n_gqa()) * s.kv->n_ctx();
   auto work = [&](int ith, int nth) {
-    float* scores = s.scores.data() + static_cast<size_t>(ith) * n_ctx;
+    float* scores = s.scores.data() + static_cast<size_t>(ith) * group_scores;
     // Interleaved split: later tokens see more cells, so contiguous ranges would be unbalanced.
     for (int64_t item = ith; item < n_items; item += nth) {
-      const int32_t t = static_cast<int32_t>(item / n_head);
-      const int32_t h = static_cast<int32_t>(item % n_head);
-      float* out = s.attn.data() + static_cast<size_t>(t) * hp.n_embd_q() + static_cast<size_t>(h) * hp.head_dim;
-      AttendHead(layer, t, h, scores, out, s);
+      AttendGroup(layer, static_cast<int32_t>(item / n_head_kv), static_cast<int32_t>(item % n_head_kv), scores, s);
     }
   };
   // Tiny jobs (small models, short contexts) cost less than waking the workers.
   size_t max_cells = 0;
   for (const std::vector<int32_t>& c : s.seq_cells) max_cells = std::max(max_cells, c.size());
   constexpr int64_t kMinParallelWork = 1 << 15;  // multiply-adds
-  if (n_items * static_cast<int64_t>(max_cells) * hp.head_dim < kMinParallelWork) {
+  if (n_items * hp.n_gqa() * static_cast<int64_t>(max_cells) * hp.head_dim < kMinParallelWork) {
     work(0, 1);
   } else {
     s.pool->Run(work);

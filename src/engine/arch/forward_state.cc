@@ -24,7 +24,7 @@ void ForwardState::Reserve(int32_t n_tok, int32_t n_outputs) {
   Grow(gate, n * hp.n_ff * (hp.arch == Arch::kPhi3 ? 2 : 1));
   Grow(up, n * hp.n_ff);
   Grow(rope_cs, n * hp.n_rot);
-  Grow(scores, static_cast<size_t>(pool->size()) * kv->n_ctx());
+  Grow(scores, static_cast<size_t>(pool->size()) * hp.n_gqa() * kv->n_ctx());
   Grow(out_x, static_cast<size_t>(n_outputs) * hp.n_embd);
   Grow(logits, static_cast<size_t>(n_outputs) * hp.n_vocab);
 }

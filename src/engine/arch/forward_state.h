@@ -31,6 +31,8 @@ struct ForwardState {
   std::vector<int32_t> seq_slot;     // [n_tokens] index into seq_cells
   std::vector<int32_t> seqs;         // the distinct sequence ids of the batch
   std::vector<std::vector<int32_t>> seq_cells;  // per distinct sequence: its cells by position
+  std::vector<int32_t> n_visible;    // [n_tokens] how many of its sequence's cells a token attends to
+                                     // (the first ones: positions <= its own)
   std::vector<float> rope_cs;        // [n_tokens, n_rot] (cos, sin) pairs, one pair per rotated dim pair
   std::vector<int32_t> output_rows;  // batch entries whose logits are wanted, in order
 
@@ -44,7 +46,7 @@ struct ForwardState {
   std::vector<float> proj;    // [n_tokens, n_embd] output of attn_output / ffn_down
   std::vector<float> gate;    // [n_tokens, n_ff] (phi3: [n_tokens, 2 n_ff] gate|up)
   std::vector<float> up;      // [n_tokens, n_ff]
-  std::vector<float> scores;  // [n_threads, n_ctx] attention scores per worker
+  std::vector<float> scores;  // [n_threads, n_gqa x n_ctx] attention scores per worker
   std::vector<float> out_x;   // [n_outputs, n_embd] final hidden states of the output rows
   std::vector<float> logits;  // [n_outputs, n_vocab]
 

@@ -55,8 +55,8 @@ void WeightedSumColumns(int32_t count, const float* p, const uint16_t* v0, size_
   for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(y + 8 * c, acc[c]);
 }
 
-void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
-                    const int32_t* cells, float* y) {
+void WeightedSumF16Head(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
+                        const int32_t* cells, float* y) {
   if (n % 8 != 0) {  // not a head size in practice: the axpy sequence itself
     std::fill(y, y + n, 0.0f);
     for (int32_t j = 0; j < count; ++j) AxpyF16(n, p[j], v0 + static_cast<size_t>(cells[j]) * v_stride, y);
@@ -76,9 +76,20 @@ void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0
   }
 }
 
+// The heads one after another: with 16 registers, several heads' accumulators do not fit beside
+// a converted value row.
+void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
+                    const int32_t* cells, float* y, int32_t n_q, size_t p_stride, size_t y_stride) {
+  for (int32_t g = 0; g < n_q; ++g) WeightedSumF16Head(n, count, p + g * p_stride, v0, v_stride, cells, y + g * y_stride);
+}
+
 void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride, const int32_t* cells,
-               float scale, float* scores) {
-  for (int32_t j = 0; j < count; ++j) scores[j] = DotF16(n, q, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+               float scale, float* scores, int32_t n_q, size_t q_stride, size_t scores_stride) {
+  for (int32_t g = 0; g < n_q; ++g) {
+    for (int32_t j = 0; j < count; ++j) {
+      scores[g * scores_stride + j] = DotF16(n, q + g * q_stride, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+    }
+  }
 }
 
 double ExpSum(int32_t count, float max, float* scores) {

@@ -9,6 +9,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "engine/kernels/attention_kernels.h"
+#include "engine/kernels/kernels.h"
 #include "engine/kernels/simd_exp.h"
 
 namespace isv {
@@ -45,44 +46,66 @@ void AxpyF16(int64_t n, float a, const uint16_t* v, float* y) {
   }
 }
 
-// kChunks * 16 columns of y = sum_j p[j] * v_j, accumulated in registers (the FMAs of AxpyF16).
-template <int kChunks>
-void WeightedSumColumns(int32_t count, const float* p, const uint16_t* v0, size_t v_stride, const int32_t* cells,
-                        float* y) {
-  __m512 acc[kChunks];
+// kChunks * 16 columns of y_g = sum_j p_g[j] * v_j for kHeads heads, accumulated in registers (the
+// FMAs of AxpyF16, per head in the same order); each value row is converted once for all heads.
+template <int kChunks, int kHeads>
+void WeightedSumColumns(int32_t count, const float* p, size_t p_stride, const uint16_t* v0, size_t v_stride,
+                        const int32_t* cells, float* y, size_t y_stride) {
+  __m512 acc[kHeads][kChunks];
 #pragma GCC unroll 8
-  for (int c = 0; c < kChunks; ++c) acc[c] = _mm512_setzero_ps();
+  for (int g = 0; g < kHeads; ++g) {
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) acc[g][c] = _mm512_setzero_ps();
+  }
   for (int32_t j = 0; j < count; ++j) {
     const uint16_t* v = v0 + static_cast<size_t>(cells[j]) * v_stride;
-    const __m512 a = _mm512_set1_ps(p[j]);
+    __m512 vf[kChunks];
 #pragma GCC unroll 8
-    for (int c = 0; c < kChunks; ++c) {
-      acc[c] = _mm512_fmadd_ps(a, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + 16 * c))),
-                               acc[c]);
+    for (int c = 0; c < kChunks; ++c) vf[c] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + 16 * c)));
+#pragma GCC unroll 8
+    for (int g = 0; g < kHeads; ++g) {
+      const __m512 a = _mm512_set1_ps(p[g * p_stride + j]);
+#pragma GCC unroll 8
+      for (int c = 0; c < kChunks; ++c) acc[g][c] = _mm512_fmadd_ps(a, vf[c], acc[g][c]);
     }
   }
 #pragma GCC unroll 8
-  for (int c = 0; c < kChunks; ++c) _mm512_storeu_ps(y + 16 * c, acc[c]);
+  for (int g = 0; g < kHeads; ++g) {
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) _mm512_storeu_ps(y + g * y_stride + 16 * c, acc[g][c]);
+  }
 }
 
+// Heads of one call to WeightedSumColumns: as many as keep heads x chunks accumulators plus the
+// converted row within the 32 registers (4 heads of a 64-wide head, 2 of a 128-wide one).
+constexpr int HeadsPerPass(int chunks) { return chunks <= 4 ? 4 : 2; }
+
 void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
-                    const int32_t* cells, float* y) {
+                    const int32_t* cells, float* y, int32_t n_q, size_t p_stride, size_t y_stride) {
   if (n % 16 != 0) {  // not a head size in practice: the axpy sequence itself
-    std::fill(y, y + n, 0.0f);
-    for (int32_t j = 0; j < count; ++j) AxpyF16(n, p[j], v0 + static_cast<size_t>(cells[j]) * v_stride, y);
+    for (int32_t g = 0; g < n_q; ++g) {
+      float* yg = y + g * y_stride;
+      std::fill(yg, yg + n, 0.0f);
+      for (int32_t j = 0; j < count; ++j) {
+        AxpyF16(n, p[g * p_stride + j], v0 + static_cast<size_t>(cells[j]) * v_stride, yg);
+      }
+    }
     return;
   }
-  int64_t i = 0;
-  for (; i + 128 <= n; i += 128) WeightedSumColumns<8>(count, p, v0 + i, v_stride, cells, y + i);
-  switch ((n - i) / 16) {
-    case 1: return WeightedSumColumns<1>(count, p, v0 + i, v_stride, cells, y + i);
-    case 2: return WeightedSumColumns<2>(count, p, v0 + i, v_stride, cells, y + i);
-    case 3: return WeightedSumColumns<3>(count, p, v0 + i, v_stride, cells, y + i);
-    case 4: return WeightedSumColumns<4>(count, p, v0 + i, v_stride, cells, y + i);
-    case 5: return WeightedSumColumns<5>(count, p, v0 + i, v_stride, cells, y + i);
-    case 6: return WeightedSumColumns<6>(count, p, v0 + i, v_stride, cells, y + i);
-    case 7: return WeightedSumColumns<7>(count, p, v0 + i, v_stride, cells, y + i);
-    default: return;
+  for (int64_t i = 0; i < n; i += 128) {
+    const int chunks = static_cast<int>(std::min<int64_t>(8, (n - i) / 16));
+    const int per_pass = HeadsPerPass(chunks);
+    for (int32_t g = 0; g < n_q; g += per_pass) {
+      const int heads = std::min<int32_t>(per_pass, n_q - g);
+      WithUpTo8(chunks, [&](auto c) {
+        WithUpTo8(heads, [&](auto h) {
+          constexpr int kChunks = decltype(c)::value;
+          constexpr int kHeads = std::min(decltype(h)::value, HeadsPerPass(kChunks));
+          WeightedSumColumns<kChunks, kHeads>(count, p + g * p_stride, p_stride, v0 + i, v_stride, cells,
+                                              y + g * y_stride + i, y_stride);
+        });
+      });
+    }
   }
 }
 
@@ -114,36 +137,65 @@ inline __m512 SumEach16(const __m512* v) {
   return _mm512_permutexvar_ps(order, t);
 }
 
+// The 16 scores of one pass (m <= 16 cells) of one head, keys read through key(c, i) (chunk i of cell
+// c as 16 floats): the same operations whether the keys come converted from the cache or from kf.
+template <typename Key>
+inline void SixteenScores(int chunks, const float* q, int m, float scale, float* scores, Key key) {
+  __m512 qv[16];
+  for (int i = 0; i < chunks; ++i) qv[i] = _mm512_loadu_ps(q + 16 * i);
+  __m512 acc[16];
+  for (int c = 0; c < 16; ++c) {
+    if (c >= m) {
+      acc[c] = _mm512_setzero_ps();
+      continue;
+    }
+    __m512 a = _mm512_mul_ps(qv[0], key(c, 0));
+    for (int i = 1; i < chunks; ++i) a = _mm512_fmadd_ps(qv[i], key(c, i), a);
+    acc[c] = a;
+  }
+  _mm512_mask_storeu_ps(scores, TailMask(m), _mm512_mul_ps(SumEach16(acc), _mm512_set1_ps(scale)));
+}
+
 // Head sizes of 16..256 in steps of 16 (all in practice): sixteen cells per pass, each cell's
 // products accumulated in one register in element order, the sixteen register sums formed together
 // (SumEach16) instead of one horizontal sum per cell. A cell's score depends only on q and its key
 // (not on how many cells there are or where it sits in the list). Other sizes: dot_f16 per cell.
 void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride, const int32_t* cells,
-               float scale, float* scores) {
+               float scale, float* scores, int32_t n_q, size_t q_stride, size_t scores_stride) {
   if (n % 16 != 0 || n > 256) {
-    for (int32_t j = 0; j < count; ++j) scores[j] = DotF16(n, q, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+    for (int32_t g = 0; g < n_q; ++g) {
+      for (int32_t j = 0; j < count; ++j) {
+        scores[g * scores_stride + j] =
+            DotF16(n, q + g * q_stride, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+      }
+    }
     return;
   }
   const int chunks = static_cast<int>(n / 16);
-  __m512 qv[16];
-  for (int c = 0; c < chunks; ++c) qv[c] = _mm512_loadu_ps(q + 16 * c);
-  const __m512 vscale = _mm512_set1_ps(scale);
+  auto cache_key = [&](int32_t j0) {
+    return [=](int c, int i) {
+      const uint16_t* k = k0 + static_cast<size_t>(cells[j0 + c]) * k_stride + 16 * i;
+      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k)));
+    };
+  };
+  if (n_q == 1) {
+    for (int32_t j0 = 0; j0 < count; j0 += 16) {
+      SixteenScores(chunks, q, std::min<int32_t>(16, count - j0), scale, scores + j0, cache_key(j0));
+    }
+    return;
+  }
+  // Several heads: the pass's 16 keys converted once into kf, then each head's scores from there.
+  alignas(64) float kf[16][256];
   for (int32_t j0 = 0; j0 < count; j0 += 16) {
     const int m = static_cast<int>(std::min<int32_t>(16, count - j0));
-    __m512 acc[16];
-    for (int c = 0; c < 16; ++c) {
-      if (c >= m) {
-        acc[c] = _mm512_setzero_ps();
-        continue;
-      }
-      const uint16_t* k = k0 + static_cast<size_t>(cells[j0 + c]) * k_stride;
-      __m512 a = _mm512_mul_ps(qv[0], _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k))));
-      for (int i = 1; i < chunks; ++i) {
-        a = _mm512_fmadd_ps(qv[i], _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 16 * i))), a);
-      }
-      acc[c] = a;
+    const auto key = cache_key(j0);
+    for (int c = 0; c < m; ++c) {
+      for (int i = 0; i < chunks; ++i) _mm512_store_ps(kf[c] + 16 * i, key(c, i));
     }
-    _mm512_mask_storeu_ps(scores + j0, TailMask(m), _mm512_mul_ps(SumEach16(acc), vscale));
+    for (int32_t g = 0; g < n_q; ++g) {
+      SixteenScores(chunks, q + g * q_stride, m, scale, scores + g * scores_stride + j0,
+                    [&](int c, int i) { return _mm512_load_ps(kf[c] + 16 * i); });
+    }
   }
 }
 

@@ -20,14 +20,25 @@ void AxpyF16Scalar(int64_t n, float a, const uint16_t* v, float* y) {
 }
 
 void WeightedSumF16Scalar(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
-                          const int32_t* cells, float* y) {
-  std::fill(y, y + n, 0.0f);
-  for (int32_t j = 0; j < count; ++j) AxpyF16Scalar(n, p[j], v0 + static_cast<size_t>(cells[j]) * v_stride, y);
+                          const int32_t* cells, float* y, int32_t n_q, size_t p_stride, size_t y_stride) {
+  for (int32_t g = 0; g < n_q; ++g) {
+    float* yg = y + g * y_stride;
+    std::fill(yg, yg + n, 0.0f);
+    for (int32_t j = 0; j < count; ++j) {
+      AxpyF16Scalar(n, p[g * p_stride + j], v0 + static_cast<size_t>(cells[j]) * v_stride, yg);
+    }
+  }
 }
 
 void ScoresF16Scalar(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride,
-                     const int32_t* cells, float scale, float* scores) {
-  for (int32_t j = 0; j < count; ++j) scores[j] = DotF16Scalar(n, q, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+                     const int32_t* cells, float scale, float* scores, int32_t n_q, size_t q_stride,
+                     size_t scores_stride) {
+  for (int32_t g = 0; g < n_q; ++g) {
+    for (int32_t j = 0; j < count; ++j) {
+      scores[g * scores_stride + j] =
+          DotF16Scalar(n, q + g * q_stride, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+    }
+  }
 }
 
 double ExpSumScalar(int32_t count, float max, float* scores) {

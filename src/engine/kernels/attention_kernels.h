@@ -21,17 +21,25 @@ struct AttentionKernels {
   float (*dot_f16)(int64_t n, const float* q, const uint16_t* k) = nullptr;
   // y[i] += a * v[i] for i < n, v in fp16 bits.
   void (*axpy_f16)(int64_t n, float a, const uint16_t* v, float* y) = nullptr;
-  // y[i] = sum_j p[j] * v_j[i] for i < n, j < count, where v_j = v0 + cells[j] * v_stride (fp16
-  // bits): the p . V product of attention with y kept in registers across all rows. Bit-identical to
-  // zeroing y and calling axpy_f16(n, p[j], v_j, y) for j = 0, 1, ... in order (same operations).
+  // The two kernels below serve n_q query heads that share one KV head (grouped-query attention:
+  // head g's operands at g times the given strides), so that each key and value row is loaded and
+  // converted once for all of them. Head g's results are the same bits as a call with n_q = 1 on
+  // head g alone: the grouping changes no operation of any head.
+  //
+  // y_g[i] = sum_j p_g[j] * v_j[i] for i < n, j < count, where v_j = v0 + cells[j] * v_stride (fp16
+  // bits), p_g = p + g * p_stride, y_g = y + g * y_stride: the p . V product of attention with y kept
+  // in registers across all rows. Bit-identical to zeroing y_g and calling axpy_f16(n, p_g[j], v_j,
+  // y_g) for j = 0, 1, ... in order (same operations).
   void (*weighted_sum_f16)(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
-                           const int32_t* cells, float* y) = nullptr;
-  // scores[j] = dot_f16(n, q, k_j) * scale for j < count, where k_j = k0 + cells[j] * k_stride,
-  // up to float reassociation (the AVX-512 level sums sixteen cells at once; the others are
-  // bit-identical to the dot_f16 calls). Either way scores[j] depends only on q, k_j and scale —
-  // not on count or on j — so a token's attention does not depend on the batch.
+                           const int32_t* cells, float* y, int32_t n_q, size_t p_stride, size_t y_stride) = nullptr;
+  // scores_g[j] = dot_f16(n, q_g, k_j) * scale for j < count, where k_j = k0 + cells[j] * k_stride,
+  // q_g = q + g * q_stride, scores_g = scores + g * scores_stride, up to float reassociation (the
+  // AVX-512 level sums sixteen cells at once; the others are bit-identical to the dot_f16 calls).
+  // Either way scores_g[j] depends only on q_g, k_j and scale — not on count, j or the other heads —
+  // so a token's attention does not depend on the batch.
   void (*scores_f16)(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride,
-                     const int32_t* cells, float scale, float* scores) = nullptr;
+                     const int32_t* cells, float scale, float* scores, int32_t n_q, size_t q_stride,
+                     size_t scores_stride) = nullptr;
   // scores[j] = exp(scores[j] - max) for j < count; returns the sum of the new values. Inputs are
   // finite with scores[j] <= max (a softmax); results below FLT_MIN may flush to 0.
   double (*exp_sum)(int32_t count, float max, float* scores) = nullptr;

@@ -102,6 +102,14 @@ void Context::PrepareSequences(const Batch& batch) {
   }
   if (s.seq_cells.size() < seqs.size()) s.seq_cells.resize(seqs.size());
   for (size_t j = 0; j < seqs.size(); ++j) kv_.CellsOf(seqs[j], &s.seq_cells[j]);
+  // Cells are sorted by position: a token sees the ones up to its own position (causal mask).
+  s.n_visible.resize(batch.size());
+  for (int32_t i = 0; i < batch.size(); ++i) {
+    const std::vector<int32_t>& cells = s.seq_cells[s.seq_slot[i]];
+    const auto end = std::partition_point(cells.begin(), cells.end(),
+                                          [&](int32_t c) { return kv_.cell_pos(c) <= batch.positions[i]; });
+    s.n_visible[i] = static_cast<int32_t>(end - cells.begin());
+  }
 }
 
 Status Context::Forward(const Batch& batch) {

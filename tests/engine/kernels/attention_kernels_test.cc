@@ -67,7 +67,8 @@ TEST(AttentionKernelsTest, WeightedSumEqualsAxpySequenceBitForBit) {
       const uint16_t* v0 = cache.data() + n;
       std::vector<float> want(n, 0.0f), got(n, NAN);
       for (size_t j = 0; j < cells.size(); ++j) k.axpy_f16(n, p[j], v0 + cells[j] * stride, want.data());
-      k.weighted_sum_f16(n, static_cast<int32_t>(cells.size()), p.data(), v0, stride, cells.data(), got.data());
+      k.weighted_sum_f16(n, static_cast<int32_t>(cells.size()), p.data(), v0, stride, cells.data(), got.data(), 1, 0,
+                         0);
       for (int64_t i = 0; i < n; ++i) {
         ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
             << IsaName(isa) << " n=" << n << " i=" << i << ": " << got[i] << " vs " << want[i];
@@ -99,7 +100,7 @@ TEST(AttentionKernelsTest, ScoresMatchDotPerCellAndDependOnlyOnTheCell) {
       const float scale = 0.125f;
       const int32_t count = static_cast<int32_t>(cells.size());
       std::vector<float> got(cells.size(), NAN);
-      k.scores_f16(n, count, q.data(), k0, stride, cells.data(), scale, got.data());
+      k.scores_f16(n, count, q.data(), k0, stride, cells.data(), scale, got.data(), 1, 0, 0);
       for (int32_t j = 0; j < count; ++j) {
         const float want = k.dot_f16(n, q.data(), k0 + cells[j] * stride) * scale;
         double abs_sum = 0;
@@ -114,10 +115,51 @@ TEST(AttentionKernelsTest, ScoresMatchDotPerCellAndDependOnlyOnTheCell) {
       // Every suffix of the list (other lengths, every cell at another place) gives the same bits.
       for (int32_t skip = 1; skip < count; skip += 3) {
         std::vector<float> sub(cells.size() - skip, NAN);
-        k.scores_f16(n, count - skip, q.data(), k0, stride, cells.data() + skip, scale, sub.data());
+        k.scores_f16(n, count - skip, q.data(), k0, stride, cells.data() + skip, scale, sub.data(), 1, 0, 0);
         for (int32_t j = 0; j < count - skip; ++j) {
           ASSERT_EQ(std::memcmp(&sub[j], &got[j + skip], sizeof(float)), 0)
               << IsaName(isa) << " n=" << n << " skip=" << skip << " j=" << j;
+        }
+      }
+    }
+  }
+}
+
+// Grouped-query calls (n_q heads sharing the keys and values): each head's scores and weighted sum
+// are the bits of a call on that head alone, for group sizes 1..8 (llama-3: 4, qwen2.5-0.5b: 7) and
+// head sizes that take every pass shape (16..256, 2 or 4 heads per pass) and the fallbacks.
+TEST(AttentionKernelsTest, HeadGroupsGiveEachHeadsOwnBits) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> dist;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa > BestIsa()) continue;
+    const AttentionKernels& k = GetAttentionKernels(isa);
+    for (int64_t n : {64, 96, 128, 256, 40, 272}) {
+      for (int32_t n_q : {1, 2, 4, 7, 8}) {
+        const size_t kv_stride = static_cast<size_t>(n) * 2;
+        const int32_t n_cells = 37;
+        std::vector<uint16_t> cache(kv_stride * n_cells);
+        for (uint16_t& h : cache) h = Fp32ToFp16(dist(rng));
+        std::vector<int32_t> cells;
+        for (int32_t c = 0; c < n_cells; c += 1 + c % 3) cells.push_back(c);
+        const int32_t count = static_cast<int32_t>(cells.size());
+        const size_t q_stride = static_cast<size_t>(n) + 5, s_stride = 50, y_stride = static_cast<size_t>(n) + 3;
+        std::vector<float> q(q_stride * n_q), p(s_stride * n_q);
+        for (float& v : q) v = dist(rng);
+        for (float& v : p) v = std::fabs(dist(rng)) / static_cast<float>(count);
+        const uint16_t* kv0 = cache.data() + n;
+        std::vector<float> scores(s_stride * n_q, NAN), y(y_stride * n_q, NAN);
+        k.scores_f16(n, count, q.data(), kv0, kv_stride, cells.data(), 0.125f, scores.data(), n_q, q_stride, s_stride);
+        k.weighted_sum_f16(n, count, p.data(), kv0, kv_stride, cells.data(), y.data(), n_q, s_stride, y_stride);
+        for (int32_t g = 0; g < n_q; ++g) {
+          std::vector<float> one_scores(count, NAN), one_y(n, NAN);
+          k.scores_f16(n, count, q.data() + g * q_stride, kv0, kv_stride, cells.data(), 0.125f, one_scores.data(), 1,
+                       0, 0);
+          k.weighted_sum_f16(n, count, p.data() + g * s_stride, kv0, kv_stride, cells.data(), one_y.data(), 1, 0, 0);
+          ASSERT_EQ(std::memcmp(scores.data() + g * s_stride, one_scores.data(), count * sizeof(float)), 0)
+              << IsaName(isa) << " n=" << n << " n_q=" << n_q << " head " << g;
+          ASSERT_EQ(std::memcmp(y.data() + g * y_stride, one_y.data(), n * sizeof(float)), 0)
+              << IsaName(isa) << " n=" << n << " n_q=" << n_q << " head " << g;
         }
       }
     }
