@@ -48,7 +48,8 @@ void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_str
 // Writes s.k / s.v of every token to its KV cell of `layer` (as F16), then computes
 // s.attn = softmax(q k^T / sqrt(head_dim) + causal mask) v for every token and head, where head h
 // reads KV head h / (n_head / n_head_kv) and a token sees the cells of its own sequence with
-// position <= its own. Parallel over (token, head).
+// position <= its own. Parallel over (token, KV head): the query heads of a KV head are computed
+// together (each key and value row read once for them), each with the bits it has alone.
 void Attention(int32_t layer, ForwardState& s);
 
 // The rest of a self-attention sub-block once s.q / s.k / s.v hold this layer's projections:
