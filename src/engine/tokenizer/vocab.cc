@@ -46,12 +46,12 @@ Status LoadMerges(const GgufFile& f, Vocab* v) {
     return InvalidArgumentError("tokenizer.ggml.merges: expected an array of strings");
   }
   const GgufArray& items = merges->AsArray();
-  v->merge_rank.reserve(items.size() * 2);
+  v->merge_rank.Reserve(items.size(), items.size() * 8);
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string_view m = items.string_at(i);
-    size_t pos = m.find(' ', 1);
-    std::string key = pos == std::string::npos ? std::string(" ") : std::string(m);  // "" + ' ' + ""
-    v->merge_rank.emplace(std::move(key), static_cast<int32_t>(i));  // first occurrence wins
+    const bool has_space = m.find(' ', 1) != std::string_view::npos;
+    v->merge_rank.Insert(has_space ? m : std::string_view(" "), static_cast<int32_t>(i),  // " ": "" + ' ' + ""
+                         StringIndex::OnDuplicate::kKeepFirst);
   }
   return OkStatus();
 }
@@ -185,12 +185,12 @@ Status LoadTokens(const GgufFile& f, Vocab* v) {
   v->score.assign(n, 0.0f);
   v->type.assign(n, TokenType::kNormal);
   v->attr.assign(n, kAttrNormal);
-  v->text_to_id.reserve(n * 2);
+  v->text_to_id.Reserve(n, n * 8);
   for (size_t i = 0; i < n; ++i) {
     std::string word(items.string_at(i));
     if (word.empty()) word = "[EMPTY_" + std::to_string(i) + "]";
     v->max_token_len = std::max(v->max_token_len, word.size());
-    v->text_to_id[word] = static_cast<int32_t>(i);
+    v->text_to_id.Insert(word, static_cast<int32_t>(i), StringIndex::OnDuplicate::kKeepLast);
     v->text[i] = std::move(word);
     if (!scores.empty()) v->score[i] = scores[i];
     if (!types.empty()) {
@@ -205,12 +205,7 @@ Status LoadTokens(const GgufFile& f, Vocab* v) {
 
 int32_t Vocab::MergeRank(std::string_view left, std::string_view right) const {
   if (left.find(' ', 1) != std::string_view::npos) return -1;  // could not come from a merge line
-  std::string key;
-  key.reserve(left.size() + right.size() + 1);
-  key.append(left).push_back(' ');
-  key.append(right);
-  auto it = merge_rank.find(std::string_view(key));
-  return it == merge_rank.end() ? -1 : it->second;
+  return merge_rank.Find(left, ' ', right);
 }
 
 StatusOr<Vocab> Vocab::Load(const GgufFile& f) {

@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "core/status.h"
+#include "engine/tokenizer/string_index.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace isv {
@@ -38,13 +38,6 @@ enum TokenAttr : uint32_t {
 
 enum class VocabKind { kSpm, kBpe, kWpm };
 
-// Hash that lets unordered maps keyed by std::string be searched with a std::string_view.
-struct StringViewHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using StringIdMap = std::unordered_map<std::string, int32_t, StringViewHash, std::equal_to<>>;
-
 struct Vocab {
   VocabKind kind = VocabKind::kSpm;
   std::string pre;  // tokenizer.ggml.pre as written ("" when absent)
@@ -53,11 +46,11 @@ struct Vocab {
   std::vector<float> score;       // per id
   std::vector<TokenType> type;    // per id, as stored in the file
   std::vector<uint32_t> attr;     // per id, TokenAttr bits after llama.cpp's fix-ups
-  StringIdMap text_to_id;  // later duplicates win, as in llama.cpp
+  StringIndex text_to_id;  // later duplicates win, as in llama.cpp
   size_t max_token_len = 0;
 
-  // BPE merges: key = left + '\n' + right (no token of a byte-level vocab contains '\n').
-  StringIdMap merge_rank;
+  // BPE merges: key = the merge line "left right", value = its rank (first occurrence wins).
+  StringIndex merge_rank;
 
   int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, sep = -1, pad = -1, mask = -1;
   bool add_bos = false, add_eos = false, add_sep = false;
@@ -76,10 +69,7 @@ struct Vocab {
 
   int32_t n_tokens() const { return static_cast<int32_t>(text.size()); }
   // -1 when `s` is not a token.
-  int32_t Find(std::string_view s) const {
-    auto it = text_to_id.find(s);
-    return it == text_to_id.end() ? -1 : it->second;
-  }
+  int32_t Find(std::string_view s) const { return text_to_id.Find(s); }
   // BPE rank of merging `left` and `right`, -1 when not a merge.
   int32_t MergeRank(std::string_view left, std::string_view right) const;
 };
