@@ -86,15 +86,9 @@ constexpr uint64_t kMaxReserve = 1 << 16;
 
 // Smallest number of bytes one element of the type can occupy (used to reject lying counts).
 size_t MinEncodedSize(GgufType t) {
-  switch (t) {
-    case GgufType::kUint8: case GgufType::kInt8: case GgufType::kBool: return 1;
-    case GgufType::kUint16: case GgufType::kInt16: return 2;
-    case GgufType::kUint32: case GgufType::kInt32: case GgufType::kFloat32: return 4;
-    case GgufType::kUint64: case GgufType::kInt64: case GgufType::kFloat64: return 8;
-    case GgufType::kString: return 8;
-    case GgufType::kArray: return 12;
-  }
-  return 1;
+  if (t == GgufType::kString) return 8;  // the length
+  if (t == GgufType::kArray) return 12;  // element type + count
+  return std::max<size_t>(1, GgufFixedSize(t));
 }
 
 bool KnownValueType(uint32_t t) { return t <= static_cast<uint32_t>(GgufType::kFloat64); }

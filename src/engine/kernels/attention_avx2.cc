@@ -80,14 +80,16 @@ void WeightedSumF16Head(int64_t n, int32_t count, const float* p, const uint16_t
 // a converted value row.
 void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
                     const int32_t* cells, float* y, int32_t n_q, size_t p_stride, size_t y_stride) {
-  for (int32_t g = 0; g < n_q; ++g) WeightedSumF16Head(n, count, p + g * p_stride, v0, v_stride, cells, y + g * y_stride);
+  for (int32_t g = 0; g < n_q; ++g)
+    WeightedSumF16Head(n, count, p + g * p_stride, v0, v_stride, cells, y + g * y_stride);
 }
 
 void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride, const int32_t* cells,
                float scale, float* scores, int32_t n_q, size_t q_stride, size_t scores_stride) {
   for (int32_t g = 0; g < n_q; ++g) {
     for (int32_t j = 0; j < count; ++j) {
-      scores[g * scores_stride + j] = DotF16(n, q + g * q_stride, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+      const uint16_t* k = k0 + static_cast<size_t>(cells[j]) * k_stride;
+      scores[g * scores_stride + j] = DotF16(n, q + g * q_stride, k) * scale;
     }
   }
 }

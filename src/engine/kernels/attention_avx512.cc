@@ -27,7 +27,8 @@ inline float DotF16(int64_t n, const float* q, const uint16_t* k) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i))), acc0);
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i),
+                           _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i))), acc0);
     acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16),
                            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 16))), acc1);
   }
@@ -61,7 +62,9 @@ void WeightedSumColumns(int32_t count, const float* p, size_t p_stride, const ui
     const uint16_t* v = v0 + static_cast<size_t>(cells[j]) * v_stride;
     __m512 vf[kChunks];
 #pragma GCC unroll 8
-    for (int c = 0; c < kChunks; ++c) vf[c] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + 16 * c)));
+    for (int c = 0; c < kChunks; ++c) {
+      vf[c] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + 16 * c)));
+    }
 #pragma GCC unroll 8
     for (int g = 0; g < kHeads; ++g) {
       const __m512 a = _mm512_set1_ps(p[g * p_stride + j]);

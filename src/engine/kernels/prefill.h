@@ -33,9 +33,12 @@
 // word rows), with the sums of the 8 sub-blocks of 32 quants, two int16 per int32 lane.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
+#include "engine/kernels/kernels.h"
 #include "engine/tensor/ggml_type.h"
 
 namespace isv {
@@ -63,6 +66,19 @@ size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n);
 // aligned. Groups are independent: `first_group` / `n_groups` select a range (parallel packing).
 void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
                             int64_t first_group, int64_t n_groups, void* packed);
+
+// The frame of every SIMD prefill_gemm: calls group(rows, g, n_cols, out_g) for each packed group g
+// of the n_tokens tokens (n_cols of them in it, out_g its first output row), with `rows` a
+// std::integral_constant of n_rows clamped to [1, kMaxRows] — the kernel's register tile height.
+template <int kMaxRows, typename GroupFn>
+inline void ForEachPrefillGroup(int n_rows, int n_tokens, float* out, size_t out_stride, GroupFn&& group) {
+  WithUpTo8(std::min(n_rows, kMaxRows), [&](auto rows) {
+    using Rows = std::integral_constant<int, std::min(decltype(rows)::value, kMaxRows)>;
+    for (int t = 0; t < n_tokens; t += kPrefillGroup) {
+      group(Rows(), t / kPrefillGroup, std::min(kPrefillGroup, n_tokens - t), out + t * out_stride);
+    }
+  });
+}
 
 // The oracle: the prefill-order dot product of one weight row of `type` (REQUIRES: one of the types
 // above) with one activation row of its vec_dot_type, n elements.

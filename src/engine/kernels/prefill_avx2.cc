@@ -145,12 +145,8 @@ void PrefillGemm(int64_t n, const void *x, size_t x_stride, int n_rows, const vo
   const int64_t nb = n / kQK;
   UnpackRows<Ints>(nb, static_cast<const uint8_t *>(x), x_stride, n_rows, tile);
   const auto *pk = static_cast<const PrefillBlock *>(packed);
-  WithUpTo8(std::min(n_rows, kPrefillTileRows), [&](auto rows) {
-    constexpr int kR = std::min(decltype(rows)::value, kPrefillTileRows);
-    for (int t = 0; t < n_tokens; t += kPrefillGroup) {
-      GroupTile<kR>(nb, tile, pk + (t / kPrefillGroup) * nb, std::min(kPrefillGroup, n_tokens - t),
-                    out + t * out_stride, out_stride);
-    }
+  ForEachPrefillGroup<kPrefillTileRows>(n_rows, n_tokens, out, out_stride, [&](auto rows, int g, int n_cols, float* o) {
+    GroupTile<decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
   });
 }
 

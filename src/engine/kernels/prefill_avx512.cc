@@ -135,14 +135,6 @@ void GroupTile(int64_t nb, const RowTile& tile, const PrefillBlock* pk, int n_co
   }
 }
 
-template <int kR>
-void AllGroups(int64_t nb, const RowTile& tile, const PrefillBlock* pk, int n_tokens, float* out, size_t out_stride) {
-  for (int t = 0; t < n_tokens; t += kPrefillGroup) {
-    GroupTile<kR>(nb, tile, pk + (t / kPrefillGroup) * nb, std::min(kPrefillGroup, n_tokens - t),
-                  out + t * out_stride, out_stride);
-  }
-}
-
 // TypeKernels::prefill_gemm of one type.
 template <typename Ints>
 void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens, float* out,
@@ -151,7 +143,9 @@ void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const vo
   const int64_t nb = n / kQK;
   UnpackRows<Ints>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
   const auto* pk = static_cast<const PrefillBlock*>(packed);
-  WithUpTo8(n_rows, [&](auto rows) { AllGroups<decltype(rows)::value>(nb, tile, pk, n_tokens, out, out_stride); });
+  ForEachPrefillGroup<kPrefillTileRows>(n_rows, n_tokens, out, out_stride, [&](auto rows, int g, int n_cols, float* o) {
+    GroupTile<decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
+  });
 }
 
 template <typename Ints>

@@ -76,14 +76,6 @@ void GroupTile(int64_t nb, const KRowTile& tile, const PrefillBlockK* pk, int n_
   }
 }
 
-template <typename T, int kR>
-void AllGroups(int64_t nb, const KRowTile& tile, const PrefillBlockK* pk, int n_tokens, float* out, size_t out_stride) {
-  for (int t = 0; t < n_tokens; t += kPrefillGroup) {
-    GroupTile<T, kR>(nb, tile, pk + (t / kPrefillGroup) * nb, std::min(kPrefillGroup, n_tokens - t),
-                     out + t * out_stride, out_stride);
-  }
-}
-
 template <typename T>
 void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens, float* out,
                  size_t out_stride) {
@@ -91,7 +83,9 @@ void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const vo
   const int64_t nb = n / kQK_K;
   UnpackRows<T>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
   const auto* pk = static_cast<const PrefillBlockK*>(packed);
-  WithUpTo8(n_rows, [&](auto rows) { AllGroups<T, decltype(rows)::value>(nb, tile, pk, n_tokens, out, out_stride); });
+  ForEachPrefillGroup<kTileRows>(n_rows, n_tokens, out, out_stride, [&](auto rows, int g, int n_cols, float* o) {
+    GroupTile<T, decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
+  });
 }
 
 template <typename T>
