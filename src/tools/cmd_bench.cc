@@ -1,6 +1,9 @@
 // `inference-service bench MODEL.gguf`: llama-bench's pp/tg measurement with our engine.
 //  * pp<p>: a prompt of p random tokens processed as one batch (tokens/s);
 //  * tg<n>: n tokens generated one at a time from an empty context (tokens/s);
+//  * with -d D, both start from a context already holding D tokens (llama-bench's -d: the speed at
+//    that depth, where attention over the cache adds to the weights' cost); the D tokens are
+//    processed before each run, untimed, in batches of kDepthBatch;
 // each repeated r times (mean ± sd), after one warm-up run of each. Plus the peak resident
 // memory, the model's file and tensor sizes, and a STREAM-like triad bandwidth measured with
 // the same number of threads: token generation reads every weight once per token, so
@@ -36,6 +39,7 @@ struct BenchOptions {
   std::string model;
   int n_prompt = 512;
   int n_gen = 128;
+  int depth = 0;
   int reps = 5;
   int32_t threads = 0;
   bool json = false;
@@ -64,41 +68,59 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// One prompt of n random tokens as a single batch from an empty cache; returns seconds.
-StatusOr<double> RunPrompt(Context& ctx, int n, std::mt19937& rng) {
+// Prompt tokens per untimed batch that fills the context to the test's depth (llama-bench's default
+// micro-batch).
+constexpr int kDepthBatch = 512;
+
+// Empties the cache, then fills it with `depth` random tokens of sequence 0 (untimed).
+Status FillToDepth(Context& ctx, int depth, std::mt19937& rng) {
   ctx.kv_cache().Clear();
   std::uniform_int_distribution<int32_t> token(0, ctx.model().params().n_vocab - 1);
   Batch b;
-  for (int i = 0; i < n; ++i) b.Add(token(rng), i, 0, i + 1 == n, /*is_prefill=*/true);
+  for (int first = 0; first < depth; first += kDepthBatch) {
+    b.Clear();
+    const int end = std::min(depth, first + kDepthBatch);
+    for (int i = first; i < end; ++i) b.Add(token(rng), i, 0, i + 1 == end, /*is_prefill=*/true);
+    ISV_RETURN_IF_ERROR(ctx.Forward(b));
+  }
+  return OkStatus();
+}
+
+// One prompt of n random tokens as a single batch after `depth` cached tokens; returns seconds.
+StatusOr<double> RunPrompt(Context& ctx, int depth, int n, std::mt19937& rng) {
+  ISV_RETURN_IF_ERROR(FillToDepth(ctx, depth, rng));
+  std::uniform_int_distribution<int32_t> token(0, ctx.model().params().n_vocab - 1);
+  Batch b;
+  for (int i = 0; i < n; ++i) b.Add(token(rng), depth + i, 0, i + 1 == n, /*is_prefill=*/true);
   const auto t0 = std::chrono::steady_clock::now();
   ISV_RETURN_IF_ERROR(ctx.Forward(b));
   return Seconds(t0);
 }
 
-// n single-token steps from an empty cache; returns seconds.
-StatusOr<double> RunGeneration(Context& ctx, int n, std::mt19937& rng) {
-  ctx.kv_cache().Clear();
+// n single-token steps after `depth` cached tokens; returns seconds.
+StatusOr<double> RunGeneration(Context& ctx, int depth, int n, std::mt19937& rng) {
+  ISV_RETURN_IF_ERROR(FillToDepth(ctx, depth, rng));
   std::uniform_int_distribution<int32_t> token(0, ctx.model().params().n_vocab - 1);
   Batch b;
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
     b.Clear();
-    b.Add(token(rng), i, 0, true);
+    b.Add(token(rng), depth + i, 0, true);
     ISV_RETURN_IF_ERROR(ctx.Forward(b));
   }
   return Seconds(t0);
 }
 
 int RunBench(const BenchOptions& opt) {
-  if (opt.n_prompt < 0 || opt.n_gen < 0 || opt.reps < 1 || (opt.n_prompt == 0 && opt.n_gen == 0)) {
-    std::fprintf(stderr, "error: need -p >= 0, -n >= 0 (not both 0) and -r >= 1\n");
+  if (opt.n_prompt < 0 || opt.n_gen < 0 || opt.depth < 0 || opt.reps < 1 || (opt.n_prompt == 0 && opt.n_gen == 0)) {
+    std::fprintf(stderr, "error: need -p >= 0, -n >= 0 (not both 0), -d >= 0 and -r >= 1\n");
     return 1;
   }
   StatusOr<std::unique_ptr<Model>> model = Model::Load(opt.model, opt.mmap ? GgufMemory::kMap : GgufMemory::kHugePages);
   if (!model.ok()) return ReportError(model.status());
   const int threads = opt.threads > 0 ? opt.threads : ThreadPool::DefaultThreadCount();
   ThreadPool pool(threads);
-  const int64_t n_ctx = std::max<int64_t>(1, int64_t{opt.n_prompt} + opt.n_gen);
+  const int64_t n_ctx = std::max<int64_t>(1, int64_t{opt.depth} + std::max(opt.n_prompt, opt.n_gen));
   if (Status fits = CheckContextFits(**model, n_ctx); !fits.ok()) return ReportError(fits);
   StatusOr<std::unique_ptr<Context>> ctx =
       Context::Create(**model, {.n_ctx = static_cast<int32_t>(n_ctx), .pool = &pool});
@@ -107,19 +129,19 @@ int RunBench(const BenchOptions& opt) {
   std::mt19937 rng(opt.seed);
   Series pp, tg;
   if (opt.n_prompt > 0) {
-    StatusOr<double> warm = RunPrompt(**ctx, opt.n_prompt, rng);
+    StatusOr<double> warm = RunPrompt(**ctx, opt.depth, opt.n_prompt, rng);
     if (!warm.ok()) return ReportError(warm.status());
     for (int r = 0; r < opt.reps; ++r) {
-      StatusOr<double> s = RunPrompt(**ctx, opt.n_prompt, rng);
+      StatusOr<double> s = RunPrompt(**ctx, opt.depth, opt.n_prompt, rng);
       if (!s.ok()) return ReportError(s.status());
       pp.samples.push_back(opt.n_prompt / *s);
     }
   }
   if (opt.n_gen > 0) {
-    StatusOr<double> warm = RunGeneration(**ctx, 1, rng);
+    StatusOr<double> warm = RunGeneration(**ctx, opt.depth, 1, rng);
     if (!warm.ok()) return ReportError(warm.status());
     for (int r = 0; r < opt.reps; ++r) {
-      StatusOr<double> s = RunGeneration(**ctx, opt.n_gen, rng);
+      StatusOr<double> s = RunGeneration(**ctx, opt.depth, opt.n_gen, rng);
       if (!s.ok()) return ReportError(s.status());
       tg.samples.push_back(opt.n_gen / *s);
     }
@@ -140,7 +162,9 @@ int RunBench(const BenchOptions& opt) {
   }
   const double roofline = bw.best_gb_per_s > 0 ? bw.best_gb_per_s * 1e9 / static_cast<double>(tensor_bytes) : 0;
   const double read_roofline = rd.best_gb_per_s > 0 ? rd.best_gb_per_s * 1e9 / static_cast<double>(tensor_bytes) : 0;
-  const std::string test_pp = "pp" + std::to_string(opt.n_prompt), test_tg = "tg" + std::to_string(opt.n_gen);
+  const std::string at_depth = opt.depth > 0 ? " @ d" + std::to_string(opt.depth) : "";
+  const std::string test_pp = "pp" + std::to_string(opt.n_prompt) + at_depth;
+  const std::string test_tg = "tg" + std::to_string(opt.n_gen) + at_depth;
   const std::string ftype = file.Find("general.file_type") ? file.Find("general.file_type")->ToDisplayString() : "-";
 
   if (opt.json) {
@@ -156,6 +180,7 @@ int RunBench(const BenchOptions& opt) {
     j["huge_pages"] = file.huge_pages();
     j["amx"] = AmxEnabled();  // the AMX Q8_0 prompt kernel (kernels/amx_q8_0.h) is in use
     j["repetitions"] = opt.reps;
+    j["depth"] = opt.depth;
     auto series = [](int n, const Series& s) {
       return nlohmann::json{{"n_tokens", n}, {"tokens_per_s_mean", s.Mean()}, {"tokens_per_s_sd", s.Sd()},
                             {"samples", s.samples}};
@@ -183,9 +208,10 @@ int RunBench(const BenchOptions& opt) {
   std::printf("threads: %d, isa: %s, amx: %s, weights: %s, repetitions: %d\n\n", threads,
               std::string(IsaName(BestIsa())).c_str(), AmxEnabled() ? "yes (Q8_0 prompt tokens)" : "no",
               file.huge_pages() ? "huge pages" : "mmap", opt.reps);
-  std::printf("| %-8s | %23s |\n|----------|-------------------------|\n", "test", "t/s");
-  if (opt.n_prompt > 0) std::printf("| %-8s | %12.2f ± %8.2f |\n", test_pp.c_str(), pp.Mean(), pp.Sd());
-  if (opt.n_gen > 0) std::printf("| %-8s | %12.2f ± %8.2f |\n", test_tg.c_str(), tg.Mean(), tg.Sd());
+  const int w = static_cast<int>(std::max<size_t>(8, std::max(test_pp.size(), test_tg.size())));
+  std::printf("| %-*s | %23s |\n|%s|-------------------------|\n", w, "test", "t/s", std::string(w + 2, '-').c_str());
+  if (opt.n_prompt > 0) std::printf("| %-*s | %12.2f ± %8.2f |\n", w, test_pp.c_str(), pp.Mean(), pp.Sd());
+  if (opt.n_gen > 0) std::printf("| %-*s | %12.2f ± %8.2f |\n", w, test_tg.c_str(), tg.Mean(), tg.Sd());
   std::printf("\npeak RSS: %.1f MiB\n", peak_rss / 1048576.0);
   if (opt.bw_gib > 0) {
     std::printf("memory bandwidth (triad, %d threads, %.2f GiB): %.1f GB/s; read only: %.1f GB/s\n", threads,
@@ -208,6 +234,9 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("model", opt->model, "GGUF model file")->required();
   cmd->add_option("-p,--n-prompt", opt->n_prompt, "Prompt tokens processed as one batch (0: skip pp; default 512)");
   cmd->add_option("-n,--n-gen", opt->n_gen, "Tokens generated one at a time (0: skip tg; default 128)");
+  cmd->add_option("-d,--depth", opt->depth,
+                  "Tokens already in the context when each test starts, like llama-bench's -d (filled untimed; "
+                  "default 0)");
   cmd->add_option("-r,--repetitions", opt->reps, "Repetitions of each test, after one warm-up (default 5)");
   AddThreadsOption(cmd, &opt->threads);
   cmd->add_flag("--json", opt->json, "Print one JSON object instead of the table");

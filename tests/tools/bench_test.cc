@@ -89,6 +89,34 @@ TEST(BenchCliTest, TableAndErrors) {
   EXPECT_EQ(RunBinary("bench " + model + " -p 0 -n 0", &out), 1);
 }
 
+// -d D: the tests start from a context holding D tokens (filled in batches of 512, so 600 takes two),
+// named as llama-bench names them.
+TEST(BenchCliTest, DepthStartsFromAFilledContext) {
+  const std::string model = TestdataFile("models/stories260K.gguf");
+  if (model.empty()) GTEST_SKIP() << "testdata absent (stories260K)";
+  std::string out;
+  ASSERT_EQ(RunBinary("bench " + model + " -p 8 -n 2 -d 600 -r 1 -t 1 --bw-gib 0 --json", &out), 0) << out;
+  const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  EXPECT_EQ(j["depth"].get<int>(), 600);
+  EXPECT_GT(j["pp"]["tokens_per_s_mean"].get<double>(), 0);
+  EXPECT_GT(j["tg"]["tokens_per_s_mean"].get<double>(), 0);
+  ASSERT_EQ(RunBinary("bench " + model + " -p 8 -n 2 -d 600 -r 1 -t 1 --bw-gib 0", &out), 0) << out;
+  EXPECT_NE(out.find("pp8 @ d600"), std::string::npos) << out;
+  EXPECT_NE(out.find("tg2 @ d600"), std::string::npos) << out;
+  // The context holds the depth: 2000 tokens of KV (5 layers x K and V x 32 fp16 = 640 bytes a token,
+  // 1.28 MB) show in the peak RSS against depth 0.
+  auto peak_rss = [&](int depth) {
+    std::string o;
+    const std::string args = " -p 0 -n 1 -d " + std::to_string(depth) + " -r 1 -t 2 --bw-gib 0 --json";
+    EXPECT_EQ(RunBinary("bench " + model + args, &o), 0) << o;
+    const nlohmann::json jd = nlohmann::json::parse(o, nullptr, false);
+    return jd.is_discarded() ? 0.0 : jd["peak_rss_bytes"].get<double>();
+  };
+  EXPECT_GT(peak_rss(2000) - peak_rss(0), 0.9 * 2000 * 640);
+  EXPECT_EQ(RunBinary("bench " + model + " -p 8 -n 2 -d -1", &out), 1) << out;
+}
+
 // bench-serve: every level's clients x requests x n tokens are generated and timed.
 TEST(BenchServeCliTest, JsonLevelsCountEveryToken) {
   const std::string model = TestdataFile("models/stories260K.gguf");
