@@ -36,6 +36,9 @@ class GgufArray {
   GgufValue at(size_t i) const;
   // Element i of an array of strings, without a copy. REQUIRES: element_type() == kString, i < size().
   std::string_view string_at(size_t i) const;
+  // All elements of an array of numbers or bools in their GGUF encoding, as a file holds them.
+  // REQUIRES: GgufFixedSize(element_type()) > 0.
+  std::string_view encoded() const { return bytes_; }
 
   // REQUIRES: item.type() == element_type().
   void push_back(const GgufValue& item);

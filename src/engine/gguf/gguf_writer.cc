@@ -19,12 +19,12 @@ void GgufWriter::PutValue(std::string& out, const GgufValue& v) {
       const GgufArray& a = v.AsArray();
       PutU32(out, static_cast<uint32_t>(a.element_type()));
       PutU64(out, a.size());
-      for (size_t i = 0; i < a.size(); ++i) {
-        if (a.element_type() == GgufType::kString) {
-          PutString(out, a.string_at(i));
-        } else {
-          PutValue(out, a.at(i));
-        }
+      if (a.element_type() == GgufType::kString) {
+        for (size_t i = 0; i < a.size(); ++i) PutString(out, a.string_at(i));
+      } else if (a.element_type() == GgufType::kArray) {
+        for (size_t i = 0; i < a.size(); ++i) PutValue(out, a.at(i));
+      } else {
+        out += a.encoded();  // numbers and bools are held in their file encoding already
       }
       break;
     }

@@ -140,12 +140,16 @@ inline __m512 SumEach16(const __m512* v) {
   return _mm512_permutexvar_ps(order, t);
 }
 
-// The 16 scores of one pass (m <= 16 cells) of one head, keys read through key(c, i) (chunk i of cell
-// c as 16 floats): the same operations whether the keys come converted from the cache or from kf.
-template <typename Key>
-inline void SixteenScores(int chunks, const float* q, int m, float scale, float* scores, Key key) {
-  __m512 qv[16];
+// The head's query as `chunks` vectors of 16 floats.
+inline void LoadQuery(int chunks, const float* q, __m512* qv) {
   for (int i = 0; i < chunks; ++i) qv[i] = _mm512_loadu_ps(q + 16 * i);
+}
+
+// The 16 scores of one pass (m <= 16 cells) of one head (query qv), keys read through key(c, i) (chunk
+// i of cell c as 16 floats): the same operations whether the keys come converted from the cache or
+// from kf.
+template <typename Key>
+inline void SixteenScores(int chunks, const __m512* qv, int m, float scale, float* scores, Key key) {
   __m512 acc[16];
   for (int c = 0; c < 16; ++c) {
     if (c >= m) {
@@ -181,9 +185,11 @@ void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, siz
       return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k)));
     };
   };
+  __m512 qv[16];
   if (n_q == 1) {
+    LoadQuery(chunks, q, qv);
     for (int32_t j0 = 0; j0 < count; j0 += 16) {
-      SixteenScores(chunks, q, std::min<int32_t>(16, count - j0), scale, scores + j0, cache_key(j0));
+      SixteenScores(chunks, qv, std::min<int32_t>(16, count - j0), scale, scores + j0, cache_key(j0));
     }
     return;
   }
@@ -196,7 +202,8 @@ void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, siz
       for (int i = 0; i < chunks; ++i) _mm512_store_ps(kf[c] + 16 * i, key(c, i));
     }
     for (int32_t g = 0; g < n_q; ++g) {
-      SixteenScores(chunks, q + g * q_stride, m, scale, scores + g * scores_stride + j0,
+      LoadQuery(chunks, q + g * q_stride, qv);
+      SixteenScores(chunks, qv, m, scale, scores + g * scores_stride + j0,
                     [&](int c, int i) { return _mm512_load_ps(kf[c] + 16 * i); });
     }
   }
