@@ -1,6 +1,7 @@
 #include "engine/arch/blocks.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <functional>
 
@@ -112,6 +113,12 @@ void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_str
 
 namespace {
 
+// Softmax of one row of n scores, in place (exact max, then exp_sum's exponentials and sum).
+void Softmax(const AttentionKernels& ak, int32_t n, float* p) {
+  const double sum = ak.exp_sum(n, ak.max_f32(n, p), p);
+  ak.scale_f32(n, sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f, p);
+}
+
 void StoreKv(int32_t layer, ForwardState& s) {
   const int32_t n_kv = s.model->params().n_embd_kv();
   ForRange(s.pool, s.n_tokens, 2 * n_kv, [&](int64_t t0, int64_t t1) {
@@ -145,17 +152,38 @@ void AttendGroup(int32_t layer, int32_t t, int32_t kvh, float* scores, ForwardSt
   const size_t kv_stride = static_cast<size_t>(s.kv->n_embd_kv());
   ak.scores_f16(hd, n, s.q.data() + first, s.kv->k(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells, scale,
                 scores, group, static_cast<size_t>(hd), n_ctx);
-  for (int32_t g = 0; g < group; ++g) {
-    float* sc = scores + g * n_ctx;
-    float max_score = -INFINITY;
-    for (int32_t j = 0; j < n; ++j) max_score = std::max(max_score, sc[j]);
-    const double sum = ak.exp_sum(n, max_score, sc);
-    const float inv_sum = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
-    for (int32_t j = 0; j < n; ++j) sc[j] *= inv_sum;
-  }
+  for (int32_t g = 0; g < group; ++g) Softmax(ak, n, scores + g * n_ctx);
   // out_h = sum_j p_j v_j over the first n cells (cell c's V row: v(layer, 0) + c * n_embd_kv).
   ak.weighted_sum_f16(hd, n, scores, s.kv->v(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells,
                       s.attn.data() + first, group, n_ctx, static_cast<size_t>(hd));
+}
+
+// The same for the prompt tokens [t0, t1) of one tile (consecutive tokens of one sequence): the
+// scores of all their query heads of KV head kvh in one scores_rows_f16 call, which converts each
+// key once for the whole tile, then per token its softmax and p . V over its own visible cells.
+// A token's results do not depend on the tile it is in (the kernel's scores depend only on the
+// query and the key). scores: (t1 - t0) x G rows of the tile's largest visible count.
+void AttendPromptTile(int32_t layer, int32_t t0, int32_t t1, int32_t kvh, float* scores, ForwardState& s) {
+  const ModelParams& hp = s.model->params();
+  const int32_t hd = hp.head_dim;
+  const int32_t group = hp.n_gqa();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const size_t q_stride = static_cast<size_t>(hp.n_embd_q());
+  const size_t head0 = static_cast<size_t>(kvh) * group * hd;
+  const int32_t* cells = s.seq_cells[s.seq_slot[t0]].data();
+  const int32_t widest = *std::max_element(s.n_visible.begin() + t0, s.n_visible.begin() + t1);
+  const size_t row = static_cast<size_t>(widest);
+  const AttentionKernels& ak = GetAttentionKernels();
+  const size_t kv_stride = static_cast<size_t>(s.kv->n_embd_kv());
+  ak.scores_rows_f16(hd, widest, s.q.data() + t0 * q_stride + head0, t1 - t0, q_stride, group,
+                     s.kv->k(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells, scale, scores, row);
+  for (int32_t t = t0; t < t1; ++t) {
+    float* p = scores + static_cast<size_t>(t - t0) * group * row;
+    const int32_t n = s.n_visible[t];
+    for (int32_t g = 0; g < group; ++g) Softmax(ak, n, p + g * row);
+    ak.weighted_sum_f16(hd, n, p, s.kv->v(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells,
+                        s.attn.data() + t * q_stride + head0, group, row, static_cast<size_t>(hd));
+  }
 }
 
 }  // namespace
@@ -164,20 +192,32 @@ void Attention(int32_t layer, ForwardState& s) {
   StoreKv(layer, s);
   const ModelParams& hp = s.model->params();
   const int32_t n_head_kv = hp.n_head_kv;
-  const int64_t n_items = static_cast<int64_t>(s.n_tokens) * n_head_kv;
-  const size_t group_scores = static_cast<size_t>(hp.n_gqa()) * s.kv->n_ctx();
-  auto work = [&](int ith, int nth) {
-    float* scores = s.scores.data() + static_cast<size_t>(ith) * group_scores;
-    // Interleaved split: later tokens see more cells, so contiguous ranges would be unbalanced.
-    for (int64_t item = ith; item < n_items; item += nth) {
-      AttendGroup(layer, static_cast<int32_t>(item / n_head_kv), static_cast<int32_t>(item % n_head_kv), scores, s);
+  const int32_t n_plain = s.n_tokens - s.n_prefill;
+  const int64_t n_tiles = static_cast<int64_t>(s.prompt_tiles.size());
+  // Work items, claimed in this order: each prompt tile x KV head, the last (widest) tiles first,
+  // then each plain token x KV head.
+  const int64_t n_items = (n_tiles + n_plain) * n_head_kv;
+  const size_t per_worker = s.ScoresPerWorker();
+  std::atomic<int64_t> next{0};
+  auto work = [&](int ith, int) {
+    float* scores = s.scores.data() + static_cast<size_t>(ith) * per_worker;
+    for (int64_t item = next.fetch_add(1, std::memory_order_relaxed); item < n_items;
+         item = next.fetch_add(1, std::memory_order_relaxed)) {
+      const int32_t kvh = static_cast<int32_t>(item % n_head_kv);
+      const int64_t unit = item / n_head_kv;
+      if (unit < n_tiles) {
+        const auto [t0, t1] = s.prompt_tiles[n_tiles - 1 - unit];
+        AttendPromptTile(layer, t0, t1, kvh, scores, s);
+      } else {
+        AttendGroup(layer, static_cast<int32_t>(unit - n_tiles), kvh, scores, s);
+      }
     }
   };
   // Tiny jobs (small models, short contexts) cost less than waking the workers.
   size_t max_cells = 0;
   for (const std::vector<int32_t>& c : s.seq_cells) max_cells = std::max(max_cells, c.size());
   constexpr int64_t kMinParallelWork = 1 << 15;  // multiply-adds
-  if (n_items * hp.n_gqa() * static_cast<int64_t>(max_cells) * hp.head_dim < kMinParallelWork) {
+  if (static_cast<int64_t>(s.n_tokens) * hp.n_head * static_cast<int64_t>(max_cells) * hp.head_dim < kMinParallelWork) {
     work(0, 1);
   } else {
     s.pool->Run(work);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -33,6 +34,9 @@ struct ForwardState {
   std::vector<std::vector<int32_t>> seq_cells;  // per distinct sequence: its cells by position
   std::vector<int32_t> n_visible;    // [n_tokens] how many of its sequence's cells a token attends to
                                      // (the first ones: positions <= its own)
+  // Prompt tokens (the last n_prefill) in tiles [first, end): consecutive tokens of one sequence
+  // whose attention scores fit one worker's share of `scores` together (blocks.cc, Attention).
+  std::vector<std::pair<int32_t, int32_t>> prompt_tiles;
   std::vector<float> rope_cs;        // [n_tokens, n_rot] (cos, sin) pairs, one pair per rotated dim pair
   std::vector<int32_t> output_rows;  // batch entries whose logits are wanted, in order
 
@@ -46,12 +50,21 @@ struct ForwardState {
   std::vector<float> proj;    // [n_tokens, n_embd] output of attn_output / ffn_down
   std::vector<float> gate;    // [n_tokens, n_ff] (phi3: [n_tokens, 2 n_ff] gate|up)
   std::vector<float> up;      // [n_tokens, n_ff]
-  std::vector<float> scores;  // [n_threads, n_gqa x n_ctx] attention scores per worker
+  std::vector<float> scores;  // [n_threads, ScoresPerWorker()] attention scores per worker
   std::vector<float> out_x;   // [n_outputs, n_embd] final hidden states of the output rows
   std::vector<float> logits;  // [n_outputs, n_vocab]
 
   // Sizes every buffer for n_tokens rows and n_outputs output rows (grows only).
   void Reserve(int32_t n_tokens, int32_t n_outputs);
+
+  // Floats of `scores` per worker: one token's query heads of a KV head over the whole cache, and
+  // at least 1 MiB for prompt tiles.
+  size_t ScoresPerWorker() const;
+
+  // Fills prompt_tiles for the last n_prefill tokens (after seq_slot and n_visible): up to 16
+  // consecutive tokens of one sequence per tile, fewer where their n_gqa x cells scores would not
+  // fit ScoresPerWorker().
+  void PlanPromptTiles();
 };
 
 }  // namespace isv

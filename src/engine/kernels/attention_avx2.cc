@@ -2,8 +2,11 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "engine/kernels/attention_kernels.h"
+#include "engine/kernels/kernels.h"
 #include "engine/kernels/simd_exp.h"
 #include "engine/tensor/float16.h"
 
@@ -94,6 +97,118 @@ void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, siz
   }
 }
 
+// In place: r[i] lane c becomes r[c] lane i (an 8 x 8 float transpose).
+inline void Transpose8(__m256* r) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 4; ++i) {  // rows 2i, 2i+1 interleaved by pairs of lanes
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {  // u[4i + k] lane group L: rows 4i .. 4i+3 of column 4L + k
+    const __m256d a = _mm256_castps_pd(t[4 * i]), b = _mm256_castps_pd(t[4 * i + 2]);
+    const __m256d c = _mm256_castps_pd(t[4 * i + 1]), d = _mm256_castps_pd(t[4 * i + 3]);
+    u[4 * i] = _mm256_castpd_ps(_mm256_unpacklo_pd(a, b));
+    u[4 * i + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a, b));
+    u[4 * i + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(c, d));
+    u[4 * i + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(c, d));
+  }
+  for (int k = 0; k < 4; ++k) {
+    r[k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x20);      // column k: rows 0-3 | rows 4-7
+    r[k + 4] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x31);  // column 4 + k
+  }
+}
+
+// The keys of cells[0 .. m) (m <= 8) as columns: kt[i * 8 + c] = element i of key c for i < n, zero
+// in lanes c >= m.
+void TransposeKeys(int64_t n, int m, const uint16_t* k0, size_t k_stride, const int32_t* cells, float* kt) {
+  int64_t i0 = 0;
+  for (; i0 + 8 <= n; i0 += 8) {
+    __m256 r[8];
+    for (int c = 0; c < 8; ++c) {
+      r[c] = c < m ? LoadHalf8(k0 + static_cast<size_t>(cells[c]) * k_stride + i0) : _mm256_setzero_ps();
+    }
+    Transpose8(r);
+    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(kt + (i0 + i) * 8, r[i]);
+  }
+  for (; i0 < n; ++i0) {  // a head size that is not a multiple of 8
+    for (int c = 0; c < 8; ++c)
+      kt[i0 * 8 + c] = c < m ? Fp16ToFp32(k0[static_cast<size_t>(cells[c]) * k_stride + i0]) : 0.0f;
+  }
+}
+
+// The scores of kRows query rows against the 8 transposed keys kt, in the order of scores_rows_f16.
+template <int kRows>
+inline void ScoreRows(int64_t n, const float* const* q, const float* kt, float scale, int m, float* const* out) {
+  __m256 acc[kRows];
+  __m256 k = _mm256_loadu_ps(kt);
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) acc[r] = _mm256_mul_ps(_mm256_broadcast_ss(q[r]), k);
+  for (int64_t i = 1; i < n; ++i) {
+    k = _mm256_loadu_ps(kt + i * 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(q[r] + i), k, acc[r]);
+  }
+  const __m256 vs = _mm256_set1_ps(scale);
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) {
+    const __m256 v = _mm256_mul_ps(acc[r], vs);
+    if (m == 8) {
+      _mm256_storeu_ps(out[r], v);
+    } else {
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, v);
+      std::copy(lanes, lanes + m, out[r]);
+    }
+  }
+}
+
+void ScoresRowsF16(int64_t n, int32_t count, const float* q, int32_t n_tok, size_t q_tok_stride, int32_t n_head,
+                   const uint16_t* k0, size_t k_stride, const int32_t* cells, float scale, float* scores,
+                   size_t scores_stride) {
+  alignas(32) float kt_stack[256 * 8];
+  std::vector<float> kt_heap;
+  float* kt = kt_stack;
+  if (n > 256) {
+    kt_heap.resize(static_cast<size_t>(n) * 8);
+    kt = kt_heap.data();
+  }
+  const int32_t rows = n_tok * n_head;
+  for (int32_t j0 = 0; j0 < count; j0 += 8) {
+    const int m = static_cast<int>(std::min<int32_t>(8, count - j0));
+    TransposeKeys(n, m, k0, k_stride, cells + j0, kt);
+    for (int32_t r0 = 0; r0 < rows; r0 += 8) {
+      const int nr = static_cast<int>(std::min<int32_t>(8, rows - r0));
+      const float* qr[8];
+      float* out[8];
+      for (int r = 0; r < nr; ++r) {
+        const int32_t t = (r0 + r) / n_head, h = (r0 + r) % n_head;
+        qr[r] = q + t * q_tok_stride + static_cast<size_t>(h) * n;
+        out[r] = scores + static_cast<size_t>(r0 + r) * scores_stride + j0;
+      }
+      WithUpTo8(nr, [&](auto c) { ScoreRows<decltype(c)::value>(n, qr, kt, scale, m, out); });
+    }
+  }
+}
+
+float MaxF32(int32_t count, const float* x) {
+  __m256 acc = _mm256_set1_ps(-INFINITY);
+  int32_t j = 0;
+  for (; j + 8 <= count; j += 8) acc = _mm256_max_ps(_mm256_loadu_ps(x + j), acc);  // ignores a NaN x as std::max
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc);
+  float m = -INFINITY;
+  for (float v : lanes) m = std::max(m, v);
+  for (; j < count; ++j) m = std::max(m, x[j]);
+  return m;
+}
+
+void ScaleF32(int32_t count, float a, float* x) {
+  const __m256 va = _mm256_set1_ps(a);
+  int32_t j = 0;
+  for (; j + 8 <= count; j += 8) _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), va));
+  for (; j < count; ++j) x[j] *= a;
+}
+
 double ExpSum(int32_t count, float max, float* scores) {
   const __m256 m = _mm256_set1_ps(max);
   __m256 acc = _mm256_setzero_ps();
@@ -122,7 +237,14 @@ double ExpSum(int32_t count, float max, float* scores) {
 }  // namespace
 
 AttentionKernels AttentionKernelsAvx2() {
-  return AttentionKernels{DotF16, AxpyF16, WeightedSumF16, ScoresF16, ExpSum};
+  return AttentionKernels{.dot_f16 = DotF16,
+                          .axpy_f16 = AxpyF16,
+                          .weighted_sum_f16 = WeightedSumF16,
+                          .scores_f16 = ScoresF16,
+                          .scores_rows_f16 = ScoresRowsF16,
+                          .max_f32 = MaxF32,
+                          .scale_f32 = ScaleF32,
+                          .exp_sum = ExpSum};
 }
 
 }  // namespace isv

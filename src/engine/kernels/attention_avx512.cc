@@ -2,6 +2,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 // GCC 12's AVX-512 intrinsic headers build vectors from deliberately undefined values, which
 // -Wuninitialized reports at call sites; the warnings are false.
@@ -209,6 +211,119 @@ void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, siz
   }
 }
 
+// In place: r[i] lane c becomes r[c] lane i (a 16 x 16 float transpose).
+inline void Transpose16(__m512* r) {
+  __m512 t[16], u[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {  // t[2i], t[2i+1]: rows 2i, 2i+1 interleaved by pairs of lanes
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {  // u[4i + k]: rows 4i .. 4i+3, column k of each 128-bit lane
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+    u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+    u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+    u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+  }
+  // u[4i + k] lane group L (L < 4) holds rows 4i .. 4i+3 of column 4L + k.
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    // 128-bit lanes of v0: rows 0-3 of column k, rows 0-3 of column k+8, rows 4-7 of k, rows 4-7 of
+    // k+8; v1 the same for columns k+4 and k+12; v2, v3 the same for rows 8-15.
+    const __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);
+    const __m512 v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
+    const __m512 v3 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xDD);
+    r[k] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    r[k + 8] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+    r[k + 4] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    r[k + 12] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+  }
+}
+
+// The keys of cells[0 .. m) (m <= 16) as columns: kt[i * 16 + c] = element i of key c for i < n,
+// zero in lanes c >= m.
+void TransposeKeys(int64_t n, int m, const uint16_t* k0, size_t k_stride, const int32_t* cells, float* kt) {
+  for (int64_t i0 = 0; i0 < n; i0 += 16) {
+    const __mmask16 mask = TailMask(n - i0);
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) {
+      r[c] = c < m ? LoadHalf16(k0 + static_cast<size_t>(cells[c]) * k_stride + i0, mask) : _mm512_setzero_ps();
+    }
+    Transpose16(r);
+    const int rows = static_cast<int>(std::min<int64_t>(16, n - i0));
+    for (int i = 0; i < rows; ++i) _mm512_storeu_ps(kt + (i0 + i) * 16, r[i]);
+  }
+}
+
+// The scores of kRows query rows against the 16 transposed keys kt: element by element, one
+// register of 16 cells per row, in the order of scores_rows_f16.
+template <int kRows>
+inline void ScoreRows(int64_t n, const float* const* q, const float* kt, float scale, __mmask16 mask,
+                      float* const* out) {
+  __m512 acc[kRows];
+  __m512 k = _mm512_loadu_ps(kt);
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) acc[r] = _mm512_mul_ps(_mm512_set1_ps(q[r][0]), k);
+  for (int64_t i = 1; i < n; ++i) {
+    k = _mm512_loadu_ps(kt + i * 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r][i]), k, acc[r]);
+  }
+  const __m512 vs = _mm512_set1_ps(scale);
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) _mm512_mask_storeu_ps(out[r], mask, _mm512_mul_ps(acc[r], vs));
+}
+
+void ScoresRowsF16(int64_t n, int32_t count, const float* q, int32_t n_tok, size_t q_tok_stride, int32_t n_head,
+                   const uint16_t* k0, size_t k_stride, const int32_t* cells, float scale, float* scores,
+                   size_t scores_stride) {
+  alignas(64) float kt_stack[256 * 16];
+  std::vector<float> kt_heap;
+  float* kt = kt_stack;
+  if (n > 256) {
+    kt_heap.resize(static_cast<size_t>(n) * 16);
+    kt = kt_heap.data();
+  }
+  const int32_t rows = n_tok * n_head;
+  for (int32_t j0 = 0; j0 < count; j0 += 16) {
+    const int m = static_cast<int>(std::min<int32_t>(16, count - j0));
+    TransposeKeys(n, m, k0, k_stride, cells + j0, kt);
+    for (int32_t r0 = 0; r0 < rows; r0 += 8) {
+      const int nr = static_cast<int>(std::min<int32_t>(8, rows - r0));
+      const float* qr[8];
+      float* out[8];
+      for (int r = 0; r < nr; ++r) {
+        const int32_t t = (r0 + r) / n_head, h = (r0 + r) % n_head;
+        qr[r] = q + t * q_tok_stride + static_cast<size_t>(h) * n;
+        out[r] = scores + static_cast<size_t>(r0 + r) * scores_stride + j0;
+      }
+      WithUpTo8(nr, [&](auto c) { ScoreRows<decltype(c)::value>(n, qr, kt, scale, TailMask(m), out); });
+    }
+  }
+}
+
+float MaxF32(int32_t count, const float* x) {
+  __m512 acc = _mm512_set1_ps(-INFINITY);
+  for (int32_t j = 0; j < count; j += 16) {
+    const __mmask16 mask = TailMask(count - j);
+    acc = _mm512_mask_max_ps(acc, mask, _mm512_maskz_loadu_ps(mask, x + j), acc);
+  }
+  return _mm512_reduce_max_ps(acc);
+}
+
+void ScaleF32(int32_t count, float a, float* x) {
+  const __m512 va = _mm512_set1_ps(a);
+  for (int32_t j = 0; j < count; j += 16) {
+    const __mmask16 mask = TailMask(count - j);
+    _mm512_mask_storeu_ps(x + j, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + j), va));
+  }
+}
+
 double ExpSum(int32_t count, float max, float* scores) {
   const __m512 m = _mm512_set1_ps(max);
   __m512 acc = _mm512_setzero_ps();
@@ -228,7 +343,14 @@ double ExpSum(int32_t count, float max, float* scores) {
 }  // namespace
 
 AttentionKernels AttentionKernelsAvx512() {
-  return AttentionKernels{DotF16, AxpyF16, WeightedSumF16, ScoresF16, ExpSum};
+  return AttentionKernels{.dot_f16 = DotF16,
+                          .axpy_f16 = AxpyF16,
+                          .weighted_sum_f16 = WeightedSumF16,
+                          .scores_f16 = ScoresF16,
+                          .scores_rows_f16 = ScoresRowsF16,
+                          .max_f32 = MaxF32,
+                          .scale_f32 = ScaleF32,
+                          .exp_sum = ExpSum};
 }
 
 }  // namespace isv

@@ -41,6 +41,33 @@ void ScoresF16Scalar(int64_t n, int32_t count, const float* q, const uint16_t* k
   }
 }
 
+void ScoresRowsF16Scalar(int64_t n, int32_t count, const float* q, int32_t n_tok, size_t q_tok_stride, int32_t n_head,
+                         const uint16_t* k0, size_t k_stride, const int32_t* cells, float scale, float* scores,
+                         size_t scores_stride) {
+  for (int32_t t = 0; t < n_tok; ++t) {
+    for (int32_t h = 0; h < n_head; ++h) {
+      const float* qr = q + t * q_tok_stride + h * n;
+      float* out = scores + static_cast<size_t>(t * n_head + h) * scores_stride;
+      for (int32_t j = 0; j < count; ++j) {
+        const uint16_t* k = k0 + static_cast<size_t>(cells[j]) * k_stride;
+        float s = qr[0] * Fp16ToFp32(k[0]);
+        for (int64_t i = 1; i < n; ++i) s = std::fma(qr[i], Fp16ToFp32(k[i]), s);
+        out[j] = s * scale;
+      }
+    }
+  }
+}
+
+float MaxF32Scalar(int32_t count, const float* x) {
+  float m = -INFINITY;
+  for (int32_t j = 0; j < count; ++j) m = std::max(m, x[j]);
+  return m;
+}
+
+void ScaleF32Scalar(int32_t count, float a, float* x) {
+  for (int32_t j = 0; j < count; ++j) x[j] *= a;
+}
+
 double ExpSumScalar(int32_t count, float max, float* scores) {
   double sum = 0.0;
   for (int32_t j = 0; j < count; ++j) {
@@ -59,7 +86,14 @@ AttentionKernels Build(Isa isa) {
     case Isa::kScalar:
       break;
   }
-  return AttentionKernels{DotF16Scalar, AxpyF16Scalar, WeightedSumF16Scalar, ScoresF16Scalar, ExpSumScalar};
+  return AttentionKernels{.dot_f16 = DotF16Scalar,
+                          .axpy_f16 = AxpyF16Scalar,
+                          .weighted_sum_f16 = WeightedSumF16Scalar,
+                          .scores_f16 = ScoresF16Scalar,
+                          .scores_rows_f16 = ScoresRowsF16Scalar,
+                          .max_f32 = MaxF32Scalar,
+                          .scale_f32 = ScaleF32Scalar,
+                          .exp_sum = ExpSumScalar};
 }
 
 }  // namespace

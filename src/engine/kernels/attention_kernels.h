@@ -40,6 +40,21 @@ struct AttentionKernels {
   void (*scores_f16)(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride,
                      const int32_t* cells, float scale, float* scores, int32_t n_q, size_t q_stride,
                      size_t scores_stride) = nullptr;
+  // The scores of prompt tokens (Batch::prefill): n_tok x n_head query rows q_(t,h) = q + t *
+  // q_tok_stride + h * n against the same cells, scores_(t,h)[j] = scores[(t * n_head + h) *
+  // scores_stride + j] = dot(q_(t,h), k_j) * scale for j < count, k_j = k0 + cells[j] * k_stride.
+  // The dot has one specified order — s = q[0] * k[0], then s = fma(q[i], k[i], s) for i = 1 .. n-1,
+  // every step rounded to float — so every level gives the same bits (the kernels share each
+  // converted key block among all rows instead of reducing a register per cell), and a score depends
+  // only on its query, its key and scale: not on count, the other rows or where the cell sits in the
+  // list. REQUIRES: n >= 1.
+  void (*scores_rows_f16)(int64_t n, int32_t count, const float* q, int32_t n_tok, size_t q_tok_stride, int32_t n_head,
+                          const uint16_t* k0, size_t k_stride, const int32_t* cells, float scale, float* scores,
+                          size_t scores_stride) = nullptr;
+  // The largest of x[0 .. count) (exact at every level); -infinity for count 0.
+  float (*max_f32)(int32_t count, const float* x) = nullptr;
+  // x[j] *= a for j < count (one rounded product each: the same bits at every level).
+  void (*scale_f32)(int32_t count, float a, float* x) = nullptr;
   // scores[j] = exp(scores[j] - max) for j < count; returns the sum of the new values. Inputs are
   // finite with scores[j] <= max (a softmax); results below FLT_MIN may flush to 0.
   double (*exp_sum)(int32_t count, float max, float* scores) = nullptr;

@@ -110,6 +110,7 @@ void Context::PrepareSequences(const Batch& batch) {
                                           [&](int32_t c) { return kv_.cell_pos(c) <= batch.positions[i]; });
     s.n_visible[i] = static_cast<int32_t>(end - cells.begin());
   }
+  s.PlanPromptTiles();
 }
 
 Status Context::Forward(const Batch& batch) {

@@ -166,6 +166,77 @@ TEST(AttentionKernelsTest, HeadGroupsGiveEachHeadsOwnBits) {
   }
 }
 
+// The prompt-token scores against an oracle written here from the kernel's specified order (first
+// product, then one fused multiply-add per element, times the scale): bit for bit at every level,
+// for head sizes that take the transposes' full and partial blocks, 1..12 query rows in 1..4 tokens,
+// cell lists with gaps and partial key blocks, and row strides that leave the rows apart.
+TEST(AttentionKernelsTest, PromptScoresFollowTheSpecifiedOrderAtEveryLevel) {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> dist;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa > BestIsa()) continue;
+    const AttentionKernels& k = GetAttentionKernels(isa);
+    ASSERT_NE(k.scores_rows_f16, nullptr) << IsaName(isa);
+    for (int64_t n : {64, 128, 96, 80, 40, 1, 7, 256, 300}) {
+      for (auto [n_tok, n_head] : {std::pair{1, 1}, {1, 7}, {3, 4}, {2, 6}, {4, 3}, {1, 12}}) {
+        const size_t kv_stride = static_cast<size_t>(n) * 2 + 1;
+        const int32_t n_cells = 45;
+        std::vector<uint16_t> cache(kv_stride * n_cells);
+        for (uint16_t& h : cache) h = Fp32ToFp16(dist(rng));
+        std::vector<int32_t> cells;
+        for (int32_t c = n_cells - 1; c >= 0; c -= 1 + c % 3) cells.push_back(c);  // gaps, any order
+        const int32_t count = static_cast<int32_t>(cells.size());
+        const size_t q_tok_stride = static_cast<size_t>(n) * n_head + 9, s_stride = count + 3;
+        std::vector<float> q(q_tok_stride * n_tok);
+        for (float& v : q) v = dist(rng);
+        const uint16_t* k0 = cache.data() + 1;
+        const float scale = 0.125f;
+        std::vector<float> got(s_stride * n_tok * n_head, NAN);
+        k.scores_rows_f16(n, count, q.data(), n_tok, q_tok_stride, n_head, k0, kv_stride, cells.data(), scale,
+                          got.data(), s_stride);
+        for (int32_t t = 0; t < n_tok; ++t) {
+          for (int32_t h = 0; h < n_head; ++h) {
+            const float* qr = q.data() + t * q_tok_stride + h * n;
+            const float* row = got.data() + (t * n_head + h) * s_stride;
+            for (int32_t j = 0; j < count; ++j) {
+              const uint16_t* key = k0 + static_cast<size_t>(cells[j]) * kv_stride;
+              float want = qr[0] * Fp16ToFp32(key[0]);
+              for (int64_t i = 1; i < n; ++i) want = std::fma(qr[i], Fp16ToFp32(key[i]), want);
+              want *= scale;
+              ASSERT_EQ(std::memcmp(&row[j], &want, sizeof(float)), 0)
+                  << IsaName(isa) << " n=" << n << " t=" << t << " h=" << h << " j=" << j << ": " << row[j] << " vs "
+                  << want;
+            }
+            for (size_t j = count; j < s_stride; ++j) ASSERT_TRUE(std::isnan(row[j])) << "wrote past count";
+          }
+        }
+      }
+    }
+  }
+}
+
+// max_f32 and scale_f32: the exact maximum and the exact products at every level, every length.
+TEST(AttentionKernelsTest, MaxAndScaleAreExact) {
+  std::mt19937 rng(29);
+  std::normal_distribution<float> dist;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa > BestIsa()) continue;
+    const AttentionKernels& k = GetAttentionKernels(isa);
+    EXPECT_EQ(k.max_f32(0, nullptr), -INFINITY) << IsaName(isa);
+    for (int32_t count : {1, 5, 8, 15, 16, 17, 31, 100, 513}) {
+      for (int32_t where : {0, count / 2, count - 1}) {
+        std::vector<float> x(count);
+        for (float& v : x) v = dist(rng) - 10.0f;
+        x[where] = 3.5f + static_cast<float>(where);
+        EXPECT_EQ(k.max_f32(count, x.data()), x[where]) << IsaName(isa) << " count=" << count << " at " << where;
+        std::vector<float> y = x;
+        k.scale_f32(count, 0.3f, y.data());
+        for (int32_t j = 0; j < count; ++j) ASSERT_EQ(y[j], x[j] * 0.3f) << IsaName(isa) << " j=" << j;
+      }
+    }
+  }
+}
+
 // exp_sum: every value within 4 ulp of std::exp(x - max) (SIMD polynomial), values far below the
 // maximum flush to 0 or stay below FLT_MIN, the sum is the sum of the values; every length (tails).
 TEST(AttentionKernelsTest, ExpSumMatchesStdExp) {
