@@ -1,11 +1,19 @@
 #include "engine/kernels/matmul.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "engine/kernels/kernels.h"
 
 namespace isv {
 namespace {
+
+// Scratch only grows: a smaller matmul after a larger one must not shrink it, or the next larger
+// one would zero-fill the regrown part again.
+template <typename T>
+void GrowTo(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
 
 // Below this many multiply-adds a matmul runs on the calling thread: waking the pool would cost
 // more than the work (tiny test models, small projections).
@@ -185,7 +193,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
   const TypeKernels& wk = GetKernels(w.type, isa);
   const TypeKernels& ak = GetKernels(wk.vec_dot_type, isa);
   const size_t act_row = RowSize(wk.vec_dot_type, n_in);
-  scratch.activations.resize(act_row * n_tokens);
+  GrowTo(scratch.activations, act_row * n_tokens);
   uint8_t* act = scratch.activations.data();
 
   if (n_tokens * n_in < kMinParallelQuantize || pool.size() == 1) {
@@ -206,7 +214,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
   if (prefill) {
     const size_t bytes = amx_kernel != nullptr ? AmxQ8_0PackedSize(n_in, n_prefill)
                                                : PrefillPackedBytes(wk.vec_dot_type, n_prefill, n_in);
-    scratch.packed.resize((bytes + sizeof(PrefillBlock) - 1) / sizeof(PrefillBlock));  // 64-byte aligned storage
+    GrowTo(scratch.packed, (bytes + sizeof(PrefillBlock) - 1) / sizeof(PrefillBlock));  // 64-byte aligned storage
     packed = reinterpret_cast<uint8_t*>(scratch.packed.data());
   }
   auto pack = [&](int64_t g0, int64_t g1) {
@@ -278,7 +286,7 @@ void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, i
   const int64_t n_in = outs[0].w->ne[0];
   const TypeKernels& ak = GetKernels(wks[0]->vec_dot_type);
   const size_t act_row = RowSize(wks[0]->vec_dot_type, n_in);
-  scratch.activations.resize(act_row * n_tokens);
+  GrowTo(scratch.activations, act_row * n_tokens);
   uint8_t* act = scratch.activations.data();
   for (int64_t t = 0; t < n_tokens; ++t) ak.from_float(x + t * n_in, act + t * act_row, n_in);
   // Each matrix split into chunks as MatMul splits it; chunk c belongs to the first matrix m with
