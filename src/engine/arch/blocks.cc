@@ -30,16 +30,9 @@ void ForRange(ThreadPool* pool, int64_t n, int64_t cost, const std::function<voi
 void RmsNorm(const float* x, const TensorView& w, int64_t n_tokens, int64_t n, float eps, float* y,
              ThreadPool* pool) {
   const float* wd = static_cast<const float*>(w.data);
+  const ActivationKernels& ak = GetActivationKernels();
   ForRange(pool, n_tokens, n, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const float* xr = x + t * n;
-      float* yr = y + t * n;
-      double sum = 0.0;
-      for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i]) * xr[i];
-      const float mean = static_cast<float>(sum / n);
-      const float scale = 1.0f / std::sqrt(mean + eps);
-      for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] * scale) * wd[i];
-    }
+    for (int64_t t = t0; t < t1; ++t) ak.rms_norm(n, x + t * n, wd, eps, y + t * n);
   });
 }
 

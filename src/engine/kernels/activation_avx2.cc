@@ -26,8 +26,29 @@ void SwiGlu(int64_t n, const float* gate, const float* up, float* out) {
   for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+void RmsNorm(int64_t n, const float* x, const float* w, float eps, float* y) {
+  __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {  // acc[j] holds the partial sums k = 4j .. 4j+3
+    for (int j = 0; j < 4; ++j) {
+      const __m256d d = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * j));
+      acc[j] = _mm256_fmadd_pd(d, d, acc[j]);  // the square is exact in double: one rounding
+    }
+  }
+  alignas(32) double s[16];
+  for (int j = 0; j < 4; ++j) _mm256_store_pd(s + 4 * j, acc[j]);
+  for (int64_t t = i; t < n; ++t) s[t % 16] += static_cast<double>(x[t]) * x[t];
+  const float scale_f = RmsScale(n, CombineSixteen(s), eps);
+  const __m256 scale = _mm256_set1_ps(scale_f);
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    _mm256_storeu_ps(y + k, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + k), scale), _mm256_loadu_ps(w + k)));
+  }
+  for (; k < n; ++k) y[k] = (x[k] * scale_f) * w[k];
+}
+
 }  // namespace
 
-ActivationKernels ActivationKernelsAvx2() { return ActivationKernels{SwiGlu}; }
+ActivationKernels ActivationKernelsAvx2() { return ActivationKernels{.swiglu = SwiGlu, .rms_norm = RmsNorm}; }
 
 }  // namespace isv

@@ -28,8 +28,30 @@ void SwiGlu(int64_t n, const float* gate, const float* up, float* out) {
   }
 }
 
+void RmsNorm(int64_t n, const float* x, const float* w, float eps, float* y) {
+  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();  // partial sums k = 0..7, 8..15
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);  // masked lanes add +0: the same sums
+    const __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    const __m512d b = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    lo = _mm512_fmadd_pd(a, a, lo);  // the square is exact in double: one rounding, as a separate add
+    hi = _mm512_fmadd_pd(b, b, hi);
+  }
+  alignas(64) double s[16];
+  _mm512_store_pd(s, lo);
+  _mm512_store_pd(s + 8, hi);
+  const __m512 scale = _mm512_set1_ps(RmsScale(n, CombineSixteen(s), eps));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(
+        y + i, m,
+        _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), scale), _mm512_maskz_loadu_ps(m, w + i)));
+  }
+}
+
 }  // namespace
 
-ActivationKernels ActivationKernelsAvx512() { return ActivationKernels{SwiGlu}; }
+ActivationKernels ActivationKernelsAvx512() { return ActivationKernels{.swiglu = SwiGlu, .rms_norm = RmsNorm}; }
 
 }  // namespace isv

@@ -10,6 +10,13 @@ void SwiGluScalar(int64_t n, const float* gate, const float* up, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+void RmsNormScalar(int64_t n, const float* x, const float* w, float eps, float* y) {
+  double s[16] = {};
+  for (int64_t i = 0; i < n; ++i) s[i % 16] += static_cast<double>(x[i]) * x[i];
+  const float scale = RmsScale(n, CombineSixteen(s), eps);
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];
+}
+
 ActivationKernels Build(Isa isa) {
   switch (isa) {
     case Isa::kAvx512:
@@ -19,7 +26,7 @@ ActivationKernels Build(Isa isa) {
     case Isa::kScalar:
       break;
   }
-  return ActivationKernels{SwiGluScalar};
+  return ActivationKernels{.swiglu = SwiGluScalar, .rms_norm = RmsNormScalar};
 }
 
 }  // namespace
