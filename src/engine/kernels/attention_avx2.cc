@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "engine/kernels/attention_kernels.h"
+#include "engine/kernels/attention_rows.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/simd_exp.h"
 #include "engine/tensor/float16.h"
@@ -165,29 +165,12 @@ inline void ScoreRows(int64_t n, const float* const* q, const float* kt, float s
 void ScoresRowsF16(int64_t n, int32_t count, const float* q, int32_t n_tok, size_t q_tok_stride, int32_t n_head,
                    const uint16_t* k0, size_t k_stride, const int32_t* cells, float scale, float* scores,
                    size_t scores_stride) {
-  alignas(32) float kt_stack[256 * 8];
-  std::vector<float> kt_heap;
-  float* kt = kt_stack;
-  if (n > 256) {
-    kt_heap.resize(static_cast<size_t>(n) * 8);
-    kt = kt_heap.data();
-  }
-  const int32_t rows = n_tok * n_head;
-  for (int32_t j0 = 0; j0 < count; j0 += 8) {
-    const int m = static_cast<int>(std::min<int32_t>(8, count - j0));
-    TransposeKeys(n, m, k0, k_stride, cells + j0, kt);
-    for (int32_t r0 = 0; r0 < rows; r0 += 8) {
-      const int nr = static_cast<int>(std::min<int32_t>(8, rows - r0));
-      const float* qr[8];
-      float* out[8];
-      for (int r = 0; r < nr; ++r) {
-        const int32_t t = (r0 + r) / n_head, h = (r0 + r) % n_head;
-        qr[r] = q + t * q_tok_stride + static_cast<size_t>(h) * n;
-        out[r] = scores + static_cast<size_t>(r0 + r) * scores_stride + j0;
-      }
-      WithUpTo8(nr, [&](auto c) { ScoreRows<decltype(c)::value>(n, qr, kt, scale, m, out); });
-    }
-  }
+  ForEachScoreBlock<8>(
+      n, count, q, n_tok, q_tok_stride, n_head, cells, scores, scores_stride,
+      [&](const int32_t* block, int m, float* kt) { TransposeKeys(n, m, k0, k_stride, block, kt); },
+      [&](auto r, const float* const* q_rows, const float* kt, int m, float* const* out_rows) {
+        ScoreRows<decltype(r)::value>(n, q_rows, kt, scale, m, out_rows);
+      });
 }
 
 float MaxF32(int32_t count, const float* x) {
