@@ -144,6 +144,7 @@ inline __m512 SumEach16(const __m512* v) {
 
 // The head's query as `chunks` vectors of 16 floats.
 inline void LoadQuery(int chunks, const float* q, __m512* qv) {
+#pragma GCC unroll 16
   for (int i = 0; i < chunks; ++i) qv[i] = _mm512_loadu_ps(q + 16 * i);
 }
 
@@ -153,12 +154,14 @@ inline void LoadQuery(int chunks, const float* q, __m512* qv) {
 template <typename Key>
 inline void SixteenScores(int chunks, const __m512* qv, int m, float scale, float* scores, Key key) {
   __m512 acc[16];
+#pragma GCC unroll 16
   for (int c = 0; c < 16; ++c) {
     if (c >= m) {
       acc[c] = _mm512_setzero_ps();
       continue;
     }
     __m512 a = _mm512_mul_ps(qv[0], key(c, 0));
+#pragma GCC unroll 16
     for (int i = 1; i < chunks; ++i) a = _mm512_fmadd_ps(qv[i], key(c, i), a);
     acc[c] = a;
   }
@@ -169,18 +172,13 @@ inline void SixteenScores(int chunks, const __m512* qv, int m, float scale, floa
 // products accumulated in one register in element order, the sixteen register sums formed together
 // (SumEach16) instead of one horizontal sum per cell. A cell's score depends only on q and its key
 // (not on how many cells there are or where it sits in the list). Other sizes: dot_f16 per cell.
-void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride, const int32_t* cells,
-               float scale, float* scores, int32_t n_q, size_t q_stride, size_t scores_stride) {
-  if (n % 16 != 0 || n > 256) {
-    for (int32_t g = 0; g < n_q; ++g) {
-      for (int32_t j = 0; j < count; ++j) {
-        scores[g * scores_stride + j] =
-            DotF16(n, q + g * q_stride, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
-      }
-    }
-    return;
-  }
-  const int chunks = static_cast<int>(n / 16);
+// ScoresF16 for head sizes of 16 * chunks (kChunks > 0: a compile-time count, so that the loops over
+// the chunks unroll and the query and the sixteen sums stay in registers; 0: n / 16 at run time).
+template <int kChunks>
+void ScoresF16Chunks(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride,
+                     const int32_t* cells, float scale, float* scores, int32_t n_q, size_t q_stride,
+                     size_t scores_stride) {
+  const int chunks = kChunks > 0 ? kChunks : static_cast<int>(n / 16);
   auto cache_key = [&](int32_t j0) {
     return [=](int c, int i) {
       const uint16_t* k = k0 + static_cast<size_t>(cells[j0 + c]) * k_stride + 16 * i;
@@ -196,18 +194,39 @@ void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, siz
     return;
   }
   // Several heads: the pass's 16 keys converted once into kf, then each head's scores from there.
-  alignas(64) float kf[16][256];
+  alignas(64) float kf[16 * 256];  // cell c's key at kf + c * n
   for (int32_t j0 = 0; j0 < count; j0 += 16) {
     const int m = static_cast<int>(std::min<int32_t>(16, count - j0));
     const auto key = cache_key(j0);
     for (int c = 0; c < m; ++c) {
-      for (int i = 0; i < chunks; ++i) _mm512_store_ps(kf[c] + 16 * i, key(c, i));
+      for (int i = 0; i < chunks; ++i) _mm512_store_ps(kf + c * n + 16 * i, key(c, i));
     }
     for (int32_t g = 0; g < n_q; ++g) {
       LoadQuery(chunks, q + g * q_stride, qv);
       SixteenScores(chunks, qv, m, scale, scores + g * scores_stride + j0,
-                    [&](int c, int i) { return _mm512_load_ps(kf[c] + 16 * i); });
+                    [&](int c, int i) { return _mm512_load_ps(kf + c * n + 16 * i); });
     }
+  }
+}
+
+void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride, const int32_t* cells,
+               float scale, float* scores, int32_t n_q, size_t q_stride, size_t scores_stride) {
+  if (n % 16 != 0 || n > 256) {
+    for (int32_t g = 0; g < n_q; ++g) {
+      for (int32_t j = 0; j < count; ++j) {
+        scores[g * scores_stride + j] =
+            DotF16(n, q + g * q_stride, k0 + static_cast<size_t>(cells[j]) * k_stride) * scale;
+      }
+    }
+    return;
+  }
+  switch (n / 16) {
+    case 4:
+      return ScoresF16Chunks<4>(n, count, q, k0, k_stride, cells, scale, scores, n_q, q_stride, scores_stride);
+    case 8:
+      return ScoresF16Chunks<8>(n, count, q, k0, k_stride, cells, scale, scores, n_q, q_stride, scores_stride);
+    default:
+      return ScoresF16Chunks<0>(n, count, q, k0, k_stride, cells, scale, scores, n_q, q_stride, scores_stride);
   }
 }
 
