@@ -114,15 +114,18 @@ void Softmax(const AttentionKernels& ak, int32_t n, float* p) {
 
 void StoreKv(int32_t layer, ForwardState& s) {
   const int32_t n_kv = s.model->params().n_embd_kv();
+  const int32_t n_head_kv = s.kv->n_head_kv(), hd = s.kv->head_dim();
   ForRange(s.pool, s.n_tokens, 2 * n_kv, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      uint16_t* kd = s.kv->k(layer, s.cells[t]);
-      uint16_t* vd = s.kv->v(layer, s.cells[t]);
       const float* ks = s.k.data() + static_cast<size_t>(t) * n_kv;
       const float* vs = s.v.data() + static_cast<size_t>(t) * n_kv;
-      for (int32_t i = 0; i < n_kv; ++i) {
-        kd[i] = Fp32ToFp16(ks[i]);
-        vd[i] = Fp32ToFp16(vs[i]);
+      for (int32_t h = 0; h < n_head_kv; ++h) {
+        uint16_t* kd = s.kv->k(layer, h, s.cells[t]);
+        uint16_t* vd = s.kv->v(layer, h, s.cells[t]);
+        for (int32_t i = 0; i < hd; ++i) {
+          kd[i] = Fp32ToFp16(ks[h * hd + i]);
+          vd[i] = Fp32ToFp16(vs[h * hd + i]);
+        }
       }
     }
   });
@@ -142,13 +145,13 @@ void AttendGroup(int32_t layer, int32_t t, int32_t kvh, float* scores, ForwardSt
   const int32_t* cells = s.seq_cells[s.seq_slot[t]].data();
   const int32_t n = s.n_visible[t];
   const AttentionKernels& ak = GetAttentionKernels();
-  const size_t kv_stride = static_cast<size_t>(s.kv->n_embd_kv());
-  ak.scores_f16(hd, n, s.q.data() + first, s.kv->k(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells, scale,
-                scores, group, static_cast<size_t>(hd), n_ctx);
+  const size_t kv_stride = static_cast<size_t>(hd);  // one KV head's rows (kv_cache.h)
+  ak.scores_f16(hd, n, s.q.data() + first, s.kv->k(layer, kvh, 0), kv_stride, cells, scale, scores, group,
+                static_cast<size_t>(hd), n_ctx);
   for (int32_t g = 0; g < group; ++g) Softmax(ak, n, scores + g * n_ctx);
-  // out_h = sum_j p_j v_j over the first n cells (cell c's V row: v(layer, 0) + c * n_embd_kv).
-  ak.weighted_sum_f16(hd, n, scores, s.kv->v(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells,
-                      s.attn.data() + first, group, n_ctx, static_cast<size_t>(hd));
+  // out_h = sum_j p_j v_j over the first n cells (cell c's V row: v(layer, kvh, 0) + c * hd).
+  ak.weighted_sum_f16(hd, n, scores, s.kv->v(layer, kvh, 0), kv_stride, cells, s.attn.data() + first, group, n_ctx,
+                      static_cast<size_t>(hd));
 }
 
 // The same for the prompt tokens [t0, t1) of one tile (consecutive tokens of one sequence): the
@@ -167,15 +170,15 @@ void AttendPromptTile(int32_t layer, int32_t t0, int32_t t1, int32_t kvh, float*
   const int32_t widest = *std::max_element(s.n_visible.begin() + t0, s.n_visible.begin() + t1);
   const size_t row = static_cast<size_t>(widest);
   const AttentionKernels& ak = GetAttentionKernels();
-  const size_t kv_stride = static_cast<size_t>(s.kv->n_embd_kv());
-  ak.scores_rows_f16(hd, widest, s.q.data() + t0 * q_stride + head0, t1 - t0, q_stride, group,
-                     s.kv->k(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells, scale, scores, row);
+  const size_t kv_stride = static_cast<size_t>(hd);  // one KV head's rows (kv_cache.h)
+  ak.scores_rows_f16(hd, widest, s.q.data() + t0 * q_stride + head0, t1 - t0, q_stride, group, s.kv->k(layer, kvh, 0),
+                     kv_stride, cells, scale, scores, row);
   for (int32_t t = t0; t < t1; ++t) {
     float* p = scores + static_cast<size_t>(t - t0) * group * row;
     const int32_t n = s.n_visible[t];
     for (int32_t g = 0; g < group; ++g) Softmax(ak, n, p + g * row);
-    ak.weighted_sum_f16(hd, n, p, s.kv->v(layer, 0) + static_cast<size_t>(kvh) * hd, kv_stride, cells,
-                        s.attn.data() + t * q_stride + head0, group, row, static_cast<size_t>(hd));
+    ak.weighted_sum_f16(hd, n, p, s.kv->v(layer, kvh, 0), kv_stride, cells, s.attn.data() + t * q_stride + head0, group,
+                        row, static_cast<size_t>(hd));
   }
 }
 

@@ -6,9 +6,11 @@
 
 namespace isv {
 
-KvCache::KvCache(int32_t n_layer, int32_t n_ctx, int32_t n_embd_kv, int32_t block_size)
+KvCache::KvCache(int32_t n_layer, int32_t n_ctx, int32_t n_embd_kv, int32_t block_size, int32_t n_head_kv)
     : n_layer_(n_layer),
       n_embd_kv_(n_embd_kv),
+      n_head_kv_(std::max(1, n_head_kv)),
+      head_dim_(n_embd_kv / n_head_kv_),
       block_size_(std::max(1, block_size)),
       n_blocks_((n_ctx + block_size_ - 1) / block_size_),
       refs_(n_blocks_, 0),
@@ -99,11 +101,13 @@ void KvCache::CopyLastBlock(Seq& s) {
   const int32_t from = s.blocks.back();
   const int32_t to = TakeBlock();
   const int32_t used = s.length - (static_cast<int32_t>(s.blocks.size()) - 1) * block_size_;
+  const size_t count = static_cast<size_t>(used) * head_dim_;
   for (int32_t layer = 0; layer < n_layer_; ++layer) {
-    const size_t src = Offset(layer, from * block_size_), dst = Offset(layer, to * block_size_);
-    const size_t count = static_cast<size_t>(used) * n_embd_kv_;
-    std::copy_n(k_.begin() + src, count, k_.begin() + dst);
-    std::copy_n(v_.begin() + src, count, v_.begin() + dst);
+    for (int32_t head = 0; head < n_head_kv_; ++head) {
+      const size_t src = Offset(layer, head, from * block_size_), dst = Offset(layer, head, to * block_size_);
+      std::copy_n(k_.begin() + src, count, k_.begin() + dst);
+      std::copy_n(v_.begin() + src, count, v_.begin() + dst);
+    }
   }
   std::copy_n(cell_pos_.begin() + static_cast<size_t>(from) * block_size_, used,
               cell_pos_.begin() + static_cast<size_t>(to) * block_size_);

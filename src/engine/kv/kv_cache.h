@@ -11,6 +11,12 @@
 // Writing into a shared, partly filled block copies it first, so sharing never changes what
 // another sequence sees.
 //
+// Layout: per layer and KV head, the head's rows of all cells one after another (cell c at c *
+// head_dim), so that attention, which reads one KV head's rows of many cells, reads contiguous
+// memory: with the heads of a cell side by side instead, each head's rows were short pieces of
+// long rows, which the hardware prefetchers do not follow (decode attention over a long context
+// ran at a third of the speed of the same work on contiguous rows).
+//
 // Memory: 2 * n_layer * n_ctx * n_embd_kv * 2 bytes, allocated once in the constructor.
 // Thread-safety: not synchronised. Concurrent reads of K/V rows (attention) and writes to
 // distinct cells from worker threads are fine; allocation and removal need external ordering.
@@ -29,8 +35,10 @@ class KvCache {
  public:
   static constexpr int32_t kDefaultBlockSize = 16;
 
-  // n_ctx cells, rounded up to a whole number of blocks.
-  KvCache(int32_t n_layer, int32_t n_ctx, int32_t n_embd_kv, int32_t block_size = kDefaultBlockSize);
+  // n_ctx cells, rounded up to a whole number of blocks; n_embd_kv values per cell and layer in
+  // n_head_kv heads. REQUIRES: n_embd_kv % n_head_kv == 0.
+  KvCache(int32_t n_layer, int32_t n_ctx, int32_t n_embd_kv, int32_t block_size = kDefaultBlockSize,
+          int32_t n_head_kv = 1);
   // Bytes of K and V the constructor allocates for these sizes (64-bit: no overflow for any
   // int32 arguments).
   static uint64_t BytesFor(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv) {
@@ -40,6 +48,8 @@ class KvCache {
 
   int32_t n_ctx() const { return n_blocks_ * block_size_; }  // cells in the pool
   int32_t n_embd_kv() const { return n_embd_kv_; }
+  int32_t n_head_kv() const { return n_head_kv_; }
+  int32_t head_dim() const { return head_dim_; }
   int32_t block_size() const { return block_size_; }
   int32_t n_blocks() const { return n_blocks_; }
   int32_t n_free_blocks() const { return static_cast<int32_t>(free_.size()); }
@@ -79,11 +89,12 @@ class KvCache {
 
   int32_t cell_pos(int32_t cell) const { return cell_pos_[cell]; }  // -1 when never written
 
-  // The n_embd_kv F16 values of K / V of `layer` at `cell` (heads one after another).
-  uint16_t* k(int32_t layer, int32_t cell) { return k_.data() + Offset(layer, cell); }
-  uint16_t* v(int32_t layer, int32_t cell) { return v_.data() + Offset(layer, cell); }
-  const uint16_t* k(int32_t layer, int32_t cell) const { return k_.data() + Offset(layer, cell); }
-  const uint16_t* v(int32_t layer, int32_t cell) const { return v_.data() + Offset(layer, cell); }
+  // The head_dim F16 values of K / V of KV head `head` of `layer` at `cell`; the next cell's follow
+  // (the rows of one head are head_dim apart).
+  uint16_t* k(int32_t layer, int32_t head, int32_t cell) { return k_.data() + Offset(layer, head, cell); }
+  uint16_t* v(int32_t layer, int32_t head, int32_t cell) { return v_.data() + Offset(layer, head, cell); }
+  const uint16_t* k(int32_t layer, int32_t head, int32_t cell) const { return k_.data() + Offset(layer, head, cell); }
+  const uint16_t* v(int32_t layer, int32_t head, int32_t cell) const { return v_.data() + Offset(layer, head, cell); }
 
  private:
   struct Seq {
@@ -91,14 +102,14 @@ class KvCache {
     int32_t length = 0;
   };
 
-  size_t Offset(int32_t layer, int32_t cell) const {
-    return (static_cast<size_t>(layer) * n_ctx() + cell) * n_embd_kv_;
+  size_t Offset(int32_t layer, int32_t head, int32_t cell) const {
+    return ((static_cast<size_t>(layer) * n_head_kv_ + head) * n_ctx() + cell) * head_dim_;
   }
   int32_t TakeBlock();
   // Gives `seq` a private copy of its last block (which is partly filled and shared).
   void CopyLastBlock(Seq& seq);
 
-  int32_t n_layer_, n_embd_kv_, block_size_, n_blocks_;
+  int32_t n_layer_, n_embd_kv_, n_head_kv_, head_dim_, block_size_, n_blocks_;
   std::vector<int32_t> refs_;      // [n_blocks] references (0: free)
   std::vector<int32_t> free_;      // free blocks, next one at the back
   std::vector<int32_t> cell_pos_;  // [n_ctx] position stored in each cell

@@ -46,7 +46,7 @@ Context::Context(const Model& model, int32_t n_ctx, int32_t kv_block_size, Threa
     : model_(model),
       owned_pool_(std::move(owned)),
       pool_(pool),
-      kv_(model.params().n_layer, n_ctx, model.params().n_embd_kv(), kv_block_size),
+      kv_(model.params().n_layer, n_ctx, model.params().n_embd_kv(), kv_block_size, model.params().n_head_kv),
       rope_factors_(model.RopeFactors(n_ctx)) {
   state_.model = &model_;
   state_.kv = &kv_;

@@ -49,12 +49,72 @@ TEST(KvCacheTest, AllocatesBlocksRemovesAndReportsFull) {
   EXPECT_EQ(kv.n_free_blocks(), 4);
 }
 
+// With several KV heads each head's rows of consecutive cells are adjacent (head_dim apart), and
+// copy-on-write copies the used cells' K and V rows of every layer and head.
+TEST(KvCacheTest, HeadMajorRowsAndCopyOnWriteOfEveryHead) {
+  constexpr int32_t kLayers = 2, kHeads = 3, kHeadDim = 4;
+  KvCache kv(kLayers, /*n_ctx=*/16, /*n_embd_kv=*/kHeads * kHeadDim, /*block_size=*/4, kHeads);
+  EXPECT_EQ(kv.head_dim(), kHeadDim);
+  EXPECT_EQ(kv.n_head_kv(), kHeads);
+  EXPECT_EQ(kv.k(1, 2, 5) + kHeadDim, kv.k(1, 2, 6));
+  auto value = [](int32_t l, int32_t h, int32_t pos, int32_t i, int kind) {
+    return static_cast<uint16_t>(1000 * kind + 200 * l + 50 * h + pos * kHeadDim + i);
+  };
+  std::vector<int32_t> a_cells;
+  const std::vector<int32_t> a(6, 0), a_pos = {0, 1, 2, 3, 4, 5};
+  ASSERT_TRUE(kv.Allocate(a, a_pos, &a_cells).ok());
+  for (int32_t l = 0; l < kLayers; ++l) {
+    for (int32_t h = 0; h < kHeads; ++h) {
+      for (int32_t p = 0; p < 6; ++p) {
+        for (int32_t i = 0; i < kHeadDim; ++i) {
+          kv.k(l, h, a_cells[p])[i] = value(l, h, p, i, 1);
+          kv.v(l, h, a_cells[p])[i] = value(l, h, p, i, 2);
+        }
+      }
+    }
+  }
+  // Sequence 1 shares the first block, keeps 2 of its positions and writes position 2: the block
+  // is copied first (positions 0 and 1 of every layer and head), sequence 0 keeps its own.
+  const std::vector<int32_t> blocks(kv.Blocks(0).begin(), kv.Blocks(0).end());
+  ASSERT_TRUE(kv.ShareBlocks(1, std::span<const int32_t>(blocks).first(1)).ok());
+  kv.RemoveFrom(1, 2);
+  std::vector<int32_t> cells;
+  const std::vector<int32_t> b = {1}, b_pos = {2};
+  ASSERT_TRUE(kv.Allocate(b, b_pos, &cells).ok());
+  std::vector<int32_t> b_cells;
+  kv.CellsOf(1, &b_cells);
+  ASSERT_EQ(b_cells.size(), 3u);
+  EXPECT_NE(b_cells[0] / 4, blocks[0]);
+  for (int32_t l = 0; l < kLayers; ++l) {
+    for (int32_t h = 0; h < kHeads; ++h) {
+      for (int32_t i = 0; i < kHeadDim; ++i) {
+        kv.k(l, h, b_cells[2])[i] = 7;
+        kv.v(l, h, b_cells[2])[i] = 9;
+      }
+    }
+  }
+  for (int32_t l = 0; l < kLayers; ++l) {
+    for (int32_t h = 0; h < kHeads; ++h) {
+      for (int32_t i = 0; i < kHeadDim; ++i) {
+        for (int32_t p = 0; p < 2; ++p) {
+          ASSERT_EQ(kv.k(l, h, b_cells[p])[i], value(l, h, p, i, 1)) << l << " " << h << " " << p << " " << i;
+          ASSERT_EQ(kv.v(l, h, b_cells[p])[i], value(l, h, p, i, 2)) << l << " " << h << " " << p << " " << i;
+        }
+        for (int32_t p = 0; p < 6; ++p) {  // sequence 0 untouched
+          ASSERT_EQ(kv.k(l, h, a_cells[p])[i], value(l, h, p, i, 1)) << l << " " << h << " " << p << " " << i;
+          ASSERT_EQ(kv.v(l, h, a_cells[p])[i], value(l, h, p, i, 2)) << l << " " << h << " " << p << " " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(KvCacheTest, SharedBlocksAreCountedAndCopiedOnWrite) {
   KvCache kv(/*n_layer=*/1, /*n_ctx=*/8, /*n_embd_kv=*/2, /*block_size=*/2);
   std::vector<int32_t> cells;
   const std::vector<int32_t> a = {0, 0, 0}, a_pos = {0, 1, 2};
   ASSERT_TRUE(kv.Allocate(a, a_pos, &cells).ok());
-  for (int32_t c : cells) kv.k(0, c)[0] = static_cast<uint16_t>(100 + c);
+  for (int32_t c : cells) kv.k(0, 0, c)[0] = static_cast<uint16_t>(100 + c);
   const std::vector<int32_t> prefix(kv.Blocks(0).begin(), kv.Blocks(0).end());
   ASSERT_EQ(prefix.size(), 2u);
 
@@ -68,7 +128,7 @@ TEST(KvCacheTest, SharedBlocksAreCountedAndCopiedOnWrite) {
   ASSERT_TRUE(kv.Allocate(b, b_pos, &cells).ok());
   EXPECT_NE(cells[0] / 2, prefix[1]);  // its own block, not sequence 0's second one
   kv.CellsOf(1, &cells);
-  EXPECT_EQ(kv.k(0, cells[0])[0], kv.k(0, prefix[0] * 2)[0]);
+  EXPECT_EQ(kv.k(0, 0, cells[0])[0], kv.k(0, 0, prefix[0] * 2)[0]);
 
   // Truncating into the shared block and writing there copies it first.
   kv.RemoveFrom(1, 1);
@@ -79,7 +139,7 @@ TEST(KvCacheTest, SharedBlocksAreCountedAndCopiedOnWrite) {
   EXPECT_NE(cells[0] / 2, prefix[0]);
   std::vector<int32_t> b_cells;
   kv.CellsOf(1, &b_cells);
-  EXPECT_EQ(kv.k(0, b_cells[0])[0], 100 + prefix[0] * 2);  // position 0 copied
+  EXPECT_EQ(kv.k(0, 0, b_cells[0])[0], 100 + prefix[0] * 2);  // position 0 copied
 
   kv.Clear();  // the retained block survives the sequences
   EXPECT_EQ(kv.refs(prefix[0]), 1);

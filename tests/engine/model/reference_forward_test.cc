@@ -104,8 +104,8 @@ std::vector<Vec> ReferenceForward(const Model& model, const std::vector<int32_t>
         }
       }
       for (int i = 0; i < hp.n_embd_kv(); ++i) {
-        k[t][i] = CheckedCacheValue(k[t][i], kv.k(il, cells[t])[i], "K");
-        v[t][i] = CheckedCacheValue(v[t][i], kv.v(il, cells[t])[i], "V");
+        k[t][i] = CheckedCacheValue(k[t][i], kv.k(il, i / kv.head_dim(), cells[t])[i % kv.head_dim()], "K");
+        v[t][i] = CheckedCacheValue(v[t][i], kv.v(il, i / kv.head_dim(), cells[t])[i % kv.head_dim()], "V");
       }
     }
     for (int t = 0; t < n; ++t) {
