@@ -159,7 +159,9 @@ void AttendGroup(int32_t layer, int32_t t, int32_t kvh, float* scores, ForwardSt
 // key once for the whole tile, then per token its softmax and p . V over its own visible cells.
 // A token's results do not depend on the tile it is in (the kernel's scores depend only on the
 // query and the key). scores: (t1 - t0) x G rows of the tile's largest visible count.
-void AttendPromptTile(int32_t layer, int32_t t0, int32_t t1, int32_t kvh, float* scores, ForwardState& s) {
+void AttendPromptTile(int32_t layer, const ForwardState::PromptTile& tile, int32_t kvh, float* scores,
+                      ForwardState& s) {
+  const int32_t t0 = tile.first, t1 = tile.end, widest = tile.widest;
   const ModelParams& hp = s.model->params();
   const int32_t hd = hp.head_dim;
   const int32_t group = hp.n_gqa();
@@ -167,7 +169,6 @@ void AttendPromptTile(int32_t layer, int32_t t0, int32_t t1, int32_t kvh, float*
   const size_t q_stride = static_cast<size_t>(hp.n_embd_q());
   const size_t head0 = static_cast<size_t>(kvh) * group * hd;
   const int32_t* cells = s.seq_cells[s.seq_slot[t0]].data();
-  const int32_t widest = *std::max_element(s.n_visible.begin() + t0, s.n_visible.begin() + t1);
   const size_t row = static_cast<size_t>(widest);
   const AttentionKernels& ak = GetAttentionKernels();
   const size_t kv_stride = static_cast<size_t>(hd);  // one KV head's rows (kv_cache.h)
@@ -202,8 +203,7 @@ void Attention(int32_t layer, ForwardState& s) {
       const int32_t kvh = static_cast<int32_t>(item % n_head_kv);
       const int64_t unit = item / n_head_kv;
       if (unit < n_tiles) {
-        const auto [t0, t1] = s.prompt_tiles[n_tiles - 1 - unit];
-        AttendPromptTile(layer, t0, t1, kvh, scores, s);
+        AttendPromptTile(layer, s.prompt_tiles[n_tiles - 1 - unit], kvh, scores, s);
       } else {
         AttendGroup(layer, static_cast<int32_t>(unit - n_tiles), kvh, scores, s);
       }

@@ -53,7 +53,7 @@ void ForwardState::PlanPromptTiles() {
       widest = w;
       ++end;
     }
-    prompt_tiles.emplace_back(first, end);
+    prompt_tiles.push_back({first, end, widest});
     first = end;
   }
 }

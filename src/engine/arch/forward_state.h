@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -35,8 +34,12 @@ struct ForwardState {
   std::vector<int32_t> n_visible;    // [n_tokens] how many of its sequence's cells a token attends to
                                      // (the first ones: positions <= its own)
   // Prompt tokens (the last n_prefill) in tiles [first, end): consecutive tokens of one sequence
-  // whose attention scores fit one worker's share of `scores` together (blocks.cc, Attention).
-  std::vector<std::pair<int32_t, int32_t>> prompt_tiles;
+  // whose attention scores (widest = their largest n_visible) fit one worker's share of `scores`
+  // together (blocks.cc, Attention).
+  struct PromptTile {
+    int32_t first, end, widest;
+  };
+  std::vector<PromptTile> prompt_tiles;
   std::vector<float> rope_cs;        // [n_tokens, n_rot] (cos, sin) pairs, one pair per rotated dim pair
   std::vector<int32_t> output_rows;  // batch entries whose logits are wanted, in order
 
