@@ -23,6 +23,7 @@ KernelTable BuildTable(Isa isa) {
     RegisterKQuantKernelsAvx512(t);
     RegisterPrefillKernelsAvx512(t);
     RegisterKPrefillKernelsAvx512(t);
+    RegisterFloatPrefillKernelsAvx512(t);
   }
   return t;
 }

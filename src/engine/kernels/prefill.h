@@ -12,16 +12,24 @@
 // (|isum_b| < 2^24, so float(isum_b) is exact). PrefillDotRef computes exactly this; the SIMD kernels
 // equal it bit for bit (tests/engine/kernels/prefill_test.cc).
 //
-// Types: the symmetric legacy types with Q8_0 activations (Q4_0, Q5_0, Q8_0, IQ4_NL), and Q4_K, Q5_K,
-// Q6_K with Q8_K activations, whose order per 256-element super-block is
+// Types: the float types (below), the symmetric legacy types with Q8_0 activations (Q4_0, Q5_0,
+// Q8_0, IQ4_NL), and Q4_K, Q5_K, Q6_K with Q8_K activations, whose order per 256-element super-block is
 //   S = sum over sub-blocks k of sc_k * isum_k                  (int32, exact)
 //   M = sum over the 8 sub-blocks j of 32 of m_j * ysum_j       (Q4_K / Q5_K: the mins; int32, exact)
 //   acc = fma(fp32(d) * dy, float(S), acc);  then for Q4_K / Q5_K:  acc = fma(-(fp32(dmin) * dy), float(M), acc)
 // (sc_k / m_j the integer sub-block scales / mins, ysum_j the sum of sub-block j's activation quants,
 // dy Q8_K's float scale; float(S) rounds to nearest even when |S| >= 2^24, the same in every kernel).
-// Levels: AVX-512 VNNI (prefill_avx512.cc, prefill_k_avx512.cc) and AVX2 (prefill_avx2.cc,
-// prefill_k_avx2.cc). At the scalar level TypeKernels::prefill_gemm is null and prompt tokens take the
-// gemm_tile path like every other token.
+// The float types F32, F16 (float activations converted to F16, as vec_dot does) and BF16 (BF16
+// activations) sum in 16 float lanes: F32 / F16: lane l adds the products of elements l, l + 16,
+// l + 32, ... in order, one FMA each; BF16: per 32 elements, lane l adds the product of element
+// 2l + 1, then of element 2l (VDPBF16PS's documented order; bf16 products are exact in float, so each
+// add is one rounding; the instruction treats denormal bf16 inputs as zero and flushes denormal
+// results, which the oracle does not model — no weight or activation of a real model is below
+// 1.2e-38). Then the 16 lanes are summed as (l, l + 8), (l, l + 4), (l, l + 2), (l, l + 1). Elements
+// past the row's end count as zeros.
+// Levels: AVX-512 VNNI (prefill_avx512.cc, prefill_k_avx512.cc, prefill_float_avx512.cc) and AVX2
+// (prefill_avx2.cc, prefill_k_avx2.cc; no float kernels). Where a level has no prefill_gemm for a type
+// (the scalar level: none) prompt tokens take the gemm_tile / vec_dot path like every other token.
 //
 // Activation layout ("packed"): the Q8_0 activation rows in groups of kPrefillGroup tokens (the last
 // group padded by repeating its last token); per group, one PrefillBlock per weight block, in block
@@ -30,7 +38,9 @@
 // word of every token: the operand layout of VPDPBUSD with a broadcast weight word, and of AMX's
 // int8 B tiles) — stored as unsigned quant + 128 (VPDPBUSD multiplies unsigned x signed), then the
 // 16 tokens' fp32 scales. Q8_K rows pack the same way per 256-element super-block (PrefillBlockK: 64
-// word rows), with the sums of the 8 sub-blocks of 32 quants, two int16 per int32 lane.
+// word rows), with the sums of the 8 sub-blocks of 32 quants, two int16 per int32 lane. Float
+// activations are not interleaved: per group, the 16 tokens' rows one after the other, F32 and F16 as
+// floats (F16 converted exactly), BF16 as bf16.
 #pragma once
 
 #include <algorithm>
@@ -58,10 +68,11 @@ struct alignas(64) PrefillBlockK {
 };
 static_assert(sizeof(PrefillBlockK) % 64 == 0, "PrefillBlockK is whole cache lines");
 
-// Bytes of packed activations of `act_type` (Q8_0 or Q8_K) for n_tokens rows of n elements.
+// Bytes of packed activations of `act_type` (Q8_0, Q8_K, F32, F16 or BF16) for n_tokens rows of n
+// elements.
 size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n);
 
-// Packs n_tokens activation rows of `act_type` (Q8_0 or Q8_K), n elements each (row t at act + t *
+// Packs n_tokens activation rows of `act_type` (as above), n elements each (row t at act + t *
 // act_stride), into the layout above. `packed` must hold PrefillPackedBytes(...) bytes, 64-byte
 // aligned. Groups are independent: `first_group` / `n_groups` select a range (parallel packing).
 void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,

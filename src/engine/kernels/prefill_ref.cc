@@ -117,6 +117,57 @@ void KBlockInts(GgmlType type, const void* row, int64_t i, KInts& k) {
   k.dmin = Fp16ToFp32(dmin);
 }
 
+bool IsFloatType(GgmlType type) { return type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16; }
+
+// Element i of a row of float type `type` (F32, F16 or BF16) as a float; 0 past the row's n elements.
+float FloatAt(GgmlType type, const void* row, int64_t n, int64_t i) {
+  if (i >= n) return 0.0f;
+  if (type == GgmlType::kF32) return static_cast<const float*>(row)[i];
+  const uint16_t h = static_cast<const uint16_t*>(row)[i];
+  return type == GgmlType::kBF16 ? Bf16ToFp32(h) : Fp16ToFp32(h);
+}
+
+// The float order (prefill.h): 16 lane sums, then the fixed tree. F32 / F16: lane l adds the products
+// of elements l, l + 16, l + 32, ... in order, one FMA each. BF16: per 32 elements, lane l adds the
+// product of element 2l + 1, then of 2l (VDPBF16PS's order). Elements past n count as zeros.
+float FloatPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
+  auto product = [&](float acc, int64_t i) { return std::fma(FloatAt(type, x, n, i), FloatAt(type, y, n, i), acc); };
+  float lanes[16] = {};
+  if (type == GgmlType::kBF16) {
+    for (int64_t k = 0; k < n; k += 32) {
+      for (int l = 0; l < 16; ++l) lanes[l] = product(product(lanes[l], k + 2 * l + 1), k + 2 * l);
+    }
+  } else {
+    for (int64_t k = 0; k < n; k += 16) {
+      for (int l = 0; l < 16; ++l) lanes[l] = product(lanes[l], k + l);
+    }
+  }
+  for (int width = 8; width >= 1; width /= 2) {
+    for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+  }
+  return lanes[0];
+}
+
+// F32 and F16 rows as floats, BF16 rows as they are, token after token (prefill.h).
+void PackFloatRows(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
+                   int64_t first_group, int64_t n_groups, void* packed) {
+  const uint8_t* rows = static_cast<const uint8_t*>(act);
+  for (int64_t g = first_group; g < first_group + n_groups; ++g) {
+    for (int t = 0; t < kPrefillGroup; ++t) {
+      const int64_t slot = g * kPrefillGroup + t;
+      const uint8_t* row = rows + std::min<int64_t>(slot, n_tokens - 1) * act_stride;
+      if (act_type == GgmlType::kF16) {
+        const uint16_t* h = reinterpret_cast<const uint16_t*>(row);
+        float* out = static_cast<float*>(packed) + slot * n;
+        for (int64_t i = 0; i < n; ++i) out[i] = Fp16ToFp32(h[i]);
+      } else {
+        const size_t bytes = RowSize(act_type, n);
+        std::memcpy(static_cast<uint8_t*>(packed) + slot * bytes, row, bytes);
+      }
+    }
+  }
+}
+
 bool IsKType(GgmlType type) {
   return type == GgmlType::kQ4_K || type == GgmlType::kQ5_K || type == GgmlType::kQ6_K;
 }
@@ -177,11 +228,14 @@ void PackQ8K(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, in
 size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n) {
   const int64_t groups = (n_tokens + kPrefillGroup - 1) / kPrefillGroup;
   if (act_type == GgmlType::kQ8_K) return static_cast<size_t>(groups * (n / kQK_K)) * sizeof(PrefillBlockK);
+  if (act_type == GgmlType::kF16) return static_cast<size_t>(groups * kPrefillGroup * n) * sizeof(float);
+  if (IsFloatType(act_type)) return static_cast<size_t>(groups * kPrefillGroup) * RowSize(act_type, n);
   return static_cast<size_t>(groups * (n / kQK)) * sizeof(PrefillBlock);
 }
 
 float PrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
   if (IsKType(type)) return KPrefillDotRef(type, n, x, y);
+  if (IsFloatType(type)) return FloatPrefillDotRef(type, n, x, y);
   const BlockQ8_0* act = static_cast<const BlockQ8_0*>(y);
   float acc = 0;
   for (int64_t i = 0; i < n / kQK; ++i) {
@@ -197,6 +251,8 @@ float PrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
 void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
                             int64_t first_group, int64_t n_groups, void* packed) {
   if (act_type == GgmlType::kQ8_K) return PackQ8K(act, act_stride, n_tokens, n, first_group, n_groups, packed);
+  if (IsFloatType(act_type))
+    return PackFloatRows(act_type, act, act_stride, n_tokens, n, first_group, n_groups, packed);
   const int64_t nb = n / kQK;
   const uint8_t* rows = static_cast<const uint8_t*>(act);
   PrefillBlock* out = static_cast<PrefillBlock*>(packed);

@@ -22,10 +22,19 @@
 namespace isv {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL,
-                               GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL, GgmlType::kQ4_K,
+                               GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kF32,  GgmlType::kF16,    GgmlType::kBF16};
 
 bool IsK(GgmlType type) { return TypeTraits(type).block_size == 256; }
+bool IsFloat(GgmlType type) { return TypeTraits(type).block_size == 1; }
+
+// Row lengths to test: whole blocks for the quantized types; for the float types any length (the
+// kernels' masked tails).
+std::vector<int64_t> Lengths(GgmlType type) {
+  if (IsK(type)) return {256, 768, 2048};
+  if (IsFloat(type)) return {7, 33, 96, 1001};
+  return {32, 96, 896};
+}
 
 // Packed activations in 64-byte aligned storage.
 std::vector<PrefillBlock> PackedBuffer(GgmlType act_type, int64_t n_tokens, int64_t n) {
@@ -107,10 +116,12 @@ TEST(PrefillTest, OracleIsTheDotProduct) {
   }
 }
 
-// The types each level has a prefill kernel for.
+// The types each level has a prefill kernel for (the float types: AVX-512 only).
 std::vector<GgmlType> PrefillTypes(Isa isa) {
   if (isa == Isa::kScalar) return {};
-  return std::vector<GgmlType>(std::begin(kTypes), std::end(kTypes));
+  std::vector<GgmlType> types(std::begin(kTypes), std::end(kTypes));
+  if (isa == Isa::kAvx2) types.erase(std::remove_if(types.begin(), types.end(), IsFloat), types.end());
+  return types;
 }
 
 TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
@@ -128,8 +139,7 @@ TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
         continue;
       }
       ASSERT_NE(k.prefill_gemm, nullptr) << TypeName(type);
-      const std::vector<int64_t> lengths =
-          IsK(type) ? std::vector<int64_t>{256, 768, 2048} : std::vector<int64_t>{32, 96, 896};
+      const std::vector<int64_t> lengths = Lengths(type);
       for (int64_t n : lengths) {
         for (int n_tokens : {1, 5, 16, 17, 40}) {
           // Large weights too: quants at the ends of their range.
@@ -167,7 +177,8 @@ TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   MatMulScratch scratch;
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
     if (isa > BestIsa()) continue;
-    for (GgmlType type : {GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K}) {
+    for (GgmlType type : {GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K,
+                          GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
       const int64_t n = IsK(type) ? 1024 : 896;
       for (int64_t n_out : {37, 300}) {
         const int n_tokens = 35;

@@ -1,0 +1,163 @@
+// AVX-512 prefill kernels of the float weight types F16 and BF16 (prefill.h): a register tile of
+// kRows weight rows x kCols prompt tokens, one zmm accumulator of 16 float lanes per (row, token).
+//
+// F16: per step of 16 elements each row's halves are converted once (VCVTPH2PS) and used for all the
+// tile's tokens; the packed activations are already floats (prefill.h), so each token's vector is
+// one load shared by all the tile's rows: kRows x kCols FMAs per kRows converts + kCols loads. Zen 4
+// issues one zmm FMA per cycle, so this is FMA-bound at 24 accumulators.
+// BF16: per step of 32 elements one VDPBF16PS per (row, token) on the raw bf16 rows (two products per
+// lane and instruction, twice the FMA's rate).
+// At the end each accumulator's 16 lanes are summed in the fixed tree of prefill.h.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/prefill.h"
+
+namespace isv {
+namespace {
+
+// The 16 lanes summed as prefill.h specifies: (l, l + 8), then (l, l + 4), (l, l + 2), (l, l + 1).
+inline float SumLanes(__m512 v) {
+  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+inline __mmask16 Mask16(int64_t remaining) {
+  return remaining >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << remaining) - 1);
+}
+inline __mmask32 Mask32(int64_t remaining) {
+  return remaining >= 32 ? static_cast<__mmask32>(0xFFFFFFFFu) : static_cast<__mmask32>((1u << remaining) - 1);
+}
+
+struct F32Weights {
+  using W = float;
+  using Act = float;
+  static constexpr int kStep = 16;
+  static constexpr int kRows = 6;
+  static constexpr int kCols = 4;
+  template <bool kTail, int kR, int kC>
+  static void Step(const float* const* w, const float* const* a, int64_t k, __mmask16 m, __m512 (&acc)[kR][kC]) {
+    __m512 wf[kR];
+#pragma GCC unroll 8
+    for (int r = 0; r < kR; ++r) wf[r] = kTail ? _mm512_maskz_loadu_ps(m, w[r] + k) : _mm512_loadu_ps(w[r] + k);
+#pragma GCC unroll 8
+    for (int c = 0; c < kC; ++c) {
+      const __m512 y = kTail ? _mm512_maskz_loadu_ps(m, a[c] + k) : _mm512_loadu_ps(a[c] + k);
+#pragma GCC unroll 8
+      for (int r = 0; r < kR; ++r) acc[r][c] = _mm512_fmadd_ps(wf[r], y, acc[r][c]);
+    }
+  }
+  static __mmask16 Mask(int64_t remaining) { return Mask16(remaining); }
+};
+
+struct F16Weights {
+  using W = uint16_t;
+  using Act = float;
+  static constexpr int kStep = 16;
+  static constexpr int kRows = 6;  // register tile: weight rows (prefill_rows) x tokens
+  static constexpr int kCols = 4;
+  // acc[r][c] += row r's elements [k, k + 16) x token c's (masked: lanes past n are zero).
+  template <bool kTail, int kR, int kC>
+  static void Step(const uint16_t* const* w, const float* const* a, int64_t k, __mmask16 m, __m512 (&acc)[kR][kC]) {
+    __m512 wf[kR];
+#pragma GCC unroll 8
+    for (int r = 0; r < kR; ++r) {
+      wf[r] = _mm512_cvtph_ps(kTail ? _mm256_maskz_loadu_epi16(m, w[r] + k)
+                                    : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r] + k)));
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < kC; ++c) {
+      const __m512 y = kTail ? _mm512_maskz_loadu_ps(m, a[c] + k) : _mm512_loadu_ps(a[c] + k);
+#pragma GCC unroll 8
+      for (int r = 0; r < kR; ++r) acc[r][c] = _mm512_fmadd_ps(wf[r], y, acc[r][c]);
+    }
+  }
+  static __mmask16 Mask(int64_t remaining) { return Mask16(remaining); }
+};
+
+struct Bf16Weights {
+  using W = uint16_t;
+  using Act = uint16_t;
+  static constexpr int kStep = 32;
+  static constexpr int kRows = 5;
+  static constexpr int kCols = 5;
+  template <bool kTail, int kR, int kC>
+  static void Step(const uint16_t* const* w, const uint16_t* const* a, int64_t k, __mmask32 m, __m512 (&acc)[kR][kC]) {
+    __m512bh wb[kR];
+#pragma GCC unroll 8
+    for (int r = 0; r < kR; ++r)
+      wb[r] = (__m512bh)(kTail ? _mm512_maskz_loadu_epi16(m, w[r] + k) : _mm512_loadu_si512(w[r] + k));
+#pragma GCC unroll 8
+    for (int c = 0; c < kC; ++c) {
+      const __m512bh y = (__m512bh)(kTail ? _mm512_maskz_loadu_epi16(m, a[c] + k) : _mm512_loadu_si512(a[c] + k));
+#pragma GCC unroll 8
+      for (int r = 0; r < kR; ++r) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wb[r], y);
+    }
+  }
+  static __mmask32 Mask(int64_t remaining) { return Mask32(remaining); }
+};
+
+// out[c * out_stride + r] for kR rows x kC tokens.
+template <typename T, int kR, int kC>
+void Tile(int64_t n, const typename T::W* const* w, const typename T::Act* const* a, float* out, size_t out_stride) {
+  __m512 acc[kR][kC];
+#pragma GCC unroll 8
+  for (int r = 0; r < kR; ++r) {
+#pragma GCC unroll 8
+    for (int c = 0; c < kC; ++c) acc[r][c] = _mm512_setzero_ps();
+  }
+  int64_t k = 0;
+  for (; k + T::kStep <= n; k += T::kStep) T::template Step<false, kR, kC>(w, a, k, T::Mask(T::kStep), acc);
+  if (k < n) T::template Step<true, kR, kC>(w, a, k, T::Mask(n - k), acc);
+#pragma GCC unroll 8
+  for (int c = 0; c < kC; ++c) {
+#pragma GCC unroll 8
+    for (int r = 0; r < kR; ++r) out[c * out_stride + r] = SumLanes(acc[r][c]);
+  }
+}
+
+template <typename T>
+void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens, float* out,
+                 size_t out_stride) {
+  constexpr int kRows = T::kRows, kCols = T::kCols;
+  const typename T::W* w[kRows];
+  for (int r = 0; r < n_rows; ++r) {
+    w[r] = reinterpret_cast<const typename T::W*>(static_cast<const uint8_t*>(x) + r * x_stride);
+  }
+  const auto* act = static_cast<const typename T::Act*>(packed);
+  WithUpTo8(std::min(n_rows, kRows), [&](auto rows) {
+    constexpr int kR = std::min(decltype(rows)::value, kRows);
+    for (int t = 0; t < n_tokens; t += kCols) {
+      const typename T::Act* a[kCols];
+      const int n_cols = std::min(kCols, n_tokens - t);
+      for (int c = 0; c < n_cols; ++c) a[c] = act + static_cast<int64_t>(t + c) * n;
+      WithUpTo8(n_cols, [&](auto cols) {
+        constexpr int kC = std::min(decltype(cols)::value, kCols);
+        Tile<T, kR, kC>(n, w, a, out + t * out_stride, out_stride);
+      });
+    }
+  });
+}
+
+template <typename T>
+void Register(TypeKernels& k) {
+  k.prefill_gemm = PrefillGemm<T>;
+  k.prefill_rows = T::kRows;
+}
+
+}  // namespace
+
+void RegisterFloatPrefillKernelsAvx512(KernelTable& table) {
+  Register<F32Weights>(table[GgmlType::kF32]);
+  Register<F16Weights>(table[GgmlType::kF16]);
+  Register<Bf16Weights>(table[GgmlType::kBF16]);
+}
+
+}  // namespace isv
