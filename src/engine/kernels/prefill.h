@@ -13,14 +13,15 @@
 // equal it bit for bit (tests/engine/kernels/prefill_test.cc).
 //
 // Types: the float types (below), the symmetric legacy types with Q8_0 activations (Q4_0, Q5_0,
-// Q8_0, IQ4_NL), and Q4_K, Q5_K, Q6_K with Q8_K activations, whose order per 256-element super-block is
+// Q8_0, IQ4_NL), and Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS with Q8_K activations, whose order per 256-element
+// super-block is
 //   S = sum over sub-blocks k of sc_k * isum_k                  (int32, exact)
 //   M = sum over the 8 sub-blocks j of 32 of m_j * ysum_j       (Q4_K / Q5_K: the mins; int32, exact)
 //   acc = fma(fp32(d) * dy, float(S), acc);  then for Q4_K / Q5_K:  acc = fma(-(fp32(dmin) * dy), float(M), acc)
 // (sc_k / m_j the integer sub-block scales / mins, ysum_j the sum of sub-block j's activation quants,
 // dy Q8_K's float scale; float(S) rounds to nearest even when |S| >= 2^24, the same in every kernel).
-// The float types F32, F16 (float activations converted to F16, as vec_dot does) and BF16 (BF16
-// activations) sum in 16 float lanes: F32 / F16: lane l adds the products of elements l, l + 16,
+// The float types F32, F16 and BF16 (activations in the same type, as vec_dot takes them) sum in 16
+// float lanes: F32 / F16: lane l adds the products of elements l, l + 16,
 // l + 32, ... in order, one FMA each; BF16: per 32 elements, lane l adds the product of element
 // 2l + 1, then of element 2l (VDPBF16PS's documented order; bf16 products are exact in float, so each
 // add is one rounding; the instruction treats denormal bf16 inputs as zero and flushes denormal

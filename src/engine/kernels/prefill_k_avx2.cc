@@ -1,4 +1,5 @@
-// AVX2 prefill kernels of Q4_K, Q5_K and Q6_K (prefill.h): the AVX-512 kernels' order and bits
+// AVX2 prefill kernels of Q3_K, Q4_K, Q5_K and Q6_K (prefill.h; IQ4_XS has none at this level, see
+// prefill_k_unpack.inc): the AVX-512 kernels' order and bits
 // (prefill_k_avx512.cc) on machines without AVX-512.
 //
 // Shape: one ymm holds ONE (row, sub-block) pair for 8 tokens, so a 16-token packed group is done in
@@ -128,6 +129,7 @@ void RegisterKPrefillKernelsAvx2(KernelTable& table) {
   Register<Q4KType>(table[GgmlType::kQ4_K]);
   Register<Q5KType>(table[GgmlType::kQ5_K]);
   Register<Q6KType>(table[GgmlType::kQ6_K]);
+  Register<Q3KType>(table[GgmlType::kQ3_K]);
 }
 
 }  // namespace isv

@@ -1,4 +1,4 @@
-// AVX-512 VNNI prefill kernels of Q4_K, Q5_K and Q6_K (prefill.h): the layout of prefill_avx512.cc
+// AVX-512 VNNI prefill kernels of Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS (prefill.h): the layout of prefill_avx512.cc
 // (one zmm = one (row, sub-block) for 16 tokens, broadcast weight words x packed activations) with
 // the K-quant order: each sub-block's exact sum is scaled by its integer scale in int32 (VPMULLD)
 // and summed over the super-block; the mins (Q4_K / Q5_K) come from the packed activation sums with
@@ -100,6 +100,8 @@ void RegisterKPrefillKernelsAvx512(KernelTable& table) {
   Register<Q4KType>(table[GgmlType::kQ4_K]);
   Register<Q5KType>(table[GgmlType::kQ5_K]);
   Register<Q6KType>(table[GgmlType::kQ6_K]);
+  Register<Q3KType>(table[GgmlType::kQ3_K]);
+  Register<Iq4XsType>(table[GgmlType::kIQ4_XS]);
 }
 
 }  // namespace isv

@@ -63,6 +63,39 @@ struct KInts {
 };
 
 void KBlockInts(GgmlType type, const void* row, int64_t i, KInts& k) {
+  if (type == GgmlType::kQ3_K) {
+    const BlockQ3K& b = static_cast<const BlockQ3K*>(row)[i];
+    for (int half = 0; half < 2; ++half) {
+      for (int j = 0; j < 4; ++j) {
+        const int bit = 1 << (4 * half + j);
+        for (int l = 0; l < 32; ++l) {
+          const int low = (b.qs[32 * half + l] >> (2 * j)) & 3;
+          k.q[128 * half + 32 * j + l] = static_cast<int8_t>(low - ((b.hmask[l] & bit) ? 0 : 4));
+        }
+      }
+    }
+    int8_t scales[16];
+    UnpackScalesQ3K(b.scales, scales);
+    for (int j = 0; j < 16; ++j) k.sc[j] = scales[j];
+    k.n_sub = 16;
+    k.d = Fp16ToFp32(b.d);
+    k.dmin = 0;
+    return;
+  }
+  if (type == GgmlType::kIQ4_XS) {
+    const BlockIq4Xs& b = static_cast<const BlockIq4Xs*>(row)[i];
+    for (int ib = 0; ib < 8; ++ib) {
+      for (int l = 0; l < 16; ++l) {
+        k.q[32 * ib + l] = kIq4nlValues[b.qs[16 * ib + l] & 0xF];
+        k.q[32 * ib + 16 + l] = kIq4nlValues[b.qs[16 * ib + l] >> 4];
+      }
+      k.sc[ib] = Iq4XsScale(b, ib) - 32;
+    }
+    k.n_sub = 8;
+    k.d = Fp16ToFp32(b.d);
+    k.dmin = 0;
+    return;
+  }
   if (type == GgmlType::kQ6_K) {
     const BlockQ6K& b = static_cast<const BlockQ6K*>(row)[i];
     for (int half = 0; half < 2; ++half) {
@@ -169,7 +202,8 @@ void PackFloatRows(GgmlType act_type, const void* act, size_t act_stride, int64_
 }
 
 bool IsKType(GgmlType type) {
-  return type == GgmlType::kQ4_K || type == GgmlType::kQ5_K || type == GgmlType::kQ6_K;
+  return type == GgmlType::kQ3_K || type == GgmlType::kQ4_K || type == GgmlType::kQ5_K || type == GgmlType::kQ6_K ||
+         type == GgmlType::kIQ4_XS;
 }
 
 float KPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
@@ -186,7 +220,7 @@ float KPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
       s += k.sc[sub] * isum;
     }
     acc = std::fma(k.d * act[i].d, static_cast<float>(s), acc);
-    if (type != GgmlType::kQ6_K) {
+    if (type == GgmlType::kQ4_K || type == GgmlType::kQ5_K) {
       int32_t m = 0;
       for (int j = 0; j < 8; ++j) m += k.m[j] * (act[i].bsums[2 * j] + act[i].bsums[2 * j + 1]);
       acc = std::fma(-(k.dmin * act[i].d), static_cast<float>(m), acc);

@@ -22,8 +22,9 @@
 namespace isv {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL, GgmlType::kQ4_K,
-                               GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kF32,  GgmlType::kF16,    GgmlType::kBF16};
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_0,   GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL,
+                               GgmlType::kQ3_K,   GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+                               GgmlType::kIQ4_XS, GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16};
 
 bool IsK(GgmlType type) { return TypeTraits(type).block_size == 256; }
 bool IsFloat(GgmlType type) { return TypeTraits(type).block_size == 1; }
@@ -116,11 +117,14 @@ TEST(PrefillTest, OracleIsTheDotProduct) {
   }
 }
 
-// The types each level has a prefill kernel for (the float types: AVX-512 only).
+// The types each level has a prefill kernel for (the float types and IQ4_XS: AVX-512 only).
 std::vector<GgmlType> PrefillTypes(Isa isa) {
   if (isa == Isa::kScalar) return {};
   std::vector<GgmlType> types(std::begin(kTypes), std::end(kTypes));
-  if (isa == Isa::kAvx2) types.erase(std::remove_if(types.begin(), types.end(), IsFloat), types.end());
+  if (isa == Isa::kAvx2) {
+    auto avx512_only = [](GgmlType t) { return IsFloat(t) || t == GgmlType::kIQ4_XS; };
+    types.erase(std::remove_if(types.begin(), types.end(), avx512_only), types.end());
+  }
   return types;
 }
 
@@ -178,7 +182,7 @@ TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
     if (isa > BestIsa()) continue;
     for (GgmlType type : {GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K,
-                          GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
+                          GgmlType::kIQ4_XS, GgmlType::kQ2_K, GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
       const int64_t n = IsK(type) ? 1024 : 896;
       for (int64_t n_out : {37, 300}) {
         const int n_tokens = 35;
