@@ -13,11 +13,11 @@
 // equal it bit for bit (tests/engine/kernels/prefill_test.cc).
 //
 // Types: the float types (below), the symmetric legacy types with Q8_0 activations (Q4_0, Q5_0,
-// Q8_0, IQ4_NL), and Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS with Q8_K activations, whose order per 256-element
+// Q8_0, IQ4_NL), and Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS with Q8_K activations, whose order per 256-element
 // super-block is
 //   S = sum over sub-blocks k of sc_k * isum_k                  (int32, exact)
-//   M = sum over the 8 sub-blocks j of 32 of m_j * ysum_j       (Q4_K / Q5_K: the mins; int32, exact)
-//   acc = fma(fp32(d) * dy, float(S), acc);  then for Q4_K / Q5_K:  acc = fma(-(fp32(dmin) * dy), float(M), acc)
+//   M = sum over the sub-blocks j of m_j * ysum_j   (Q4_K / Q5_K: 8 of 32, Q2_K: 16 of 16; int32, exact)
+//   acc = fma(fp32(d) * dy, float(S), acc);  then for Q2_K / Q4_K / Q5_K:  acc = fma(-(fp32(dmin) * dy), float(M), acc)
 // (sc_k / m_j the integer sub-block scales / mins, ysum_j the sum of sub-block j's activation quants,
 // dy Q8_K's float scale; float(S) rounds to nearest even when |S| >= 2^24, the same in every kernel).
 // The float types F32, F16 and BF16 (activations in the same type, as vec_dot takes them) sum in 16
@@ -39,7 +39,8 @@
 // word of every token: the operand layout of VPDPBUSD with a broadcast weight word, and of AMX's
 // int8 B tiles) — stored as unsigned quant + 128 (VPDPBUSD multiplies unsigned x signed), then the
 // 16 tokens' fp32 scales. Q8_K rows pack the same way per 256-element super-block (PrefillBlockK: 64
-// word rows), with the sums of the 8 sub-blocks of 32 quants, two int16 per int32 lane. Float
+// word rows), with the sums of the 8 sub-blocks of 32 quants and of the 16 sub-blocks of 16, two
+// int16 per int32 lane. Float
 // activations are not interleaved: per group, the 16 tokens' rows one after the other, F32 and F16 as
 // floats (F16 converted exactly), BF16 as bf16.
 #pragma once
@@ -65,7 +66,8 @@ static_assert(sizeof(PrefillBlock) == 576, "PrefillBlock is 9 cache lines");
 struct alignas(64) PrefillBlockK {
   uint8_t q[64][64];  // q[j][4 t + i] = quant 4 j + i of token t (of the super-block), + 128
   float dy[kPrefillGroup];
-  uint32_t ysum[4][kPrefillGroup];  // ysum[p][t] = sum of sub-block 2p (low int16), 2p + 1 (high)
+  uint32_t ysum[4][kPrefillGroup];    // ysum[p][t] = sum of sub-block 2p of 32 (low int16), 2p + 1 (high)
+  uint32_t ysum16[8][kPrefillGroup];  // the same for the 16 sub-blocks of 16 (Q2_K's mins)
 };
 static_assert(sizeof(PrefillBlockK) % 64 == 0, "PrefillBlockK is whole cache lines");
 

@@ -1,4 +1,4 @@
-// AVX2 prefill kernels of Q3_K, Q4_K, Q5_K and Q6_K (prefill.h; IQ4_XS has none at this level, see
+// AVX2 prefill kernels of Q2_K, Q3_K, Q4_K, Q5_K and Q6_K (prefill.h; IQ4_XS has none at this level, see
 // prefill_k_unpack.inc): the AVX-512 kernels' order and bits
 // (prefill_k_avx512.cc) on machines without AVX-512.
 //
@@ -8,7 +8,7 @@
 // the int16 pair sums of several words are added before one VPMADDWD widens them (kI16Words: 4 for
 // Q4_K, 2 for Q5_K / Q6_K, sized so that int16 cannot overflow); the sub-block's exact int32 sum starts
 // from the correction that removes the +128, is scaled by the integer sub-block scale (VPMULLD) and
-// summed over the super-block; the Q4_K / Q5_K mins come from the packed activation sums (VPMADDWD);
+// summed over the super-block; the Q2_K / Q4_K / Q5_K mins come from the packed activation sums (VPMADDWD);
 // then the same two FMAs per super-block and row as every prefill kernel.
 #include <immintrin.h>
 
@@ -80,12 +80,13 @@ void HalfGroup(int64_t nb, const KRowTile& tile, const PrefillBlockK* pk, int h,
     for (int r = 0; r < kR; ++r) {
       const size_t k = static_cast<size_t>(r * nb + b);
       acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(tile.d[k]), dy), _mm256_cvtepi32_ps(s[r]), acc[r]);
-      if constexpr (T::kMins) {
+      if constexpr (T::kMinPairs > 0) {
+        const uint32_t(*sums)[kPrefillGroup] = T::kMinPairs == 4 ? a.ysum : a.ysum16;
         __m256i m = _mm256_setzero_si256();
-#pragma GCC unroll 4
-        for (int p = 0; p < 4; ++p) {
-          const __m256i ysum = _mm256_load_si256(reinterpret_cast<const __m256i*>(a.ysum[p] + kHalf * h));
-          m = _mm256_add_epi32(m, _mm256_madd_epi16(ysum, _mm256_set1_epi32(tile.mins[k * 4 + p])));
+#pragma GCC unroll 8
+        for (int p = 0; p < T::kMinPairs; ++p) {
+          const __m256i ysum = _mm256_load_si256(reinterpret_cast<const __m256i*>(sums[p] + kHalf * h));
+          m = _mm256_add_epi32(m, _mm256_madd_epi16(ysum, _mm256_set1_epi32(tile.mins[k * 8 + p])));
         }
         acc[r] = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_set1_ps(tile.dmin[k]), dy), _mm256_cvtepi32_ps(m), acc[r]);
       }
@@ -129,6 +130,7 @@ void RegisterKPrefillKernelsAvx2(KernelTable& table) {
   Register<Q4KType>(table[GgmlType::kQ4_K]);
   Register<Q5KType>(table[GgmlType::kQ5_K]);
   Register<Q6KType>(table[GgmlType::kQ6_K]);
+  Register<Q2KType>(table[GgmlType::kQ2_K]);
   Register<Q3KType>(table[GgmlType::kQ3_K]);
 }
 

@@ -1,7 +1,7 @@
-// AVX-512 VNNI prefill kernels of Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS (prefill.h): the layout of prefill_avx512.cc
+// AVX-512 VNNI prefill kernels of Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS (prefill.h): the layout of prefill_avx512.cc
 // (one zmm = one (row, sub-block) for 16 tokens, broadcast weight words x packed activations) with
 // the K-quant order: each sub-block's exact sum is scaled by its integer scale in int32 (VPMULLD)
-// and summed over the super-block; the mins (Q4_K / Q5_K) come from the packed activation sums with
+// and summed over the super-block; the mins (Q2_K / Q4_K / Q5_K) come from the packed activation sums with
 // VPDPWSSD (two sub-blocks per instruction); then two FMAs per super-block and row.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -58,11 +58,12 @@ void GroupTile(int64_t nb, const KRowTile& tile, const PrefillBlockK* pk, int n_
     for (int r = 0; r < kR; ++r) {
       const size_t k = static_cast<size_t>(r * nb + b);
       acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(tile.d[k]), dy), _mm512_cvtepi32_ps(s[r]), acc[r]);
-      if constexpr (T::kMins) {
+      if constexpr (T::kMinPairs > 0) {
+        const uint32_t(*ysum)[kPrefillGroup] = T::kMinPairs == 4 ? a.ysum : a.ysum16;
         __m512i m = _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int p = 0; p < 4; ++p) {
-          m = _mm512_dpwssd_epi32(m, _mm512_load_si512(a.ysum[p]), _mm512_set1_epi32(tile.mins[k * 4 + p]));
+#pragma GCC unroll 8
+        for (int p = 0; p < T::kMinPairs; ++p) {
+          m = _mm512_dpwssd_epi32(m, _mm512_load_si512(ysum[p]), _mm512_set1_epi32(tile.mins[k * 8 + p]));
         }
         acc[r] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_set1_ps(tile.dmin[k]), dy), _mm512_cvtepi32_ps(m), acc[r]);
       }
@@ -100,6 +101,7 @@ void RegisterKPrefillKernelsAvx512(KernelTable& table) {
   Register<Q4KType>(table[GgmlType::kQ4_K]);
   Register<Q5KType>(table[GgmlType::kQ5_K]);
   Register<Q6KType>(table[GgmlType::kQ6_K]);
+  Register<Q2KType>(table[GgmlType::kQ2_K]);
   Register<Q3KType>(table[GgmlType::kQ3_K]);
   Register<Iq4XsType>(table[GgmlType::kIQ4_XS]);
 }

@@ -57,12 +57,29 @@ float BlockInts(GgmlType type, const void* row, int64_t i, int8_t q[kQK]) {
 struct KInts {
   int8_t q[kQK_K];
   int32_t sc[16];
-  int32_t m[8];
+  int32_t m[16];
   int n_sub = 0;
   float d = 0, dmin = 0;
 };
 
 void KBlockInts(GgmlType type, const void* row, int64_t i, KInts& k) {
+  if (type == GgmlType::kQ2_K) {
+    const BlockQ2K& b = static_cast<const BlockQ2K*>(row)[i];
+    for (int half = 0; half < 2; ++half) {
+      for (int j = 0; j < 4; ++j) {
+        for (int l = 0; l < 32; ++l)
+          k.q[128 * half + 32 * j + l] = static_cast<int8_t>((b.qs[32 * half + l] >> (2 * j)) & 3);
+      }
+    }
+    for (int j = 0; j < 16; ++j) {
+      k.sc[j] = b.scales[j] & 0xF;
+      k.m[j] = b.scales[j] >> 4;
+    }
+    k.n_sub = 16;
+    k.d = Fp16ToFp32(b.d);
+    k.dmin = Fp16ToFp32(b.dmin);
+    return;
+  }
   if (type == GgmlType::kQ3_K) {
     const BlockQ3K& b = static_cast<const BlockQ3K*>(row)[i];
     for (int half = 0; half < 2; ++half) {
@@ -202,8 +219,8 @@ void PackFloatRows(GgmlType act_type, const void* act, size_t act_stride, int64_
 }
 
 bool IsKType(GgmlType type) {
-  return type == GgmlType::kQ3_K || type == GgmlType::kQ4_K || type == GgmlType::kQ5_K || type == GgmlType::kQ6_K ||
-         type == GgmlType::kIQ4_XS;
+  return type == GgmlType::kQ2_K || type == GgmlType::kQ3_K || type == GgmlType::kQ4_K || type == GgmlType::kQ5_K ||
+         type == GgmlType::kQ6_K || type == GgmlType::kIQ4_XS;
 }
 
 float KPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
@@ -220,6 +237,11 @@ float KPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
       s += k.sc[sub] * isum;
     }
     acc = std::fma(k.d * act[i].d, static_cast<float>(s), acc);
+    if (type == GgmlType::kQ2_K) {
+      int32_t m = 0;
+      for (int j = 0; j < 16; ++j) m += k.m[j] * act[i].bsums[j];
+      acc = std::fma(-(k.dmin * act[i].d), static_cast<float>(m), acc);
+    }
     if (type == GgmlType::kQ4_K || type == GgmlType::kQ5_K) {
       int32_t m = 0;
       for (int j = 0; j < 8; ++j) m += k.m[j] * (act[i].bsums[2 * j] + act[i].bsums[2 * j + 1]);
@@ -251,6 +273,11 @@ void PackQ8K(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, in
           const int16_t* bs = blocks[b].bsums + 4 * pair;
           const uint16_t lo = static_cast<uint16_t>(bs[0] + bs[1]), hi = static_cast<uint16_t>(bs[2] + bs[3]);
           p.ysum[pair][t] = lo | (static_cast<uint32_t>(hi) << 16);
+        }
+        for (int pair = 0; pair < 8; ++pair) {
+          const int16_t* bs = blocks[b].bsums + 2 * pair;
+          p.ysum16[pair][t] =
+              static_cast<uint16_t>(bs[0]) | (static_cast<uint32_t>(static_cast<uint16_t>(bs[1])) << 16);
         }
       }
     }

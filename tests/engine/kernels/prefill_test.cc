@@ -22,9 +22,9 @@
 namespace isv {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ4_0,   GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL,
-                               GgmlType::kQ3_K,   GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
-                               GgmlType::kIQ4_XS, GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16};
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL, GgmlType::kQ2_K,
+                               GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,   GgmlType::kIQ4_XS,
+                               GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16};
 
 bool IsK(GgmlType type) { return TypeTraits(type).block_size == 256; }
 bool IsFloat(GgmlType type) { return TypeTraits(type).block_size == 1; }
