@@ -59,8 +59,8 @@ struct TypeKernels {
   // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
   //   out[t * out_stride + r] = PrefillDotRef(type, n, x + r * x_stride, activation row t)
   // bit for bit, for r < n_rows (REQUIRES: 1 <= n_rows <= prefill_rows) and all n_tokens tokens of
-  // `packed` (PackPrefillActivations layout of vec_dot_type: Q8_0, Q8_K, F32, F16 or BF16). Only for prompt tokens:
-  // its summation order is not vec_dot's.
+  // `packed` (PackPrefillActivations layout of vec_dot_type: Q8_0, Q8_1, Q8_K, F32, F16 or BF16). Only for prompt
+  // tokens: its summation order is not vec_dot's.
   void (*prefill_gemm)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens,
                        float* out, size_t out_stride) = nullptr;
   int prefill_rows = 0;
@@ -101,7 +101,7 @@ void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
 void RegisterKQuantKernelsAvx512(KernelTable& table);
 void RegisterPrefillKernelsAvx2(KernelTable& table);    // Q4_0 Q5_0 Q8_0 IQ4_NL prefill_gemm
 void RegisterKPrefillKernelsAvx2(KernelTable& table);   // Q2_K Q3_K Q4_K Q5_K Q6_K prefill_gemm
-void RegisterPrefillKernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 Q8_0 IQ4_NL prefill_gemm
+void RegisterPrefillKernelsAvx512(KernelTable& table);  // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL prefill_gemm
 void RegisterKPrefillKernelsAvx512(KernelTable& table);      // Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_XS prefill_gemm
 void RegisterFloatPrefillKernelsAvx512(KernelTable& table);  // F32 F16 BF16 prefill_gemm
 

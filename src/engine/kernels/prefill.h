@@ -13,8 +13,10 @@
 // equal it bit for bit (tests/engine/kernels/prefill_test.cc).
 //
 // Types: the float types (below), the symmetric legacy types with Q8_0 activations (Q4_0, Q5_0,
-// Q8_0, IQ4_NL), and Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS with Q8_K activations, whose order per 256-element
-// super-block is
+// Q8_0, IQ4_NL), Q4_1 / Q5_1 with Q8_1 activations (the same order, then per block one more
+//   acc = fma(fp32(m), fp32(s), acc)
+// with the weight block's min m and the activation block's stored sum s), and Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS with
+// Q8_K activations, whose order per 256-element super-block is
 //   S = sum over sub-blocks k of sc_k * isum_k                  (int32, exact)
 //   M = sum over the sub-blocks j of m_j * ysum_j   (Q4_K / Q5_K: 8 of 32, Q2_K: 16 of 16; int32, exact)
 //   acc = fma(fp32(d) * dy, float(S), acc);  then for Q2_K / Q4_K / Q5_K:  acc = fma(-(fp32(dmin) * dy), float(M), acc)
@@ -29,8 +31,9 @@
 // 1.2e-38). Then the 16 lanes are summed as (l, l + 8), (l, l + 4), (l, l + 2), (l, l + 1). Elements
 // past the row's end count as zeros.
 // Levels: AVX-512 VNNI (prefill_avx512.cc, prefill_k_avx512.cc, prefill_float_avx512.cc) and AVX2
-// (prefill_avx2.cc, prefill_k_avx2.cc; no float kernels). Where a level has no prefill_gemm for a type
-// (the scalar level: none) prompt tokens take the gemm_tile / vec_dot path like every other token.
+// (prefill_avx2.cc, prefill_k_avx2.cc; not for the float types, Q4_1, Q5_1 or IQ4_XS). Where a level has no
+// prefill_gemm for a type (the scalar level: none) prompt tokens take the gemm_tile / vec_dot path like every other
+// token.
 //
 // Activation layout ("packed"): the Q8_0 activation rows in groups of kPrefillGroup tokens (the last
 // group padded by repeating its last token); per group, one PrefillBlock per weight block, in block
@@ -63,6 +66,15 @@ struct alignas(64) PrefillBlock {
 };
 static_assert(sizeof(PrefillBlock) == 576, "PrefillBlock is 9 cache lines");
 
+// The same for Q8_1 activations (Q4_1 / Q5_1 weights), with each token's block sum s (Q8_1's
+// fp16 d * sum of quants, as fp32).
+struct alignas(64) PrefillBlock1 {
+  uint8_t q[8][64];
+  float dy[kPrefillGroup];
+  float s[kPrefillGroup];
+};
+static_assert(sizeof(PrefillBlock1) == 640, "PrefillBlock1 is 10 cache lines");
+
 struct alignas(64) PrefillBlockK {
   uint8_t q[64][64];  // q[j][4 t + i] = quant 4 j + i of token t (of the super-block), + 128
   float dy[kPrefillGroup];
@@ -71,7 +83,7 @@ struct alignas(64) PrefillBlockK {
 };
 static_assert(sizeof(PrefillBlockK) % 64 == 0, "PrefillBlockK is whole cache lines");
 
-// Bytes of packed activations of `act_type` (Q8_0, Q8_K, F32, F16 or BF16) for n_tokens rows of n
+// Bytes of packed activations of `act_type` (Q8_0, Q8_1, Q8_K, F32, F16 or BF16) for n_tokens rows of n
 // elements.
 size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n);
 

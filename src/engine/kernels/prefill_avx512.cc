@@ -1,5 +1,5 @@
-// AVX-512 VNNI prefill kernels (prefill.h): weight rows of the symmetric legacy types x packed
-// Q8_0 activations of prompt tokens.
+// AVX-512 VNNI prefill kernels (prefill.h): weight rows of the legacy types x packed Q8_0 activations
+// of prompt tokens (Q8_1 for Q4_1 / Q5_1, whose min adds one FMA per block with the tokens' sums).
 //
 // Shape: one zmm holds ONE (row, block) pair for 16 tokens (one int32 lane per token). Per block,
 // the eight 64-byte rows of the PrefillBlock (32-bit word j of all 16 tokens, quants + 128) are loaded
@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "engine/kernels/blocks.h"
@@ -42,13 +43,16 @@ inline __m256i Nibbles(const uint8_t* qs) {
   return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
 }
 
-// Each type: the 32 signed integer quants of a block, and its scale.
+// Each type: the 32 signed integer quants of a block, and its scale; the packed activation blocks it
+// takes (Q8_0's, or Q8_1's with their sums for the types with a min).
 struct Q4_0Ints {
   using Block = BlockQ4_0;
+  using Packed = PrefillBlock;
   static __m256i Quants(const Block& b) { return _mm256_sub_epi8(Nibbles(b.qs), _mm256_set1_epi8(8)); }
 };
 struct Q5_0Ints {
   using Block = BlockQ5_0;
+  using Packed = PrefillBlock;
   static __m256i Quants(const Block& b) {
     uint32_t bits;
     std::memcpy(&bits, b.qh, 4);
@@ -59,13 +63,35 @@ struct Q5_0Ints {
 };
 struct Q8_0Ints {
   using Block = BlockQ8_0;
+  using Packed = PrefillBlock;
   static __m256i Quants(const Block& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
 };
 struct Iq4NlInts {
   using Block = BlockIq4Nl;
+  using Packed = PrefillBlock;
   static __m256i Quants(const Block& b) {
     const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
     return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), Nibbles(b.qs));
+  }
+};
+
+template <typename Ints>
+constexpr bool kHasMin = std::is_same_v<typename Ints::Packed, PrefillBlock1>;
+
+// Q4_1 / Q5_1: unsigned quants (0..15 / 0..31) and a min per block.
+struct Q4_1Ints {
+  using Block = BlockQ4_1;
+  using Packed = PrefillBlock1;
+  static __m256i Quants(const Block& b) { return Nibbles(b.qs); }
+};
+struct Q5_1Ints {
+  using Block = BlockQ5_1;
+  using Packed = PrefillBlock1;
+  static __m256i Quants(const Block& b) {
+    uint32_t bits;
+    std::memcpy(&bits, b.qh, 4);
+    const __m256i q = Nibbles(b.qs);
+    return _mm256_mask_add_epi8(q, _cvtu32_mask32(bits), q, _mm256_set1_epi8(16));
   }
 };
 
@@ -78,10 +104,11 @@ inline int32_t Correction(__m256i q) {
   return -128 * static_cast<int32_t>(sum_plus - 32 * 128);
 }
 
-// A tile's weight rows in the uniform form, per (row, block): 32 quants, scale, correction.
+// A tile's weight rows in the uniform form, per (row, block): 32 quants, scale, correction, min (the
+// types with one).
 struct RowTile {
   std::vector<int8_t> q;
-  std::vector<float> d;
+  std::vector<float> d, m;
   std::vector<int32_t> corr;
 };
 
@@ -90,6 +117,7 @@ void UnpackRows(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, RowTi
   tile.q.resize(static_cast<size_t>(n_rows * nb) * kQK);
   tile.d.resize(static_cast<size_t>(n_rows * nb));
   tile.corr.resize(static_cast<size_t>(n_rows * nb));
+  if constexpr (kHasMin<Ints>) tile.m.resize(static_cast<size_t>(n_rows * nb));
   for (int r = 0; r < n_rows; ++r) {
     const auto* blocks = reinterpret_cast<const typename Ints::Block*>(x + r * x_stride);
     for (int64_t b = 0; b < nb; ++b) {
@@ -98,13 +126,15 @@ void UnpackRows(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, RowTi
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);
       tile.d[k] = Half(blocks[b].d);
       tile.corr[k] = Correction(q);
+      if constexpr (kHasMin<Ints>) tile.m[k] = Half(blocks[b].m);
     }
   }
 }
 
 // out[t * out_stride + r] for kR rows and the n_cols (<= 16) tokens of one packed group.
-template <int kR>
-void GroupTile(int64_t nb, const RowTile& tile, const PrefillBlock* pk, int n_cols, float* out, size_t out_stride) {
+template <typename Ints, int kR>
+void GroupTile(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk, int n_cols, float* out,
+               size_t out_stride) {
   __m512 acc[kR];
 #pragma GCC unroll 8
   for (int r = 0; r < kR; ++r) acc[r] = _mm512_setzero_ps();
@@ -125,6 +155,7 @@ void GroupTile(int64_t nb, const RowTile& tile, const PrefillBlock* pk, int n_co
         isum = _mm512_dpbusd_epi32(isum, y[j], _mm512_set1_epi32(word));
       }
       acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(tile.d[k]), dy), _mm512_cvtepi32_ps(isum), acc[r]);
+      if constexpr (kHasMin<Ints>) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(tile.m[k]), _mm512_load_ps(pk[b].s), acc[r]);
     }
   }
   alignas(64) float lanes[kR][kPrefillGroup];
@@ -142,9 +173,9 @@ void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const vo
   thread_local RowTile tile;  // grows to the longest tile; no allocation once warmed up
   const int64_t nb = n / kQK;
   UnpackRows<Ints>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
-  const auto* pk = static_cast<const PrefillBlock*>(packed);
+  const auto* pk = static_cast<const typename Ints::Packed*>(packed);
   ForEachPrefillGroup<kPrefillTileRows>(n_rows, n_tokens, out, out_stride, [&](auto rows, int g, int n_cols, float* o) {
-    GroupTile<decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
+    GroupTile<Ints, decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
   });
 }
 
@@ -161,6 +192,8 @@ void RegisterPrefillKernelsAvx512(KernelTable& table) {
   Register<Q5_0Ints>(table[GgmlType::kQ5_0]);
   Register<Q8_0Ints>(table[GgmlType::kQ8_0]);
   Register<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
+  Register<Q4_1Ints>(table[GgmlType::kQ4_1]);
+  Register<Q5_1Ints>(table[GgmlType::kQ5_1]);
 }
 
 }  // namespace isv

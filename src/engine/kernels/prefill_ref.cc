@@ -1,13 +1,13 @@
 // The prefill order's scalar parts: the oracle dot product and the activation packing (plain C++:
 // packing is a transpose of 32-bit words, a small fraction of a prefill matmul).
-#include "engine/kernels/prefill.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/blocks_k.h"
+#include "engine/kernels/prefill.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -49,6 +49,62 @@ float BlockInts(GgmlType type, const void* row, int64_t i, int8_t q[kQK]) {
     }
     default:
       return 0;
+  }
+}
+
+// Q4_1 / Q5_1 (Q8_1 activations): per block acc = fma(fp32(dx) * fp32(dy), float(isum), acc), then
+// acc = fma(fp32(m), fp32(s), acc) with the weight block's min m and the activation block's sum s.
+float MinPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
+  const BlockQ8_1* act = static_cast<const BlockQ8_1*>(y);
+  float acc = 0;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int q[kQK];
+    uint16_t d, m;
+    if (type == GgmlType::kQ4_1) {
+      const BlockQ4_1& b = static_cast<const BlockQ4_1*>(x)[i];
+      for (int j = 0; j < kQK / 2; ++j) q[j] = b.qs[j] & 0x0F, q[j + kQK / 2] = b.qs[j] >> 4;
+      d = b.d, m = b.m;
+    } else {
+      const BlockQ5_1& b = static_cast<const BlockQ5_1*>(x)[i];
+      uint32_t qh;
+      std::memcpy(&qh, b.qh, 4);
+      for (int j = 0; j < kQK / 2; ++j) {
+        q[j] = (b.qs[j] & 0x0F) | (((qh >> j) & 1) << 4);
+        q[j + kQK / 2] = (b.qs[j] >> 4) | (((qh >> (j + kQK / 2)) & 1) << 4);
+      }
+      d = b.d, m = b.m;
+    }
+    int32_t isum = 0;
+    for (int j = 0; j < kQK; ++j) isum += q[j] * act[i].qs[j];
+    acc = std::fma(Fp16ToFp32(d) * Fp16ToFp32(act[i].d), static_cast<float>(isum), acc);
+    acc = std::fma(Fp16ToFp32(m), Fp16ToFp32(act[i].s), acc);
+  }
+  return acc;
+}
+
+// Q8_0 / Q8_1 rows into PrefillBlock / PrefillBlock1 groups.
+template <typename Act, typename Packed>
+void PackLegacy(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, int64_t first_group, int64_t n_groups,
+                void* packed) {
+  const int64_t nb = n / kQK;
+  const uint8_t* rows = static_cast<const uint8_t*>(act);
+  Packed* out = static_cast<Packed*>(packed);
+  for (int64_t g = first_group; g < first_group + n_groups; ++g) {
+    for (int t = 0; t < kPrefillGroup; ++t) {
+      const int64_t token = std::min<int64_t>(g * kPrefillGroup + t, n_tokens - 1);
+      const Act* blocks = reinterpret_cast<const Act*>(rows + token * act_stride);
+      for (int64_t b = 0; b < nb; ++b) {
+        Packed& p = out[g * nb + b];
+        for (int j = 0; j < 8; ++j) {
+          uint32_t word;
+          std::memcpy(&word, blocks[b].qs + 4 * j, 4);
+          word ^= 0x80808080u;  // quant + 128 in each byte
+          std::memcpy(&p.q[j][4 * t], &word, 4);
+        }
+        p.dy[t] = Fp16ToFp32(blocks[b].d);
+        if constexpr (std::is_same_v<Act, BlockQ8_1>) p.s[t] = Fp16ToFp32(blocks[b].s);
+      }
+    }
   }
 }
 
@@ -291,12 +347,14 @@ size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n) {
   if (act_type == GgmlType::kQ8_K) return static_cast<size_t>(groups * (n / kQK_K)) * sizeof(PrefillBlockK);
   if (act_type == GgmlType::kF16) return static_cast<size_t>(groups * kPrefillGroup * n) * sizeof(float);
   if (IsFloatType(act_type)) return static_cast<size_t>(groups * kPrefillGroup) * RowSize(act_type, n);
+  if (act_type == GgmlType::kQ8_1) return static_cast<size_t>(groups * (n / kQK)) * sizeof(PrefillBlock1);
   return static_cast<size_t>(groups * (n / kQK)) * sizeof(PrefillBlock);
 }
 
 float PrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
   if (IsKType(type)) return KPrefillDotRef(type, n, x, y);
   if (IsFloatType(type)) return FloatPrefillDotRef(type, n, x, y);
+  if (type == GgmlType::kQ4_1 || type == GgmlType::kQ5_1) return MinPrefillDotRef(type, n, x, y);
   const BlockQ8_0* act = static_cast<const BlockQ8_0*>(y);
   float acc = 0;
   for (int64_t i = 0; i < n / kQK; ++i) {
@@ -314,25 +372,10 @@ void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_strid
   if (act_type == GgmlType::kQ8_K) return PackQ8K(act, act_stride, n_tokens, n, first_group, n_groups, packed);
   if (IsFloatType(act_type))
     return PackFloatRows(act_type, act, act_stride, n_tokens, n, first_group, n_groups, packed);
-  const int64_t nb = n / kQK;
-  const uint8_t* rows = static_cast<const uint8_t*>(act);
-  PrefillBlock* out = static_cast<PrefillBlock*>(packed);
-  for (int64_t g = first_group; g < first_group + n_groups; ++g) {
-    for (int t = 0; t < kPrefillGroup; ++t) {
-      const int64_t token = std::min<int64_t>(g * kPrefillGroup + t, n_tokens - 1);
-      const BlockQ8_0* blocks = reinterpret_cast<const BlockQ8_0*>(rows + token * act_stride);
-      for (int64_t b = 0; b < nb; ++b) {
-        PrefillBlock& p = out[g * nb + b];
-        for (int j = 0; j < 8; ++j) {
-          uint32_t word;
-          std::memcpy(&word, blocks[b].qs + 4 * j, 4);
-          word ^= 0x80808080u;  // quant + 128 in each byte
-          std::memcpy(&p.q[j][4 * t], &word, 4);
-        }
-        p.dy[t] = Fp16ToFp32(blocks[b].d);
-      }
-    }
+  if (act_type == GgmlType::kQ8_1) {
+    return PackLegacy<BlockQ8_1, PrefillBlock1>(act, act_stride, n_tokens, n, first_group, n_groups, packed);
   }
+  PackLegacy<BlockQ8_0, PrefillBlock>(act, act_stride, n_tokens, n, first_group, n_groups, packed);
 }
 
 }  // namespace isv

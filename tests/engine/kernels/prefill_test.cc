@@ -22,9 +22,9 @@
 namespace isv {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL, GgmlType::kQ2_K,
-                               GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,   GgmlType::kIQ4_XS,
-                               GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16};
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_0,   GgmlType::kQ4_1,   GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0,
+                               GgmlType::kIQ4_NL, GgmlType::kQ2_K,   GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
+                               GgmlType::kQ6_K,   GgmlType::kIQ4_XS, GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16};
 
 bool IsK(GgmlType type) { return TypeTraits(type).block_size == 256; }
 bool IsFloat(GgmlType type) { return TypeTraits(type).block_size == 1; }
@@ -110,19 +110,31 @@ TEST(PrefillTest, OracleIsTheDotProduct) {
           want += static_cast<double>(wf[i]) * af[i];
           mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
         }
+        // Q4_1 / Q5_1: the min term uses Q8_1's stored block sum s, an fp16 (relative error <= 2^-11).
+        double min_error = 0;
+        if (act_type == GgmlType::kQ8_1) {
+          const auto* blocks = reinterpret_cast<const BlockQ8_1*>(&o.a[t * o.a_row]);
+          for (int64_t b = 0; b < n / kQK; ++b) {
+            const uint16_t m = type == GgmlType::kQ4_1 ? reinterpret_cast<const BlockQ4_1*>(&o.w[r * o.w_row])[b].m
+                                                       : reinterpret_cast<const BlockQ5_1*>(&o.w[r * o.w_row])[b].m;
+            min_error += std::fabs(Fp16ToFp32(m) * Fp16ToFp32(blocks[b].s)) * std::ldexp(1.0, -11);
+          }
+        }
         const float got = PrefillDotRef(type, n, &o.w[r * o.w_row], &o.a[t * o.a_row]);
-        EXPECT_NEAR(got, want, 1e-5 * mag) << TypeName(type) << " row " << r << " token " << t;
+        EXPECT_NEAR(got, want, 1e-5 * mag + min_error) << TypeName(type) << " row " << r << " token " << t;
       }
     }
   }
 }
 
-// The types each level has a prefill kernel for (the float types and IQ4_XS: AVX-512 only).
+// The types each level has a prefill kernel for (the float types, Q4_1, Q5_1 and IQ4_XS: AVX-512 only).
 std::vector<GgmlType> PrefillTypes(Isa isa) {
   if (isa == Isa::kScalar) return {};
   std::vector<GgmlType> types(std::begin(kTypes), std::end(kTypes));
   if (isa == Isa::kAvx2) {
-    auto avx512_only = [](GgmlType t) { return IsFloat(t) || t == GgmlType::kIQ4_XS; };
+    auto avx512_only = [](GgmlType t) {
+      return IsFloat(t) || t == GgmlType::kIQ4_XS || t == GgmlType::kQ4_1 || t == GgmlType::kQ5_1;
+    };
     types.erase(std::remove_if(types.begin(), types.end(), avx512_only), types.end());
   }
   return types;
@@ -181,8 +193,9 @@ TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   MatMulScratch scratch;
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
     if (isa > BestIsa()) continue;
-    for (GgmlType type : {GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K,
-                          GgmlType::kIQ4_XS, GgmlType::kQ2_K, GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
+    for (GgmlType type :
+         {GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K,
+          GgmlType::kIQ4_XS, GgmlType::kQ2_K, GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
       const int64_t n = IsK(type) ? 1024 : 896;
       for (int64_t n_out : {37, 300}) {
         const int n_tokens = 35;
