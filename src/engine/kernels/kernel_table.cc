@@ -16,6 +16,7 @@ KernelTable BuildTable(Isa isa) {
     RegisterKQuantKernelsAvx2(t);
     RegisterPrefillKernelsAvx2(t);
     RegisterKPrefillKernelsAvx2(t);
+    RegisterFloatPrefillKernelsAvx2(t);
   }
   if (isa >= Isa::kAvx512) {
     RegisterFloatKernelsAvx512(t);
