@@ -40,51 +40,41 @@ inline __mmask32 Mask32(int64_t remaining) {
   return remaining >= 32 ? static_cast<__mmask32>(0xFFFFFFFFu) : static_cast<__mmask32>((1u << remaining) - 1);
 }
 
-struct F32Weights {
-  using W = float;
-  using Act = float;
-  static constexpr int kStep = 16;
-  static constexpr int kRows = 6;
-  static constexpr int kCols = 4;
-  template <bool kTail, int kR, int kC>
-  static void Step(const float* const* w, const float* const* a, int64_t k, __mmask16 m, __m512 (&acc)[kR][kC]) {
-    __m512 wf[kR];
-#pragma GCC unroll 8
-    for (int r = 0; r < kR; ++r) wf[r] = kTail ? _mm512_maskz_loadu_ps(m, w[r] + k) : _mm512_loadu_ps(w[r] + k);
-#pragma GCC unroll 8
-    for (int c = 0; c < kC; ++c) {
-      const __m512 y = kTail ? _mm512_maskz_loadu_ps(m, a[c] + k) : _mm512_loadu_ps(a[c] + k);
-#pragma GCC unroll 8
-      for (int r = 0; r < kR; ++r) acc[r][c] = _mm512_fmadd_ps(wf[r], y, acc[r][c]);
-    }
-  }
-  static __mmask16 Mask(int64_t remaining) { return Mask16(remaining); }
-};
-
-struct F16Weights {
-  using W = uint16_t;
+// F32 / F16: 6 rows x 4 tokens of FMAs.
+template <typename WeightT>
+struct FmaWeights {
+  using W = WeightT;
   using Act = float;
   static constexpr int kStep = 16;
   static constexpr int kRows = 6;  // register tile: weight rows (prefill_rows) x tokens
   static constexpr int kCols = 4;
+  // 16 weights as floats (kTail: the lanes in m, the others zero).
+  template <bool kTail>
+  static __m512 Load16(const float* p, __mmask16 m) {
+    return kTail ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
+  }
+  template <bool kTail>
+  static __m512 Load16(const uint16_t* p, __mmask16 m) {
+    return _mm512_cvtph_ps(kTail ? _mm256_maskz_loadu_epi16(m, p)
+                                 : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
   // acc[r][c] += row r's elements [k, k + 16) x token c's (masked: lanes past n are zero).
   template <bool kTail, int kR, int kC>
-  static void Step(const uint16_t* const* w, const float* const* a, int64_t k, __mmask16 m, __m512 (&acc)[kR][kC]) {
+  static void Step(const W* const* w, const float* const* a, int64_t k, __mmask16 m, __m512 (&acc)[kR][kC]) {
     __m512 wf[kR];
 #pragma GCC unroll 8
-    for (int r = 0; r < kR; ++r) {
-      wf[r] = _mm512_cvtph_ps(kTail ? _mm256_maskz_loadu_epi16(m, w[r] + k)
-                                    : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r] + k)));
-    }
+    for (int r = 0; r < kR; ++r) wf[r] = Load16<kTail>(w[r] + k, m);
 #pragma GCC unroll 8
     for (int c = 0; c < kC; ++c) {
-      const __m512 y = kTail ? _mm512_maskz_loadu_ps(m, a[c] + k) : _mm512_loadu_ps(a[c] + k);
+      const __m512 y = Load16<kTail>(a[c] + k, m);
 #pragma GCC unroll 8
       for (int r = 0; r < kR; ++r) acc[r][c] = _mm512_fmadd_ps(wf[r], y, acc[r][c]);
     }
   }
   static __mmask16 Mask(int64_t remaining) { return Mask16(remaining); }
 };
+using F32Weights = FmaWeights<float>;
+using F16Weights = FmaWeights<uint16_t>;
 
 struct Bf16Weights {
   using W = uint16_t;
