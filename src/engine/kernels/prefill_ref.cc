@@ -108,8 +108,8 @@ void PackLegacy(const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
   }
 }
 
-// One K-quant super-block in integers: 256 quants, the sub-block scales (8 of 32 or 16 of 16), the 8
-// mins (Q4_K / Q5_K), d and dmin.
+// One K-quant (or IQ4_XS) super-block in integers: 256 quants, the sub-block scales (8 of 32 or 16 of
+// 16), the mins (Q4_K / Q5_K: 8, Q2_K: 16), d and dmin.
 struct KInts {
   int8_t q[kQK_K];
   int32_t sc[16];
