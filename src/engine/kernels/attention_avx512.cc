@@ -13,13 +13,10 @@
 #include "engine/kernels/attention_rows.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/simd_exp.h"
+#include "engine/kernels/simd_helpers.h"
 
 namespace isv {
 namespace {
-
-inline __mmask16 TailMask(int64_t remaining) {
-  return remaining >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << remaining) - 1);
-}
 
 inline __m512 LoadHalf16(const uint16_t* p, __mmask16 m) {
   return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
@@ -35,7 +32,7 @@ inline float DotF16(int64_t n, const float* q, const uint16_t* k) {
                            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 16))), acc1);
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = TailMask(n - i);
+    const __mmask16 m = TailMask16(n - i);
     acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), LoadHalf16(k + i, m), acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
@@ -44,7 +41,7 @@ inline float DotF16(int64_t n, const float* q, const uint16_t* k) {
 void AxpyF16(int64_t n, float a, const uint16_t* v, float* y) {
   const __m512 va = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = TailMask(n - i);
+    const __mmask16 m = TailMask16(n - i);
     _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, LoadHalf16(v + i, m), _mm512_maskz_loadu_ps(m, y + i)));
   }
 }
@@ -165,7 +162,7 @@ inline void SixteenScores(int chunks, const __m512* qv, int m, float scale, floa
     for (int i = 1; i < chunks; ++i) a = _mm512_fmadd_ps(qv[i], key(c, i), a);
     acc[c] = a;
   }
-  _mm512_mask_storeu_ps(scores, TailMask(m), _mm512_mul_ps(SumEach16(acc), _mm512_set1_ps(scale)));
+  _mm512_mask_storeu_ps(scores, TailMask16(m), _mm512_mul_ps(SumEach16(acc), _mm512_set1_ps(scale)));
 }
 
 // Head sizes of 16..256 in steps of 16 (all in practice): sixteen cells per pass, each cell's
@@ -267,7 +264,7 @@ inline void Transpose16(__m512* r) {
 // zero in lanes c >= m.
 void TransposeKeys(int64_t n, int m, const uint16_t* k0, size_t k_stride, const int32_t* cells, float* kt) {
   for (int64_t i0 = 0; i0 < n; i0 += 16) {
-    const __mmask16 mask = TailMask(n - i0);
+    const __mmask16 mask = TailMask16(n - i0);
     __m512 r[16];
 #pragma GCC unroll 16
     for (int c = 0; c < 16; ++c) {
@@ -305,14 +302,14 @@ void ScoresRowsF16(int64_t n, int32_t count, const float* q, int32_t n_tok, size
       n, count, q, n_tok, q_tok_stride, n_head, cells, scores, scores_stride,
       [&](const int32_t* block, int m, float* kt) { TransposeKeys(n, m, k0, k_stride, block, kt); },
       [&](auto r, const float* const* q_rows, const float* kt, int m, float* const* out_rows) {
-        ScoreRows<decltype(r)::value>(n, q_rows, kt, scale, TailMask(m), out_rows);
+        ScoreRows<decltype(r)::value>(n, q_rows, kt, scale, TailMask16(m), out_rows);
       });
 }
 
 float MaxF32(int32_t count, const float* x) {
   __m512 acc = _mm512_set1_ps(-INFINITY);
   for (int32_t j = 0; j < count; j += 16) {
-    const __mmask16 mask = TailMask(count - j);
+    const __mmask16 mask = TailMask16(count - j);
     acc = _mm512_mask_max_ps(acc, mask, _mm512_maskz_loadu_ps(mask, x + j), acc);
   }
   return _mm512_reduce_max_ps(acc);
@@ -321,7 +318,7 @@ float MaxF32(int32_t count, const float* x) {
 void ScaleF32(int32_t count, float a, float* x) {
   const __m512 va = _mm512_set1_ps(a);
   for (int32_t j = 0; j < count; j += 16) {
-    const __mmask16 mask = TailMask(count - j);
+    const __mmask16 mask = TailMask16(count - j);
     _mm512_mask_storeu_ps(x + j, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + j), va));
   }
 }
@@ -330,7 +327,7 @@ double ExpSum(int32_t count, float max, float* scores) {
   const __m512 m = _mm512_set1_ps(max);
   __m512 acc = _mm512_setzero_ps();
   for (int32_t j = 0; j < count; j += 16) {
-    const __mmask16 mask = TailMask(count - j);
+    const __mmask16 mask = TailMask16(count - j);
     const __m512 e = _mm512_maskz_mov_ps(mask, simd::Exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, scores + j), m)));
     _mm512_mask_storeu_ps(scores + j, mask, e);
     acc = _mm512_add_ps(acc, e);

@@ -16,17 +16,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/simd_helpers.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
 namespace {
-
-inline __mmask16 TailMask16(int64_t remaining) {
-  return remaining >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << remaining) - 1);
-}
-inline __mmask32 TailMask32(int64_t remaining) {
-  return remaining >= 32 ? static_cast<__mmask32>(0xFFFFFFFFu) : static_cast<__mmask32>((1u << remaining) - 1);
-}
 
 float F32VecDot(int64_t n, const void* vx, const void* vy) {
   const float* a = static_cast<const float*>(vx);

@@ -18,6 +18,7 @@
 
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/simd_helpers.h"
 
 namespace isv {
 // Internal linkage on purpose: each including file gets its own copy built for its ISA.
@@ -25,13 +26,6 @@ namespace {
 
 // fp16 -> fp32 with F16C (exact, equal to Fp16ToFp32 for every non-NaN input).
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
-
-inline float HorizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // 16 bytes of nibbles -> 32 bytes: elements 0..15 (low nibbles) then 16..31 (high nibbles).
 inline __m256i UnpackNibbles(const uint8_t* qs) {

@@ -16,18 +16,14 @@
 
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/prefill.h"
+#include "engine/kernels/simd_helpers.h"
 
 namespace isv {
 namespace {
 
 // The 16 lanes (lo: 0-7, hi: 8-15) summed as prefill.h specifies: (l, l + 8), (l, l + 4), (l, l + 2),
 // (l, l + 1).
-inline float SumLanes(__m256 lo, __m256 hi) {
-  const __m256 s8 = _mm256_add_ps(lo, hi);
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
-}
+inline float SumLanes(__m256 lo, __m256 hi) { return HorizontalSum(_mm256_add_ps(lo, hi)); }
 
 // F32 / F16: 4 rows x 3 tokens, one ymm per (row, token) holding lanes 0-7 or 8-15 of the order: the
 // rows' elements are walked in chunks, each chunk twice (first for lanes 0-7: the first 8 of every 16
@@ -162,38 +158,17 @@ void Tile(int64_t n, const typename T::W* const* w, const typename T::Act* const
   }
 }
 
-template <typename T>
-void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens, float* out,
-                 size_t out_stride) {
-  constexpr int kRows = T::kRows, kCols = T::kCols;
-  const typename T::W* w[kRows];
-  for (int r = 0; r < n_rows; ++r) {
-    w[r] = reinterpret_cast<const typename T::W*>(static_cast<const uint8_t*>(x) + r * x_stride);
+template <typename T, int kR, int kC>
+void FloatTile(int64_t n, const typename T::W* const* w, const typename T::Act* const* a, float* out,
+               size_t out_stride) {
+  if constexpr (T::kTwoPass) {
+    TwoPassTile<T, kR, kC>(n, w, a, out, out_stride);
+  } else {
+    Tile<T, kR, kC>(n, w, a, out, out_stride);
   }
-  const auto* act = static_cast<const typename T::Act*>(packed);
-  WithUpTo8(std::min(n_rows, kRows), [&](auto rows) {
-    constexpr int kR = std::min(decltype(rows)::value, kRows);
-    for (int t = 0; t < n_tokens; t += kCols) {
-      const typename T::Act* a[kCols];
-      const int n_cols = std::min(kCols, n_tokens - t);
-      for (int c = 0; c < n_cols; ++c) a[c] = act + static_cast<int64_t>(t + c) * n;
-      WithUpTo8(n_cols, [&](auto cols) {
-        constexpr int kC = std::min(decltype(cols)::value, kCols);
-        if constexpr (T::kTwoPass) {
-          TwoPassTile<T, kR, kC>(n, w, a, out + t * out_stride, out_stride);
-        } else {
-          Tile<T, kR, kC>(n, w, a, out + t * out_stride, out_stride);
-        }
-      });
-    }
-  });
 }
 
-template <typename T>
-void Register(TypeKernels& k) {
-  k.prefill_gemm = PrefillGemm<T>;
-  k.prefill_rows = T::kRows;
-}
+#include "engine/kernels/prefill_float_frame.inc"
 
 }  // namespace
 

@@ -21,23 +21,14 @@
 
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/prefill.h"
+#include "engine/kernels/simd_helpers.h"
 
 namespace isv {
 namespace {
 
 // The 16 lanes summed as prefill.h specifies: (l, l + 8), then (l, l + 4), (l, l + 2), (l, l + 1).
 inline float SumLanes(__m512 v) {
-  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
-}
-
-inline __mmask16 Mask16(int64_t remaining) {
-  return remaining >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << remaining) - 1);
-}
-inline __mmask32 Mask32(int64_t remaining) {
-  return remaining >= 32 ? static_cast<__mmask32>(0xFFFFFFFFu) : static_cast<__mmask32>((1u << remaining) - 1);
+  return HorizontalSum(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
 }
 
 // F32 / F16: 6 rows x 4 tokens of FMAs.
@@ -71,7 +62,7 @@ struct FmaWeights {
       for (int r = 0; r < kR; ++r) acc[r][c] = _mm512_fmadd_ps(wf[r], y, acc[r][c]);
     }
   }
-  static __mmask16 Mask(int64_t remaining) { return Mask16(remaining); }
+  static __mmask16 Mask(int64_t remaining) { return TailMask16(remaining); }
 };
 using F32Weights = FmaWeights<float>;
 using F16Weights = FmaWeights<uint16_t>;
@@ -95,12 +86,13 @@ struct Bf16Weights {
       for (int r = 0; r < kR; ++r) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wb[r], y);
     }
   }
-  static __mmask32 Mask(int64_t remaining) { return Mask32(remaining); }
+  static __mmask32 Mask(int64_t remaining) { return TailMask32(remaining); }
 };
 
 // out[c * out_stride + r] for kR rows x kC tokens.
 template <typename T, int kR, int kC>
-void Tile(int64_t n, const typename T::W* const* w, const typename T::Act* const* a, float* out, size_t out_stride) {
+void FloatTile(int64_t n, const typename T::W* const* w, const typename T::Act* const* a, float* out,
+               size_t out_stride) {
   __m512 acc[kR][kC];
 #pragma GCC unroll 8
   for (int r = 0; r < kR; ++r) {
@@ -117,34 +109,7 @@ void Tile(int64_t n, const typename T::W* const* w, const typename T::Act* const
   }
 }
 
-template <typename T>
-void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens, float* out,
-                 size_t out_stride) {
-  constexpr int kRows = T::kRows, kCols = T::kCols;
-  const typename T::W* w[kRows];
-  for (int r = 0; r < n_rows; ++r) {
-    w[r] = reinterpret_cast<const typename T::W*>(static_cast<const uint8_t*>(x) + r * x_stride);
-  }
-  const auto* act = static_cast<const typename T::Act*>(packed);
-  WithUpTo8(std::min(n_rows, kRows), [&](auto rows) {
-    constexpr int kR = std::min(decltype(rows)::value, kRows);
-    for (int t = 0; t < n_tokens; t += kCols) {
-      const typename T::Act* a[kCols];
-      const int n_cols = std::min(kCols, n_tokens - t);
-      for (int c = 0; c < n_cols; ++c) a[c] = act + static_cast<int64_t>(t + c) * n;
-      WithUpTo8(n_cols, [&](auto cols) {
-        constexpr int kC = std::min(decltype(cols)::value, kCols);
-        Tile<T, kR, kC>(n, w, a, out + t * out_stride, out_stride);
-      });
-    }
-  });
-}
-
-template <typename T>
-void Register(TypeKernels& k) {
-  k.prefill_gemm = PrefillGemm<T>;
-  k.prefill_rows = T::kRows;
-}
+#include "engine/kernels/prefill_float_frame.inc"
 
 }  // namespace
 
