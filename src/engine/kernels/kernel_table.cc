@@ -21,6 +21,7 @@ KernelTable BuildTable(Isa isa) {
   if (isa >= Isa::kAvx512) {
     RegisterFloatKernelsAvx512(t);
     RegisterLegacyQuantKernelsAvx512(t);
+    RegisterRows8KernelsAvx512(t);
     RegisterKQuantKernelsAvx512(t);
     RegisterPrefillKernelsAvx512(t);
     RegisterKPrefillKernelsAvx512(t);

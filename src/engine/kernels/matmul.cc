@@ -191,6 +191,9 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
   const int64_t n_out = w.ne[1];
   if (n_tokens <= 0 || n_out <= 0) return;
   const TypeKernels& wk = GetKernels(w.type, isa);
+  // A type whose plain tokens sum in the prefill order takes larger batches whole through its prefill
+  // kernel (kernels.h: plain_in_prefill_order); its gemv keeps up to kGemvMaxTokens plain tokens.
+  if (wk.plain_in_prefill_order && n_tokens - n_prefill > kGemvMaxTokens) n_prefill = n_tokens;
   const TypeKernels& ak = GetKernels(wk.vec_dot_type, isa);
   const size_t act_row = RowSize(wk.vec_dot_type, n_in);
   GrowTo(scratch.activations, act_row * n_tokens);

@@ -125,19 +125,24 @@ TEST(BatchInvarianceTest, GemmTileIsBitIdenticalToVecDotAtEveryShape) {
 }
 
 // The decode kernel: every (row, token) of a range equals vec_dot, for 1..kGemvMaxTokens tokens, odd
-// and even row counts, a normal row length and a long one (its prepared activations grow).
+// and even row counts (below, at and past Q4_0's 8-row pass at the AVX-512 level), a normal row length
+// and a long one (its prepared activations grow).
 TEST(BatchInvarianceTest, GemvIsBitIdenticalToVecDot) {
   std::mt19937 rng(8);
   int checked = 0;
   for (GgmlType type : kTypes) {
     for (const int64_t n : {RowLength(type), int64_t{40960}}) {
-      const int n_rows = 7;
+      const int n_rows = 19;
       const Operands o = MakeOperands(type, n, n_rows, kGemvMaxTokens, rng);
       for (Isa isa : AllIsas()) {
         const TypeKernels& k = GetKernels(type, isa);
         if (k.gemv == nullptr) continue;
+        std::vector<float> want(static_cast<size_t>(kGemvMaxTokens) * n_rows);
+        for (int t = 0; t < kGemvMaxTokens; ++t) {
+          for (int r = 0; r < n_rows; ++r) want[t * n_rows + r] = k.vec_dot(n, &o.w[r * o.w_row], &o.a[t * o.a_row]);
+        }
         for (int tokens = 1; tokens <= kGemvMaxTokens; ++tokens) {
-          for (int rows : {1, 2, n_rows}) {
+          for (int rows : {1, 2, 7, 9, n_rows}) {
             const size_t out_stride = n_rows + 2;
             std::vector<float> out(kGemvMaxTokens * out_stride, -1.0f);
             k.gemv(n, o.w.data(), o.w_row, rows, o.a.data(), o.a_row, tokens, out.data(), out_stride);
@@ -148,10 +153,9 @@ TEST(BatchInvarianceTest, GemvIsBitIdenticalToVecDot) {
                   ASSERT_EQ(got, -1.0f) << "gemv wrote outside its rows and tokens";
                   continue;
                 }
-                const float want = k.vec_dot(n, &o.w[r * o.w_row], &o.a[t * o.a_row]);
-                ASSERT_TRUE(SameBits(got, want)) << TypeName(type) << " " << IsaName(isa) << " n " << n << " tokens "
-                                                 << tokens << " rows " << rows << " row " << r << " token " << t
-                                                 << ": gemv " << got << " vs vec_dot " << want;
+                ASSERT_TRUE(SameBits(got, want[t * n_rows + r]))
+                    << TypeName(type) << " " << IsaName(isa) << " n " << n << " tokens " << tokens << " rows " << rows
+                    << " row " << r << " token " << t << ": gemv " << got << " vs vec_dot " << want[t * n_rows + r];
               }
             }
           }

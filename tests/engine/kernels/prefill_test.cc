@@ -185,8 +185,70 @@ TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
   }
 }
 
+// Types whose plain tokens sum in the prefill order too (kernels.h: plain_in_prefill_order, Q4_0 at
+// the AVX-512 level): vec_dot and gemv equal the oracle bit for bit, for 1..kGemvMaxTokens tokens and
+// row counts around the kernel's 8-row pass (remainders, several passes, a range starting mid-matrix),
+// and they offer no vec_dot-order kernel (vec_dot_4, gemm_tile) that a caller could mix in.
+TEST(PrefillTest, PlainTokensInThePrefillOrderEqualTheOracle) {
+  std::mt19937 rng(5);
+  int checked = 0;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa > BestIsa()) continue;
+    for (GgmlType type : kTypes) {
+      const TypeKernels& k = GetKernels(type, isa);
+      if (!k.plain_in_prefill_order) continue;
+      SCOPED_TRACE(std::string(IsaName(isa)) + " " + std::string(TypeName(type)));
+      ASSERT_NE(k.prefill_gemm, nullptr) << "larger plain batches go through prefill_gemm";
+      ASSERT_NE(k.gemv, nullptr);
+      EXPECT_EQ(k.vec_dot_4, nullptr);
+      EXPECT_EQ(k.gemm_tile, nullptr);
+      const std::vector<int64_t> lengths = Lengths(type);
+      for (int64_t n : lengths) {
+        const int n_rows = 21;
+        const Operands o = MakeOperands(type, n, n_rows, kGemvMaxTokens, rng, n == lengths[1] ? 50.0f : 0.05f);
+        std::vector<float> want(static_cast<size_t>(kGemvMaxTokens) * n_rows);
+        for (int t = 0; t < kGemvMaxTokens; ++t) {
+          for (int r = 0; r < n_rows; ++r) {
+            want[t * n_rows + r] = PrefillDotRef(type, n, &o.w[r * o.w_row], &o.a[t * o.a_row]);
+            const float got = k.vec_dot(n, &o.w[r * o.w_row], &o.a[t * o.a_row]);
+            ASSERT_TRUE(SameBits(got, want[t * n_rows + r]))
+                << "vec_dot n " << n << " (" << r << ", " << t << "): " << got << " vs " << want[t * n_rows + r];
+          }
+        }
+        for (int tokens = 1; tokens <= kGemvMaxTokens; ++tokens) {
+          for (int first : {0, 3}) {
+            for (int rows : {1, 7, 8, 9, 16, 18}) {
+              const size_t stride = n_rows + 2;
+              std::vector<float> out(kGemvMaxTokens * stride, -1.0f);
+              k.gemv(n, &o.w[first * o.w_row], o.w_row, rows, o.a.data(), o.a_row, tokens, out.data(), stride);
+              for (int t = 0; t < kGemvMaxTokens; ++t) {
+                for (int r = 0; r < static_cast<int>(stride); ++r) {
+                  const float got = out[t * stride + r];
+                  if (t >= tokens || r >= rows) {
+                    ASSERT_EQ(got, -1.0f) << "gemv wrote outside its rows and tokens";
+                    continue;
+                  }
+                  ASSERT_TRUE(SameBits(got, want[t * n_rows + first + r]))
+                      << "gemv n " << n << " tokens " << tokens << " rows " << first << " + " << rows << " (" << r
+                      << ", " << t << "): " << got << " vs oracle " << want[t * n_rows + first + r];
+                  ++checked;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  if (BestIsa() >= Isa::kAvx512) {
+    EXPECT_GT(checked, 0) << "Q4_0 decodes in the prefill order at the AVX-512 level";
+  }
+}
+
 // MatMul with the last n_prefill tokens flagged: the others keep vec_dot's bits, the flagged ones
-// get the oracle's bits where the type has a prefill kernel (else vec_dot's as well).
+// get the oracle's bits where the type has a prefill kernel (else vec_dot's as well). Q4_0 at the
+// AVX-512 level: its vec_dot is the oracle's order, and more than kGemvMaxTokens plain tokens take its
+// prefill kernel.
 TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   std::mt19937 rng(4);
   ThreadPool pool(2);
@@ -194,8 +256,8 @@ TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
     if (isa > BestIsa()) continue;
     for (GgmlType type :
-         {GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K,
-          GgmlType::kIQ4_XS, GgmlType::kQ2_K, GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
+         {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
+          GgmlType::kQ3_K, GgmlType::kIQ4_XS, GgmlType::kQ2_K, GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
       const int64_t n = IsK(type) ? 1024 : 896;
       for (int64_t n_out : {37, 300}) {
         const int n_tokens = 35;
