@@ -185,7 +185,7 @@ TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
   }
 }
 
-// Types whose plain tokens sum in the prefill order too (kernels.h: plain_in_prefill_order, Q4_0 at
+// Types whose plain tokens sum in the prefill order too (kernels.h: plain_in_prefill_order, Q4_0 and IQ4_NL at
 // the AVX-512 level): vec_dot and gemv equal the oracle bit for bit, for 1..kGemvMaxTokens tokens and
 // row counts around the kernel's 8-row pass (remainders, several passes, a range starting mid-matrix),
 // and they offer no vec_dot-order kernel (vec_dot_4, gemm_tile) that a caller could mix in.
@@ -241,13 +241,13 @@ TEST(PrefillTest, PlainTokensInThePrefillOrderEqualTheOracle) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_GT(checked, 0) << "Q4_0 decodes in the prefill order at the AVX-512 level";
+    EXPECT_GT(checked, 0) << "Q4_0 and IQ4_NL decode in the prefill order at the AVX-512 level";
   }
 }
 
 // MatMul with the last n_prefill tokens flagged: the others keep vec_dot's bits, the flagged ones
-// get the oracle's bits where the type has a prefill kernel (else vec_dot's as well). Q4_0 at the
-// AVX-512 level: its vec_dot is the oracle's order, and more than kGemvMaxTokens plain tokens take its
+// get the oracle's bits where the type has a prefill kernel (else vec_dot's as well). Q4_0 / IQ4_NL at
+// the AVX-512 level: its vec_dot is the oracle's order, and more than kGemvMaxTokens plain tokens take its
 // prefill kernel.
 TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   std::mt19937 rng(4);
@@ -255,9 +255,9 @@ TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   MatMulScratch scratch;
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
     if (isa > BestIsa()) continue;
-    for (GgmlType type :
-         {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
-          GgmlType::kQ3_K, GgmlType::kIQ4_XS, GgmlType::kQ2_K, GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
+    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kIQ4_NL, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0,
+                          GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K, GgmlType::kIQ4_XS, GgmlType::kQ2_K,
+                          GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
       const int64_t n = IsK(type) ? 1024 : 896;
       for (int64_t n_out : {37, 300}) {
         const int n_tokens = 35;
