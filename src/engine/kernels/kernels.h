@@ -64,7 +64,7 @@ struct TypeKernels {
   void (*prefill_gemm)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens,
                        float* out, size_t out_stride) = nullptr;
   int prefill_rows = 0;
-  // True where vec_dot and gemv compute the prefill order too (legacy_rows8_avx512.cc: Q4_0 and IQ4_NL at the
+  // True where vec_dot and gemv compute the prefill order too (legacy_rows8_avx512.cc: Q4_0, Q5_0 and IQ4_NL at the
   // AVX-512 level, whose decode is faster in it). Such a type has no vec_dot_4 / gemm_tile, and MatMul
   // sends batches of more than kGemvMaxTokens plain tokens through prefill_gemm like prompt tokens:
   // every path then gives every token the same bits.
@@ -103,7 +103,7 @@ void RegisterLegacyQuantKernelsAvx2(KernelTable& table);
 void RegisterKQuantKernelsAvx2(KernelTable& table);
 void RegisterFloatKernelsAvx512(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
-void RegisterRows8KernelsAvx512(KernelTable& table);  // Q4_0 IQ4_NL vec_dot / gemv in the prefill order
+void RegisterRows8KernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order
 void RegisterKQuantKernelsAvx512(KernelTable& table);
 void RegisterPrefillKernelsAvx2(KernelTable& table);    // Q4_0 Q5_0 Q8_0 IQ4_NL prefill_gemm
 void RegisterKPrefillKernelsAvx2(KernelTable& table);   // Q2_K Q3_K Q4_K Q5_K Q6_K prefill_gemm

@@ -1,5 +1,5 @@
-// Q4_0 and IQ4_NL decode at the AVX-512 level: eight weight rows per pass, in the prefill order
-// (prefill.h).
+// Q4_0, Q5_0 and IQ4_NL decode at the AVX-512 level: eight weight rows per pass, in the prefill
+// order (prefill.h).
 //
 // Why: the vec_dot order (legacy_quant_tile.inc) keeps eight float lanes per (row, token), so every
 // 32-weight block of every row costs its own nibble unpack, scale conversion, int -> float
@@ -9,8 +9,8 @@
 // of accumulators and the float work of a block is done once for eight rows:
 //   - the 16-byte nibble arrays of the eight rows' block i are transposed into two zmm (A: the
 //     first two 32-bit words of each row, B: the last two; lane l holds row l % 8), whose low and
-//     high nibbles give four zmm of weights (Q4_0: the nibbles, weight + 8; IQ4_NL: its table's
-//     values + 128, one VPSHUFB each);
+//     high nibbles give four zmm of weights (Q4_0: the nibbles, weight + 8; Q5_0: + 16 where the
+//     fifth bit is set, weight + 16; IQ4_NL: its table's values + 128, one VPSHUFB each);
 //   - four VPDPBUSD against the activation block arranged to match (each lane meets the four
 //     activation quants of its weight word; prepared once per call) accumulate, onto the offset
 //     correction, two exact partial sums per row; adding the zmm's halves gives each row's exact
@@ -19,6 +19,9 @@
 // About 45 instructions per eight blocks instead of ~110: 26 GB/s per core from L2 in a
 // micro-benchmark (2048-element rows; the vec_dot-order gemv: 15). With the prefetch below,
 // llama-3.2-1b Q4_0 tg128 went from ~1.0x to ~1.18x llama.cpp (which repacks Q4_0 rows for this).
+// Tried for Q8_0 too (two rounds of VPERMT2D transpose its 32-byte rows) and not kept: its
+// vec_dot-order gemv already streams at the memory's pace, and llama-3.2-1b / qwen2.5-0.5b Q8_0 tg128
+// measured the same or a little slower.
 //
 // Batch invariance: vec_dot, gemv and (through MatMul, TypeKernels::plain_in_prefill_order) the
 // plain tokens of larger batches all compute the prefill order at this level, so a token's result
@@ -76,6 +79,15 @@ void Prepare(const BlockQ8_0* y, int64_t nb, Rows8Activation* act, int32_t* half
   }
 }
 
+// The fp16 scales d of the eight rows' blocks at byte offset o, as floats.
+template <typename Block>
+inline __m256 Scales(const uint8_t* const* rows, size_t o) {
+  uint16_t d[kRows];
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) std::memcpy(&d[r], rows[r] + o + offsetof(Block, d), 2);
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d)));
+}
+
 // A loader: Load(rows, i, w, dx) gives, for block i of the eight rows, the four weight vectors
 // (lane l: row l % 8; with the activation words of Rows8Activation), each weight + kOffset, and the
 // eight rows' scales.
@@ -112,10 +124,7 @@ struct NibbleRows8 {
     w[1] = _mm512_and_si512(_mm512_srli_epi16(a, 4), low);
     w[2] = _mm512_and_si512(b, low);
     w[3] = _mm512_and_si512(_mm512_srli_epi16(b, 4), low);
-    uint16_t d[kRows];
-#pragma GCC unroll 8
-    for (int r = 0; r < kRows; ++r) std::memcpy(&d[r], rows[r] + o, 2);
-    dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d)));
+    dx = Scales<Block>(rows, o);
   }
 };
 
@@ -143,6 +152,42 @@ struct Iq4NlRows8 : NibbleRows8<BlockIq4Nl> {
   }
 };
 
+// Q5_0: the nibbles, plus 16 where the weight's fifth bit (bit j of the row's 32-bit qh for weight j)
+// is set. With the eight rows' qh in both halves of a zmm (lane l: row l % 8), weight vector k needs
+// byte kQhByte[k] of it (the weights 0-7, 16-23, 8-15, 24-31 its lanes hold), copied to all four bytes of
+// the lane by VPSHUFB; VPTESTMB against byte b = 1 << (b + 4 * (l / 8)) then gives the byte mask of
+// the weights to add 16 to.
+struct Q5_0Rows8 : NibbleRows8<BlockQ5_0> {
+  using Block = BlockQ5_0;
+  static constexpr int kOffset = 16;
+  static constexpr int kQhByte[4] = {0, 2, 1, 3};
+  __m512i spread[4], bit, sixteen;
+  Q5_0Rows8() {
+    for (int k = 0; k < 4; ++k) spread[k] = _mm512_set1_epi32(kQhByte[k] * 0x01010101);
+    // VPSHUFB indexes within each 128-bit lane: dword p of the lane takes byte 4 p + kQhByte[k].
+    for (int k = 0; k < 4; ++k) {
+      spread[k] = _mm512_add_epi8(spread[k], _mm512_set4_epi32(0x0C0C0C0C, 0x08080808, 0x04040404, 0));
+    }
+    bit = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(0x08040201)),
+                             _mm256_set1_epi32(static_cast<int>(0x80402010)), 1);
+    sixteen = _mm512_set1_epi8(16);
+  }
+  // Inlined by force: GCC 12 kept this one out of line, which cost a third of Q5_0's decode speed.
+  __attribute__((always_inline)) void Load(const uint8_t* const* rows, int64_t i, __m512i (&w)[4], __m256& dx) const {
+    Nibbles(rows, i, w, dx);
+    const size_t o = static_cast<size_t>(i) * sizeof(Block);
+    uint32_t qh[kRows];
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) std::memcpy(&qh[r], rows[r] + o + offsetof(Block, qh), 4);
+    const __m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)));
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __mmask64 fifth = _mm512_test_epi8_mask(_mm512_shuffle_epi8(h, spread[k]), bit);
+      w[k] = _mm512_mask_add_epi8(w[k], fifth, w[k], sixteen);
+    }
+  }
+};
+
 // Software prefetch distance. The eight rows are eight streams 1-5 KiB apart, which the hardware
 // prefetchers follow badly: a micro-benchmark (2 threads, 75 MiB Q4_0 matrices, 2048- and 8192-element
 // rows) streamed 10-14 GB/s without software prefetch, 19-20 with it one pass ahead into L1 (the
@@ -167,9 +212,8 @@ void Rows8Pass(const Loader& loader, int64_t nb, const uint8_t* x, size_t x_stri
   for (int64_t i = 0; i < nb; ++i) {
     const char* ahead = reinterpret_cast<const char*>(x) + i * kPassBlockBytes + kPrefetchAhead;
     if (ahead < reinterpret_cast<const char*>(end)) {
-      _mm_prefetch(ahead, _MM_HINT_T1);
-      _mm_prefetch(ahead + 64, _MM_HINT_T1);
-      _mm_prefetch(ahead + 128, _MM_HINT_T1);
+#pragma GCC unroll 8
+      for (size_t line = 0; line < kPassBlockBytes; line += 64) _mm_prefetch(ahead + line, _MM_HINT_T1);
     }
     __m512i w[4];
     __m256 dx;
@@ -210,6 +254,11 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
   }
   const Loader loader;
   const uint8_t* x = static_cast<const uint8_t*>(vx);
+  // The passes prefetch kPrefetchAhead bytes ahead of themselves; the range's first kPrefetchAhead
+  // bytes are requested here. Without this, a thread's chunk of a short-row matrix (qwen2.5-0.5b:
+  // 112 rows of 616-byte Q5_0 rows, 69 KiB) ran half its rows without software prefetch.
+  const size_t head = std::min(static_cast<size_t>(n_rows) * x_stride, kPrefetchAhead);
+  for (size_t line = 0; line < head; line += 64) _mm_prefetch(reinterpret_cast<const char*>(x) + line, _MM_HINT_T1);
   static_assert(kGemvMaxTokens == 8, "Rows8Gemv handles 1..8 tokens (WithUpTo8)");
   WithUpTo8(n_tokens, [&](auto tokens) {
     for (int64_t r = 0; r < n_rows; r += kRows) {
@@ -243,6 +292,7 @@ void Register(TypeKernels& k) {
 void RegisterRows8KernelsAvx512(KernelTable& table) {
   Register<Q4_0Rows8>(table[GgmlType::kQ4_0]);
   Register<Iq4NlRows8>(table[GgmlType::kIQ4_NL]);
+  Register<Q5_0Rows8>(table[GgmlType::kQ5_0]);
 }
 
 }  // namespace isv

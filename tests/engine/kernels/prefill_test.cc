@@ -241,13 +241,13 @@ TEST(PrefillTest, PlainTokensInThePrefillOrderEqualTheOracle) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_GT(checked, 0) << "Q4_0 and IQ4_NL decode in the prefill order at the AVX-512 level";
+    EXPECT_GT(checked, 0) << "Q4_0, Q5_0 and IQ4_NL decode in the prefill order at the AVX-512 level";
   }
 }
 
 // MatMul with the last n_prefill tokens flagged: the others keep vec_dot's bits, the flagged ones
-// get the oracle's bits where the type has a prefill kernel (else vec_dot's as well). Q4_0 / IQ4_NL at
-// the AVX-512 level: its vec_dot is the oracle's order, and more than kGemvMaxTokens plain tokens take its
+// get the oracle's bits where the type has a prefill kernel (else vec_dot's as well). Q4_0 / Q5_0 /
+// IQ4_NL at the AVX-512 level: its vec_dot is the oracle's order, and more than kGemvMaxTokens plain tokens take its
 // prefill kernel.
 TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   std::mt19937 rng(4);
