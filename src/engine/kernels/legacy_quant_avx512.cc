@@ -9,6 +9,9 @@
 // the per-block scale handling and the cross-lane shuffles needed to pair blocks cost more than
 // the wider multiply saves. ggml's AVX-512 build also uses 256-bit VNNI for these types.
 //
+// At this level only Q8_0 (and Q4_1 / Q5_1) keep these kernels: Q4_0, Q5_0 and IQ4_NL decode in the
+// prefill order (legacy_rows8_avx512.cc).
+//
 // The multi-token tile (gemm_tile, prefill) is 512-bit in another way: each zmm register holds the
 // SAME block of TWO tokens (one per 256-bit half) and each weight block is broadcast to both
 // halves, so one VPDPBUSD / VCVTDQ2PS / VMULPS / VFMADD serves two (row, token) pairs. Each half
@@ -139,10 +142,8 @@ void RegisterWideTile(TypeKernels& k) {
 
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table) {
   RegisterSimd256LegacyKernels(table);
-  RegisterWideTile<Q4_0Tile>(table[GgmlType::kQ4_0]);
-  RegisterWideTile<Q5_0Tile>(table[GgmlType::kQ5_0]);
+  // Q4_0, Q5_0 and IQ4_NL: RegisterRows8KernelsAvx512 replaces their entries (prefill order).
   RegisterWideTile<Q8_0Tile>(table[GgmlType::kQ8_0]);
-  RegisterWideTile<Iq4NlTile>(table[GgmlType::kIQ4_NL]);
 }
 
 }  // namespace isv
