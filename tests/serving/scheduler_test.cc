@@ -139,8 +139,8 @@ TEST_P(BatchInvariance, EightConcurrentEqualAlone) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, BatchInvariance,
-                         ::testing::Values("stories260K.gguf", "tiny-llama-Q8_0.gguf", "tiny-llama-Q4_K_M.gguf",
-                                           "tiny-qwen2-Q4_K_M.gguf"),
+                         ::testing::Values("stories260K.gguf", "tiny-llama-Q8_0.gguf", "tiny-llama-Q4_0.gguf",
+                                           "tiny-llama-Q4_K_M.gguf", "tiny-qwen2-Q4_K_M.gguf"),
                          [](const auto& info) {
                            std::string n = info.param.substr(0, info.param.find('.'));
                            for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
