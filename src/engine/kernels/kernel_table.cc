@@ -13,6 +13,7 @@ KernelTable BuildTable(Isa isa) {
   if (isa >= Isa::kAvx2) {
     RegisterFloatKernelsAvx2(t);
     RegisterLegacyQuantKernelsAvx2(t);
+    RegisterRows8KernelsAvx2(t);
     RegisterKQuantKernelsAvx2(t);
     RegisterPrefillKernelsAvx2(t);
     RegisterKPrefillKernelsAvx2(t);

@@ -1,0 +1,170 @@
+// Q4_0 decode at the AVX2 level in the prefill order (prefill.h): eight weight rows per pass, as
+// legacy_rows8_avx512.cc does at the AVX-512 level (see there for why), with AVX2's instructions:
+//   - the 16-byte nibble arrays of the eight rows' block i are transposed (rows r and r + 4 in the
+//     two halves of a ymm, then a 4 x 4 transpose of 32-bit words per half: four VPUNPCK*DQ and
+//     four VPUNPCK*QDQ) so that vector m holds word m of every row (lane l: row l); its low and high
+//     nibbles are the weights (+8) 4m..4m+3 and 16+4m..16+4m+3, which meet activation words m and
+//     4 + m, each broadcast to all lanes;
+//   - VPMADDUBSW of each weight vector with its activation word gives int16 pair sums (at most
+//     2 * 15 * 127 = 3810), the eight vectors' sum stays below 2^15 (30480), and one VPMADDWD
+//     with ones gives each row's exact sum of weight x activation, minus 8 * sum(activation) = isum;
+//   - acc = fma(fp32(dx) * fp32(dy), float(isum), acc) for the eight rows at once.
+// The prefill kernel of this level (prefill_avx2.cc) computes the same order for prompt tokens, so
+// TypeKernels::plain_in_prefill_order holds here too.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "engine/kernels/blocks.h"
+#include "engine/kernels/kernels.h"
+
+namespace isv {
+namespace {
+
+constexpr int kRows = 8;
+constexpr int kOffset = 8;  // Q4_0 stores weight + 8
+// As at the AVX-512 level (legacy_rows8_avx512.cc: kPrefetchAhead).
+constexpr size_t kPrefetchAhead = 32 << 10;
+
+// The activation side of one (token, block): the correction -kOffset * sum(quants) and the scale.
+struct Rows8Prepared {
+  std::vector<int32_t> corr;  // [t * nb + i]
+  std::vector<float> dy;
+};
+
+// Block i of the eight rows: w[j] lane l = the four weights (+8) of row l that meet activation word j,
+// and the rows' scales.
+inline void LoadQ4_0(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
+  const size_t o = static_cast<size_t>(i) * sizeof(BlockQ4_0);
+  auto qs = [&](int r) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + o + offsetof(BlockQ4_0, qs)));
+  };
+  __m256i pair[4];  // rows r (low half) and r + 4 (high half)
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) pair[r] = _mm256_inserti128_si256(_mm256_castsi128_si256(qs(r)), qs(r + 4), 1);
+  const __m256i lo01 = _mm256_unpacklo_epi32(pair[0], pair[1]);  // r0w0 r1w0 r0w1 r1w1
+  const __m256i hi01 = _mm256_unpackhi_epi32(pair[0], pair[1]);  // r0w2 r1w2 r0w3 r1w3
+  const __m256i lo23 = _mm256_unpacklo_epi32(pair[2], pair[3]);
+  const __m256i hi23 = _mm256_unpackhi_epi32(pair[2], pair[3]);
+  const __m256i word[4] = {_mm256_unpacklo_epi64(lo01, lo23), _mm256_unpackhi_epi64(lo01, lo23),
+                           _mm256_unpacklo_epi64(hi01, hi23), _mm256_unpackhi_epi64(hi01, hi23)};
+  const __m256i low = _mm256_set1_epi8(0x0F);
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) {
+    w[m] = _mm256_and_si256(word[m], low);
+    w[4 + m] = _mm256_and_si256(_mm256_srli_epi16(word[m], 4), low);
+  }
+  uint16_t d[kRows];
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) std::memcpy(&d[r], rows[r] + o + offsetof(BlockQ4_0, d), 2);
+  dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d)));
+}
+
+inline __m256i BroadcastWord(const int8_t* q, int j) {
+  int32_t v;
+  std::memcpy(&v, q + 4 * j, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Rows [0, n_rows) (n_rows <= 8; missing rows repeat the last one, computed and not stored) of x
+// for kT tokens ys[t]: out[t * out_stride + r]. The prefetch stops at `end`.
+template <int kT>
+void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const BlockQ8_0* const* ys,
+               const Rows8Prepared& p, const uint8_t* end, float* out, size_t out_stride) {
+  const uint8_t* rows[kRows];
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) rows[r] = x + std::min(r, n_rows - 1) * x_stride;
+  __m256 acc[kT];
+#pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  constexpr size_t kPassBlockBytes = kRows * sizeof(BlockQ4_0);
+  for (int64_t i = 0; i < nb; ++i) {
+    const char* ahead = reinterpret_cast<const char*>(x) + i * kPassBlockBytes + kPrefetchAhead;
+    if (ahead < reinterpret_cast<const char*>(end)) {
+#pragma GCC unroll 8
+      for (size_t line = 0; line < kPassBlockBytes; line += 64) _mm_prefetch(ahead + line, _MM_HINT_T1);
+    }
+    __m256i w[8];
+    __m256 dx;
+    LoadQ4_0(rows, i, w, dx);
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; ++t) {
+      const int8_t* q = ys[t][i].qs;
+      __m256i pairs = _mm256_maddubs_epi16(w[0], BroadcastWord(q, 0));
+#pragma GCC unroll 8
+      for (int j = 1; j < 8; ++j) pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(w[j], BroadcastWord(q, j)));
+      const int64_t k = t * nb + i;
+      const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(pairs, ones), _mm256_set1_epi32(p.corr[k]));
+      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(p.dy[k])), _mm256_cvtepi32_ps(isum), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) {
+    if (n_rows == kRows) {
+      _mm256_storeu_ps(out + t * out_stride, acc[t]);
+    } else {
+      alignas(32) float all[kRows];
+      _mm256_store_ps(all, acc[t]);
+      std::copy(all, all + n_rows, out + t * out_stride);
+    }
+  }
+}
+
+// TypeKernels::gemv.
+void Q4_0Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
+                   int n_tokens, float* out, size_t out_stride) {
+  const int64_t nb = n / kQK;
+  thread_local Rows8Prepared p;
+  const size_t need = static_cast<size_t>(n_tokens * nb);
+  if (p.corr.size() < need) {
+    p.corr.resize(need);
+    p.dy.resize(need);
+  }
+  const BlockQ8_0* ys[kGemvMaxTokens];
+  for (int t = 0; t < n_tokens; ++t) {
+    ys[t] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(vy) + t * y_stride);
+    for (int64_t i = 0; i < nb; ++i) {
+      int32_t sum = 0;
+      for (int j = 0; j < kQK; ++j) sum += ys[t][i].qs[j];
+      p.corr[t * nb + i] = -kOffset * sum;
+      p.dy[t * nb + i] = _cvtsh_ss(ys[t][i].d);
+    }
+  }
+  const uint8_t* x = static_cast<const uint8_t*>(vx);
+  const size_t head = std::min(static_cast<size_t>(n_rows) * x_stride, kPrefetchAhead);
+  for (size_t line = 0; line < head; line += 64) _mm_prefetch(reinterpret_cast<const char*>(x) + line, _MM_HINT_T1);
+  static_assert(kGemvMaxTokens == 8, "Q4_0Rows8Gemv handles 1..8 tokens (WithUpTo8)");
+  WithUpTo8(n_tokens, [&](auto tokens) {
+    for (int64_t r = 0; r < n_rows; r += kRows) {
+      const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
+      Rows8Pass<decltype(tokens)::value>(nb, x + r * x_stride, x_stride, rows, ys, p, x + n_rows * x_stride, out + r,
+                                         out_stride);
+    }
+  });
+}
+
+float Q4_0Rows8VecDot(int64_t n, const void* x, const void* y) {
+  float out;
+  Q4_0Rows8Gemv(n, x, 0, 1, y, 0, 1, &out, 1);
+  return out;
+}
+
+}  // namespace
+
+void RegisterRows8KernelsAvx2(KernelTable& table) {
+  TypeKernels& k = table[GgmlType::kQ4_0];
+  k.vec_dot = Q4_0Rows8VecDot;
+  k.gemv = Q4_0Rows8Gemv;
+  k.vec_dot_4 = nullptr;
+  k.gemm_tile = nullptr;
+  k.tile_rows = 0;
+  k.tile_cols = 0;
+  k.plain_in_prefill_order = true;
+}
+
+}  // namespace isv
