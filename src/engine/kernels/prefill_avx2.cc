@@ -1,6 +1,7 @@
-// AVX2 prefill kernels (prefill.h) for the symmetric legacy types (Q4_0, Q5_0,
-// Q8_0, IQ4_NL): the AVX-512 kernels' order and bits (prefill_avx512.cc) on
-// machines without AVX-512.
+// AVX2 prefill kernels (prefill.h) for the legacy types (Q4_0, Q5_0, Q8_0,
+// IQ4_NL; Q4_1 / Q5_1 with Q8_1 activations, whose min adds one FMA per block
+// with the tokens' sums): the AVX-512 kernels' order and bits
+// (prefill_avx512.cc) on machines without AVX-512.
 //
 // Shape: one ymm holds ONE (row, block) pair for 8 tokens (one int32 lane per
 // token), so a 16-token packed group is done in two halves. Per block and half,
@@ -23,6 +24,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "engine/kernels/blocks.h"
@@ -36,35 +38,54 @@ namespace {
 constexpr int kPrefillTileRows = 4;
 constexpr int kHalf = kPrefillGroup / 2;  // tokens per ymm
 
-// Each type: the 32 signed integer quants of a block.
+// Each type: the 32 signed integer quants of a block; the packed activation
+// blocks it takes (Q8_0's, or Q8_1's with their sums for the types with a min).
 struct Q4_0Ints {
   using Block = BlockQ4_0;
+  using Packed = PrefillBlock;
   static __m256i Quants(const Block &b) { return _mm256_sub_epi8(UnpackNibbles(b.qs), _mm256_set1_epi8(8)); }
 };
 struct Q5_0Ints {
   using Block = BlockQ5_0;
+  using Packed = PrefillBlock;
   static __m256i Quants(const Block &b) {
     return _mm256_sub_epi8(_mm256_or_si256(UnpackNibbles(b.qs), FifthBits(b.qh)), _mm256_set1_epi8(16));
   }
 };
 struct Q8_0Ints {
   using Block = BlockQ8_0;
+  using Packed = PrefillBlock;
   static __m256i Quants(const Block &b) { return LoadQ8(b.qs); }
 };
 struct Iq4NlInts {
   using Block = BlockIq4Nl;
+  using Packed = PrefillBlock;
   static __m256i Quants(const Block &b) {
     const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i *>(kIq4nlValues));
     return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), UnpackNibbles(b.qs));
   }
 };
+// Q4_1 / Q5_1: unsigned quants (0..15 / 0..31) and a min per block.
+struct Q4_1Ints {
+  using Block = BlockQ4_1;
+  using Packed = PrefillBlock1;
+  static __m256i Quants(const Block& b) { return UnpackNibbles(b.qs); }
+};
+struct Q5_1Ints {
+  using Block = BlockQ5_1;
+  using Packed = PrefillBlock1;
+  static __m256i Quants(const Block& b) { return _mm256_or_si256(UnpackNibbles(b.qs), FifthBits(b.qh)); }
+};
+
+template <typename Ints>
+constexpr bool kHasMin = std::is_same_v<typename Ints::Packed, PrefillBlock1>;
 
 // A call's weight rows, per (row, block): 32 quants, their absolute values (as
-// unsigned bytes: 128 for -128), the scale.
+// unsigned bytes: 128 for -128), the scale, the min (the types with one).
 struct RowTile {
   std::vector<int8_t> q;
   std::vector<uint8_t> q_abs;
-  std::vector<float> d;
+  std::vector<float> d, m;
 };
 
 template <typename Ints>
@@ -73,6 +94,7 @@ void UnpackRows(int64_t nb, const uint8_t *x, size_t x_stride, int n_rows, RowTi
   tile.q.resize(n_blocks * kQK);
   tile.q_abs.resize(n_blocks * kQK);
   tile.d.resize(n_blocks);
+  if constexpr (kHasMin<Ints>) tile.m.resize(n_blocks);
   for (int r = 0; r < n_rows; ++r) {
     const auto *blocks = reinterpret_cast<const typename Ints::Block *>(x + r * x_stride);
     for (int64_t b = 0; b < nb; ++b) {
@@ -81,6 +103,7 @@ void UnpackRows(int64_t nb, const uint8_t *x, size_t x_stride, int n_rows, RowTi
       _mm256_storeu_si256(reinterpret_cast<__m256i *>(tile.q.data() + k * kQK), q);
       _mm256_storeu_si256(reinterpret_cast<__m256i *>(tile.q_abs.data() + k * kQK), _mm256_abs_epi8(q));
       tile.d[k] = Half(blocks[b].d);
+      if constexpr (kHasMin<Ints>) tile.m[k] = Half(blocks[b].m);
     }
   }
 }
@@ -92,8 +115,8 @@ inline int32_t Word(const void *p) {
 }
 
 // lanes[r][t] for kR rows and the 8 tokens of half h of one packed group.
-template <int kR>
-void HalfGroup(int64_t nb, const RowTile &tile, const PrefillBlock *pk, int h, float (*lanes)[kPrefillGroup]) {
+template <typename Ints, int kR>
+void HalfGroup(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk, int h, float (*lanes)[kPrefillGroup]) {
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
   __m256 acc[kR];
@@ -120,6 +143,9 @@ void HalfGroup(int64_t nb, const RowTile &tile, const PrefillBlock *pk, int h, f
         isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pairs, ones));
       }
       acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(tile.d[k]), dy), _mm256_cvtepi32_ps(isum), acc[r]);
+      if constexpr (kHasMin<Ints>) {
+        acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(tile.m[k]), _mm256_load_ps(pk[b].s + kHalf * h), acc[r]);
+      }
     }
   }
 #pragma GCC unroll 8
@@ -128,10 +154,11 @@ void HalfGroup(int64_t nb, const RowTile &tile, const PrefillBlock *pk, int h, f
 
 // out[t * out_stride + r] for kR rows and the n_cols (<= 16) tokens of one
 // packed group.
-template <int kR>
-void GroupTile(int64_t nb, const RowTile &tile, const PrefillBlock *pk, int n_cols, float *out, size_t out_stride) {
+template <typename Ints, int kR>
+void GroupTile(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk, int n_cols, float* out,
+               size_t out_stride) {
   alignas(32) float lanes[kR][kPrefillGroup];
-  for (int h = 0; h * kHalf < n_cols; ++h) HalfGroup<kR>(nb, tile, pk, h, lanes);
+  for (int h = 0; h * kHalf < n_cols; ++h) HalfGroup<Ints, kR>(nb, tile, pk, h, lanes);
   for (int t = 0; t < n_cols; ++t) {
     for (int r = 0; r < kR; ++r) out[t * out_stride + r] = lanes[r][t];
   }
@@ -144,9 +171,9 @@ void PrefillGemm(int64_t n, const void *x, size_t x_stride, int n_rows, const vo
   thread_local RowTile tile;  // grows to the longest tile; no allocation once warmed up
   const int64_t nb = n / kQK;
   UnpackRows<Ints>(nb, static_cast<const uint8_t *>(x), x_stride, n_rows, tile);
-  const auto *pk = static_cast<const PrefillBlock *>(packed);
+  const auto* pk = static_cast<const typename Ints::Packed*>(packed);
   ForEachPrefillGroup<kPrefillTileRows>(n_rows, n_tokens, out, out_stride, [&](auto rows, int g, int n_cols, float* o) {
-    GroupTile<decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
+    GroupTile<Ints, decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
   });
 }
 
@@ -163,6 +190,8 @@ void RegisterPrefillKernelsAvx2(KernelTable &table) {
   Register<Q5_0Ints>(table[GgmlType::kQ5_0]);
   Register<Q8_0Ints>(table[GgmlType::kQ8_0]);
   Register<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
+  Register<Q4_1Ints>(table[GgmlType::kQ4_1]);
+  Register<Q5_1Ints>(table[GgmlType::kQ5_1]);
 }
 
 }  // namespace isv

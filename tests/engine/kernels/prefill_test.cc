@@ -127,14 +127,12 @@ TEST(PrefillTest, OracleIsTheDotProduct) {
   }
 }
 
-// The types each level has a prefill kernel for (Q4_1, Q5_1 and IQ4_XS: AVX-512 only).
+// The types each level has a prefill kernel for (IQ4_XS: AVX-512 only).
 std::vector<GgmlType> PrefillTypes(Isa isa) {
   if (isa == Isa::kScalar) return {};
   std::vector<GgmlType> types(std::begin(kTypes), std::end(kTypes));
   if (isa == Isa::kAvx2) {
-    auto avx512_only = [](GgmlType t) {
-      return t == GgmlType::kIQ4_XS || t == GgmlType::kQ4_1 || t == GgmlType::kQ5_1;
-    };
+    auto avx512_only = [](GgmlType t) { return t == GgmlType::kIQ4_XS; };
     types.erase(std::remove_if(types.begin(), types.end(), avx512_only), types.end());
   }
   return types;
