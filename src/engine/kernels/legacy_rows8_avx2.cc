@@ -25,10 +25,9 @@
 namespace isv {
 namespace {
 
-constexpr int kRows = 8;
+#include "engine/kernels/legacy_rows8_frame.inc"
+
 constexpr int kOffset = 8;  // Q4_0 stores weight + 8
-// As at the AVX-512 level (legacy_rows8_avx512.cc: kPrefetchAhead).
-constexpr size_t kPrefetchAhead = 32 << 10;
 
 // The activation side of one (token, block): the correction -kOffset * sum(quants) and the scale.
 struct Rows8Prepared {
@@ -58,10 +57,7 @@ inline void LoadQ4_0(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m
     w[m] = _mm256_and_si256(word[m], low);
     w[4 + m] = _mm256_and_si256(_mm256_srli_epi16(word[m], 4), low);
   }
-  uint16_t d[kRows];
-#pragma GCC unroll 8
-  for (int r = 0; r < kRows; ++r) std::memcpy(&d[r], rows[r] + o + offsetof(BlockQ4_0, d), 2);
-  dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d)));
+  dx = Scales<BlockQ4_0>(rows, o);
 }
 
 inline __m256i BroadcastWord(const int8_t* q, int j) {
@@ -76,19 +72,13 @@ template <int kT>
 void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const BlockQ8_0* const* ys,
                const Rows8Prepared& p, const uint8_t* end, float* out, size_t out_stride) {
   const uint8_t* rows[kRows];
-#pragma GCC unroll 8
-  for (int r = 0; r < kRows; ++r) rows[r] = x + std::min(r, n_rows - 1) * x_stride;
+  PassRows(x, x_stride, n_rows, rows);
   __m256 acc[kT];
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
   const __m256i ones = _mm256_set1_epi16(1);
-  constexpr size_t kPassBlockBytes = kRows * sizeof(BlockQ4_0);
   for (int64_t i = 0; i < nb; ++i) {
-    const char* ahead = reinterpret_cast<const char*>(x) + i * kPassBlockBytes + kPrefetchAhead;
-    if (ahead < reinterpret_cast<const char*>(end)) {
-#pragma GCC unroll 8
-      for (size_t line = 0; line < kPassBlockBytes; line += 64) _mm_prefetch(ahead + line, _MM_HINT_T1);
-    }
+    PrefetchAhead<kRows * sizeof(BlockQ4_0)>(x, i, end);
     __m256i w[8];
     __m256 dx;
     LoadQ4_0(rows, i, w, dx);
@@ -136,8 +126,7 @@ void Q4_0Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, c
     }
   }
   const uint8_t* x = static_cast<const uint8_t*>(vx);
-  const size_t head = std::min(static_cast<size_t>(n_rows) * x_stride, kPrefetchAhead);
-  for (size_t line = 0; line < head; line += 64) _mm_prefetch(reinterpret_cast<const char*>(x) + line, _MM_HINT_T1);
+  PrefetchHead(x, static_cast<size_t>(n_rows) * x_stride);
   static_assert(kGemvMaxTokens == 8, "Q4_0Rows8Gemv handles 1..8 tokens (WithUpTo8)");
   WithUpTo8(n_tokens, [&](auto tokens) {
     for (int64_t r = 0; r < n_rows; r += kRows) {
@@ -148,23 +137,8 @@ void Q4_0Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, c
   });
 }
 
-float Q4_0Rows8VecDot(int64_t n, const void* x, const void* y) {
-  float out;
-  Q4_0Rows8Gemv(n, x, 0, 1, y, 0, 1, &out, 1);
-  return out;
-}
-
 }  // namespace
 
-void RegisterRows8KernelsAvx2(KernelTable& table) {
-  TypeKernels& k = table[GgmlType::kQ4_0];
-  k.vec_dot = Q4_0Rows8VecDot;
-  k.gemv = Q4_0Rows8Gemv;
-  k.vec_dot_4 = nullptr;
-  k.gemm_tile = nullptr;
-  k.tile_rows = 0;
-  k.tile_cols = 0;
-  k.plain_in_prefill_order = true;
-}
+void RegisterRows8KernelsAvx2(KernelTable& table) { RegisterRows8<Q4_0Rows8Gemv>(table[GgmlType::kQ4_0]); }
 
 }  // namespace isv

@@ -44,7 +44,7 @@
 namespace isv {
 namespace {
 
-constexpr int kRows = 8;
+#include "engine/kernels/legacy_rows8_frame.inc"
 
 // The activation side of one (token, block): the block's 32 quants arranged as the four weight
 // vectors of the loaders below expect them (y[k] lanes 0-7: 32-bit word kWordLo[k] of the quants, lanes
@@ -77,15 +77,6 @@ void Prepare(const BlockQ8_0* y, int64_t nb, Rows8Activation* act, int32_t* half
     half_corr[i] = -kOffset / 2 * sum;
     dy[i] = _cvtsh_ss(y[i].d);
   }
-}
-
-// The fp16 scales d of the eight rows' blocks at byte offset o, as floats.
-template <typename Block>
-inline __m256 Scales(const uint8_t* const* rows, size_t o) {
-  uint16_t d[kRows];
-#pragma GCC unroll 8
-  for (int r = 0; r < kRows; ++r) std::memcpy(&d[r], rows[r] + o + offsetof(Block, d), 2);
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d)));
 }
 
 // A loader: Load(rows, i, w, dx) gives, for block i of the eight rows, the four weight vectors
@@ -188,33 +179,18 @@ struct Q5_0Rows8 : NibbleRows8<BlockQ5_0> {
   }
 };
 
-// Software prefetch distance. The eight rows are eight streams 1-5 KiB apart, which the hardware
-// prefetchers follow badly: a micro-benchmark (2 threads, 75 MiB Q4_0 matrices, 2048- and 8192-element
-// rows) streamed 10-14 GB/s without software prefetch, 19-20 with it one pass ahead into L1 (the
-// vec_dot-order gemv: 16-20), ~30 with it one pass ahead into L2, and 28-34 at 16 / 32 / 64 KiB ahead
-// into L2 (32 best for both row lengths).
-constexpr size_t kPrefetchAhead = 32 << 10;
-
 // Rows [0, n_rows) (n_rows <= 8; missing rows repeat the last one, computed and not stored) of x
 // for kT tokens: out[t * out_stride + r]. The prefetch stops at `end`, the end of the gemv's rows.
 template <int kT, typename Loader>
 void Rows8Pass(const Loader& loader, int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const Rows8Prepared& p,
                const uint8_t* end, float* out, size_t out_stride) {
   const uint8_t* rows[kRows];
-#pragma GCC unroll 8
-  for (int r = 0; r < kRows; ++r) rows[r] = x + std::min(r, n_rows - 1) * x_stride;
+  PassRows(x, x_stride, n_rows, rows);
   __m256 acc[kT];
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
-  // The pass reads its 8 rows (one contiguous range) at kPassBlockBytes per block; the prefetch runs
-  // through the same addresses in order, kPrefetchAhead bytes ahead, into L2.
-  constexpr size_t kPassBlockBytes = kRows * sizeof(typename Loader::Block);
   for (int64_t i = 0; i < nb; ++i) {
-    const char* ahead = reinterpret_cast<const char*>(x) + i * kPassBlockBytes + kPrefetchAhead;
-    if (ahead < reinterpret_cast<const char*>(end)) {
-#pragma GCC unroll 8
-      for (size_t line = 0; line < kPassBlockBytes; line += 64) _mm_prefetch(ahead + line, _MM_HINT_T1);
-    }
+    PrefetchAhead<kRows * sizeof(typename Loader::Block)>(x, i, end);
     __m512i w[4];
     __m256 dx;
     loader.Load(rows, i, w, dx);
@@ -254,11 +230,7 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
   }
   const Loader loader;
   const uint8_t* x = static_cast<const uint8_t*>(vx);
-  // The passes prefetch kPrefetchAhead bytes ahead of themselves; the range's first kPrefetchAhead
-  // bytes are requested here. Without this, a thread's chunk of a short-row matrix (qwen2.5-0.5b:
-  // 112 rows of 616-byte Q5_0 rows, 69 KiB) ran half its rows without software prefetch.
-  const size_t head = std::min(static_cast<size_t>(n_rows) * x_stride, kPrefetchAhead);
-  for (size_t line = 0; line < head; line += 64) _mm_prefetch(reinterpret_cast<const char*>(x) + line, _MM_HINT_T1);
+  PrefetchHead(x, static_cast<size_t>(n_rows) * x_stride);
   static_assert(kGemvMaxTokens == 8, "Rows8Gemv handles 1..8 tokens (WithUpTo8)");
   WithUpTo8(n_tokens, [&](auto tokens) {
     for (int64_t r = 0; r < n_rows; r += kRows) {
@@ -269,30 +241,12 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
   });
 }
 
-template <typename Loader>
-float Rows8VecDot(int64_t n, const void* x, const void* y) {
-  float out;
-  Rows8Gemv<Loader>(n, x, 0, 1, y, 0, 1, &out, 1);
-  return out;
-}
-
-template <typename Loader>
-void Register(TypeKernels& k) {
-  k.vec_dot = Rows8VecDot<Loader>;
-  k.gemv = Rows8Gemv<Loader>;
-  k.vec_dot_4 = nullptr;
-  k.gemm_tile = nullptr;
-  k.tile_rows = 0;
-  k.tile_cols = 0;
-  k.plain_in_prefill_order = true;
-}
-
 }  // namespace
 
 void RegisterRows8KernelsAvx512(KernelTable& table) {
-  Register<Q4_0Rows8>(table[GgmlType::kQ4_0]);
-  Register<Iq4NlRows8>(table[GgmlType::kIQ4_NL]);
-  Register<Q5_0Rows8>(table[GgmlType::kQ5_0]);
+  RegisterRows8<Rows8Gemv<Q4_0Rows8>>(table[GgmlType::kQ4_0]);
+  RegisterRows8<Rows8Gemv<Iq4NlRows8>>(table[GgmlType::kIQ4_NL]);
+  RegisterRows8<Rows8Gemv<Q5_0Rows8>>(table[GgmlType::kQ5_0]);
 }
 
 }  // namespace isv
