@@ -66,7 +66,7 @@ struct TypeKernels {
   int prefill_rows = 0;
   // True where vec_dot and gemv compute the prefill order too, because this type's decode is faster
   // in it (legacy_rows8_avx512.cc: Q4_0, Q5_0 and IQ4_NL at the AVX-512 level; legacy_rows8_avx2.cc:
-  // Q4_0 at the AVX2 level). Such a type has no vec_dot_4 / gemm_tile, and MatMul sends batches of more
+  // Q4_0 and IQ4_NL at the AVX2 level). Such a type has no vec_dot_4 / gemm_tile, and MatMul sends batches of more
   // than kGemvMaxTokens plain tokens through prefill_gemm like prompt tokens: every path then gives
   // every token the same bits.
   bool plain_in_prefill_order = false;
@@ -101,7 +101,7 @@ void RegisterLegacyQuantKernelsScalar(KernelTable& table);  // Q4_0 Q4_1 Q5_0 Q5
 void RegisterKQuantKernelsScalar(KernelTable& table);  // Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_XS
 void RegisterFloatKernelsAvx2(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx2(KernelTable& table);
-void RegisterRows8KernelsAvx2(KernelTable& table);  // Q4_0 vec_dot / gemv in the prefill order
+void RegisterRows8KernelsAvx2(KernelTable& table);  // Q4_0 IQ4_NL vec_dot / gemv in the prefill order
 void RegisterKQuantKernelsAvx2(KernelTable& table);
 void RegisterFloatKernelsAvx512(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table);

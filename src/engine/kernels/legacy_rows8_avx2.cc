@@ -1,4 +1,4 @@
-// Q4_0 decode at the AVX2 level in the prefill order (prefill.h): eight weight rows per pass, as
+// Q4_0 and IQ4_NL decode at the AVX2 level in the prefill order (prefill.h): eight weight rows per pass, as
 // legacy_rows8_avx512.cc does at the AVX-512 level (see there for why), with AVX2's instructions:
 //   - the 16-byte nibble arrays of the eight rows' block i are transposed (rows r and r + 4 in the
 //     two halves of a ymm, then a 4 x 4 transpose of 32-bit words per half: four VPUNPCK*DQ and
@@ -9,6 +9,9 @@
 //     2 * 15 * 127 = 3810), the eight vectors' sum stays below 2^15 (30480), and one VPMADDWD
 //     with ones gives each row's exact sum of weight x activation, minus 8 * sum(activation) = isum;
 //   - acc = fma(fp32(dx) * fp32(dy), float(isum), acc) for the eight rows at once.
+// IQ4_NL's values (-127..113) would saturate VPMADDUBSW in the +128 form, so they go signed, as in
+// prefill_avx2.cc: |w| x (activation with w's sign), at most 2 * 127 * 127 per int16 pair, each
+// vector widened to int32 by VPMADDWD before the eight are added.
 // The prefill kernel of this level (prefill_avx2.cc) computes the same order for prompt tokens, so
 // TypeKernels::plain_in_prefill_order holds here too.
 #include <immintrin.h>
@@ -27,21 +30,18 @@ namespace {
 
 #include "engine/kernels/legacy_rows8_frame.inc"
 
-constexpr int kOffset = 8;  // Q4_0 stores weight + 8
-
 // The activation side of one (token, block): the correction -kOffset * sum(quants) and the scale.
 struct Rows8Prepared {
   std::vector<int32_t> corr;  // [t * nb + i]
   std::vector<float> dy;
 };
 
-// Block i of the eight rows: w[j] lane l = the four weights (+8) of row l that meet activation word j,
-// and the rows' scales.
-inline void LoadQ4_0(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
-  const size_t o = static_cast<size_t>(i) * sizeof(BlockQ4_0);
-  auto qs = [&](int r) {
-    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + o + offsetof(BlockQ4_0, qs)));
-  };
+// Block i of the eight rows (a fp16 scale, then 16 bytes of nibbles): w[j] lane l = the four nibbles
+// of row l that meet activation word j, and the rows' scales.
+template <typename Block>
+inline void LoadNibbles(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
+  const size_t o = static_cast<size_t>(i) * sizeof(Block);
+  auto qs = [&](int r) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + o + offsetof(Block, qs))); };
   __m256i pair[4];  // rows r (low half) and r + 4 (high half)
 #pragma GCC unroll 4
   for (int r = 0; r < 4; ++r) pair[r] = _mm256_inserti128_si256(_mm256_castsi128_si256(qs(r)), qs(r + 4), 1);
@@ -57,7 +57,7 @@ inline void LoadQ4_0(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m
     w[m] = _mm256_and_si256(word[m], low);
     w[4 + m] = _mm256_and_si256(_mm256_srli_epi16(word[m], 4), low);
   }
-  dx = Scales<BlockQ4_0>(rows, o);
+  dx = Scales<Block>(rows, o);
 }
 
 inline __m256i BroadcastWord(const int8_t* q, int j) {
@@ -66,9 +66,47 @@ inline __m256i BroadcastWord(const int8_t* q, int j) {
   return _mm256_set1_epi32(v);
 }
 
+// A loader: Load(rows, i, w, dx) as LoadNibbles, w in the loader's form; Sum(w, q) = each row's exact
+// sum of weight (+ kOffset) x activation quant over the block whose quants are q.
+struct Q4_0Rows8 {
+  using Block = BlockQ4_0;
+  static constexpr int kOffset = 8;  // Q4_0 stores weight + 8
+  static void Load(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
+    LoadNibbles<Block>(rows, i, w, dx);
+  }
+  // Eight int16 pair sums of at most 2 * 15 * 127 each stay below 2^15.
+  static __m256i Sum(const __m256i (&w)[8], const int8_t* q) {
+    __m256i pairs = _mm256_maddubs_epi16(w[0], BroadcastWord(q, 0));
+#pragma GCC unroll 8
+    for (int j = 1; j < 8; ++j) pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(w[j], BroadcastWord(q, j)));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+  }
+};
+
+struct Iq4NlRows8 {
+  using Block = BlockIq4Nl;
+  static constexpr int kOffset = 0;  // signed form: w holds the values
+  static void Load(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
+    LoadNibbles<Block>(rows, i, w, dx);
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) w[j] = _mm256_shuffle_epi8(table, w[j]);
+  }
+  static __m256i Sum(const __m256i (&w)[8], const int8_t* q) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i sum = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(w[j]), _mm256_sign_epi8(BroadcastWord(q, j), w[j]));
+      sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs, ones));
+    }
+    return sum;
+  }
+};
+
 // Rows [0, n_rows) (n_rows <= 8; missing rows repeat the last one, computed and not stored) of x
 // for kT tokens ys[t]: out[t * out_stride + r]. The prefetch stops at `end`.
-template <int kT>
+template <int kT, typename Loader>
 void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const BlockQ8_0* const* ys,
                const Rows8Prepared& p, const uint8_t* end, float* out, size_t out_stride) {
   const uint8_t* rows[kRows];
@@ -76,20 +114,15 @@ void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const 
   __m256 acc[kT];
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t i = 0; i < nb; ++i) {
-    PrefetchAhead<kRows * sizeof(BlockQ4_0)>(x, i, end);
+    PrefetchAhead<kRows * sizeof(typename Loader::Block)>(x, i, end);
     __m256i w[8];
     __m256 dx;
-    LoadQ4_0(rows, i, w, dx);
+    Loader::Load(rows, i, w, dx);
 #pragma GCC unroll 8
     for (int t = 0; t < kT; ++t) {
-      const int8_t* q = ys[t][i].qs;
-      __m256i pairs = _mm256_maddubs_epi16(w[0], BroadcastWord(q, 0));
-#pragma GCC unroll 8
-      for (int j = 1; j < 8; ++j) pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(w[j], BroadcastWord(q, j)));
       const int64_t k = t * nb + i;
-      const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(pairs, ones), _mm256_set1_epi32(p.corr[k]));
+      const __m256i isum = _mm256_add_epi32(Loader::Sum(w, ys[t][i].qs), _mm256_set1_epi32(p.corr[k]));
       acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(p.dy[k])), _mm256_cvtepi32_ps(isum), acc[t]);
     }
   }
@@ -106,8 +139,9 @@ void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const 
 }
 
 // TypeKernels::gemv.
-void Q4_0Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
-                   int n_tokens, float* out, size_t out_stride) {
+template <typename Loader>
+void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
+               int n_tokens, float* out, size_t out_stride) {
   const int64_t nb = n / kQK;
   thread_local Rows8Prepared p;
   const size_t need = static_cast<size_t>(n_tokens * nb);
@@ -121,24 +155,27 @@ void Q4_0Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, c
     for (int64_t i = 0; i < nb; ++i) {
       int32_t sum = 0;
       for (int j = 0; j < kQK; ++j) sum += ys[t][i].qs[j];
-      p.corr[t * nb + i] = -kOffset * sum;
+      p.corr[t * nb + i] = -Loader::kOffset * sum;
       p.dy[t * nb + i] = _cvtsh_ss(ys[t][i].d);
     }
   }
   const uint8_t* x = static_cast<const uint8_t*>(vx);
   PrefetchHead(x, static_cast<size_t>(n_rows) * x_stride);
-  static_assert(kGemvMaxTokens == 8, "Q4_0Rows8Gemv handles 1..8 tokens (WithUpTo8)");
+  static_assert(kGemvMaxTokens == 8, "Rows8Gemv handles 1..8 tokens (WithUpTo8)");
   WithUpTo8(n_tokens, [&](auto tokens) {
     for (int64_t r = 0; r < n_rows; r += kRows) {
       const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
-      Rows8Pass<decltype(tokens)::value>(nb, x + r * x_stride, x_stride, rows, ys, p, x + n_rows * x_stride, out + r,
-                                         out_stride);
+      Rows8Pass<decltype(tokens)::value, Loader>(nb, x + r * x_stride, x_stride, rows, ys, p, x + n_rows * x_stride,
+                                                 out + r, out_stride);
     }
   });
 }
 
 }  // namespace
 
-void RegisterRows8KernelsAvx2(KernelTable& table) { RegisterRows8<Q4_0Rows8Gemv>(table[GgmlType::kQ4_0]); }
+void RegisterRows8KernelsAvx2(KernelTable& table) {
+  RegisterRows8<Rows8Gemv<Q4_0Rows8>>(table[GgmlType::kQ4_0]);
+  RegisterRows8<Rows8Gemv<Iq4NlRows8>>(table[GgmlType::kIQ4_NL]);
+}
 
 }  // namespace isv
