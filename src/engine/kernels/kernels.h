@@ -66,9 +66,9 @@ struct TypeKernels {
   int prefill_rows = 0;
   // True where vec_dot and gemv compute the prefill order too, because this type's decode is faster
   // in it (legacy_rows8_avx512.cc: Q4_0, Q5_0 and IQ4_NL at the AVX-512 level; legacy_rows8_avx2.cc:
-  // Q4_0 and IQ4_NL at the AVX2 level). Such a type has no vec_dot_4 / gemm_tile, and MatMul sends batches of more
-  // than kGemvMaxTokens plain tokens through prefill_gemm like prompt tokens: every path then gives
-  // every token the same bits.
+  // Q4_0 and IQ4_NL at the AVX2 level). Such a type has no vec_dot_4 / gemm_tile, and MatMul sends
+  // batches of more than kGemvMaxTokens plain tokens through prefill_gemm like prompt tokens: every
+  // path then gives every token the same bits.
   bool plain_in_prefill_order = false;
 };
 // Batch invariance (the serving layer promises that a sequence's outputs do not depend on what
