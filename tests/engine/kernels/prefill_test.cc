@@ -185,9 +185,9 @@ TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
 
 // Types whose plain tokens sum in the prefill order too (kernels.h: plain_in_prefill_order: Q4_0, Q5_0
 // and IQ4_NL at the AVX-512 level, Q4_0 and IQ4_NL at the AVX2 level): vec_dot and gemv equal the
-// oracle bit for bit, for 1..kGemvMaxTokens tokens and
-// row counts around the kernel's 8-row pass (remainders, several passes, a range starting mid-matrix),
-// and they offer no vec_dot-order kernel (vec_dot_4, gemm_tile) that a caller could mix in.
+// oracle bit for bit, for 1..kGemvMaxTokens tokens and row counts around the kernels' 8-row pass
+// (remainders, several passes, a range starting mid-matrix), and they offer no vec_dot-order kernel
+// (vec_dot_4, gemm_tile) that a caller could mix in.
 TEST(PrefillTest, PlainTokensInThePrefillOrderEqualTheOracle) {
   std::mt19937 rng(5);
   int checked = 0;
