@@ -111,14 +111,13 @@ float Q5_1VecDot(int64_t n, const void* vx, const void* vy) {
 
 #include "engine/kernels/legacy_quant_tile.inc"
 
-// Registers the vec_dot, vec_dot_4 and gemm_tile kernels of this file's instruction set.
+// Registers the vec_dot, vec_dot_4 and gemm_tile kernels of this file's instruction set (Q4_0 and
+// IQ4_NL get theirs from RegisterRows8Kernels*, in the prefill order).
 inline void RegisterSimd256LegacyKernels(KernelTable& table) {
   table[GgmlType::kQ4_1].vec_dot = Q4_1VecDot;
   table[GgmlType::kQ5_1].vec_dot = Q5_1VecDot;
-  RegisterLegacyTile<Q4_0Tile>(table[GgmlType::kQ4_0]);
   RegisterLegacyTile<Q5_0Tile>(table[GgmlType::kQ5_0]);
   RegisterLegacyTile<Q8_0Tile>(table[GgmlType::kQ8_0]);
-  RegisterLegacyTile<Iq4NlTile>(table[GgmlType::kIQ4_NL]);
 }
 
 }  // namespace
