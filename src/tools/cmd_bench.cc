@@ -178,6 +178,7 @@ int RunBench(const BenchOptions& opt) {
     j["threads"] = threads;
     j["isa"] = std::string(IsaName(BestIsa()));
     j["huge_pages"] = file.huge_pages();
+    j["rows8_matrices"] = (*model)->rows8_matrices();  // repacked at load (Model::RepackForDecode)
     j["amx"] = AmxEnabled();  // the AMX Q8_0 prompt kernel (kernels/amx_q8_0.h) is in use
     j["repetitions"] = opt.reps;
     j["depth"] = opt.depth;
@@ -205,9 +206,12 @@ int RunBench(const BenchOptions& opt) {
   std::printf("model: %s (%s, file type %s, %.1f M params, file %.1f MiB, tensors %.1f MiB)\n", opt.model.c_str(),
               file.architecture().c_str(), ftype.c_str(), n_params / 1e6, FileSizeBytes(opt.model) / 1048576.0,
               tensor_bytes / 1048576.0);
+  const int rows8 = (*model)->rows8_matrices();
+  const std::string weights = std::string(file.huge_pages() ? "huge pages" : "mmap") +
+                              (rows8 > 0 ? " (" + std::to_string(rows8) + " matrices in 8-row groups)" : "");
   std::printf("threads: %d, isa: %s, amx: %s, weights: %s, repetitions: %d\n\n", threads,
               std::string(IsaName(BestIsa())).c_str(), AmxEnabled() ? "yes (Q8_0 prompt tokens)" : "no",
-              file.huge_pages() ? "huge pages" : "mmap", opt.reps);
+              weights.c_str(), opt.reps);
   const int w = static_cast<int>(std::max<size_t>(8, std::max(test_pp.size(), test_tg.size())));
   std::printf("| %-*s | %23s |\n|%s|-------------------------|\n", w, "test", "t/s", std::string(w + 2, '-').c_str());
   if (opt.n_prompt > 0) std::printf("| %-*s | %12.2f ± %8.2f |\n", w, test_pp.c_str(), pp.Mean(), pp.Sd());

@@ -72,6 +72,7 @@ TEST(BenchCliTest, MmapFlag) {
   const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << out;
   EXPECT_FALSE(j["huge_pages"].get<bool>());
+  EXPECT_EQ(j["rows8_matrices"].get<int>(), 0);  // nothing repacked in place from the mmap
   ASSERT_EQ(RunBinary("bench " + model + " -p 8 -n 2 -r 1 -t 1 --bw-gib 0 --mmap 1", &out), 0) << out;
   EXPECT_NE(out.find("weights: mmap"), std::string::npos) << out;
 }

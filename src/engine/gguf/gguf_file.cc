@@ -220,6 +220,7 @@ StatusOr<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path, Gguf
     ::close(fd);
     f->base_ = dst;
     f->huge_pages_ = true;
+    f->writable_ = true;
   } else {
     void* p = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
     ::close(fd);
@@ -237,6 +238,7 @@ StatusOr<std::unique_ptr<GgufFile>> GgufFile::FromBytes(std::string bytes, std::
   f->path_ = std::move(name);
   f->owned_ = std::move(bytes);
   f->base_ = reinterpret_cast<const uint8_t*>(f->owned_.data());
+  f->writable_ = true;
   f->size_ = f->owned_.size();
   ISV_RETURN_IF_ERROR(f->Parse());
   return f;
@@ -430,6 +432,12 @@ const GgufValue* GgufFile::Find(std::string_view key) const {
 }
 
 const TensorView* GgufFile::FindTensor(std::string_view name) const {
+  auto it = tensor_index_.find(name);
+  return it == tensor_index_.end() ? nullptr : &views_[it->second];
+}
+
+TensorView* GgufFile::MutableTensor(std::string_view name) {
+  if (!writable_) return nullptr;
   auto it = tensor_index_.find(name);
   return it == tensor_index_.end() ? nullptr : &views_[it->second];
 }

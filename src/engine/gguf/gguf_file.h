@@ -102,6 +102,12 @@ class GgufFile {
   // nullptr when absent. The view's data points into the mapping.
   const TensorView* FindTensor(std::string_view name) const;
   const std::vector<TensorView>& tensors() const { return views_; }
+  // The view of `name` with its bytes writable, for rewriting them in place into another layout (Model
+  // repacks matrices at load; it then sets the view's layout, so that FindTensor tells the truth). nullptr
+  // where the name is absent or the bytes are not a private copy (GgufMemory::kMap: the file's pages).
+  TensorView* MutableTensor(std::string_view name);
+  // Whether the bytes are a private copy (kHugePages, FromBytes): MutableTensor gives writable views.
+  bool writable() const { return writable_; }
 
  private:
   GgufFile() = default;
@@ -120,6 +126,7 @@ class GgufFile {
   void* map_ = nullptr;        // the mapping to munmap (file or anonymous), nullptr for FromBytes
   size_t map_len_ = 0;
   bool huge_pages_ = false;
+  bool writable_ = false;      // the bytes are this object's private copy
   std::string owned_;          // backing store for FromBytes
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;

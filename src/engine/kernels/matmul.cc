@@ -1,9 +1,11 @@
 #include "engine/kernels/matmul.h"
 
 #include <algorithm>
+#include <cassert>
 #include <vector>
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/rows8_layout.h"
 
 namespace isv {
 namespace {
@@ -107,6 +109,24 @@ void MatMulTiles(const TypeKernels& wk, const TensorView& w, const uint8_t* act,
   }
 }
 
+// For each kRows8 group of w in rows [r0, r1) (multiples of 8 but for r1 == n_out, which is one too):
+// fn(rows, r), where `rows` is w with the group's 8 rows restored to the file's order in this thread's
+// buffer as its rows 0..7 (its other rows must not be read) and r the group's first row.
+template <typename Fn>
+void ForEachRows8Group(const TensorView& w, int64_t r0, int64_t r1, Fn&& fn) {
+  assert(r0 % kRows8Group == 0 && r1 % kRows8Group == 0);
+  const size_t row_bytes = w.row_bytes();
+  thread_local std::vector<uint8_t> buffer;
+  GrowTo(buffer, kRows8Group * row_bytes);
+  TensorView rows = w;
+  rows.layout = WeightLayout::kRows;
+  rows.data = buffer.data();
+  for (int64_t r = r0; r < r1; r += kRows8Group) {
+    UnpackRows8(w.type, w.ne[0], static_cast<const uint8_t*>(w.data) + r * row_bytes, buffer.data());
+    fn(static_cast<const TensorView&>(rows), r);
+  }
+}
+
 // y rows [r0, r1) for all tokens.
 void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, size_t act_row, int64_t n_tokens,
                 int64_t r0, int64_t r1, float* y) {
@@ -114,6 +134,17 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
   const int64_t n_out = w.ne[1];
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
+  if (w.layout == WeightLayout::kRows8) {
+    if (n_tokens <= kGemvMaxTokens && wk.gemv_rows8 != nullptr) {
+      wk.gemv_rows8(n_in, w0 + r0 * row_bytes, row_bytes, r1 - r0, act, act_row, static_cast<int>(n_tokens), y + r0,
+                    static_cast<size_t>(n_out));
+      return;
+    }
+    ForEachRows8Group(w, r0, r1, [&](const TensorView& rows, int64_t r) {
+      MatMulRows(wk, rows, act, act_row, n_tokens, 0, kRows8Group, y + r);
+    });
+    return;
+  }
   if (n_tokens <= kGemvMaxTokens && wk.gemv != nullptr) {
     wk.gemv(n_in, w0 + r0 * row_bytes, row_bytes, r1 - r0, act, act_row, static_cast<int>(n_tokens), y + r0,
             static_cast<size_t>(n_out));
@@ -152,9 +183,20 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
 
 // y rows [r0, r1) for the n_tokens prompt tokens of `packed` with the prefill kernel: token blocks
 // of about kPrefillTokenBlockBytes of packed activations x row tiles of prefill_rows rows (each call
-// unpacks its rows once for the whole token block).
+// unpacks its rows once for the whole token block); a kRows8 matrix by groups (prefill_gemm_rows8).
 void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* packed, int64_t n_tokens, int64_t r0,
                  int64_t r1, float* y) {
+  const bool rows8 = w.layout == WeightLayout::kRows8;
+  if (rows8 && wk.prefill_gemm_rows8 == nullptr) {
+    // Each group restored to the file's order once for all tokens.
+    ForEachRows8Group(w, r0, r1, [&](const TensorView& rows, int64_t r) {
+      PrefillRows(wk, rows, packed, n_tokens, 0, kRows8Group, y + r);
+    });
+    return;
+  }
+  const auto kernel = rows8 ? wk.prefill_gemm_rows8 : wk.prefill_gemm;
+  const int64_t tile_rows = rows8 ? kRows8Group : wk.prefill_rows;
+  assert(!rows8 || (r0 % kRows8Group == 0 && r1 % kRows8Group == 0));
   const int64_t n_in = w.ne[0];
   const int64_t n_out = w.ne[1];
   const size_t row_bytes = w.row_bytes();
@@ -164,10 +206,9 @@ void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* pack
   for (int64_t tb = 0; tb < n_tokens; tb += token_block) {
     const int n_cols = static_cast<int>(std::min(token_block, n_tokens - tb));
     const uint8_t* pk = packed + (tb / kPrefillGroup) * group_bytes;
-    for (int64_t r = r0; r < r1; r += wk.prefill_rows) {
-      const int n_rows = static_cast<int>(std::min<int64_t>(wk.prefill_rows, r1 - r));
-      wk.prefill_gemm(n_in, w0 + r * row_bytes, row_bytes, n_rows, pk, n_cols, y + tb * n_out + r,
-                      static_cast<size_t>(n_out));
+    for (int64_t r = r0; r < r1; r += tile_rows) {
+      const int n_rows = static_cast<int>(std::min(tile_rows, r1 - r));
+      kernel(n_in, w0 + r * row_bytes, row_bytes, n_rows, pk, n_cols, y + tb * n_out + r, static_cast<size_t>(n_out));
     }
   }
 }
@@ -311,6 +352,7 @@ void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, i
 }
 
 void DequantizeRow(const TensorView& w, int64_t row, float* out) {
+  assert(w.layout == WeightLayout::kRows);
   GetKernels(w.type).to_float(w.row(row), out, w.ne[0]);
 }
 

@@ -131,6 +131,41 @@ void UnpackRows(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, RowTi
   }
 }
 
+// The same for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q5_0 / IQ4_NL: each group block's
+// nibble words back into the rows' order by two VPERMT2D, then the blocks as above.
+template <typename Ints>
+void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
+  using Block = typename Ints::Block;
+  constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
+  constexpr size_t kQs = kHasQh ? 48 : 16;  // the 8 scales (16 bytes), Q5_0's 8 qh words (32)
+  constexpr int kRows = 8;
+  tile.q.resize(static_cast<size_t>(kRows * nb) * kQK);
+  tile.d.resize(static_cast<size_t>(kRows * nb));
+  tile.corr.resize(static_cast<size_t>(kRows * nb));
+  // Row r's nibble words 0..3 are group words r, 8 + r, 16 + r, 24 + r: lane 4 q + w of `low` is word w of
+  // row q, of `high` of row 4 + q.
+  const __m512i index_low = _mm512_set_epi32(27, 19, 11, 3, 26, 18, 10, 2, 25, 17, 9, 1, 24, 16, 8, 0);
+  const __m512i index_high = _mm512_add_epi32(index_low, _mm512_set1_epi32(4));
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* gb = g + static_cast<size_t>(b) * kRows * sizeof(Block);
+    const __m512i words_a = _mm512_loadu_si512(gb + kQs), words_b = _mm512_loadu_si512(gb + kQs + 64);
+    alignas(64) uint8_t qs[kRows][16];
+    _mm512_store_si512(qs[0], _mm512_permutex2var_epi32(words_a, index_low, words_b));
+    _mm512_store_si512(qs[4], _mm512_permutex2var_epi32(words_a, index_high, words_b));
+    for (int r = 0; r < kRows; ++r) {
+      Block block;
+      std::memcpy(&block.d, gb + 2 * r, 2);
+      if constexpr (kHasQh) std::memcpy(block.qh, gb + 16 + 4 * r, 4);
+      std::memcpy(block.qs, qs[r], 16);
+      const size_t k = static_cast<size_t>(r * nb + b);
+      const __m256i q = Ints::Quants(block);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);
+      tile.d[k] = Half(block.d);
+      tile.corr[k] = Correction(q);
+    }
+  }
+}
+
 // out[t * out_stride + r] for kR rows and the n_cols (<= 16) tokens of one packed group.
 template <typename Ints, int kR>
 void GroupTile(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk, int n_cols, float* out,
@@ -179,19 +214,38 @@ void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const vo
   });
 }
 
+// TypeKernels::prefill_gemm_rows8: the 8 rows of a kRows8 group.
+template <typename Ints>
+void PrefillGemmRows8(int64_t n, const void* x, size_t /*x_stride*/, int n_rows, const void* packed, int n_tokens,
+                      float* out, size_t out_stride) {
+  thread_local RowTile tile;
+  const int64_t nb = n / kQK;
+  UnpackGroup<Ints>(nb, static_cast<const uint8_t*>(x), tile);
+  const auto* pk = static_cast<const typename Ints::Packed*>(packed);
+  ForEachPrefillGroup<kPrefillTileRows>(n_rows, n_tokens, out, out_stride, [&](auto rows, int g, int n_cols, float* o) {
+    GroupTile<Ints, decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
+  });
+}
+
 template <typename Ints>
 void Register(TypeKernels& k) {
   k.prefill_gemm = PrefillGemm<Ints>;
   k.prefill_rows = kPrefillTileRows;
 }
 
+template <typename Ints>
+void RegisterWithRows8(TypeKernels& k) {
+  Register<Ints>(k);
+  k.prefill_gemm_rows8 = PrefillGemmRows8<Ints>;
+}
+
 }  // namespace
 
 void RegisterPrefillKernelsAvx512(KernelTable& table) {
-  Register<Q4_0Ints>(table[GgmlType::kQ4_0]);
-  Register<Q5_0Ints>(table[GgmlType::kQ5_0]);
+  RegisterWithRows8<Q4_0Ints>(table[GgmlType::kQ4_0]);
+  RegisterWithRows8<Q5_0Ints>(table[GgmlType::kQ5_0]);
   Register<Q8_0Ints>(table[GgmlType::kQ8_0]);
-  Register<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
+  RegisterWithRows8<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
   Register<Q4_1Ints>(table[GgmlType::kQ4_1]);
   Register<Q5_1Ints>(table[GgmlType::kQ5_1]);
 }

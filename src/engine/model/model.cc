@@ -3,6 +3,7 @@
 #include <string>
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/rows8_layout.h"
 
 namespace isv {
 namespace {
@@ -114,7 +115,28 @@ Status Model::LoadWeights() {
     ISV_ASSIGN_OR_RETURN(l.bk, t.Get(Blk(il, "attn_k.bias"), {n_kv}, biases_required, true));
     ISV_ASSIGN_OR_RETURN(l.bv, t.Get(Blk(il, "attn_v.bias"), {n_kv}, biases_required, true));
   }
+  RepackForDecode();
   return OkStatus();
+}
+
+void Model::RepackForDecode() {
+  auto repack = [&](TensorView& v) {
+    if (!v.valid() || !HasRows8Layout(v.type) || GetKernels(v.type).gemv_rows8 == nullptr) return;
+    if (v.ne[1] % kRows8Group != 0 || v.ne[2] != 1 || v.ne[3] != 1) return;
+    TensorView* in_file = file_->MutableTensor(v.name);
+    if (in_file == nullptr) return;  // in place from the mmap: read-only
+    if (in_file->layout == WeightLayout::kRows) {
+      RepackRows8(v.type, v.ne[0], v.ne[1], static_cast<uint8_t*>(const_cast<void*>(in_file->data)));
+      in_file->layout = WeightLayout::kRows8;
+      ++rows8_matrices_;
+    }
+    v.layout = in_file->layout;
+  };
+  // The matrices only MatMul reads (not token_embd: its rows are looked up; a tied output is token_embd).
+  for (LayerWeights& l : weights_.layers) {
+    for (TensorView* v : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) repack(*v);
+  }
+  if (!params_.tied_output) repack(weights_.output);
 }
 
 const float* Model::RopeFactors(int32_t n_ctx) const {

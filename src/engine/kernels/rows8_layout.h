@@ -1,0 +1,40 @@
+// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0 and IQ4_NL matrices: groups
+// of 8 consecutive rows, interleaved block by block, in the order the 8-row decode kernel
+// (legacy_rows8_avx512.cc) consumes them. Model repacks these matrices into it at load, in place in its
+// private copy of the weights (no extra memory), where the CPU level has a kRows8 decode kernel.
+//
+// Why: the 8-row kernel reading the file's row order gathers each block's scales (and Q5_0's fifth
+// bits) from 8 rows with scalar loads and transposes the nibbles in registers; that runtime work took
+// more than half of its time (2 threads, 896-element rows from L2: Q5_0 33.2 GB/s, Q4_0 44.3; the same
+// arithmetic on this layout: 74.2, 74.6). Gathers (VPGATHERDD / QQ) were slower still on Zen 4.
+//
+// Group g (rows 8g .. 8g + 7) occupies the bytes of those 8 rows (8 * RowSize(type, n)); within it,
+// block i of the 8 rows (8 * block bytes) is, in order:
+//   d[8]      the 8 rows' fp16 scales (row r at d[r]);
+//   qh[8][4]  Q5_0 only: the 8 rows' fifth-bit words, as stored;
+//   qs[32][4] 32-bit words of nibbles: word j is nibble word 2 * (j / 16) + (j / 8) % 2 of row j % 8
+//             (the first 64 bytes hold each row's words 0, 1, the last 64 its words 2, 3).
+// Sizes: 144 bytes per group block for Q4_0 / IQ4_NL, 176 for Q5_0 (the same bytes as 8 blocks).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/tensor/ggml_type.h"
+
+namespace isv {
+
+inline constexpr int kRows8Group = 8;
+
+// Whether `type` has a kRows8 form.
+bool HasRows8Layout(GgmlType type);
+
+// Rewrites rows [0, n_rows) of n elements at `data` from the file's row order into kRows8, in place.
+// REQUIRES: HasRows8Layout(type), n_rows % kRows8Group == 0.
+void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data);
+
+// The 8 rows of one kRows8 group (at `group`) in the file's row order, into `rows` (8 * RowSize(type, n)
+// bytes): the inverse of RepackRows8 for one group.
+void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows);
+
+}  // namespace isv
