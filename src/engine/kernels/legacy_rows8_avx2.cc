@@ -36,6 +36,17 @@ struct Rows8Prepared {
   std::vector<float> dy;
 };
 
+// word[m] lane l: word m of row l -> its low nibbles (weights 4m..4m+3) in w[m], high nibbles (weights
+// 16+4m..16+4m+3) in w[4 + m].
+inline void SplitNibbles(const __m256i (&word)[4], __m256i (&w)[8]) {
+  const __m256i low = _mm256_set1_epi8(0x0F);
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) {
+    w[m] = _mm256_and_si256(word[m], low);
+    w[4 + m] = _mm256_and_si256(_mm256_srli_epi16(word[m], 4), low);
+  }
+}
+
 // Block i of the eight rows (a fp16 scale, then 16 bytes of nibbles): w[j] lane l = the four nibbles
 // of row l that meet activation word j, and the rows' scales.
 template <typename Block>
@@ -51,13 +62,18 @@ inline void LoadNibbles(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], 
   const __m256i hi23 = _mm256_unpackhi_epi32(pair[2], pair[3]);
   const __m256i word[4] = {_mm256_unpacklo_epi64(lo01, lo23), _mm256_unpackhi_epi64(lo01, lo23),
                            _mm256_unpacklo_epi64(hi01, hi23), _mm256_unpackhi_epi64(hi01, hi23)};
-  const __m256i low = _mm256_set1_epi8(0x0F);
-#pragma GCC unroll 4
-  for (int m = 0; m < 4; ++m) {
-    w[m] = _mm256_and_si256(word[m], low);
-    w[4 + m] = _mm256_and_si256(_mm256_srli_epi16(word[m], 4), low);
-  }
+  SplitNibbles(word, w);
   dx = Scales<Block>(rows, o);
+}
+
+// The same from the kRows8 group block at gb (rows8_layout.h): the 8 scales, then 32 bytes per word m
+// holding word m of rows 0..7 — already the transposed form.
+inline void LoadGroupNibbles(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
+  __m256i word[4];
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) word[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + 16 + 32 * m));
+  SplitNibbles(word, w);
+  dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
 }
 
 inline __m256i BroadcastWord(const int8_t* q, int j) {
@@ -74,6 +90,7 @@ struct Q4_0Rows8 {
   static void Load(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
     LoadNibbles<Block>(rows, i, w, dx);
   }
+  static void LoadGroup(const uint8_t* gb, __m256i (&w)[8], __m256& dx) { LoadGroupNibbles(gb, w, dx); }
   // Eight int16 pair sums of at most 2 * 15 * 127 each stay below 2^15.
   static __m256i Sum(const __m256i (&w)[8], const int8_t* q) {
     __m256i pairs = _mm256_maddubs_epi16(w[0], BroadcastWord(q, 0));
@@ -88,6 +105,13 @@ struct Iq4NlRows8 {
   static constexpr int kOffset = 0;  // signed form: w holds the values
   static void Load(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
     LoadNibbles<Block>(rows, i, w, dx);
+    LookUp(w);
+  }
+  static void LoadGroup(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
+    LoadGroupNibbles(gb, w, dx);
+    LookUp(w);
+  }
+  static void LookUp(__m256i (&w)[8]) {
     const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) w[j] = _mm256_shuffle_epi8(table, w[j]);
@@ -104,6 +128,19 @@ struct Iq4NlRows8 {
   }
 };
 
+// Block i of the eight rows (weights w, scales dx) for kT tokens: acc[t] += their exact integer block
+// sums times dx * dy, lane r for row r.
+template <int kT, typename Loader>
+inline void Accumulate(const __m256i (&w)[8], __m256 dx, const BlockQ8_0* const* ys, const Rows8Prepared& p, int64_t nb,
+                       int64_t i, __m256 (&acc)[kT]) {
+#pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) {
+    const int64_t k = t * nb + i;
+    const __m256i isum = _mm256_add_epi32(Loader::Sum(w, ys[t][i].qs), _mm256_set1_epi32(p.corr[k]));
+    acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(p.dy[k])), _mm256_cvtepi32_ps(isum), acc[t]);
+  }
+}
+
 // Rows [0, n_rows) (n_rows <= 8; missing rows repeat the last one, computed and not stored) of x
 // for kT tokens ys[t]: out[t * out_stride + r]. The prefetch stops at `end`.
 template <int kT, typename Loader>
@@ -119,12 +156,7 @@ void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const 
     __m256i w[8];
     __m256 dx;
     Loader::Load(rows, i, w, dx);
-#pragma GCC unroll 8
-    for (int t = 0; t < kT; ++t) {
-      const int64_t k = t * nb + i;
-      const __m256i isum = _mm256_add_epi32(Loader::Sum(w, ys[t][i].qs), _mm256_set1_epi32(p.corr[k]));
-      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(p.dy[k])), _mm256_cvtepi32_ps(isum), acc[t]);
-    }
+    Accumulate<kT, Loader>(w, dx, ys, p, nb, i, acc);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) {
@@ -138,18 +170,36 @@ void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const 
   }
 }
 
-// TypeKernels::gemv.
+// The 8 rows of the kRows8 group at g (rows8_layout.h) for kT tokens: out[t * out_stride + r]; one
+// sequential stream, prefetched as above.
+template <int kT, typename Loader>
+void GroupPass(int64_t nb, const uint8_t* g, const BlockQ8_0* const* ys, const Rows8Prepared& p, const uint8_t* end,
+               float* out, size_t out_stride) {
+  constexpr size_t kGroupBlock = kRows * sizeof(typename Loader::Block);
+  __m256 acc[kT];
+#pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    PrefetchAhead<kGroupBlock>(g, i, end);
+    __m256i w[8];
+    __m256 dx;
+    Loader::LoadGroup(g + i * kGroupBlock, w, dx);
+    Accumulate<kT, Loader>(w, dx, ys, p, nb, i, acc);
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(out + t * out_stride, acc[t]);
+}
+
+// The tokens' corrections and scales in this thread's buffer, and their rows in ys.
 template <typename Loader>
-void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
-               int n_tokens, float* out, size_t out_stride) {
-  const int64_t nb = n / kQK;
+const Rows8Prepared& PrepareTokens(int64_t nb, const void* vy, size_t y_stride, int n_tokens,
+                                   const BlockQ8_0* (&ys)[kGemvMaxTokens]) {
   thread_local Rows8Prepared p;
   const size_t need = static_cast<size_t>(n_tokens * nb);
   if (p.corr.size() < need) {
     p.corr.resize(need);
     p.dy.resize(need);
   }
-  const BlockQ8_0* ys[kGemvMaxTokens];
   for (int t = 0; t < n_tokens; ++t) {
     ys[t] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(vy) + t * y_stride);
     for (int64_t i = 0; i < nb; ++i) {
@@ -159,6 +209,33 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
       p.dy[t * nb + i] = _cvtsh_ss(ys[t][i].d);
     }
   }
+  return p;
+}
+
+// TypeKernels::gemv_rows8: the same bits as Rows8Gemv on the rows in the file's order.
+template <typename Loader>
+void GroupGemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
+               int n_tokens, float* out, size_t out_stride) {
+  const int64_t nb = n / kQK;
+  const BlockQ8_0* ys[kGemvMaxTokens];
+  const Rows8Prepared& p = PrepareTokens<Loader>(nb, vy, y_stride, n_tokens, ys);
+  const uint8_t* x = static_cast<const uint8_t*>(vx);
+  PrefetchHead(x, static_cast<size_t>(n_rows) * x_stride);
+  WithUpTo8(n_tokens, [&](auto tokens) {
+    for (int64_t r = 0; r < n_rows; r += kRows) {
+      GroupPass<decltype(tokens)::value, Loader>(nb, x + r * x_stride, ys, p, x + n_rows * x_stride, out + r,
+                                                 out_stride);
+    }
+  });
+}
+
+// TypeKernels::gemv.
+template <typename Loader>
+void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
+               int n_tokens, float* out, size_t out_stride) {
+  const int64_t nb = n / kQK;
+  const BlockQ8_0* ys[kGemvMaxTokens];
+  const Rows8Prepared& p = PrepareTokens<Loader>(nb, vy, y_stride, n_tokens, ys);
   const uint8_t* x = static_cast<const uint8_t*>(vx);
   PrefetchHead(x, static_cast<size_t>(n_rows) * x_stride);
   static_assert(kGemvMaxTokens == 8, "Rows8Gemv handles 1..8 tokens (WithUpTo8)");
@@ -176,6 +253,8 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
 void RegisterRows8KernelsAvx2(KernelTable& table) {
   RegisterRows8<Rows8Gemv<Q4_0Rows8>>(table[GgmlType::kQ4_0]);
   RegisterRows8<Rows8Gemv<Iq4NlRows8>>(table[GgmlType::kIQ4_NL]);
+  table[GgmlType::kQ4_0].gemv_rows8 = GroupGemv<Q4_0Rows8>;
+  table[GgmlType::kIQ4_NL].gemv_rows8 = GroupGemv<Iq4NlRows8>;
 }
 
 }  // namespace isv

@@ -31,6 +31,7 @@
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/legacy_quant_simd256.h"
 #include "engine/kernels/prefill.h"
+#include "engine/kernels/rows8_layout.h"
 
 namespace isv {
 namespace {
@@ -40,17 +41,21 @@ constexpr int kHalf = kPrefillGroup / 2;  // tokens per ymm
 
 // Each type: the 32 signed integer quants of a block; the packed activation
 // blocks it takes (Q8_0's, or Q8_1's with their sums for the types with a min).
+// The nibble types with a kRows8 layout also give their quants from the 32 nibble values (UnpackNibbles'
+// order) and the block's qh bytes (Q5_0; ignored by the others): FromNibbles.
 struct Q4_0Ints {
   using Block = BlockQ4_0;
   using Packed = PrefillBlock;
-  static __m256i Quants(const Block &b) { return _mm256_sub_epi8(UnpackNibbles(b.qs), _mm256_set1_epi8(8)); }
+  static __m256i FromNibbles(__m256i nib, const uint8_t* /*qh*/) { return _mm256_sub_epi8(nib, _mm256_set1_epi8(8)); }
+  static __m256i Quants(const Block& b) { return FromNibbles(UnpackNibbles(b.qs), nullptr); }
 };
 struct Q5_0Ints {
   using Block = BlockQ5_0;
   using Packed = PrefillBlock;
-  static __m256i Quants(const Block &b) {
-    return _mm256_sub_epi8(_mm256_or_si256(UnpackNibbles(b.qs), FifthBits(b.qh)), _mm256_set1_epi8(16));
+  static __m256i FromNibbles(__m256i nib, const uint8_t* qh) {
+    return _mm256_sub_epi8(_mm256_or_si256(nib, FifthBits(qh)), _mm256_set1_epi8(16));
   }
+  static __m256i Quants(const Block& b) { return FromNibbles(UnpackNibbles(b.qs), b.qh); }
 };
 struct Q8_0Ints {
   using Block = BlockQ8_0;
@@ -60,10 +65,11 @@ struct Q8_0Ints {
 struct Iq4NlInts {
   using Block = BlockIq4Nl;
   using Packed = PrefillBlock;
-  static __m256i Quants(const Block &b) {
+  static __m256i FromNibbles(__m256i nib, const uint8_t* /*qh*/) {
     const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i *>(kIq4nlValues));
-    return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), UnpackNibbles(b.qs));
+    return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), nib);
   }
+  static __m256i Quants(const Block& b) { return FromNibbles(UnpackNibbles(b.qs), nullptr); }
 };
 // Q4_1 / Q5_1: unsigned quants (0..15 / 0..31) and a min per block.
 struct Q4_1Ints {
@@ -108,6 +114,46 @@ void UnpackRows(int64_t nb, const uint8_t *x, size_t x_stride, int n_rows, RowTi
   }
 }
 
+// The same for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q5_0 / IQ4_NL: per group block,
+// 32 bytes per nibble word m hold word m of rows 0..7; a 4 x 4 transpose of 32-bit words per 128-bit
+// half (as legacy_rows8_avx2.cc's, which is its own inverse) gives rows q and q + 4, whose low and high
+// nibbles VPERM2I128 pairs in UnpackNibbles' order, then Ints::FromNibbles per row.
+template <typename Ints>
+void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
+  using Block = typename Ints::Block;
+  constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
+  constexpr size_t kQs = (kHasQh ? 6 : 2) * kRows8Group;  // after the scales (and Q5_0's qh words)
+  const size_t n_blocks = static_cast<size_t>(kRows8Group * nb);
+  tile.q.resize(n_blocks * kQK);
+  tile.q_abs.resize(n_blocks * kQK);
+  tile.d.resize(n_blocks);
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(Block);
+    __m256i word[4];
+    for (int m = 0; m < 4; ++m) word[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQs + 32 * m));
+    const __m256i t0 = _mm256_unpacklo_epi32(word[0], word[1]), t1 = _mm256_unpackhi_epi32(word[0], word[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(word[2], word[3]), t3 = _mm256_unpackhi_epi32(word[2], word[3]);
+    const __m256i pair[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
+                             _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
+    __m256i nib[kRows8Group];
+    for (int q = 0; q < 4; ++q) {
+      const __m256i lo = _mm256_and_si256(pair[q], low4), hi = _mm256_and_si256(_mm256_srli_epi16(pair[q], 4), low4);
+      nib[q] = _mm256_permute2x128_si256(lo, hi, 0x20);
+      nib[q + 4] = _mm256_permute2x128_si256(lo, hi, 0x31);
+    }
+    alignas(32) float ds[kRows8Group];
+    _mm256_store_ps(ds, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
+    for (int r = 0; r < kRows8Group; ++r) {
+      const size_t k = static_cast<size_t>(r * nb + b);
+      const __m256i q = Ints::FromNibbles(nib[r], gb + 2 * kRows8Group + 4 * r);  // qh: only Q5_0 reads it
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q_abs.data() + k * kQK), _mm256_abs_epi8(q));
+      tile.d[k] = ds[r];
+    }
+  }
+}
+
 inline int32_t Word(const void *p) {
   int32_t w;
   std::memcpy(&w, p, 4);
@@ -116,7 +162,8 @@ inline int32_t Word(const void *p) {
 
 // lanes[r][t] for kR rows and the 8 tokens of half h of one packed group.
 template <typename Ints, int kR>
-void HalfGroup(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk, int h, float (*lanes)[kPrefillGroup]) {
+void HalfGroup(int64_t nb, const RowTile& tile, int row0, const typename Ints::Packed* pk, int h,
+               float (*lanes)[kPrefillGroup]) {
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
   __m256 acc[kR];
@@ -131,7 +178,7 @@ void HalfGroup(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk,
     const __m256 dy = _mm256_load_ps(pk[b].dy + kHalf * h);
 #pragma GCC unroll 8
     for (int r = 0; r < kR; ++r) {
-      const size_t k = static_cast<size_t>(r * nb + b);
+      const size_t k = static_cast<size_t>((row0 + r) * nb + b);
       const int8_t *q = tile.q.data() + k * kQK;
       const uint8_t *qa = tile.q_abs.data() + k * kQK;
       __m256i isum = _mm256_setzero_si256();
@@ -155,26 +202,34 @@ void HalfGroup(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk,
 // out[t * out_stride + r] for kR rows and the n_cols (<= 16) tokens of one
 // packed group.
 template <typename Ints, int kR>
-void GroupTile(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk, int n_cols, float* out,
+void GroupTile(int64_t nb, const RowTile& tile, int row0, const typename Ints::Packed* pk, int n_cols, float* out,
                size_t out_stride) {
   alignas(32) float lanes[kR][kPrefillGroup];
-  for (int h = 0; h * kHalf < n_cols; ++h) HalfGroup<Ints, kR>(nb, tile, pk, h, lanes);
+  for (int h = 0; h * kHalf < n_cols; ++h) HalfGroup<Ints, kR>(nb, tile, row0, pk, h, lanes);
   for (int t = 0; t < n_cols; ++t) {
     for (int r = 0; r < kR; ++r) out[t * out_stride + r] = lanes[r][t];
   }
 }
 
 // TypeKernels::prefill_gemm of one type.
-template <typename Ints>
-void PrefillGemm(int64_t n, const void *x, size_t x_stride, int n_rows, const void *packed, int n_tokens, float *out,
+template <typename Ints, bool kRows8 = false>
+void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens, float* out,
                  size_t out_stride) {
   thread_local RowTile tile;  // grows to the longest tile; no allocation once warmed up
   const int64_t nb = n / kQK;
-  UnpackRows<Ints>(nb, static_cast<const uint8_t *>(x), x_stride, n_rows, tile);
+  if constexpr (kRows8) {
+    UnpackGroup<Ints>(nb, static_cast<const uint8_t*>(x), tile);
+  } else {
+    UnpackRows<Ints>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
+  }
   const auto* pk = static_cast<const typename Ints::Packed*>(packed);
-  ForEachPrefillGroup<kPrefillTileRows>(n_rows, n_tokens, out, out_stride, [&](auto rows, int g, int n_cols, float* o) {
-    GroupTile<Ints, decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
-  });
+  // A kRows8 group's 8 rows, unpacked once, in tiles of kPrefillTileRows.
+  for (int row0 = 0; row0 < n_rows; row0 += kPrefillTileRows) {
+    ForEachPrefillGroup<kPrefillTileRows>(
+        n_rows - row0, n_tokens, out + row0, out_stride, [&](auto rows, int g, int n_cols, float* o) {
+          GroupTile<Ints, decltype(rows)::value>(nb, tile, row0, pk + g * nb, n_cols, o, out_stride);
+        });
+  }
 }
 
 template <typename Ints>
@@ -183,13 +238,20 @@ void Register(TypeKernels &k) {
   k.prefill_rows = kPrefillTileRows;
 }
 
+// The types with a kRows8 layout: prefill_gemm_rows8 too.
+template <typename Ints>
+void RegisterWithRows8(TypeKernels& k) {
+  Register<Ints>(k);
+  k.prefill_gemm_rows8 = PrefillGemm<Ints, true>;
+}
+
 }  // namespace
 
 void RegisterPrefillKernelsAvx2(KernelTable &table) {
-  Register<Q4_0Ints>(table[GgmlType::kQ4_0]);
-  Register<Q5_0Ints>(table[GgmlType::kQ5_0]);
+  RegisterWithRows8<Q4_0Ints>(table[GgmlType::kQ4_0]);
+  RegisterWithRows8<Q5_0Ints>(table[GgmlType::kQ5_0]);
   Register<Q8_0Ints>(table[GgmlType::kQ8_0]);
-  Register<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
+  RegisterWithRows8<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
   Register<Q4_1Ints>(table[GgmlType::kQ4_1]);
   Register<Q5_1Ints>(table[GgmlType::kQ5_1]);
 }

@@ -28,6 +28,7 @@
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/prefill.h"
+#include "engine/kernels/rows8_layout.h"
 
 namespace isv {
 namespace {
@@ -45,20 +46,25 @@ inline __m256i Nibbles(const uint8_t* qs) {
 
 // Each type: the 32 signed integer quants of a block, and its scale; the packed activation blocks it
 // takes (Q8_0's, or Q8_1's with their sums for the types with a min).
+// The nibble types with a kRows8 layout also give their quants from the 32 nibble values (Nibbles'
+// order) and the block's qh (Q5_0; ignored by the others): FromNibbles.
 struct Q4_0Ints {
   using Block = BlockQ4_0;
   using Packed = PrefillBlock;
-  static __m256i Quants(const Block& b) { return _mm256_sub_epi8(Nibbles(b.qs), _mm256_set1_epi8(8)); }
+  static __m256i FromNibbles(__m256i nib, uint32_t /*qh*/) { return _mm256_sub_epi8(nib, _mm256_set1_epi8(8)); }
+  static __m256i Quants(const Block& b) { return FromNibbles(Nibbles(b.qs), 0); }
 };
 struct Q5_0Ints {
   using Block = BlockQ5_0;
   using Packed = PrefillBlock;
+  static __m256i FromNibbles(__m256i nib, uint32_t qh) {
+    return _mm256_sub_epi8(_mm256_mask_add_epi8(nib, _cvtu32_mask32(qh), nib, _mm256_set1_epi8(16)),
+                           _mm256_set1_epi8(16));
+  }
   static __m256i Quants(const Block& b) {
     uint32_t bits;
     std::memcpy(&bits, b.qh, 4);
-    const __m256i q = Nibbles(b.qs);
-    return _mm256_sub_epi8(_mm256_mask_add_epi8(q, _cvtu32_mask32(bits), q, _mm256_set1_epi8(16)),
-                           _mm256_set1_epi8(16));
+    return FromNibbles(Nibbles(b.qs), bits);
   }
 };
 struct Q8_0Ints {
@@ -69,10 +75,11 @@ struct Q8_0Ints {
 struct Iq4NlInts {
   using Block = BlockIq4Nl;
   using Packed = PrefillBlock;
-  static __m256i Quants(const Block& b) {
+  static __m256i FromNibbles(__m256i nib, uint32_t /*qh*/) {
     const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
-    return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), Nibbles(b.qs));
+    return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), nib);
   }
+  static __m256i Quants(const Block& b) { return FromNibbles(Nibbles(b.qs), 0); }
 };
 
 template <typename Ints>
@@ -131,36 +138,50 @@ void UnpackRows(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, RowTi
   }
 }
 
-// The same for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q5_0 / IQ4_NL: each group block's
-// nibble words back into the rows' order by two VPERMT2D, then the blocks as above.
+// The same for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q5_0 / IQ4_NL. Per group block,
+// two VPERMT2D put the rows' nibble words back in order (rows 0-3, 4-7: one 128-bit lane each), two
+// VPERMT2Q pair each row's low and high nibbles (Nibbles' order), then Ints::FromNibbles per row.
+// (Assembling each row's block with scalar copies instead cost a fifth of llama-3.2-1b Q4_0's pp256.)
 template <typename Ints>
 void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   using Block = typename Ints::Block;
   constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
-  constexpr size_t kQs = kHasQh ? 48 : 16;  // the 8 scales (16 bytes), Q5_0's 8 qh words (32)
-  constexpr int kRows = 8;
-  tile.q.resize(static_cast<size_t>(kRows * nb) * kQK);
-  tile.d.resize(static_cast<size_t>(kRows * nb));
-  tile.corr.resize(static_cast<size_t>(kRows * nb));
-  // Row r's nibble words 0..3 are group words r, 8 + r, 16 + r, 24 + r: lane 4 q + w of `low` is word w of
-  // row q, of `high` of row 4 + q.
-  const __m512i index_low = _mm512_set_epi32(27, 19, 11, 3, 26, 18, 10, 2, 25, 17, 9, 1, 24, 16, 8, 0);
-  const __m512i index_high = _mm512_add_epi32(index_low, _mm512_set1_epi32(4));
+  constexpr size_t kQs = (kHasQh ? 6 : 2) * kRows8Group;  // after the scales (and Q5_0's qh words)
+  tile.q.resize(static_cast<size_t>(kRows8Group * nb) * kQK);
+  tile.d.resize(static_cast<size_t>(kRows8Group * nb));
+  tile.corr.resize(static_cast<size_t>(kRows8Group * nb));
+  // Row r's nibble word w is group word 8 w + r: lane 4 q + w of `rows03` is row q's word w.
+  const __m512i index_03 = _mm512_set_epi32(27, 19, 11, 3, 26, 18, 10, 2, 25, 17, 9, 1, 24, 16, 8, 0);
+  const __m512i index_47 = _mm512_add_epi32(index_03, _mm512_set1_epi32(4));
+  // Qwords of [low nibbles | high nibbles]: row 2p in the lower 256 bits, row 2p + 1 in the upper.
+  const __m512i pair_01 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+  const __m512i pair_23 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* gb = g + static_cast<size_t>(b) * kRows * sizeof(Block);
+    const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(Block);
     const __m512i words_a = _mm512_loadu_si512(gb + kQs), words_b = _mm512_loadu_si512(gb + kQs + 64);
-    alignas(64) uint8_t qs[kRows][16];
-    _mm512_store_si512(qs[0], _mm512_permutex2var_epi32(words_a, index_low, words_b));
-    _mm512_store_si512(qs[4], _mm512_permutex2var_epi32(words_a, index_high, words_b));
-    for (int r = 0; r < kRows; ++r) {
-      Block block;
-      std::memcpy(&block.d, gb + 2 * r, 2);
-      if constexpr (kHasQh) std::memcpy(block.qh, gb + 16 + 4 * r, 4);
-      std::memcpy(block.qs, qs[r], 16);
+    __m256i nib[kRows8Group];
+#pragma GCC unroll 2
+    for (int half = 0; half < 2; ++half) {
+      const __m512i qs = _mm512_permutex2var_epi32(words_a, half ? index_47 : index_03, words_b);
+      const __m512i lo = _mm512_and_si512(qs, low4), hi = _mm512_and_si512(_mm512_srli_epi16(qs, 4), low4);
+      const __m512i r01 = _mm512_permutex2var_epi64(lo, pair_01, hi), r23 = _mm512_permutex2var_epi64(lo, pair_23, hi);
+      nib[4 * half + 0] = _mm512_castsi512_si256(r01);
+      nib[4 * half + 1] = _mm512_extracti64x4_epi64(r01, 1);
+      nib[4 * half + 2] = _mm512_castsi512_si256(r23);
+      nib[4 * half + 3] = _mm512_extracti64x4_epi64(r23, 1);
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
+    alignas(32) float ds[kRows8Group];
+    _mm256_store_ps(ds, d);
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows8Group; ++r) {
+      uint32_t qh = 0;
+      if constexpr (kHasQh) std::memcpy(&qh, gb + 2 * kRows8Group + 4 * r, 4);
       const size_t k = static_cast<size_t>(r * nb + b);
-      const __m256i q = Ints::Quants(block);
+      const __m256i q = Ints::FromNibbles(nib[r], qh);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);
-      tile.d[k] = Half(block.d);
+      tile.d[k] = ds[r];
       tile.corr[k] = Correction(q);
     }
   }
@@ -201,26 +222,17 @@ void GroupTile(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk,
   }
 }
 
-// TypeKernels::prefill_gemm of one type.
-template <typename Ints>
+// TypeKernels::prefill_gemm of one type (kRows8: prefill_gemm_rows8).
+template <typename Ints, bool kRows8 = false>
 void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens, float* out,
                  size_t out_stride) {
   thread_local RowTile tile;  // grows to the longest tile; no allocation once warmed up
   const int64_t nb = n / kQK;
-  UnpackRows<Ints>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
-  const auto* pk = static_cast<const typename Ints::Packed*>(packed);
-  ForEachPrefillGroup<kPrefillTileRows>(n_rows, n_tokens, out, out_stride, [&](auto rows, int g, int n_cols, float* o) {
-    GroupTile<Ints, decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
-  });
-}
-
-// TypeKernels::prefill_gemm_rows8: the 8 rows of a kRows8 group.
-template <typename Ints>
-void PrefillGemmRows8(int64_t n, const void* x, size_t /*x_stride*/, int n_rows, const void* packed, int n_tokens,
-                      float* out, size_t out_stride) {
-  thread_local RowTile tile;
-  const int64_t nb = n / kQK;
-  UnpackGroup<Ints>(nb, static_cast<const uint8_t*>(x), tile);
+  if constexpr (kRows8) {
+    UnpackGroup<Ints>(nb, static_cast<const uint8_t*>(x), tile);
+  } else {
+    UnpackRows<Ints>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
+  }
   const auto* pk = static_cast<const typename Ints::Packed*>(packed);
   ForEachPrefillGroup<kPrefillTileRows>(n_rows, n_tokens, out, out_stride, [&](auto rows, int g, int n_cols, float* o) {
     GroupTile<Ints, decltype(rows)::value>(nb, tile, pk + g * nb, n_cols, o, out_stride);
@@ -236,7 +248,7 @@ void Register(TypeKernels& k) {
 template <typename Ints>
 void RegisterWithRows8(TypeKernels& k) {
   Register<Ints>(k);
-  k.prefill_gemm_rows8 = PrefillGemmRows8<Ints>;
+  k.prefill_gemm_rows8 = PrefillGemm<Ints, true>;
 }
 
 }  // namespace

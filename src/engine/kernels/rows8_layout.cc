@@ -1,6 +1,7 @@
 #include "engine/kernels/rows8_layout.h"
 
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "engine/kernels/blocks.h"
@@ -26,30 +27,41 @@ BlockParts Parts(GgmlType type) {
   }
 }
 
-// The row and nibble word of group word j (rows8_layout.h).
-constexpr int WordRow(int j) { return j % kRows8Group; }
-constexpr int WordOfRow(int j) { return 2 * (j / 16) + (j / 8) % 2; }
-
-// Copies between block i of the 8 rows at `rows` (row stride row_bytes) and the group block at `g`:
-// into g where kToGroup, else into the rows (the other side is only read).
-template <bool kToGroup>
-void CopyBlock(const BlockParts& p, uint8_t* rows, size_t row_bytes, int64_t i, uint8_t* g) {
+// Block i of the 8 rows at `rows` (row stride row_bytes) into the group block at g (rows8_layout.h).
+void PackBlock(const BlockParts& p, const uint8_t* rows, size_t row_bytes, int64_t i, uint8_t* g) {
   auto row_block = [&](int r) { return rows + static_cast<size_t>(r) * row_bytes + static_cast<size_t>(i) * p.bytes; };
-  auto copy = [](uint8_t* group_part, uint8_t* row_part, size_t n) {
-    if (kToGroup) {
-      std::memcpy(group_part, row_part, n);
-    } else {
-      std::memcpy(row_part, group_part, n);
-    }
-  };
-  uint8_t* at = g;
-  for (int r = 0; r < kRows8Group; ++r) copy(at + 2 * r, row_block(r), 2);
-  at += 2 * kRows8Group;
+  for (int r = 0; r < kRows8Group; ++r) std::memcpy(g + 2 * r, row_block(r), 2);
+  g += 2 * kRows8Group;
   if (p.has_qh) {
-    for (int r = 0; r < kRows8Group; ++r) copy(at + 4 * r, row_block(r) + 2, 4);
-    at += 4 * kRows8Group;
+    for (int r = 0; r < kRows8Group; ++r) std::memcpy(g + 4 * r, row_block(r) + 2, 4);
+    g += 4 * kRows8Group;
   }
-  for (int j = 0; j < 4 * kRows8Group; ++j) copy(at + 4 * j, row_block(WordRow(j)) + p.qs + 4 * WordOfRow(j), 4);
+  // Word j: nibble word 2 (j / 16) + (j / 8) % 2 of row j % 8.
+  for (int j = 0; j < 4 * kRows8Group; ++j) {
+    std::memcpy(g + 4 * j, row_block(j % kRows8Group) + p.qs + 4 * (2 * (j / 16) + (j / 8) % 2), 4);
+  }
+}
+
+// Row r's block as the file stores it, from the group block at gb (Block: BlockQ4_0, BlockQ5_0 or
+// BlockIq4Nl). Row r's nibble word w is group word 16 (w / 2) + 8 (w % 2) + r.
+template <typename Block>
+Block Rows8Block(const uint8_t* gb, int r) {
+  constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
+  Block b;
+  std::memcpy(&b.d, gb + 2 * r, 2);
+  if constexpr (kHasQh) std::memcpy(b.qh, gb + 2 * kRows8Group + 4 * r, 4);
+  const uint8_t* words = gb + (kHasQh ? 6 : 2) * kRows8Group;
+  for (int w = 0; w < 4; ++w) std::memcpy(b.qs + 4 * w, words + 4 * (16 * (w / 2) + 8 * (w % 2) + r), 4);
+  return b;
+}
+
+template <typename Block>
+void UnpackGroup(int64_t nb, const uint8_t* group, uint8_t* rows) {
+  const size_t row_bytes = static_cast<size_t>(nb) * sizeof(Block);
+  for (int r = 0; r < kRows8Group; ++r) {
+    Block* out = reinterpret_cast<Block*>(rows + r * row_bytes);
+    for (int64_t i = 0; i < nb; ++i) out[i] = Rows8Block<Block>(group + i * kRows8Group * sizeof(Block), r);
+  }
 }
 
 }  // namespace
@@ -67,19 +79,20 @@ void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
     uint8_t* group = data + static_cast<size_t>(r0) * row_bytes;
     std::memcpy(rows.data(), group, rows.size());
     for (int64_t i = 0; i < nb; ++i) {
-      CopyBlock<true>(p, rows.data(), row_bytes, i, group + static_cast<size_t>(i) * kRows8Group * p.bytes);
+      PackBlock(p, rows.data(), row_bytes, i, group + static_cast<size_t>(i) * kRows8Group * p.bytes);
     }
   }
 }
 
 void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows) {
-  const BlockParts p = Parts(type);
-  const size_t row_bytes = RowSize(type, n);
   const int64_t nb = n / kQK;
-  for (int64_t i = 0; i < nb; ++i) {
-    // CopyBlock<false> only reads the group block.
-    CopyBlock<false>(p, rows, row_bytes, i,
-                     const_cast<uint8_t*>(group) + static_cast<size_t>(i) * kRows8Group * p.bytes);
+  switch (type) {
+    case GgmlType::kQ4_0:
+      return UnpackGroup<BlockQ4_0>(nb, group, rows);
+    case GgmlType::kQ5_0:
+      return UnpackGroup<BlockQ5_0>(nb, group, rows);
+    default:  // kIQ4_NL
+      return UnpackGroup<BlockIq4Nl>(nb, group, rows);
   }
 }
 

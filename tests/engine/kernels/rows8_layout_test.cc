@@ -63,7 +63,9 @@ TEST(Rows8LayoutTest, RepackPlacesEveryByteAsSpecified) {
         auto src = [&](int r) { return &m.bytes[(g * 8 + r) * row_bytes + i * block]; };
         for (int r = 0; r < 8; ++r) {
           EXPECT_EQ(std::memcmp(gb + 2 * r, src(r), 2), 0) << TypeName(type) << " d of row " << r;
-          if (q5) EXPECT_EQ(std::memcmp(gb + 16 + 4 * r, src(r) + 2, 4), 0) << "qh of row " << r;
+          if (q5) {
+            EXPECT_EQ(std::memcmp(gb + 16 + 4 * r, src(r) + 2, 4), 0) << "qh of row " << r;
+          }
         }
         const uint8_t* words = gb + (q5 ? 48 : 16);
         for (int j = 0; j < 32; ++j) {
@@ -131,7 +133,9 @@ TEST(Rows8LayoutTest, GemvRows8EqualsGemvOnTheFileOrder) {
       }
     }
   }
-  if (BestIsa() >= Isa::kAvx512) EXPECT_GT(checked, 0) << "no level has a kRows8 kernel";
+  if (BestIsa() >= Isa::kAvx512) {
+    EXPECT_GT(checked, 0) << "no level has a kRows8 kernel";
+  }
 }
 
 // MatMul on a kRows8 view == MatMul on the original view at every level (levels without gemv_rows8
