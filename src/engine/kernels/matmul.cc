@@ -109,9 +109,10 @@ void MatMulTiles(const TypeKernels& wk, const TensorView& w, const uint8_t* act,
   }
 }
 
-// For each kRows8 group of w in rows [r0, r1) (multiples of 8 but for r1 == n_out, which is one too):
-// fn(rows, r), where `rows` is w with the group's 8 rows restored to the file's order in this thread's
-// buffer as its rows 0..7 (its other rows must not be read) and r the group's first row.
+// For each kRows8 group of w in rows [r0, r1) (multiples of 8: MatMul's chunks are multiples of 16 and
+// a kRows8 matrix has a multiple of 8 rows): fn(rows, r), where `rows` is w with the group's 8 rows
+// restored to the file's order in this thread's buffer as its rows 0..7 (its other rows must not be
+// read) and r the group's first row.
 template <typename Fn>
 void ForEachRows8Group(const TensorView& w, int64_t r0, int64_t r1, Fn&& fn) {
   assert(r0 % kRows8Group == 0 && r1 % kRows8Group == 0);

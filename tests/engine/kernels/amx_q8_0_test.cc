@@ -72,31 +72,6 @@ float Oracle(const uint8_t* w_row, const uint8_t* a_row, int64_t n_in) {
   return PrefillDotRef(GgmlType::kQ8_0, n_in, w_row, a_row);
 }
 
-// A copy of `bytes` that ends right before an inaccessible page: a kernel reading past the last
-// weight row crashes the test.
-class GuardedCopy {
- public:
-  explicit GuardedCopy(const std::vector<uint8_t>& bytes) {
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    size_ = (bytes.size() + page - 1) / page * page + page;
-    void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    EXPECT_NE(p, MAP_FAILED);
-    base_ = static_cast<uint8_t*>(p);
-    EXPECT_EQ(mprotect(base_ + size_ - page, page, PROT_NONE), 0);
-    data_ = base_ + size_ - page - bytes.size();
-    std::memcpy(data_, bytes.data(), bytes.size());
-  }
-  ~GuardedCopy() { munmap(base_, size_); }
-  GuardedCopy(const GuardedCopy&) = delete;
-  GuardedCopy& operator=(const GuardedCopy&) = delete;
-  const uint8_t* data() const { return data_; }
-
- private:
-  uint8_t* base_ = nullptr;
-  uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-};
-
 // A 64-byte aligned packing of all n_tokens rows.
 struct Packed {
   std::vector<uint8_t> storage;

@@ -1,7 +1,13 @@
-// Shared by the kernel tests: a random weight matrix of one type as a TensorView.
+// Shared by the kernel tests: a random weight matrix of one type as a TensorView, and a copy of bytes
+// that ends at an inaccessible page.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -38,5 +44,30 @@ inline TestMatrix MakeTestMatrix(GgmlType type, int64_t n_in, int64_t n_out, flo
   m.view.data = m.bytes.data();
   return m;
 }
+
+// A copy of `bytes` that ends right before an inaccessible page: a kernel reading past the last
+// weight row crashes the test.
+class GuardedCopy {
+ public:
+  explicit GuardedCopy(const std::vector<uint8_t>& bytes) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_ = (bytes.size() + page - 1) / page * page + page;
+    void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_NE(p, MAP_FAILED);
+    base_ = static_cast<uint8_t*>(p);
+    EXPECT_EQ(mprotect(base_ + size_ - page, page, PROT_NONE), 0);
+    data_ = base_ + size_ - page - bytes.size();
+    std::memcpy(data_, bytes.data(), bytes.size());
+  }
+  ~GuardedCopy() { munmap(base_, size_); }
+  GuardedCopy(const GuardedCopy&) = delete;
+  GuardedCopy& operator=(const GuardedCopy&) = delete;
+  const uint8_t* data() const { return data_; }
+
+ private:
+  uint8_t* base_ = nullptr;
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 }  // namespace isv
