@@ -212,38 +212,26 @@ const Rows8Prepared& PrepareTokens(int64_t nb, const void* vy, size_t y_stride, 
   return p;
 }
 
-// TypeKernels::gemv_rows8: the same bits as Rows8Gemv on the rows in the file's order.
-template <typename Loader>
-void GroupGemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
-               int n_tokens, float* out, size_t out_stride) {
-  const int64_t nb = n / kQK;
-  const BlockQ8_0* ys[kGemvMaxTokens];
-  const Rows8Prepared& p = PrepareTokens<Loader>(nb, vy, y_stride, n_tokens, ys);
-  const uint8_t* x = static_cast<const uint8_t*>(vx);
-  PrefetchHead(x, static_cast<size_t>(n_rows) * x_stride);
-  WithUpTo8(n_tokens, [&](auto tokens) {
-    for (int64_t r = 0; r < n_rows; r += kRows) {
-      GroupPass<decltype(tokens)::value, Loader>(nb, x + r * x_stride, ys, p, x + n_rows * x_stride, out + r,
-                                                 out_stride);
-    }
-  });
-}
-
-// TypeKernels::gemv.
-template <typename Loader>
+// TypeKernels::gemv, and with kGroups gemv_rows8 (the same bits on a kRows8 matrix).
+template <typename Loader, bool kGroups = false>
 void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
                int n_tokens, float* out, size_t out_stride) {
   const int64_t nb = n / kQK;
   const BlockQ8_0* ys[kGemvMaxTokens];
   const Rows8Prepared& p = PrepareTokens<Loader>(nb, vy, y_stride, n_tokens, ys);
   const uint8_t* x = static_cast<const uint8_t*>(vx);
+  const uint8_t* end = x + n_rows * x_stride;
   PrefetchHead(x, static_cast<size_t>(n_rows) * x_stride);
   static_assert(kGemvMaxTokens == 8, "Rows8Gemv handles 1..8 tokens (WithUpTo8)");
   WithUpTo8(n_tokens, [&](auto tokens) {
+    constexpr int kT = decltype(tokens)::value;
     for (int64_t r = 0; r < n_rows; r += kRows) {
-      const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
-      Rows8Pass<decltype(tokens)::value, Loader>(nb, x + r * x_stride, x_stride, rows, ys, p, x + n_rows * x_stride,
-                                                 out + r, out_stride);
+      if constexpr (kGroups) {
+        GroupPass<kT, Loader>(nb, x + r * x_stride, ys, p, end, out + r, out_stride);
+      } else {
+        const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
+        Rows8Pass<kT, Loader>(nb, x + r * x_stride, x_stride, rows, ys, p, end, out + r, out_stride);
+      }
     }
   });
 }
@@ -253,8 +241,8 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
 void RegisterRows8KernelsAvx2(KernelTable& table) {
   RegisterRows8<Rows8Gemv<Q4_0Rows8>>(table[GgmlType::kQ4_0]);
   RegisterRows8<Rows8Gemv<Iq4NlRows8>>(table[GgmlType::kIQ4_NL]);
-  table[GgmlType::kQ4_0].gemv_rows8 = GroupGemv<Q4_0Rows8>;
-  table[GgmlType::kIQ4_NL].gemv_rows8 = GroupGemv<Iq4NlRows8>;
+  table[GgmlType::kQ4_0].gemv_rows8 = Rows8Gemv<Q4_0Rows8, true>;
+  table[GgmlType::kIQ4_NL].gemv_rows8 = Rows8Gemv<Iq4NlRows8, true>;
 }
 
 }  // namespace isv

@@ -24,10 +24,10 @@
 // measured the same or a little slower.
 //
 // Matrices that Model repacked at load into the kRows8 layout (rows8_layout.h: the 8 rows' scales, qh
-// and nibble words of each block already where the loaders below put them) go through GroupGemv
-// (TypeKernels::gemv_rows8): the same arithmetic without the gathers and the transpose. Micro-benchmark,
-// 2 threads, 2048 rows of 896 elements (each thread's half in its L2), file order -> kRows8: Q5_0 33.2 ->
-// 74.2 GB/s, Q4_0 44.3 -> 74.6, IQ4_NL 43.5 -> 73.9.
+// and nibble words of each block already where the loaders below put them) go through GroupPass
+// (Rows8Gemv<Loader, true>: TypeKernels::gemv_rows8): the same arithmetic without the gathers and the transpose.
+// Micro-benchmark, 2 threads, 2048 rows of 896 elements (each thread's half in its L2), file order -> kRows8: Q5_0 33.2
+// -> 74.2 GB/s, Q4_0 44.3 -> 74.6, IQ4_NL 43.5 -> 73.9.
 //
 // Batch invariance: vec_dot, gemv and (through MatMul, TypeKernels::plain_in_prefill_order) the
 // plain tokens of larger batches all compute the prefill order at this level, so a token's result
@@ -292,37 +292,26 @@ const Rows8Prepared& PrepareTokens(int64_t nb, const void* vy, size_t y_stride, 
   return p;
 }
 
-// TypeKernels::gemv.
-template <typename Loader>
+// TypeKernels::gemv, and with kGroups gemv_rows8 (the same bits on a kRows8 matrix).
+template <typename Loader, bool kGroups = false>
 void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
                int n_tokens, float* out, size_t out_stride) {
   const int64_t nb = n / kQK;
   const Rows8Prepared& p = PrepareTokens<Loader::kOffset>(nb, vy, y_stride, n_tokens);
   const Loader loader;
   const uint8_t* x = static_cast<const uint8_t*>(vx);
+  const uint8_t* end = x + n_rows * x_stride;
   PrefetchHead(x, static_cast<size_t>(n_rows) * x_stride);
   static_assert(kGemvMaxTokens == 8, "Rows8Gemv handles 1..8 tokens (WithUpTo8)");
   WithUpTo8(n_tokens, [&](auto tokens) {
+    constexpr int kT = decltype(tokens)::value;
     for (int64_t r = 0; r < n_rows; r += kRows) {
-      const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
-      Rows8Pass<decltype(tokens)::value>(loader, nb, x + r * x_stride, x_stride, rows, p, x + n_rows * x_stride,
-                                         out + r, out_stride);
-    }
-  });
-}
-
-// TypeKernels::gemv_rows8: the same bits as Rows8Gemv on the rows in the file's order.
-template <typename Loader>
-void GroupGemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
-               int n_tokens, float* out, size_t out_stride) {
-  const int64_t nb = n / kQK;
-  const Rows8Prepared& p = PrepareTokens<Loader::kOffset>(nb, vy, y_stride, n_tokens);
-  const Loader loader;
-  const uint8_t* x = static_cast<const uint8_t*>(vx);
-  PrefetchHead(x, static_cast<size_t>(n_rows) * x_stride);
-  WithUpTo8(n_tokens, [&](auto tokens) {
-    for (int64_t r = 0; r < n_rows; r += kRows) {
-      GroupPass<decltype(tokens)::value>(loader, nb, x + r * x_stride, p, x + n_rows * x_stride, out + r, out_stride);
+      if constexpr (kGroups) {
+        GroupPass<kT>(loader, nb, x + r * x_stride, p, end, out + r, out_stride);
+      } else {
+        const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
+        Rows8Pass<kT>(loader, nb, x + r * x_stride, x_stride, rows, p, end, out + r, out_stride);
+      }
     }
   });
 }
@@ -330,7 +319,7 @@ void GroupGemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
 template <typename Loader>
 void Register(TypeKernels& k) {
   RegisterRows8<Rows8Gemv<Loader>>(k);
-  k.gemv_rows8 = GroupGemv<Loader>;
+  k.gemv_rows8 = Rows8Gemv<Loader, true>;
 }
 
 }  // namespace

@@ -30,16 +30,6 @@ constexpr int64_t kNOut[] = {1, 15, 16, 17, 48, 100};
 constexpr int64_t kNTokens[] = {1, 5, 16, 17, 40};
 constexpr int64_t kNIn[] = {32, 96, 896};
 
-bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
-
-std::vector<Isa> AllIsas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (isa <= BestIsa()) isas.push_back(isa);
-  }
-  return isas;
-}
-
 // n_rows Q8_0 rows of random raw blocks: any int8 quant (-128 included), random fp16 scales.
 std::vector<uint8_t> RandomWeights(int64_t n_rows, int64_t n_in, std::mt19937& rng) {
   std::uniform_int_distribution<int> byte(0, 255);

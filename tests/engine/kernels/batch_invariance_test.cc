@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/matmul.h"
 
@@ -19,17 +20,6 @@ constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0
                                GgmlType::kQ8_0, GgmlType::kIQ4_NL, GgmlType::kQ4_K, GgmlType::kQ5_K,
                                GgmlType::kQ6_K, GgmlType::kQ2_K,
                                GgmlType::kQ3_K, GgmlType::kIQ4_XS, GgmlType::kF16,  GgmlType::kF32};
-
-std::vector<Isa> AllIsas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (isa <= BestIsa()) isas.push_back(isa);
-  }
-  return isas;
-}
-
-// Bitwise float equality (distinguishes -0 from +0, so it is stricter than ==).
-bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
 // n_rows weight rows of `type` and n_cols activation rows of its vec_dot_type, random.
 struct Operands {

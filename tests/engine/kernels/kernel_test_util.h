@@ -1,5 +1,5 @@
-// Shared by the kernel tests: a random weight matrix of one type as a TensorView, and a copy of bytes
-// that ends at an inaccessible page.
+// Shared by the kernel tests: the levels to test, bitwise float equality, a random weight matrix of one
+// type as a TensorView, and a copy of bytes that ends at an inaccessible page.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,6 +15,18 @@
 #include "engine/tensor/tensor.h"
 
 namespace isv {
+
+// The instruction-set levels this CPU runs, lowest first.
+inline std::vector<Isa> AllIsas() {
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa <= BestIsa()) isas.push_back(isa);
+  }
+  return isas;
+}
+
+// Bitwise float equality (distinguishes -0 from +0, so it is stricter than ==).
+inline bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
 struct TestMatrix {
   std::vector<uint8_t> bytes;

@@ -2,15 +2,16 @@
 // follow from the format definitions, hand-picked quantizer inputs with known outputs, the
 // error of the reference quantizers on Gaussian data, and MatMul of a quantized matrix at every
 // instruction-set level.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "core/thread_pool.h"
 #include "engine/kernels/blocks.h"
+#include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/legacy_quant_ref.h"
 #include "engine/kernels/matmul.h"
@@ -21,14 +22,6 @@ namespace {
 
 // Written out again here (not taken from blocks.h) so the test checks the table too.
 constexpr int kIq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
-
-std::vector<Isa> AllIsas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (isa <= BestIsa()) isas.push_back(isa);
-  }
-  return isas;
-}
 
 void ExpectDequantizes(GgmlType type, const void* block, const std::vector<float>& want) {
   for (Isa isa : AllIsas()) {

@@ -2,21 +2,23 @@
 // definition, the oracle PrefillDotRef against a double-precision dot product of the dequantized
 // rows, every SIMD prefill kernel against the oracle BIT FOR BIT (the order is specified exactly),
 // and MatMul's split: plain rows keep vec_dot's bits, prompt rows get the prefill kernel's.
+#include "engine/kernels/prefill.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <iterator>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "engine/kernels/blocks.h"
+#include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/matmul.h"
-#include "engine/kernels/prefill.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -42,8 +44,6 @@ std::vector<PrefillBlock> PackedBuffer(GgmlType act_type, int64_t n_tokens, int6
   return std::vector<PrefillBlock>((PrefillPackedBytes(act_type, n_tokens, n) + sizeof(PrefillBlock) - 1) /
                                    sizeof(PrefillBlock));
 }
-
-bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
 // n_rows rows of `type` (scaled by `scale`) and n_tokens activation rows of its vec_dot_type, random.
 struct Operands {

@@ -21,16 +21,6 @@ namespace {
 
 constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kIQ4_NL};
 
-std::vector<Isa> AllIsas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (isa <= BestIsa()) isas.push_back(isa);
-  }
-  return isas;
-}
-
-bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
-
 std::vector<uint8_t> Repacked(const TestMatrix& m) {
   std::vector<uint8_t> bytes = m.bytes;
   RepackRows8(m.view.type, m.view.ne[0], m.view.ne[1], bytes.data());
