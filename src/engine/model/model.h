@@ -75,7 +75,8 @@ class Model {
   // Repacks, in place, the Q4_0 / Q5_0 / IQ4_NL matrices into WeightLayout::kRows8 (rows8_layout.h),
   // whose decode kernel is about twice as fast per byte, where this CPU's best level has one
   // (TypeKernels::gemv_rows8) and the weights are a private copy (GgufMemory::kHugePages; not in place
-  // from the mmap). No memory is added. Only for matrices with a multiple of 8 rows.
+  // from the mmap). No memory is added. Only for matrices with a multiple of 8 rows. Costs ~0.15 s of
+  // load time per 770 MB of such matrices on one core of the development EPYC (~5 GB/s).
   void RepackForDecode();
 
   std::unique_ptr<GgufFile> file_;
