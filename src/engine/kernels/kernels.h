@@ -59,8 +59,8 @@ struct TypeKernels {
   // Optional decode kernel for a matrix in the WeightLayout::kRows8 layout (rows8_layout.h): gemv's
   // contract and bits (the rows as if in the file's order), with x at the start of a group and n_rows a
   // multiple of 8. nullptr: MatMul restores each group's file order in a buffer and uses the kernels
-  // here. Set at the AVX-512 level for Q4_0, Q5_0 and IQ4_NL (legacy_rows8_avx512.cc); Model repacks
-  // a matrix only where the best level has it.
+  // here. Set for Q4_0, Q5_0 and IQ4_NL at the AVX-512 level, Q4_0 and IQ4_NL at the AVX2 level
+  // (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc); Model repacks a matrix only where the best level has it.
   void (*gemv_rows8)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride,
                      int n_tokens, float* out, size_t out_stride) = nullptr;
   // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
@@ -73,7 +73,8 @@ struct TypeKernels {
   int prefill_rows = 0;
   // Optional prefill kernel for a kRows8 matrix: prefill_gemm's contract and bits for the 8 rows of the
   // group at x (n_rows == 8; x_stride is the row size). nullptr: MatMul restores the group's file order
-  // in a buffer and uses prefill_gemm. Set with gemv_rows8 (prefill_avx512.cc).
+  // in a buffer and uses prefill_gemm. Set for the three types at both SIMD levels (prefill_avx512.cc,
+  // prefill_avx2.cc).
   void (*prefill_gemm_rows8)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens,
                              float* out, size_t out_stride) = nullptr;
   // True where vec_dot and gemv compute the prefill order too, because this type's decode is faster

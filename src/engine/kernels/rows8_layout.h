@@ -1,6 +1,7 @@
 // The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0 and IQ4_NL matrices: groups
-// of 8 consecutive rows, interleaved block by block, in the order the 8-row decode kernel
-// (legacy_rows8_avx512.cc) consumes them. Model repacks these matrices into it at load, in place in its
+// of 8 consecutive rows, interleaved block by block, in the order the 8-row decode kernels
+// (legacy_rows8_avx512.cc; legacy_rows8_avx2.cc reads each 32 bytes of words as "word m of rows 0-7")
+// consume them. Model repacks these matrices into it at load, in place in its
 // private copy of the weights (no extra memory), where the CPU level has a kRows8 decode kernel.
 //
 // Why: the 8-row kernel reading the file's row order gathers each block's scales (and Q5_0's fifth
