@@ -72,9 +72,9 @@ struct TypeKernels {
                        float* out, size_t out_stride) = nullptr;
   int prefill_rows = 0;
   // Optional prefill kernel for a kRows8 matrix: prefill_gemm's contract and bits for the 8 rows of the
-  // group at x (n_rows == 8; x_stride is the row size). nullptr: MatMul restores the group's file order
-  // in a buffer and uses prefill_gemm. Set for the three types at both SIMD levels (prefill_avx512.cc,
-  // prefill_avx2.cc).
+  // group at x (n_rows == 8; x_stride is the row size). Set wherever a type with a kRows8 layout has
+  // prefill_gemm (the three types at both SIMD levels: prefill_avx512.cc, prefill_avx2.cc), so MatMul
+  // needs no fallback for prompt tokens.
   void (*prefill_gemm_rows8)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens,
                              float* out, size_t out_stride) = nullptr;
   // True where vec_dot and gemv compute the prefill order too, because this type's decode is faster

@@ -24,6 +24,7 @@
 
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/rows8_layout.h"
 
 namespace isv {
 namespace {
@@ -71,7 +72,8 @@ inline void LoadNibbles(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], 
 inline void LoadGroupNibbles(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
   __m256i word[4];
 #pragma GCC unroll 4
-  for (int m = 0; m < 4; ++m) word[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + 16 + 32 * m));
+  for (int m = 0; m < 4; ++m)
+    word[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + Rows8WordsOffset(false) + 32 * m));
   SplitNibbles(word, w);
   dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
 }

@@ -47,6 +47,7 @@
 
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/rows8_layout.h"
 
 namespace isv {
 namespace {
@@ -140,7 +141,9 @@ struct Q4_0Rows8 : NibbleRows8<BlockQ4_0> {
   using Block = BlockQ4_0;
   static constexpr int kOffset = 8;
   void Load(const uint8_t* const* rows, int64_t i, __m512i (&w)[4], __m256& dx) const { Nibbles(rows, i, w, dx); }
-  void LoadGroup(const uint8_t* gb, __m512i (&w)[4], __m256& dx) const { GroupNibbles(gb, 16, w, dx); }
+  void LoadGroup(const uint8_t* gb, __m512i (&w)[4], __m256& dx) const {
+    GroupNibbles(gb, Rows8WordsOffset(false), w, dx);
+  }
 };
 
 // IQ4_NL: the nibble indexes kIq4nlValues; the table holds value + 128 (in [1, 241]).
@@ -158,7 +161,7 @@ struct Iq4NlRows8 : NibbleRows8<BlockIq4Nl> {
     LookUp(w);
   }
   void LoadGroup(const uint8_t* gb, __m512i (&w)[4], __m256& dx) const {
-    GroupNibbles(gb, 16, w, dx);
+    GroupNibbles(gb, Rows8WordsOffset(false), w, dx);
     LookUp(w);
   }
   void LookUp(__m512i (&w)[4]) const {
@@ -198,8 +201,8 @@ struct Q5_0Rows8 : NibbleRows8<BlockQ5_0> {
   }
   // kRows8: the scales, the 8 rows' qh (32 bytes), the nibble words.
   __attribute__((always_inline)) void LoadGroup(const uint8_t* gb, __m512i (&w)[4], __m256& dx) const {
-    GroupNibbles(gb, 48, w, dx);
-    AddFifthBits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + 16)), w);
+    GroupNibbles(gb, Rows8WordsOffset(true), w, dx);
+    AddFifthBits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8QhOffset)), w);
   }
   // qh8: the 8 rows' qh words (row r in 32-bit lane r).
   __attribute__((always_inline)) void AddFifthBits(__m256i qh8, __m512i (&w)[4]) const {

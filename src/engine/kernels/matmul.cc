@@ -188,13 +188,7 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
 void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* packed, int64_t n_tokens, int64_t r0,
                  int64_t r1, float* y) {
   const bool rows8 = w.layout == WeightLayout::kRows8;
-  if (rows8 && wk.prefill_gemm_rows8 == nullptr) {
-    // Each group restored to the file's order once for all tokens.
-    ForEachRows8Group(w, r0, r1, [&](const TensorView& rows, int64_t r) {
-      PrefillRows(wk, rows, packed, n_tokens, 0, kRows8Group, y + r);
-    });
-    return;
-  }
+  assert(!rows8 || wk.prefill_gemm_rows8 != nullptr);
   const auto kernel = rows8 ? wk.prefill_gemm_rows8 : wk.prefill_gemm;
   const int64_t tile_rows = rows8 ? kRows8Group : wk.prefill_rows;
   assert(!rows8 || (r0 % kRows8Group == 0 && r1 % kRows8Group == 0));

@@ -146,7 +146,7 @@ template <typename Ints>
 void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   using Block = typename Ints::Block;
   constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
-  constexpr size_t kQs = (kHasQh ? 6 : 2) * kRows8Group;  // after the scales (and Q5_0's qh words)
+  constexpr size_t kQs = Rows8WordsOffset(kHasQh);
   tile.q.resize(static_cast<size_t>(kRows8Group * nb) * kQK);
   tile.d.resize(static_cast<size_t>(kRows8Group * nb));
   tile.corr.resize(static_cast<size_t>(kRows8Group * nb));
@@ -177,7 +177,7 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
 #pragma GCC unroll 8
     for (int r = 0; r < kRows8Group; ++r) {
       uint32_t qh = 0;
-      if constexpr (kHasQh) std::memcpy(&qh, gb + 2 * kRows8Group + 4 * r, 4);
+      if constexpr (kHasQh) std::memcpy(&qh, gb + kRows8QhOffset + 4 * r, 4);
       const size_t k = static_cast<size_t>(r * nb + b);
       const __m256i q = Ints::FromNibbles(nib[r], qh);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);

@@ -31,14 +31,13 @@ BlockParts Parts(GgmlType type) {
 void PackBlock(const BlockParts& p, const uint8_t* rows, size_t row_bytes, int64_t i, uint8_t* g) {
   auto row_block = [&](int r) { return rows + static_cast<size_t>(r) * row_bytes + static_cast<size_t>(i) * p.bytes; };
   for (int r = 0; r < kRows8Group; ++r) std::memcpy(g + 2 * r, row_block(r), 2);
-  g += 2 * kRows8Group;
   if (p.has_qh) {
-    for (int r = 0; r < kRows8Group; ++r) std::memcpy(g + 4 * r, row_block(r) + 2, 4);
-    g += 4 * kRows8Group;
+    for (int r = 0; r < kRows8Group; ++r) std::memcpy(g + kRows8QhOffset + 4 * r, row_block(r) + 2, 4);
   }
   // Word j: nibble word 2 (j / 16) + (j / 8) % 2 of row j % 8.
+  uint8_t* words = g + Rows8WordsOffset(p.has_qh);
   for (int j = 0; j < 4 * kRows8Group; ++j) {
-    std::memcpy(g + 4 * j, row_block(j % kRows8Group) + p.qs + 4 * (2 * (j / 16) + (j / 8) % 2), 4);
+    std::memcpy(words + 4 * j, row_block(j % kRows8Group) + p.qs + 4 * (2 * (j / 16) + (j / 8) % 2), 4);
   }
 }
 
@@ -49,8 +48,8 @@ Block Rows8Block(const uint8_t* gb, int r) {
   constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
   Block b;
   std::memcpy(&b.d, gb + 2 * r, 2);
-  if constexpr (kHasQh) std::memcpy(b.qh, gb + 2 * kRows8Group + 4 * r, 4);
-  const uint8_t* words = gb + (kHasQh ? 6 : 2) * kRows8Group;
+  if constexpr (kHasQh) std::memcpy(b.qh, gb + kRows8QhOffset + 4 * r, 4);
+  const uint8_t* words = gb + Rows8WordsOffset(kHasQh);
   for (int w = 0; w < 4; ++w) std::memcpy(b.qs + 4 * w, words + 4 * (16 * (w / 2) + 8 * (w % 2) + r), 4);
   return b;
 }

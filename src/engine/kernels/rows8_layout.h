@@ -27,6 +27,11 @@ namespace isv {
 
 inline constexpr int kRows8Group = 8;
 
+// Byte offsets in a group block: the scales at 0, Q5_0's qh words at kRows8QhOffset, the nibble words
+// at Rows8WordsOffset(the type has qh words).
+inline constexpr size_t kRows8QhOffset = 2 * kRows8Group;
+constexpr size_t Rows8WordsOffset(bool has_qh) { return kRows8QhOffset + (has_qh ? 4 * kRows8Group : 0); }
+
 // Whether `type` has a kRows8 form.
 bool HasRows8Layout(GgmlType type);
 
