@@ -161,7 +161,11 @@ TEST_F(ModelManagerTest, ConcurrentRequestsWaitForOneLoad) {
   for (int i = 0; i < 4; ++i) {
     f.push_back(std::async(std::launch::async, [&] { return m->Acquire("b").ok(); }));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // The first caller's load takes 100 ms; wait for it to start (a fixed sleep could end before the
+  // threads ran on a loaded machine) and see the state the others wait on.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (StateOf(*m, "b") == ModelState::kAvailable && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(StateOf(*m, "b"), ModelState::kLoading);
   for (auto& x : f) EXPECT_TRUE(x.get());
   EXPECT_EQ(loader_->loads, 1);
