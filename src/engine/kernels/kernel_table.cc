@@ -24,6 +24,7 @@ KernelTable BuildTable(Isa isa) {
     RegisterLegacyQuantKernelsAvx512(t);
     RegisterRows8KernelsAvx512(t);
     RegisterKQuantKernelsAvx512(t);
+    RegisterKRows8KernelsAvx512(t);
     RegisterPrefillKernelsAvx512(t);
     RegisterKPrefillKernelsAvx512(t);
     RegisterFloatPrefillKernelsAvx512(t);

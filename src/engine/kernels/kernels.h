@@ -57,10 +57,13 @@ struct TypeKernels {
   void (*gemv)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride,
                int n_tokens, float* out, size_t out_stride) = nullptr;
   // Optional decode kernel for a matrix in the WeightLayout::kRows8 layout (rows8_layout.h): gemv's
-  // contract and bits (the rows as if in the file's order), with x at the start of a group and n_rows a
-  // multiple of 8. nullptr: MatMul restores each group's file order in a buffer and uses the kernels
-  // here. Set for Q4_0, Q5_0 and IQ4_NL at the AVX-512 level, Q4_0 and IQ4_NL at the AVX2 level
-  // (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc); Model repacks a matrix only where the best level has it.
+  // contract (the rows as if in the file's order), with x at the start of a group and n_rows a
+  // multiple of 8; gemv's bits for Q4_0, Q5_0 and IQ4_NL (legacy_rows8_avx512.cc at the AVX-512 level,
+  // legacy_rows8_avx2.cc for Q4_0 and IQ4_NL at the AVX2 level), its own summation order for Q4_K
+  // (k_quant_rows8_avx512.cc, AVX-512): MatMul sends every plain token of a kRows8 matrix through it,
+  // kGemvMaxTokens at a time, so a token's result never depends on its batch. nullptr: MatMul restores
+  // each group's file order in a buffer and uses the kernels here. Model repacks a matrix only where
+  // the best level has it.
   void (*gemv_rows8)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride,
                      int n_tokens, float* out, size_t out_stride) = nullptr;
   // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
@@ -72,9 +75,10 @@ struct TypeKernels {
                        float* out, size_t out_stride) = nullptr;
   int prefill_rows = 0;
   // Optional prefill kernel for a kRows8 matrix: prefill_gemm's contract and bits for the 8 rows of the
-  // group at x (n_rows == 8; x_stride is the row size). Set wherever a type with a kRows8 layout has
-  // prefill_gemm (the three types at both SIMD levels: prefill_avx512.cc, prefill_avx2.cc), so MatMul
-  // needs no fallback for prompt tokens.
+  // group at x (n_rows == 8; x_stride is the row size). Set for Q4_0, Q5_0 and IQ4_NL at both SIMD
+  // levels (prefill_avx512.cc, prefill_avx2.cc). nullptr (Q4_K): MatMul restores each group's rows in a
+  // buffer per token block and runs prefill_gemm on them (the same bits; ~3% of llama-3.2-1b Q4_K_M's
+  // pp256 time).
   void (*prefill_gemm_rows8)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens,
                              float* out, size_t out_stride) = nullptr;
   // True where vec_dot and gemv compute the prefill order too, because this type's decode is faster
@@ -120,6 +124,7 @@ void RegisterFloatKernelsAvx512(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
 void RegisterRows8KernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order
 void RegisterKQuantKernelsAvx512(KernelTable& table);
+void RegisterKRows8KernelsAvx512(KernelTable& table);   // Q4_K gemv_rows8
 void RegisterPrefillKernelsAvx2(KernelTable& table);    // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL prefill_gemm
 void RegisterKPrefillKernelsAvx2(KernelTable& table);   // Q2_K Q3_K Q4_K Q5_K Q6_K prefill_gemm
 void RegisterFloatPrefillKernelsAvx2(KernelTable& table);  // F32 F16 BF16 prefill_gemm

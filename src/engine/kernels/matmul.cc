@@ -136,9 +136,14 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
   if (w.layout == WeightLayout::kRows8) {
-    if (n_tokens <= kGemvMaxTokens && wk.gemv_rows8 != nullptr) {
-      wk.gemv_rows8(n_in, w0 + r0 * row_bytes, row_bytes, r1 - r0, act, act_row, static_cast<int>(n_tokens), y + r0,
-                    static_cast<size_t>(n_out));
+    // Every plain token through gemv_rows8, kGemvMaxTokens at a time: for Q4_K its summation order
+    // is its own (k_quant_rows8_avx512.cc), so a larger batch must not take another kernel.
+    if (wk.gemv_rows8 != nullptr) {
+      for (int64_t t = 0; t < n_tokens; t += kGemvMaxTokens) {
+        const int n = static_cast<int>(std::min<int64_t>(kGemvMaxTokens, n_tokens - t));
+        wk.gemv_rows8(n_in, w0 + r0 * row_bytes, row_bytes, r1 - r0, act + t * act_row, act_row, n, y + t * n_out + r0,
+                      static_cast<size_t>(n_out));
+      }
       return;
     }
     ForEachRows8Group(w, r0, r1, [&](const TensorView& rows, int64_t r) {
@@ -188,7 +193,6 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
 void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* packed, int64_t n_tokens, int64_t r0,
                  int64_t r1, float* y) {
   const bool rows8 = w.layout == WeightLayout::kRows8;
-  assert(!rows8 || wk.prefill_gemm_rows8 != nullptr);
   const auto kernel = rows8 ? wk.prefill_gemm_rows8 : wk.prefill_gemm;
   const int64_t tile_rows = rows8 ? kRows8Group : wk.prefill_rows;
   assert(!rows8 || (r0 % kRows8Group == 0 && r1 % kRows8Group == 0));
@@ -201,6 +205,16 @@ void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* pack
   for (int64_t tb = 0; tb < n_tokens; tb += token_block) {
     const int n_cols = static_cast<int>(std::min(token_block, n_tokens - tb));
     const uint8_t* pk = packed + (tb / kPrefillGroup) * group_bytes;
+    if (rows8 && kernel == nullptr) {  // Q4_K: the prefill kernel on each group in the file's order
+      ForEachRows8Group(w, r0, r1, [&](const TensorView& rows, int64_t r) {
+        for (int64_t rr = 0; rr < kRows8Group; rr += wk.prefill_rows) {
+          const int n_rows = static_cast<int>(std::min<int64_t>(wk.prefill_rows, kRows8Group - rr));
+          wk.prefill_gemm(n_in, rows.row(rr), row_bytes, n_rows, pk, n_cols, y + tb * n_out + r + rr,
+                          static_cast<size_t>(n_out));
+        }
+      });
+      continue;
+    }
     for (int64_t r = r0; r < r1; r += tile_rows) {
       const int n_rows = static_cast<int>(std::min(tile_rows, r1 - r));
       kernel(n_in, w0 + r * row_bytes, row_bytes, n_rows, pk, n_cols, y + tb * n_out + r, static_cast<size_t>(n_out));

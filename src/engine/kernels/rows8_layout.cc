@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/kernels/blocks.h"
+#include "engine/kernels/blocks_k.h"
 
 namespace isv {
 namespace {
@@ -63,15 +64,57 @@ void UnpackGroup(int64_t nb, const uint8_t* group, uint8_t* rows) {
   }
 }
 
+// Copies kBytes between row r's block (at row_at) and the group block (at group_at), in the direction
+// kToGroup says. Fixed sizes, so that the copies compile to plain moves.
+template <bool kToGroup, size_t kBytes>
+inline void MovePiece(const uint8_t* from, uint8_t* to, size_t row_at, size_t group_at) {
+  if constexpr (kToGroup) {
+    std::memcpy(to + group_at, from + row_at, kBytes);
+  } else {
+    std::memcpy(to + row_at, from + group_at, kBytes);
+  }
+}
+
+// Q4_K (rows8_layout.h). kToGroup: the 8 rows at `from` (row stride row_bytes) into the group blocks at
+// `to`; else the group blocks at `from` back into rows at `to`.
+template <bool kToGroup>
+void MoveQ4KGroup(int64_t nb, size_t row_bytes, const uint8_t* from, uint8_t* to) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const size_t gb = i * kRows8Group * sizeof(BlockQ4K);
+    for (int r = 0; r < kRows8Group; ++r) {
+      const size_t rb = r * row_bytes + i * sizeof(BlockQ4K);
+      MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ4K, d), gb + 2 * r);
+      MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ4K, dmin), gb + kRows8KDminOffset + 2 * r);
+      for (size_t p = 0; p < kKScaleBytes; ++p) {
+        MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockQ4K, scales) + p,
+                               gb + kRows8KScalesOffset + kRows8Group * p + r);
+      }
+      for (size_t q = 0; q < sizeof(BlockQ4K::qs); q += 8) {  // chunk c = q / 32, m = q % 32 / 8
+        MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ4K, qs) + q,
+                               gb + kRows8KQsOffset + 256 * (q / 32) + 64 * (q % 32 / 8) + 8 * r);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool HasRows8Layout(GgmlType type) {
-  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kIQ4_NL;
+  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kIQ4_NL || type == GgmlType::kQ4_K;
 }
 
 void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
-  const BlockParts p = Parts(type);
   const size_t row_bytes = RowSize(type, n);
+  if (type == GgmlType::kQ4_K) {
+    std::vector<uint8_t> rows(kRows8Group * row_bytes);
+    for (int64_t r0 = 0; r0 < n_rows; r0 += kRows8Group) {
+      uint8_t* group = data + static_cast<size_t>(r0) * row_bytes;
+      std::memcpy(rows.data(), group, rows.size());
+      MoveQ4KGroup<true>(n / kQK_K, row_bytes, rows.data(), group);
+    }
+    return;
+  }
+  const BlockParts p = Parts(type);
   const int64_t nb = n / kQK;
   std::vector<uint8_t> rows(kRows8Group * row_bytes);
   for (int64_t r0 = 0; r0 < n_rows; r0 += kRows8Group) {
@@ -90,6 +133,8 @@ void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows) 
       return UnpackGroup<BlockQ4_0>(nb, group, rows);
     case GgmlType::kQ5_0:
       return UnpackGroup<BlockQ5_0>(nb, group, rows);
+    case GgmlType::kQ4_K:
+      return MoveQ4KGroup<false>(n / kQK_K, RowSize(type, n), group, rows);
     default:  // kIQ4_NL
       return UnpackGroup<BlockIq4Nl>(nb, group, rows);
   }

@@ -1,7 +1,7 @@
-// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0 and IQ4_NL matrices: groups
-// of 8 consecutive rows, interleaved block by block, in the order the 8-row decode kernels
-// (legacy_rows8_avx512.cc; legacy_rows8_avx2.cc reads each 32 bytes of words as "word m of rows 0-7")
-// consume them. Model repacks these matrices into it at load, in place in its
+// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0, IQ4_NL and Q4_K matrices:
+// groups of 8 consecutive rows, interleaved block by block, in the order the 8-row decode kernels
+// (legacy_rows8_avx512.cc; legacy_rows8_avx2.cc reads each 32 bytes of words as "word m of rows 0-7";
+// k_quant_rows8_avx512.cc) consume them. Model repacks these matrices into it at load, in place in its
 // private copy of the weights (no extra memory), where the CPU level has a kRows8 decode kernel.
 //
 // Why: the 8-row kernel reading the file's row order gathers each block's scales (and Q5_0's fifth
@@ -16,6 +16,16 @@
 //   qs[32][4] 32-bit words of nibbles: word j is nibble word 2 * (j / 16) + (j / 8) % 2 of row j % 8
 //             (the first 64 bytes hold each row's words 0, 1, the last 64 its words 2, 3).
 // Sizes: 144 bytes per group block for Q4_0 / IQ4_NL, 176 for Q5_0 (the same bytes as 8 blocks).
+//
+// Q4_K (k_quant_rows8_avx512.cc), 1152 bytes per group block of 256-element blocks:
+//   d[8], dmin[8]   the 8 rows' fp16 super-block scales (row r at [r]), at 0 and 16;
+//   scales[12][8]   byte p of row r's 12 packed scale / min bytes at 32 + 8 p + r, so that one
+//                   byte-wise vector operation unpacks a scale or min of all 8 rows;
+//   qs[4][4][8][8]  at 128: for 32-byte chunk c of the rows' quants (low nibbles: sub-block 2c, high:
+//                   2c + 1) and m = 0..3, 64 bytes holding row r's chunk bytes 8m .. 8m + 7 at 8 r:
+//                   32-bit lane 2r + h of such a zmm is row r's bytes 8m + 4h .. 8m + 4h + 3, which
+//                   meet the activations 64c + 8m + 4h.. (low) and 64c + 32 + 8m + 4h.. (high): one
+//                   64-bit broadcast of the activations each.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +41,11 @@ inline constexpr int kRows8Group = 8;
 // at Rows8WordsOffset(the type has qh words).
 inline constexpr size_t kRows8QhOffset = 2 * kRows8Group;
 constexpr size_t Rows8WordsOffset(bool has_qh) { return kRows8QhOffset + (has_qh ? 4 * kRows8Group : 0); }
+
+// Byte offsets in a Q4_K group block (above).
+inline constexpr size_t kRows8KDminOffset = 2 * kRows8Group;
+inline constexpr size_t kRows8KScalesOffset = 4 * kRows8Group;
+inline constexpr size_t kRows8KQsOffset = kRows8KScalesOffset + 12 * kRows8Group;
 
 // Whether `type` has a kRows8 form.
 bool HasRows8Layout(GgmlType type);

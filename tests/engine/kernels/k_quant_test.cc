@@ -16,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/kernels/blocks_k.h"
+#include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/matmul.h"
 #include "engine/tensor/float16.h"
@@ -25,10 +26,6 @@ namespace {
 
 const GgmlType kWeightTypes[] = {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K,
                                  GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS};
-
-bool HasMins(GgmlType t) {
-  return t == GgmlType::kQ2_K || t == GgmlType::kQ4_K || t == GgmlType::kQ5_K;
-}
 
 // Byte offsets of the fp16 super-block factors inside each block (d, then dmin or -1).
 std::pair<int, int> Fp16Fields(GgmlType t) {
@@ -78,41 +75,6 @@ std::vector<uint8_t> QuantizeQ8K(const std::vector<float>& x, Isa isa) {
   std::vector<uint8_t> out(RowSize(GgmlType::kQ8_K, static_cast<int64_t>(x.size())));
   GetKernels(GgmlType::kQ8_K, isa).from_float(x.data(), out.data(), static_cast<int64_t>(x.size()));
   return out;
-}
-
-std::vector<float> Dequantize(GgmlType t, const void* data, int64_t n) {
-  std::vector<float> out(n);
-  GetKernels(t, Isa::kScalar).to_float(data, out.data(), n);
-  return out;
-}
-
-// An upper bound of sum |terms| the dot product's float arithmetic works on: for types with mins,
-// the scale part and the min part of every weight count separately (they may nearly cancel). The
-// min part is what the block dequantizes to with all quants zeroed.
-double MagnitudeBound(GgmlType t, const std::vector<uint8_t>& w, const std::vector<float>& a) {
-  const int64_t n = static_cast<int64_t>(a.size());
-  const std::vector<float> x = Dequantize(t, w.data(), n);
-  std::vector<float> min_part(n, 0.f);
-  if (HasMins(t)) {
-    std::vector<uint8_t> zeroed = w;
-    const size_t bb = TypeTraits(t).type_size;
-    for (size_t off = 0; off < zeroed.size(); off += bb) {
-      uint8_t* b = &zeroed[off];
-      if (t == GgmlType::kQ2_K) std::memset(b + offsetof(BlockQ2K, qs), 0, sizeof(BlockQ2K::qs));
-      if (t == GgmlType::kQ4_K) std::memset(b + offsetof(BlockQ4K, qs), 0, sizeof(BlockQ4K::qs));
-      if (t == GgmlType::kQ5_K) {
-        std::memset(b + offsetof(BlockQ5K, qs), 0, sizeof(BlockQ5K::qs));
-        std::memset(b + offsetof(BlockQ5K, qh), 0, sizeof(BlockQ5K::qh));
-      }
-    }
-    min_part = Dequantize(t, zeroed.data(), n);
-  }
-  double bound = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    bound += (std::fabs(double{x[i]} - min_part[i]) + std::fabs(double{min_part[i]})) *
-             std::fabs(double{a[i]});
-  }
-  return bound;
 }
 
 std::vector<Isa> SimdIsas() {

@@ -1,16 +1,19 @@
 // Shared by the kernel tests: the levels to test, bitwise float equality, a random weight matrix of one
-// type as a TensorView, and a copy of bytes that ends at an inaccessible page.
+// type as a TensorView, a copy of bytes that ends at an inaccessible page, and the magnitude bound
+// that scales the float tolerance of a K-quant dot product.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <random>
 #include <vector>
 
+#include "engine/kernels/blocks_k.h"
 #include "engine/kernels/kernels.h"
 #include "engine/tensor/tensor.h"
 
@@ -81,5 +84,43 @@ class GuardedCopy {
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// The K-quant types whose weights have a min part (weight = d * scale * q - dmin * min).
+inline bool HasMins(GgmlType t) { return t == GgmlType::kQ2_K || t == GgmlType::kQ4_K || t == GgmlType::kQ5_K; }
+
+// n values of `data` (type t) dequantized by the scalar kernels.
+inline std::vector<float> Dequantize(GgmlType t, const void* data, int64_t n) {
+  std::vector<float> out(n);
+  GetKernels(t, Isa::kScalar).to_float(data, out.data(), n);
+  return out;
+}
+
+// An upper bound of sum |terms| the dot product's float arithmetic works on: for types with mins,
+// the scale part and the min part of every weight count separately (they may nearly cancel). The
+// min part is what the block dequantizes to with all quants zeroed.
+inline double MagnitudeBound(GgmlType t, const std::vector<uint8_t>& w, const std::vector<float>& a) {
+  const int64_t n = static_cast<int64_t>(a.size());
+  const std::vector<float> x = Dequantize(t, w.data(), n);
+  std::vector<float> min_part(n, 0.f);
+  if (HasMins(t)) {
+    std::vector<uint8_t> zeroed = w;
+    const size_t bb = TypeTraits(t).type_size;
+    for (size_t off = 0; off < zeroed.size(); off += bb) {
+      uint8_t* b = &zeroed[off];
+      if (t == GgmlType::kQ2_K) std::memset(b + offsetof(BlockQ2K, qs), 0, sizeof(BlockQ2K::qs));
+      if (t == GgmlType::kQ4_K) std::memset(b + offsetof(BlockQ4K, qs), 0, sizeof(BlockQ4K::qs));
+      if (t == GgmlType::kQ5_K) {
+        std::memset(b + offsetof(BlockQ5K, qs), 0, sizeof(BlockQ5K::qs));
+        std::memset(b + offsetof(BlockQ5K, qh), 0, sizeof(BlockQ5K::qh));
+      }
+    }
+    min_part = Dequantize(t, zeroed.data(), n);
+  }
+  double bound = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    bound += (std::fabs(double{x[i]} - min_part[i]) + std::fabs(double{min_part[i]})) * std::fabs(double{a[i]});
+  }
+  return bound;
+}
 
 }  // namespace isv

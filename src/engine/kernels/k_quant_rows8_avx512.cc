@@ -1,0 +1,179 @@
+// Q4_K decode on the kRows8 layout (rows8_layout.h) at the AVX-512 level: TypeKernels::gemv_rows8.
+//
+// Why: the file-order Q4_K gemv (k_quant_avx512.cc) spends, per 144-byte block of ONE row, about as
+// many instructions on the block's scales and mins (unpacking the 12 packed bytes, spreading them to
+// the lanes, two conversions and FMAs) as on its 256 quants: ~25 GB/s per core from L2 on the
+// development EPYC, below what two cores of memory deliver when the bus is quiet. With eight rows
+// interleaved, one byte-wise vector operation unpacks a scale of all eight rows, and a zmm of quants
+// holds eight bytes of each of the eight rows, so that the activations it meets are one 64-bit
+// broadcast:
+//   - zmm (c, m) of a group block: 32-bit lane 2r + h = row r's quant bytes 32c + 8m + 4h..; its low
+//     nibbles belong to sub-block 2c, its high nibbles to 2c + 1; VPDPBUSD with the broadcast
+//     activations gives exact partial sums per (row, h) lane;
+//   - per sub-block the four partial sums times the sub-block's scale (VPMULLD with the 8 rows'
+//     scales spread to the lanes), summed over the block: isum (exact, < 2^24);
+//   - the mins: per lane L, min j of row L / 2 times the activations' sub-block sum j, for the two j
+//     of the lane's pair (VPMADDWD), over four pairs in two vectors: msum (exact);
+//   - acc = fma(float(isum), d * dy, acc) - float(msum) * dmin * dy for the 16 lanes (two per row),
+//     the two lanes of each row added at the end.
+// Summation order: not vec_dot's (its float accumulation runs over 16 lanes per row with another
+// grouping of the integer products), so a repacked Q4_K matrix gives results equal to the file's
+// order within float rounding, not bit for bit. Batch invariance holds within the layout: MatMul
+// sends every plain token of a kRows8 matrix through this kernel (kernels.h).
+//
+// GCC 12 reports the undefined upper part inside its own 256 -> 512-bit cast intrinsics as "used
+// uninitialized" (as in legacy_quant_avx512.cc): a false positive.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "engine/kernels/blocks_k.h"
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/rows8_layout.h"
+
+namespace isv {
+namespace {
+
+#include "engine/kernels/legacy_rows8_frame.inc"
+
+constexpr size_t kGroupBlockBytes = kRows8Group * sizeof(BlockQ4K);
+
+// The scales and mins of the eight rows of one group block, spread to the lanes that use them.
+struct GroupScales {
+  __m512i sv[8];    // int32 lane L: scale of sub-block j of row L / 2
+  __m512i mins[2];  // int16 lane 2L + e: min of sub-block 4k + 2 (L % 2) + e of row L / 2 (k = 0, 1)
+  __m512 d, dmin;   // lane L: d, dmin of row L / 2
+};
+
+inline GroupScales UnpackScales(const uint8_t* gb) {
+  auto load = [&](size_t o) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + o)); };
+  // Lane 8p + r of a, b, c: byte p, 4 + p, 8 + p of row r's 12 packed scale bytes (rows8_layout.h).
+  const __m256i a = load(kRows8KScalesOffset), b = load(kRows8KScalesOffset + 32), c = load(kRows8KScalesOffset + 64);
+  const __m256i six = _mm256_set1_epi8(0x3F), low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
+  // Lane 8j + r (j < 4: sub-block j; the _hi vectors: sub-block 4 + j). (byte >> 6) << 4 = (byte >> 2) &
+  // 0x30: the 16-bit shift only moves bits out of the mask.
+  const __m256i sc_lo = _mm256_and_si256(a, six);
+  const __m256i mn_lo = _mm256_and_si256(b, six);
+  const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(c, low4), _mm256_and_si256(_mm256_srli_epi16(a, 2), top2));
+  const __m256i mn_hi =
+      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(c, 4), low4), _mm256_and_si256(_mm256_srli_epi16(b, 2), top2));
+  GroupScales s;
+  const __m512i sc16[2] = {_mm512_cvtepu8_epi16(sc_lo), _mm512_cvtepu8_epi16(sc_hi)};
+  const __m512i lane_row = _mm512_srli_epi16(  // int16 lane 2L + e -> L / 2 (the row of int32 lane L)
+      _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7,
+                       6, 5, 4, 3, 2, 1, 0),
+      2);
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    const __m512i index = _mm512_add_epi16(lane_row, _mm512_set1_epi16(static_cast<int16_t>(8 * (j % 4))));
+    s.sv[j] = _mm512_maskz_permutexvar_epi16(0x55555555u, index, sc16[j / 4]);  // high int16 halves zero
+  }
+  // int16 lane 2L + e: sub-block 2 (L % 2) + e (of the four in the vector), row L / 2.
+  const __m512i min_index = _mm512_set_epi16(31, 23, 15, 7, 30, 22, 14, 6, 29, 21, 13, 5, 28, 20, 12, 4, 27, 19, 11, 3,
+                                             26, 18, 10, 2, 25, 17, 9, 1, 24, 16, 8, 0);
+  s.mins[0] = _mm512_permutexvar_epi16(min_index, _mm512_cvtepu8_epi16(mn_lo));
+  s.mins[1] = _mm512_permutexvar_epi16(min_index, _mm512_cvtepu8_epi16(mn_hi));
+  const __m512i dup = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  auto halves = [&](size_t o) {
+    const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + o)));
+    return _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(f));
+  };
+  s.d = halves(0);
+  s.dmin = halves(kRows8KDminOffset);
+  return s;
+}
+
+inline __m512i Broadcast8(const int8_t* p) {
+  int64_t v;
+  std::memcpy(&v, p, 8);
+  return _mm512_set1_epi64(v);
+}
+
+// out[t * out_stride + r] for the 8 rows of the group at x and kNy tokens.
+template <int kNy>
+void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* out, size_t out_stride) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  __m512 acc[kNy];
+#pragma GCC unroll 8
+  for (int t = 0; t < kNy; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* gb = x + i * kGroupBlockBytes;
+    const GroupScales s = UnpackScales(gb);
+    __m512i isum[kNy];
+#pragma GCC unroll 8
+    for (int t = 0; t < kNy; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      __m512i lo[4], hi[4];
+#pragma GCC unroll 4
+      for (int m = 0; m < 4; ++m) {
+        const __m512i w = _mm512_loadu_si512(gb + kRows8KQsOffset + 256 * c + 64 * m);
+        lo[m] = _mm512_and_si512(w, low4);
+        hi[m] = _mm512_and_si512(_mm512_srli_epi16(w, 4), low4);
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < kNy; ++t) {
+        const int8_t* yq = ys[t][i].qs + 64 * c;
+        __m512i al = _mm512_setzero_si512(), ah = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int m = 0; m < 4; ++m) {
+          al = _mm512_dpbusd_epi32(al, lo[m], Broadcast8(yq + 8 * m));
+          ah = _mm512_dpbusd_epi32(ah, hi[m], Broadcast8(yq + 32 + 8 * m));
+        }
+        isum[t] = _mm512_add_epi32(
+            isum[t], _mm512_add_epi32(_mm512_mullo_epi32(al, s.sv[2 * c]), _mm512_mullo_epi32(ah, s.sv[2 * c + 1])));
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < kNy; ++t) {
+      const BlockQ8K& yb = ys[t][i];
+      // The 8 sub-block sums of 32 as int16 (|sum| <= 4096): [s0 s1 s2 s3 s0 .. | s4 s5 s6 s7 s4 ..].
+      const __m256i s32 =
+          _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb.bsums)), _mm256_set1_epi16(1));
+      const __m256i s16 = _mm256_packs_epi32(s32, s32);
+      const __m512i msum =
+          _mm512_add_epi32(_mm512_madd_epi16(s.mins[0], _mm512_broadcastq_epi64(_mm256_castsi256_si128(s16))),
+                           _mm512_madd_epi16(s.mins[1], _mm512_broadcastq_epi64(_mm256_extracti128_si256(s16, 1))));
+      const __m512 dy = _mm512_set1_ps(yb.d);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(s.d, dy), acc[t]);
+      acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(s.dmin, dy), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < kNy; ++t) {
+    const __m512 pairs = _mm512_add_ps(acc[t], _mm512_permute_ps(acc[t], 0xB1));  // lane 2r: row r
+    _mm256_storeu_ps(out + t * out_stride, _mm512_castps512_ps256(_mm512_maskz_compress_ps(0x5555, pairs)));
+  }
+}
+
+void Q4KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
+                  int n_tokens, float* out, size_t out_stride) {
+  const int64_t nb = n / kQK_K;
+  const uint8_t* x = static_cast<const uint8_t*>(vx);
+  const size_t group_bytes = kRows8Group * x_stride;
+  // No software prefetch along the groups: the rows are one sequential stream the hardware prefetcher
+  // follows. From memory (micro-benchmark, 225 MiB of 2048 x 2048 matrices, six interleaved rounds):
+  // none 29-32 GB/s on one core, 32-39 on two; one line per group block 8 KiB ahead into L1 28-31 /
+  // 29-34; every line 32 KiB ahead into L2 (the legacy types' PrefetchAhead) 20-25 / 28-38; the
+  // file-order gemv 21-24 / 31-37. Only the head of the rows is requested up front (PrefetchHead).
+  PrefetchHead(x, (n_rows / kRows8Group) * group_bytes);
+  const BlockQ8K* ys[kGemvMaxTokens];
+  for (int t = 0; t < n_tokens; ++t) {
+    ys[t] = reinterpret_cast<const BlockQ8K*>(static_cast<const uint8_t*>(vy) + t * y_stride);
+  }
+  WithUpTo8(n_tokens, [&](auto tokens) {
+    for (int64_t g = 0; g < n_rows / kRows8Group; ++g) {
+      GroupQ4K<decltype(tokens)::value>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
+    }
+  });
+}
+
+}  // namespace
+
+void RegisterKRows8KernelsAvx512(KernelTable& table) { table[GgmlType::kQ4_K].gemv_rows8 = Q4KGemvRows8; }
+
+}  // namespace isv
