@@ -1,4 +1,5 @@
-// Q4_K decode on the kRows8 layout (rows8_layout.h) at the AVX-512 level: TypeKernels::gemv_rows8.
+// Q4_K and Q6_K decode on the kRows8 layout (rows8_layout.h) at the AVX-512 level:
+// TypeKernels::gemv_rows8. Q4_K first; Q6_K (GroupQ6K below) the same way.
 //
 // Why: the file-order Q4_K gemv (k_quant_avx512.cc) spends, per 144-byte block of ONE row, about as
 // many instructions on the block's scales and mins (unpacking the 12 packed bytes, spreading them to
@@ -16,9 +17,12 @@
 //     of the lane's pair (VPMADDWD), over four pairs in two vectors: msum (exact);
 //   - acc = fma(float(isum), d * dy, acc) - float(msum) * dmin * dy for the 16 lanes (two per row),
 //     the two lanes of each row added at the end.
+// Micro-benchmark (2048 x 2048 matrices; one core / two cores), file order -> kRows8: from L3 Q4_K 25 ->
+// 49 / 50 -> 92 GB/s, Q6_K 28-30 -> 44 / 51-59 -> 65-76; from memory Q4_K 21-24 -> 29-32 / 31-37 -> 32-39,
+// Q6_K 22-23 -> 29 / 30-34 -> 29-33 (two cores at the memory's pace either way).
 // Summation order: not vec_dot's (its float accumulation runs over 16 lanes per row with another
-// grouping of the integer products), so a repacked Q4_K matrix gives results equal to the file's
-// order within float rounding, not bit for bit. Batch invariance holds within the layout: MatMul
+// grouping of the integer products), so a repacked matrix gives results equal to the file's order
+// within float rounding, not bit for bit. Batch invariance holds within the layout: MatMul
 // sends every plain token of a kRows8 matrix through this kernel (kernels.h).
 //
 // GCC 12 reports the undefined upper part inside its own 256 -> 512-bit cast intrinsics as "used
@@ -40,7 +44,30 @@ namespace {
 
 #include "engine/kernels/legacy_rows8_frame.inc"
 
-constexpr size_t kGroupBlockBytes = kRows8Group * sizeof(BlockQ4K);
+// The 8 rows' fp16 factors at p as floats, lane L: row L / 2.
+inline __m512 RowFactors(const uint8_t* p) {
+  const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm512_permutexvar_ps(_mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0),
+                               _mm512_castps256_ps512(f));
+}
+
+// int16 lane 2L + e of the result: lane 8 (2 (L % 2) + e) + L / 2 of v, i.e. sub-block 2 (L % 2) + e (of
+// four) of row L / 2 when v holds sub-block j of row r at lane 8j + r.
+inline __m512i PairsOfRows(__m512i v) {
+  const __m512i index = _mm512_set_epi16(31, 23, 15, 7, 30, 22, 14, 6, 29, 21, 13, 5, 28, 20, 12, 4, 27, 19, 11, 3, 26,
+                                         18, 10, 2, 25, 17, 9, 1, 24, 16, 8, 0);
+  return _mm512_permutexvar_epi16(index, v);
+}
+
+// int16 lane k of the result: lane 8 j4 + k / 4 of v, i.e. sub-block j4 (of four) of row k / 4 — the row
+// of int32 lane k / 2, which the int16 pair k / 2 adds into — when v is as above.
+inline __m512i SpreadToRows(__m512i v, int j4) {
+  const __m512i lane_row =
+      _mm512_srli_epi16(_mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
+                                         11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                        2);
+  return _mm512_permutexvar_epi16(_mm512_add_epi16(lane_row, _mm512_set1_epi16(static_cast<int16_t>(8 * j4))), v);
+}
 
 // The scales and mins of the eight rows of one group block, spread to the lanes that use them.
 struct GroupScales {
@@ -63,28 +90,25 @@ inline GroupScales UnpackScales(const uint8_t* gb) {
       _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(c, 4), low4), _mm256_and_si256(_mm256_srli_epi16(b, 2), top2));
   GroupScales s;
   const __m512i sc16[2] = {_mm512_cvtepu8_epi16(sc_lo), _mm512_cvtepu8_epi16(sc_hi)};
-  const __m512i lane_row = _mm512_srli_epi16(  // int16 lane 2L + e -> L / 2 (the row of int32 lane L)
-      _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7,
-                       6, 5, 4, 3, 2, 1, 0),
-      2);
 #pragma GCC unroll 8
-  for (int j = 0; j < 8; ++j) {
-    const __m512i index = _mm512_add_epi16(lane_row, _mm512_set1_epi16(static_cast<int16_t>(8 * (j % 4))));
-    s.sv[j] = _mm512_maskz_permutexvar_epi16(0x55555555u, index, sc16[j / 4]);  // high int16 halves zero
+  for (int j = 0; j < 8; ++j) {  // the scale in the low int16 of each int32 lane, the high one zero
+    s.sv[j] = _mm512_and_si512(SpreadToRows(sc16[j / 4], j % 4), _mm512_set1_epi32(0xFFFF));
   }
-  // int16 lane 2L + e: sub-block 2 (L % 2) + e (of the four in the vector), row L / 2.
-  const __m512i min_index = _mm512_set_epi16(31, 23, 15, 7, 30, 22, 14, 6, 29, 21, 13, 5, 28, 20, 12, 4, 27, 19, 11, 3,
-                                             26, 18, 10, 2, 25, 17, 9, 1, 24, 16, 8, 0);
-  s.mins[0] = _mm512_permutexvar_epi16(min_index, _mm512_cvtepu8_epi16(mn_lo));
-  s.mins[1] = _mm512_permutexvar_epi16(min_index, _mm512_cvtepu8_epi16(mn_hi));
-  const __m512i dup = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
-  auto halves = [&](size_t o) {
-    const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + o)));
-    return _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(f));
-  };
-  s.d = halves(0);
-  s.dmin = halves(kRows8KDminOffset);
+  s.mins[0] = PairsOfRows(_mm512_cvtepu8_epi16(mn_lo));
+  s.mins[1] = PairsOfRows(_mm512_cvtepu8_epi16(mn_hi));
+  s.d = RowFactors(gb);
+  s.dmin = RowFactors(gb + kRows8KDminOffset);
   return s;
+}
+
+// out[t * out_stride + r] = the sum of lanes 2r and 2r + 1 of acc[t].
+template <int kNy>
+inline void StoreRows(const __m512 (&acc)[kNy], float* out, size_t out_stride) {
+#pragma GCC unroll 8
+  for (int t = 0; t < kNy; ++t) {
+    const __m512 pairs = _mm512_add_ps(acc[t], _mm512_permute_ps(acc[t], 0xB1));  // lane 2r: row r
+    _mm256_storeu_ps(out + t * out_stride, _mm512_castps512_ps256(_mm512_maskz_compress_ps(0x5555, pairs)));
+  }
 }
 
 inline __m512i Broadcast8(const int8_t* p) {
@@ -101,7 +125,7 @@ void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
 #pragma GCC unroll 8
   for (int t = 0; t < kNy; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* gb = x + i * kGroupBlockBytes;
+    const uint8_t* gb = x + i * kRows8Group * sizeof(BlockQ4K);
     const GroupScales s = UnpackScales(gb);
     __m512i isum[kNy];
 #pragma GCC unroll 8
@@ -143,15 +167,81 @@ void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
       acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(s.dmin, dy), acc[t]);
     }
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < kNy; ++t) {
-    const __m512 pairs = _mm512_add_ps(acc[t], _mm512_permute_ps(acc[t], 0xB1));  // lane 2r: row r
-    _mm256_storeu_ps(out + t * out_stride, _mm512_castps512_ps256(_mm512_maskz_compress_ps(0x5555, pairs)));
-  }
+  StoreRows(acc, out, out_stride);
 }
 
-void Q4KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
-                  int n_tokens, float* out, size_t out_stride) {
+// Q6_K: per group block the 8 rows' quants as unsigned 6-bit values (q + 32) in the Q4_K arrangement
+// (8 bytes of each row per zmm), each sub-block of 16 applied by VPMADDUBSW + VPDPWSSD with its scale
+// (exact int32, two accumulators); the + 32 removed with the activations' sums of 16:
+// 32 * sum_j scale_j * bsum_j (VPMADDWD, four sub-blocks per instruction).
+template <int kNy>
+void GroupQ6K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* out, size_t out_stride) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
+  __m512 acc[kNy];
+#pragma GCC unroll 8
+  for (int t = 0; t < kNy; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* gb = x + i * kRows8Group * sizeof(BlockQ6K);
+    // Sub-block j's scale of row r at int16 lane 8 (j % 4) + r of sc16[j / 4].
+    __m512i sc16[4], sv[16], pairs[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      sc16[q] = _mm512_cvtepi8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8Q6ScalesOffset + 32 * q)));
+      pairs[q] = PairsOfRows(sc16[q]);
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) sv[j] = SpreadToRows(sc16[j / 4], j % 4);
+    const __m512 d = RowFactors(gb);
+    __m512i isum[kNy][2];
+#pragma GCC unroll 8
+    for (int t = 0; t < kNy; ++t) isum[t][0] = isum[t][1] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+#pragma GCC unroll 4
+      for (int m = 0; m < 4; ++m) {
+        auto load = [&](size_t o) { return _mm512_loadu_si512(gb + o); };
+        const size_t o = kRows8Q6QuantsOffset + 192 * (4 * h + m);
+        const __m512i a = load(o), b = load(o + 64), qh = load(o + 128);
+        // (x & low4) | high bits, one VPTERNLOGD (0xEA: (a & b) | c); w[k]: elements 128h + 32k + 8m ..
+        const __m512i w[4] = {
+            _mm512_ternarylogic_epi32(a, low4, _mm512_and_si512(_mm512_slli_epi16(qh, 4), top2), 0xEA),
+            _mm512_ternarylogic_epi32(b, low4, _mm512_and_si512(_mm512_slli_epi16(qh, 2), top2), 0xEA),
+            _mm512_ternarylogic_epi32(_mm512_srli_epi16(a, 4), low4, _mm512_and_si512(qh, top2), 0xEA),
+            _mm512_ternarylogic_epi32(_mm512_srli_epi16(b, 4), low4, _mm512_and_si512(_mm512_srli_epi16(qh, 2), top2),
+                                      0xEA)};
+#pragma GCC unroll 8
+        for (int t = 0; t < kNy; ++t) {
+          const int8_t* yq = ys[t][i].qs + 128 * h + 8 * m;
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {  // sub-block (128h + 32k + 8m) / 16
+            const __m512i p = _mm512_maddubs_epi16(w[k], Broadcast8(yq + 32 * k));
+            isum[t][k % 2] = _mm512_dpwssd_epi32(isum[t][k % 2], p, sv[8 * h + 2 * k + m / 2]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < kNy; ++t) {
+      const BlockQ8K& yb = ys[t][i];
+      __m512i corr = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) {
+        int64_t b4;  // the activations' sums of sub-blocks 4q .. 4q + 3
+        std::memcpy(&b4, yb.bsums + 4 * q, 8);
+        corr = _mm512_add_epi32(corr, _mm512_madd_epi16(pairs[q], _mm512_set1_epi64(b4)));
+      }
+      const __m512i total = _mm512_sub_epi32(_mm512_add_epi32(isum[t][0], isum[t][1]), _mm512_slli_epi32(corr, 5));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(d, _mm512_set1_ps(yb.d)), acc[t]);
+    }
+  }
+  StoreRows(acc, out, out_stride);
+}
+
+// gemv_rows8 of Q4_K (kQ6 false) and Q6_K: the groups of rows [0, n_rows) one after another.
+template <bool kQ6>
+void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
+                int n_tokens, float* out, size_t out_stride) {
   const int64_t nb = n / kQK_K;
   const uint8_t* x = static_cast<const uint8_t*>(vx);
   const size_t group_bytes = kRows8Group * x_stride;
@@ -167,13 +257,21 @@ void Q4KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, co
   }
   WithUpTo8(n_tokens, [&](auto tokens) {
     for (int64_t g = 0; g < n_rows / kRows8Group; ++g) {
-      GroupQ4K<decltype(tokens)::value>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
+      constexpr int kNy = decltype(tokens)::value;
+      if constexpr (kQ6) {
+        GroupQ6K<kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
+      } else {
+        GroupQ4K<kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
+      }
     }
   });
 }
 
 }  // namespace
 
-void RegisterKRows8KernelsAvx512(KernelTable& table) { table[GgmlType::kQ4_K].gemv_rows8 = Q4KGemvRows8; }
+void RegisterKRows8KernelsAvx512(KernelTable& table) {
+  table[GgmlType::kQ4_K].gemv_rows8 = KGemvRows8<false>;
+  table[GgmlType::kQ6_K].gemv_rows8 = KGemvRows8<true>;
+}
 
 }  // namespace isv

@@ -59,8 +59,8 @@ struct TypeKernels {
   // Optional decode kernel for a matrix in the WeightLayout::kRows8 layout (rows8_layout.h): gemv's
   // contract (the rows as if in the file's order), with x at the start of a group and n_rows a
   // multiple of 8; gemv's bits for Q4_0, Q5_0 and IQ4_NL (legacy_rows8_avx512.cc at the AVX-512 level,
-  // legacy_rows8_avx2.cc for Q4_0 and IQ4_NL at the AVX2 level), its own summation order for Q4_K
-  // (k_quant_rows8_avx512.cc, AVX-512): MatMul sends every plain token of a kRows8 matrix through it,
+  // legacy_rows8_avx2.cc for Q4_0 and IQ4_NL at the AVX2 level), its own summation order for Q4_K and
+  // Q6_K (k_quant_rows8_avx512.cc, AVX-512): MatMul sends every plain token of a kRows8 matrix through it,
   // kGemvMaxTokens at a time, so a token's result never depends on its batch. nullptr: MatMul restores
   // each group's file order in a buffer and uses the kernels here. Model repacks a matrix only where
   // the best level has it.
@@ -76,9 +76,9 @@ struct TypeKernels {
   int prefill_rows = 0;
   // Optional prefill kernel for a kRows8 matrix: prefill_gemm's contract and bits for the 8 rows of the
   // group at x (n_rows == 8; x_stride is the row size). Set for Q4_0, Q5_0 and IQ4_NL at both SIMD
-  // levels (prefill_avx512.cc, prefill_avx2.cc). nullptr (Q4_K): MatMul restores each group's rows in a
-  // buffer per token block and runs prefill_gemm on them (the same bits; ~3% of llama-3.2-1b Q4_K_M's
-  // pp256 time).
+  // levels (prefill_avx512.cc, prefill_avx2.cc). nullptr (Q4_K, Q6_K): MatMul restores each group's rows in
+  // a buffer per token block and runs prefill_gemm on them (the same bits; llama-3.2-1b Q4_K_M pp256
+  // 3-6% slower than on the file's order).
   void (*prefill_gemm_rows8)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens,
                              float* out, size_t out_stride) = nullptr;
   // True where vec_dot and gemv compute the prefill order too, because this type's decode is faster
@@ -124,7 +124,7 @@ void RegisterFloatKernelsAvx512(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
 void RegisterRows8KernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order
 void RegisterKQuantKernelsAvx512(KernelTable& table);
-void RegisterKRows8KernelsAvx512(KernelTable& table);   // Q4_K gemv_rows8
+void RegisterKRows8KernelsAvx512(KernelTable& table);   // Q4_K Q6_K gemv_rows8
 void RegisterPrefillKernelsAvx2(KernelTable& table);    // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL prefill_gemm
 void RegisterKPrefillKernelsAvx2(KernelTable& table);   // Q2_K Q3_K Q4_K Q5_K Q6_K prefill_gemm
 void RegisterFloatPrefillKernelsAvx2(KernelTable& table);  // F32 F16 BF16 prefill_gemm

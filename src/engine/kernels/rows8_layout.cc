@@ -97,20 +97,59 @@ void MoveQ4KGroup(int64_t nb, size_t row_bytes, const uint8_t* from, uint8_t* to
   }
 }
 
+// Q6_K (rows8_layout.h), as MoveQ4KGroup.
+template <bool kToGroup>
+void MoveQ6KGroup(int64_t nb, size_t row_bytes, const uint8_t* from, uint8_t* to) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const size_t gb = i * kRows8Group * sizeof(BlockQ6K);
+    for (int r = 0; r < kRows8Group; ++r) {
+      const size_t rb = r * row_bytes + i * sizeof(BlockQ6K);
+      MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ6K, d), gb + 2 * r);
+      for (size_t j = 0; j < sizeof(BlockQ6K::scales); ++j) {
+        MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockQ6K, scales) + j,
+                               gb + kRows8Q6ScalesOffset + kRows8Group * j + r);
+      }
+      for (size_t q = 0; q < sizeof(BlockQ6K::ql); q += 8) {  // half h = q / 64, m = q % 32 / 8, second 32 q % 64 / 32
+        MovePiece<kToGroup, 8>(
+            from, to, rb + offsetof(BlockQ6K, ql) + q,
+            gb + kRows8Q6QuantsOffset + 192 * (4 * (q / 64) + q % 32 / 8) + 64 * (q % 64 / 32) + 8 * r);
+      }
+      for (size_t q = 0; q < sizeof(BlockQ6K::qh); q += 8) {  // half q / 32, m = q % 32 / 8
+        MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ6K, qh) + q,
+                               gb + kRows8Q6QuantsOffset + 192 * (4 * (q / 32) + q % 32 / 8) + 128 + 8 * r);
+      }
+    }
+  }
+}
+
+// The group / row mover of a K-quant type with a kRows8 form (else nullptr).
+using MoveFn = void (*)(int64_t nb, size_t row_bytes, const uint8_t* from, uint8_t* to);
+MoveFn KMover(GgmlType type, bool to_group) {
+  switch (type) {
+    case GgmlType::kQ4_K:
+      return to_group ? MoveQ4KGroup<true> : MoveQ4KGroup<false>;
+    case GgmlType::kQ6_K:
+      return to_group ? MoveQ6KGroup<true> : MoveQ6KGroup<false>;
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 bool HasRows8Layout(GgmlType type) {
-  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kIQ4_NL || type == GgmlType::kQ4_K;
+  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kIQ4_NL || type == GgmlType::kQ4_K ||
+         type == GgmlType::kQ6_K;
 }
 
 void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
   const size_t row_bytes = RowSize(type, n);
-  if (type == GgmlType::kQ4_K) {
+  if (const MoveFn move = KMover(type, true)) {
     std::vector<uint8_t> rows(kRows8Group * row_bytes);
     for (int64_t r0 = 0; r0 < n_rows; r0 += kRows8Group) {
       uint8_t* group = data + static_cast<size_t>(r0) * row_bytes;
       std::memcpy(rows.data(), group, rows.size());
-      MoveQ4KGroup<true>(n / kQK_K, row_bytes, rows.data(), group);
+      move(n / kQK_K, row_bytes, rows.data(), group);
     }
     return;
   }
@@ -127,14 +166,13 @@ void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
 }
 
 void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows) {
+  if (const MoveFn move = KMover(type, false)) return move(n / kQK_K, RowSize(type, n), group, rows);
   const int64_t nb = n / kQK;
   switch (type) {
     case GgmlType::kQ4_0:
       return UnpackGroup<BlockQ4_0>(nb, group, rows);
     case GgmlType::kQ5_0:
       return UnpackGroup<BlockQ5_0>(nb, group, rows);
-    case GgmlType::kQ4_K:
-      return MoveQ4KGroup<false>(n / kQK_K, RowSize(type, n), group, rows);
     default:  // kIQ4_NL
       return UnpackGroup<BlockIq4Nl>(nb, group, rows);
   }

@@ -1,4 +1,4 @@
-// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0, IQ4_NL and Q4_K matrices:
+// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0, IQ4_NL, Q4_K and Q6_K matrices:
 // groups of 8 consecutive rows, interleaved block by block, in the order the 8-row decode kernels
 // (legacy_rows8_avx512.cc; legacy_rows8_avx2.cc reads each 32 bytes of words as "word m of rows 0-7";
 // k_quant_rows8_avx512.cc) consume them. Model repacks these matrices into it at load, in place in its
@@ -26,6 +26,15 @@
 //                   32-bit lane 2r + h of such a zmm is row r's bytes 8m + 4h .. 8m + 4h + 3, which
 //                   meet the activations 64c + 8m + 4h.. (low) and 64c + 32 + 8m + 4h.. (high): one
 //                   64-bit broadcast of the activations each.
+//
+// Q6_K (k_quant_rows8_avx512.cc), 1680 bytes per group block:
+//   d[8]            the 8 rows' fp16 scales, at 0;
+//   scales[16][8]   sub-block j's int8 scale of row r at 16 + 8 j + r;
+//   quants[2][4]    at 144, 192 bytes for each half h and m = 0..3, in the order the kernel reads them:
+//                   64 bytes holding row r's ql bytes 64h + 8m .. + 7 at 8 r, 64 holding its ql bytes
+//                   64h + 32 + 8m .. + 7, 64 holding its qh bytes 32h + 8m .. + 7. Together they give the
+//                   quants of elements 128h + 32k + 8m .. + 7, k = 0..3, of the 8 rows (8 bytes of each
+//                   row per zmm, as Q4_K's).
 #pragma once
 
 #include <cstddef>
@@ -46,6 +55,10 @@ constexpr size_t Rows8WordsOffset(bool has_qh) { return kRows8QhOffset + (has_qh
 inline constexpr size_t kRows8KDminOffset = 2 * kRows8Group;
 inline constexpr size_t kRows8KScalesOffset = 4 * kRows8Group;
 inline constexpr size_t kRows8KQsOffset = kRows8KScalesOffset + 12 * kRows8Group;
+
+// Byte offsets in a Q6_K group block (above).
+inline constexpr size_t kRows8Q6ScalesOffset = 2 * kRows8Group;
+inline constexpr size_t kRows8Q6QuantsOffset = kRows8Q6ScalesOffset + 16 * kRows8Group;
 
 // Whether `type` has a kRows8 form.
 bool HasRows8Layout(GgmlType type);

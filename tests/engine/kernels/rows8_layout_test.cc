@@ -22,6 +22,7 @@ namespace isv {
 namespace {
 
 constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kIQ4_NL};
+constexpr GgmlType kKTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K};  // kRows8 kernels in their own order
 
 std::vector<uint8_t> Repacked(const TestMatrix& m) {
   std::vector<uint8_t> bytes = m.bytes;
@@ -31,9 +32,8 @@ std::vector<uint8_t> Repacked(const TestMatrix& m) {
 
 TEST(Rows8LayoutTest, OnlyTheseTypes) {
   for (GgmlType type : kTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
-  EXPECT_TRUE(HasRows8Layout(GgmlType::kQ4_K));
-  for (GgmlType type :
-       {GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kF16}) {
+  for (GgmlType type : kKTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1, GgmlType::kQ5_K, GgmlType::kF16}) {
     EXPECT_FALSE(HasRows8Layout(type)) << TypeName(type);
   }
 }
@@ -199,98 +199,148 @@ TEST(Rows8LayoutTest, Q4KRepackPlacesEveryByteAsSpecified) {
   }
 }
 
-// Q4_K's gemv_rows8 sums in its own order: within the float tolerance of the scalar vec_dot on the
-// file's order (as the SIMD vec_dots, k_quant_test.cc), each token's result independent of the others
-// in the call, and nothing written outside out[t * out_stride + r], r < n_rows.
-TEST(Rows8LayoutTest, Q4KGemvRows8MatchesTheScalarOracle) {
-  const TypeKernels& k = GetKernels(GgmlType::kQ4_K, BestIsa());
-  if (k.gemv_rows8 == nullptr) GTEST_SKIP() << "no kRows8 Q4_K kernel at " << IsaName(BestIsa());
-  std::mt19937 rng(16);
-  const TypeKernels& scalar = GetKernels(GgmlType::kQ4_K, Isa::kScalar);
-  for (int64_t n : {256, 768, 2048}) {
-    for (int64_t n_rows : {8, 24}) {
-      const TestMatrix m = MakeTestMatrix(GgmlType::kQ4_K, n, n_rows, 0.05f, rng);
-      const std::vector<uint8_t> packed = Repacked(m);
-      const size_t row_bytes = m.view.row_bytes();
-      const size_t a_row = RowSize(GgmlType::kQ8_K, n);
-      std::vector<uint8_t> act(a_row * 8);
-      std::normal_distribution<float> dist;
-      std::vector<float> f(n);
-      for (int t = 0; t < 8; ++t) {
-        for (float& v : f) v = (t % 3 == 0 ? 10.f : 0.5f) * dist(rng);
-        GetKernels(GgmlType::kQ8_K, Isa::kScalar).from_float(f.data(), &act[t * a_row], n);
-      }
-      const size_t stride = n_rows + 3;
-      std::vector<float> alone(stride * 8, -7.0f);
-      for (int t = 0; t < 8; ++t) {
-        k.gemv_rows8(n, packed.data(), row_bytes, n_rows, &act[t * a_row], a_row, 1, &alone[t * stride], stride);
-      }
-      for (int tokens = 1; tokens <= 8; ++tokens) {
-        std::vector<float> got(stride * tokens, -7.0f);
-        k.gemv_rows8(n, packed.data(), row_bytes, n_rows, act.data(), a_row, tokens, got.data(), stride);
-        for (int t = 0; t < tokens; ++t) {
-          for (size_t r = 0; r < stride; ++r) {
-            const float g = got[t * stride + r];
-            ASSERT_TRUE(SameBits(g, alone[t * stride + r]))
-                << "n " << n << " tokens " << tokens << " t " << t << " r " << r;
-            if (static_cast<int64_t>(r) >= n_rows) {
-              ASSERT_EQ(g, -7.0f) << "written outside the rows: " << r;
-              continue;
-            }
-            const std::vector<uint8_t> row(m.bytes.begin() + r * row_bytes, m.bytes.begin() + (r + 1) * row_bytes);
-            const float want = scalar.vec_dot(n, row.data(), &act[t * a_row]);
-            const double bound = MagnitudeBound(GgmlType::kQ4_K, row, Dequantize(GgmlType::kQ8_K, &act[t * a_row], n));
-            ASSERT_NEAR(g, want, 1e-5 * bound + 1e-30) << "n " << n << " rows " << n_rows << " t " << t << " r " << r;
+// Q6_K: block i of group g holds d[8], sub-block j's scale of row r at 16 + 8 j + r, and at 144 + 192 (4 h +
+// m) + 8 r row r's ql bytes 64 h + 8 m .. + 7, 64 bytes later its ql bytes 64 h + 32 + 8 m .., 128 bytes
+// later its qh bytes 32 h + 8 m ...
+TEST(Rows8LayoutTest, Q6KRepackPlacesEveryByteAsSpecified) {
+  std::mt19937 rng(18);
+  const int64_t n = 512, n_rows = 16, nb = n / kQK_K;
+  const TestMatrix m = MakeTestMatrix(GgmlType::kQ6_K, n, n_rows, 1.0f, rng);
+  const std::vector<uint8_t> packed = Repacked(m);
+  ASSERT_EQ(packed.size(), m.bytes.size());
+  const size_t row_bytes = m.view.row_bytes();
+  for (int64_t g = 0; g < n_rows / 8; ++g) {
+    for (int64_t i = 0; i < nb; ++i) {
+      const uint8_t* gb = &packed[g * 8 * row_bytes + i * 8 * sizeof(BlockQ6K)];
+      for (int r = 0; r < 8; ++r) {
+        BlockQ6K src;
+        std::memcpy(&src, &m.bytes[(g * 8 + r) * row_bytes + i * sizeof(BlockQ6K)], sizeof(src));
+        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d of row " << r;
+        for (int j = 0; j < 16; ++j) EXPECT_EQ(static_cast<int8_t>(gb[16 + 8 * j + r]), src.scales[j]) << j;
+        for (int h = 0; h < 2; ++h) {
+          for (int q = 0; q < 4; ++q) {
+            const uint8_t* part = gb + 144 + 192 * (4 * h + q) + 8 * r;
+            ASSERT_EQ(std::memcmp(part, src.ql + 64 * h + 8 * q, 8), 0)
+                << "ql: group " << g << " block " << i << " row " << r << " half " << h << " part " << q;
+            ASSERT_EQ(std::memcmp(part + 64, src.ql + 64 * h + 32 + 8 * q, 8), 0)
+                << "ql + 32: group " << g << " block " << i << " row " << r << " half " << h << " part " << q;
+            ASSERT_EQ(std::memcmp(part + 128, src.qh + 32 * h + 8 * q, 8), 0)
+                << "qh: group " << g << " block " << i << " row " << r << " half " << h << " part " << q;
           }
         }
       }
     }
   }
+  std::vector<uint8_t> rows(8 * row_bytes);
+  for (int64_t g = 0; g < n_rows / 8; ++g) {
+    UnpackRows8(GgmlType::kQ6_K, n, &packed[g * 8 * row_bytes], rows.data());
+    EXPECT_EQ(std::memcmp(rows.data(), &m.bytes[g * 8 * row_bytes], rows.size()), 0) << "group " << g;
+  }
 }
 
-// MatMul on a kRows8 Q4_K matrix: prompt tokens (the prefill kernel on each group's restored rows) and
-// levels without gemv_rows8 (restored rows) bit for bit as on the original; plain tokens through
+// The K-quant gemv_rows8 kernels sum in their own order: within the float tolerance of the scalar
+// vec_dot on the file's order (as the SIMD vec_dots, k_quant_test.cc), each token's result independent
+// of the others in the call, and nothing written outside out[t * out_stride + r], r < n_rows.
+TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
+  std::mt19937 rng(16);
+  int checked = 0;
+  for (GgmlType type : kKTypes) {
+    const TypeKernels& k = GetKernels(type, BestIsa());
+    if (k.gemv_rows8 == nullptr) continue;
+    const TypeKernels& scalar = GetKernels(type, Isa::kScalar);
+    ++checked;
+    for (int64_t n : {256, 768, 2048}) {
+      for (int64_t n_rows : {8, 24}) {
+        const TestMatrix m = MakeTestMatrix(type, n, n_rows, 0.05f, rng);
+        const std::vector<uint8_t> packed = Repacked(m);
+        const size_t row_bytes = m.view.row_bytes();
+        const size_t a_row = RowSize(GgmlType::kQ8_K, n);
+        std::vector<uint8_t> act(a_row * 8);
+        std::normal_distribution<float> dist;
+        std::vector<float> f(n);
+        for (int t = 0; t < 8; ++t) {
+          for (float& v : f) v = (t % 3 == 0 ? 10.f : 0.5f) * dist(rng);
+          GetKernels(GgmlType::kQ8_K, Isa::kScalar).from_float(f.data(), &act[t * a_row], n);
+        }
+        const size_t stride = n_rows + 3;
+        std::vector<float> alone(stride * 8, -7.0f);
+        for (int t = 0; t < 8; ++t) {
+          k.gemv_rows8(n, packed.data(), row_bytes, n_rows, &act[t * a_row], a_row, 1, &alone[t * stride], stride);
+        }
+        for (int tokens = 1; tokens <= 8; ++tokens) {
+          std::vector<float> got(stride * tokens, -7.0f);
+          k.gemv_rows8(n, packed.data(), row_bytes, n_rows, act.data(), a_row, tokens, got.data(), stride);
+          for (int t = 0; t < tokens; ++t) {
+            for (size_t r = 0; r < stride; ++r) {
+              const float g = got[t * stride + r];
+              ASSERT_TRUE(SameBits(g, alone[t * stride + r]))
+                  << "n " << n << " tokens " << tokens << " t " << t << " r " << r;
+              if (static_cast<int64_t>(r) >= n_rows) {
+                ASSERT_EQ(g, -7.0f) << "written outside the rows: " << r;
+                continue;
+              }
+              const std::vector<uint8_t> row(m.bytes.begin() + r * row_bytes, m.bytes.begin() + (r + 1) * row_bytes);
+              const float want = scalar.vec_dot(n, row.data(), &act[t * a_row]);
+              const double bound = MagnitudeBound(type, row, Dequantize(GgmlType::kQ8_K, &act[t * a_row], n));
+              ASSERT_NEAR(g, want, 1e-5 * bound + 1e-30)
+                  << TypeName(type) << " n " << n << " rows " << n_rows << " t " << t << " r " << r;
+            }
+          }
+        }
+      }
+    }
+  }
+  if (BestIsa() >= Isa::kAvx512) {
+    EXPECT_EQ(checked, 2) << "Q4_K and Q6_K have kRows8 kernels at the AVX-512 level";
+  }
+}
+
+// MatMul on a kRows8 Q4_K / Q6_K matrix: prompt tokens (the prefill kernel on each group's restored rows)
+// and levels without gemv_rows8 (restored rows) bit for bit as on the original; plain tokens through
 // gemv_rows8 within tolerance, and a token's result the same in any batch. Guarded as above.
-TEST(Rows8LayoutTest, Q4KMatMulOnTheRepackedMatrix) {
+TEST(Rows8LayoutTest, KMatMulOnTheRepackedMatrix) {
   std::mt19937 rng(17);
   ThreadPool pool(2);
-  const int64_t n_in = 768, n_out = 136;
-  const TestMatrix m = MakeTestMatrix(GgmlType::kQ4_K, n_in, n_out, 0.05f, rng);
-  const GuardedCopy packed(Repacked(m));
-  TensorView v = m.view;
-  v.data = packed.data();
-  v.layout = WeightLayout::kRows8;
-  std::normal_distribution<float> dist;
-  const size_t row_bytes = m.view.row_bytes();
-  for (Isa isa : AllIsas()) {
-    const bool own_order = GetKernels(GgmlType::kQ4_K, isa).gemv_rows8 != nullptr;
-    std::vector<float> x(n_in * 35);
-    for (float& e : x) e = dist(rng);
-    std::vector<float> single(n_out * 35);  // each token alone
-    for (int64_t t = 0; t < 35; ++t) {
-      MatMulScratch s;
-      MatMul(v, &x[t * n_in], 1, &single[t * n_out], pool, s, isa, 0);
-    }
-    for (auto [n_tokens, n_prefill] :
-         {std::pair<int64_t, int64_t>{1, 0}, {5, 0}, {8, 0}, {9, 0}, {35, 0}, {20, 20}, {23, 17}, {1, 1}}) {
-      std::vector<float> want(n_out * n_tokens), got(n_out * n_tokens);
-      MatMulScratch s1, s2;
-      MatMul(m.view, x.data(), n_tokens, want.data(), pool, s1, isa, n_prefill);
-      MatMul(v, x.data(), n_tokens, got.data(), pool, s2, isa, n_prefill);
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        const bool plain = t < n_tokens - n_prefill;
-        for (int64_t r = 0; r < n_out; ++r) {
-          const float g = got[t * n_out + r], w = want[t * n_out + r];
-          SCOPED_TRACE(std::string(IsaName(isa)) + " tokens " + std::to_string(n_tokens) + " prefill " +
-                       std::to_string(n_prefill) + " t " + std::to_string(t) + " r " + std::to_string(r));
-          if (!plain || !own_order) {
-            ASSERT_TRUE(SameBits(g, w)) << g << " vs " << w;
-            continue;
+  for (GgmlType type : kKTypes) {
+    const int64_t n_in = 768, n_out = 136;
+    const TestMatrix m = MakeTestMatrix(type, n_in, n_out, 0.05f, rng);
+    const GuardedCopy packed(Repacked(m));
+    TensorView v = m.view;
+    v.data = packed.data();
+    v.layout = WeightLayout::kRows8;
+    std::normal_distribution<float> dist;
+    const size_t row_bytes = m.view.row_bytes();
+    for (Isa isa : AllIsas()) {
+      const bool own_order = GetKernels(type, isa).gemv_rows8 != nullptr;
+      std::vector<float> x(n_in * 35);
+      for (float& e : x) e = dist(rng);
+      std::vector<float> single(n_out * 35);  // each token alone
+      for (int64_t t = 0; t < 35; ++t) {
+        MatMulScratch s;
+        MatMul(v, &x[t * n_in], 1, &single[t * n_out], pool, s, isa, 0);
+      }
+      for (auto [n_tokens, n_prefill] :
+           {std::pair<int64_t, int64_t>{1, 0}, {5, 0}, {8, 0}, {9, 0}, {35, 0}, {20, 20}, {23, 17}, {1, 1}}) {
+        std::vector<float> want(n_out * n_tokens), got(n_out * n_tokens);
+        MatMulScratch s1, s2;
+        MatMul(m.view, x.data(), n_tokens, want.data(), pool, s1, isa, n_prefill);
+        MatMul(v, x.data(), n_tokens, got.data(), pool, s2, isa, n_prefill);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          const bool plain = t < n_tokens - n_prefill;
+          for (int64_t r = 0; r < n_out; ++r) {
+            const float g = got[t * n_out + r], w = want[t * n_out + r];
+            SCOPED_TRACE(std::string(TypeName(type)) + " " + std::string(IsaName(isa)) + " tokens " +
+                         std::to_string(n_tokens) + " prefill " + std::to_string(n_prefill) + " t " +
+                         std::to_string(t) + " r " + std::to_string(r));
+            if (!plain || !own_order) {
+              ASSERT_TRUE(SameBits(g, w)) << g << " vs " << w;
+              continue;
+            }
+            ASSERT_TRUE(SameBits(g, single[t * n_out + r])) << "batch of " << n_tokens << ": " << g;
+            const std::vector<uint8_t> row(m.bytes.begin() + r * row_bytes, m.bytes.begin() + (r + 1) * row_bytes);
+            const std::vector<float> xt(x.begin() + t * n_in, x.begin() + (t + 1) * n_in);
+            ASSERT_NEAR(g, w, 2e-5 * MagnitudeBound(type, row, xt) + 1e-30);
           }
-          ASSERT_TRUE(SameBits(g, single[t * n_out + r])) << "batch of " << n_tokens << ": " << g;
-          const std::vector<uint8_t> row(m.bytes.begin() + r * row_bytes, m.bytes.begin() + (r + 1) * row_bytes);
-          const std::vector<float> xt(x.begin() + t * n_in, x.begin() + (t + 1) * n_in);
-          ASSERT_NEAR(g, w, 2e-5 * MagnitudeBound(GgmlType::kQ4_K, row, xt) + 1e-30);
         }
       }
     }

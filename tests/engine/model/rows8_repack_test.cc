@@ -1,10 +1,10 @@
 // Model's load-time repacking into WeightLayout::kRows8 (Model::RepackForDecode): which matrices it
-// repacks, and that a repacked model computes exactly the logits of the same file used in place from the
-// mmap (not repacked), for a prompt and the decode steps after it (Q4_K, whose kRows8 kernel sums in
-// its own order: the same within float rounding).
+// repacks, and that a repacked model computes the logits of the same file used in place from the mmap
+// (not repacked), for a prompt and the decode steps after it, within float rounding.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/rows8_layout.h"
 #include "engine/model/context.h"
 #include "engine/model/golden_testutil.h"
 #include "engine/model/model.h"
@@ -21,8 +22,6 @@ namespace {
 
 using golden::TestdataDir;
 using golden::TestdataPresent;
-
-const std::string kModel = "/models/tiny-llama-Q4_0.gguf";
 
 // Logits of every step: a flagged 9-token prompt, then 6 decode tokens.
 std::vector<std::vector<float>> StepLogits(const Model& model) {
@@ -46,68 +45,52 @@ std::vector<std::vector<float>> StepLogits(const Model& model) {
   return steps;
 }
 
-TEST(Rows8RepackTest, RepackedModelGivesTheLogitsOfTheFileOrder) {
-  if (!TestdataPresent()) GTEST_SKIP() << "../shared/testdata absent";
-  auto copied = Model::Load(TestdataDir() + kModel, GgufMemory::kHugePages);
-  auto mapped = Model::Load(TestdataDir() + kModel, GgufMemory::kMap);
-  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
-  ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
-  const Model& a = **copied;
-  const Model& b = **mapped;
-
-  // In place from the mmap nothing is repacked; a private copy is, where the CPU has the kernel.
-  EXPECT_EQ(b.rows8_matrices(), 0);
-  const bool expect_repack = a.file().writable() && GetKernels(GgmlType::kQ4_0).gemv_rows8 != nullptr;
-  const int n_layer = a.params().n_layer;
-  EXPECT_EQ(a.rows8_matrices(), expect_repack ? 7 * n_layer : 0);  // q k v o gate up down
-  const WeightLayout want = expect_repack ? WeightLayout::kRows8 : WeightLayout::kRows;
-  for (const LayerWeights& l : a.weights().layers) {
-    for (const TensorView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) {
-      EXPECT_EQ(v->layout, want) << v->name;
-      EXPECT_EQ(a.file().FindTensor(v->name)->layout, want) << v->name << " (the file's view)";
-    }
-  }
-  // Looked up by row: never repacked (tied output too).
-  EXPECT_EQ(a.weights().token_embd.layout, WeightLayout::kRows);
-  if (!expect_repack) GTEST_SKIP() << "no kRows8 kernel at this CPU's level or THP unavailable: nothing to compare";
-
-  const std::vector<std::vector<float>> got = StepLogits(a), reference = StepLogits(b);
-  ASSERT_EQ(got.size(), reference.size());
-  for (size_t s = 0; s < got.size(); ++s) {
-    ASSERT_EQ(got[s].size(), reference[s].size());
-    EXPECT_EQ(std::memcmp(got[s].data(), reference[s].data(), got[s].size() * sizeof(float)), 0) << "step " << s;
-  }
+// Which matrices a private copy repacks: those of a type with a kRows8 decode kernel at this CPU's
+// level and a multiple of 8 rows, among the matrices only MatMul reads (never token_embd, whose rows are
+// looked up, nor a tied output, which is token_embd).
+bool ExpectRepacked(const Model& m, const TensorView& v) {
+  return m.file().writable() && HasRows8Layout(v.type) && GetKernels(v.type).gemv_rows8 != nullptr && v.ne[1] % 8 == 0;
 }
 
-// A Q4_K_M file: its Q4_K layer matrices are repacked (the others, Q6_K, are not); the decode logits
-// agree with the file order's within float rounding (the kernels differ only in summation order).
-TEST(Rows8RepackTest, Q4KMatricesRepackedAndCloseToTheFileOrder) {
+class Rows8RepackTest : public ::testing::TestWithParam<std::string> {};
+
+// The repacked matrices, and the logits against the same file used in place from the mmap (nothing
+// repacked). Q4_0 / Q5_0 / IQ4_NL's kRows8 kernels give the file order's bits (rows8_layout_test.cc),
+// Q4_K / Q6_K's sum in their own order, so: every step keeps its argmax and stays within 5% of the
+// largest logit, and all but one agree to float rounding. (Step 2 of this sequence on tiny-llama-Q4_K_M
+// sits on a rounding edge of an activation quantization: there the file-order logits of the AVX2 and
+// scalar levels differ from the AVX-512 level's by 0.63 of 29.5 too.)
+TEST_P(Rows8RepackTest, RepackedModelGivesTheLogitsOfTheFileOrder) {
   if (!TestdataPresent()) GTEST_SKIP() << "../shared/testdata absent";
-  const std::string path = TestdataDir() + "/models/tiny-llama-Q4_K_M.gguf";
+  const std::string path = TestdataDir() + "/models/" + GetParam();
   auto copied = Model::Load(path, GgufMemory::kHugePages);
   auto mapped = Model::Load(path, GgufMemory::kMap);
   ASSERT_TRUE(copied.ok()) << copied.status().ToString();
   ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
   const Model& a = **copied;
-  if (!a.file().writable() || GetKernels(GgmlType::kQ4_K).gemv_rows8 == nullptr) {
-    GTEST_SKIP() << "no kRows8 Q4_K kernel at this CPU's level or THP unavailable";
-  }
-  int q4k = 0;
-  for (const LayerWeights& l : a.weights().layers) {
-    for (const TensorView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) {
-      const bool repack = v->type == GgmlType::kQ4_K && v->ne[1] % 8 == 0;
-      q4k += repack;
-      EXPECT_EQ(v->layout, repack ? WeightLayout::kRows8 : WeightLayout::kRows) << v->name << " " << TypeName(v->type);
-    }
-  }
-  EXPECT_GT(q4k, 0);
-  EXPECT_EQ(a.rows8_matrices(), q4k);
+  const Model& b = **mapped;
 
-  // Step 2 of this sequence sits on a rounding edge (an activation quantization that flips with the
-  // last bit of its input): the file-order logits of the AVX2 and scalar levels differ there from the
-  // AVX-512 level's by 0.63 (largest logit 29.5) too, as the repacked model's do. So: every step keeps
-  // its argmax and stays within 5% of the largest logit, and all but one agree to float rounding.
-  const std::vector<std::vector<float>> got = StepLogits(a), reference = StepLogits(**mapped);
+  EXPECT_EQ(b.rows8_matrices(), 0);  // in place from the mmap nothing is repacked
+  int expected = 0;
+  auto check = [&](const TensorView& v) {
+    const bool repacked = ExpectRepacked(a, v);
+    expected += repacked;
+    const WeightLayout want = repacked ? WeightLayout::kRows8 : WeightLayout::kRows;
+    EXPECT_EQ(v.layout, want) << v.name << " " << TypeName(v.type);
+    EXPECT_EQ(a.file().FindTensor(v.name)->layout, want) << v.name << " (the file's view)";
+  };
+  for (const LayerWeights& l : a.weights().layers) {
+    for (const TensorView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) check(*v);
+  }
+  if (!a.params().tied_output) check(a.weights().output);
+  EXPECT_EQ(a.weights().token_embd.layout, WeightLayout::kRows);
+  EXPECT_EQ(a.rows8_matrices(), expected);
+  if (expected == 0) GTEST_SKIP() << "no kRows8 kernel at this CPU's level or THP unavailable: nothing to compare";
+  if (BestIsa() >= Isa::kAvx512) {
+    EXPECT_GE(expected, 7 * a.params().n_layer);  // all layer matrices
+  }
+
+  const std::vector<std::vector<float>> got = StepLogits(a), reference = StepLogits(b);
   ASSERT_EQ(got.size(), reference.size());
   int close = 0;
   for (size_t s = 0; s < got.size(); ++s) {
@@ -125,6 +108,13 @@ TEST(Rows8RepackTest, Q4KMatricesRepackedAndCloseToTheFileOrder) {
   }
   EXPECT_GE(close, static_cast<int>(got.size()) - 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Models, Rows8RepackTest, ::testing::Values("tiny-llama-Q4_0.gguf", "tiny-llama-Q4_K_M.gguf"),
+                         [](const auto& info) {
+                           std::string n = info.param.substr(0, info.param.find('.'));
+                           for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace isv
