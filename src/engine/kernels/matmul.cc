@@ -361,7 +361,14 @@ void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, i
 }
 
 void DequantizeRow(const TensorView& w, int64_t row, float* out) {
-  assert(w.layout == WeightLayout::kRows);
+  if (w.layout == WeightLayout::kRows8) {  // a tied output matrix (Model): the row restored first
+    thread_local std::vector<uint8_t> buffer;
+    GrowTo(buffer, w.row_bytes());
+    const uint8_t* group = static_cast<const uint8_t*>(w.data) + (row - row % kRows8Group) * w.row_bytes();
+    UnpackRow8(w.type, w.ne[0], group, static_cast<int>(row % kRows8Group), buffer.data());
+    GetKernels(w.type).to_float(buffer.data(), out, w.ne[0]);
+    return;
+  }
   GetKernels(w.type).to_float(w.row(row), out, w.ne[0]);
 }
 

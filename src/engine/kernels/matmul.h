@@ -55,7 +55,8 @@ struct MatMulOutput {
 void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool,
                   MatMulScratch& scratch, int64_t n_prefill = 0);
 
-// Copies row `row` of w, dequantized, into out (w.ne[0] floats). Used for embedding lookups.
+// Copies row `row` of w, dequantized, into out (w.ne[0] floats). Used for embedding lookups (of a kRows8
+// matrix too: a tied output that Model repacked).
 void DequantizeRow(const TensorView& w, int64_t row, float* out);
 
 }  // namespace isv

@@ -75,61 +75,57 @@ inline void MovePiece(const uint8_t* from, uint8_t* to, size_t row_at, size_t gr
   }
 }
 
-// Q4_K (rows8_layout.h). kToGroup: the 8 rows at `from` (row stride row_bytes) into the group blocks at
-// `to`; else the group blocks at `from` back into rows at `to`.
+// Q4_K (rows8_layout.h). kToGroup: row r of a group (at `from`) into the group's blocks (at `to`); else
+// the group's blocks (at `from`) back into row r (at `to`).
 template <bool kToGroup>
-void MoveQ4KGroup(int64_t nb, size_t row_bytes, const uint8_t* from, uint8_t* to) {
+void MoveQ4KRow(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
   for (int64_t i = 0; i < nb; ++i) {
     const size_t gb = i * kRows8Group * sizeof(BlockQ4K);
-    for (int r = 0; r < kRows8Group; ++r) {
-      const size_t rb = r * row_bytes + i * sizeof(BlockQ4K);
-      MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ4K, d), gb + 2 * r);
-      MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ4K, dmin), gb + kRows8KDminOffset + 2 * r);
-      for (size_t p = 0; p < kKScaleBytes; ++p) {
-        MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockQ4K, scales) + p,
-                               gb + kRows8KScalesOffset + kRows8Group * p + r);
-      }
-      for (size_t q = 0; q < sizeof(BlockQ4K::qs); q += 8) {  // chunk c = q / 32, m = q % 32 / 8
-        MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ4K, qs) + q,
-                               gb + kRows8KQsOffset + 256 * (q / 32) + 64 * (q % 32 / 8) + 8 * r);
-      }
+    const size_t rb = i * sizeof(BlockQ4K);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ4K, d), gb + 2 * r);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ4K, dmin), gb + kRows8KDminOffset + 2 * r);
+    for (size_t p = 0; p < kKScaleBytes; ++p) {
+      MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockQ4K, scales) + p,
+                             gb + kRows8KScalesOffset + kRows8Group * p + r);
+    }
+    for (size_t q = 0; q < sizeof(BlockQ4K::qs); q += 8) {  // chunk c = q / 32, m = q % 32 / 8
+      MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ4K, qs) + q,
+                             gb + kRows8KQsOffset + 256 * (q / 32) + 64 * (q % 32 / 8) + 8 * r);
     }
   }
 }
 
-// Q6_K (rows8_layout.h), as MoveQ4KGroup.
+// Q6_K (rows8_layout.h), as MoveQ4KRow.
 template <bool kToGroup>
-void MoveQ6KGroup(int64_t nb, size_t row_bytes, const uint8_t* from, uint8_t* to) {
+void MoveQ6KRow(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
   for (int64_t i = 0; i < nb; ++i) {
     const size_t gb = i * kRows8Group * sizeof(BlockQ6K);
-    for (int r = 0; r < kRows8Group; ++r) {
-      const size_t rb = r * row_bytes + i * sizeof(BlockQ6K);
-      MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ6K, d), gb + 2 * r);
-      for (size_t j = 0; j < sizeof(BlockQ6K::scales); ++j) {
-        MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockQ6K, scales) + j,
-                               gb + kRows8Q6ScalesOffset + kRows8Group * j + r);
-      }
-      for (size_t q = 0; q < sizeof(BlockQ6K::ql); q += 8) {  // half h = q / 64, m = q % 32 / 8, second 32 q % 64 / 32
-        MovePiece<kToGroup, 8>(
-            from, to, rb + offsetof(BlockQ6K, ql) + q,
-            gb + kRows8Q6QuantsOffset + 192 * (4 * (q / 64) + q % 32 / 8) + 64 * (q % 64 / 32) + 8 * r);
-      }
-      for (size_t q = 0; q < sizeof(BlockQ6K::qh); q += 8) {  // half q / 32, m = q % 32 / 8
-        MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ6K, qh) + q,
-                               gb + kRows8Q6QuantsOffset + 192 * (4 * (q / 32) + q % 32 / 8) + 128 + 8 * r);
-      }
+    const size_t rb = i * sizeof(BlockQ6K);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ6K, d), gb + 2 * r);
+    for (size_t j = 0; j < sizeof(BlockQ6K::scales); ++j) {
+      MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockQ6K, scales) + j,
+                             gb + kRows8Q6ScalesOffset + kRows8Group * j + r);
+    }
+    for (size_t q = 0; q < sizeof(BlockQ6K::ql); q += 8) {  // half q / 64, m = q % 32 / 8, second 32: q % 64 / 32
+      MovePiece<kToGroup, 8>(
+          from, to, rb + offsetof(BlockQ6K, ql) + q,
+          gb + kRows8Q6QuantsOffset + 192 * (4 * (q / 64) + q % 32 / 8) + 64 * (q % 64 / 32) + 8 * r);
+    }
+    for (size_t q = 0; q < sizeof(BlockQ6K::qh); q += 8) {  // half q / 32, m = q % 32 / 8
+      MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ6K, qh) + q,
+                             gb + kRows8Q6QuantsOffset + 192 * (4 * (q / 32) + q % 32 / 8) + 128 + 8 * r);
     }
   }
 }
 
-// The group / row mover of a K-quant type with a kRows8 form (else nullptr).
-using MoveFn = void (*)(int64_t nb, size_t row_bytes, const uint8_t* from, uint8_t* to);
-MoveFn KMover(GgmlType type, bool to_group) {
+// The row mover of a K-quant type with a kRows8 form (else nullptr).
+using MoveRowFn = void (*)(int64_t nb, int r, const uint8_t* from, uint8_t* to);
+MoveRowFn KRowMover(GgmlType type, bool to_group) {
   switch (type) {
     case GgmlType::kQ4_K:
-      return to_group ? MoveQ4KGroup<true> : MoveQ4KGroup<false>;
+      return to_group ? MoveQ4KRow<true> : MoveQ4KRow<false>;
     case GgmlType::kQ6_K:
-      return to_group ? MoveQ6KGroup<true> : MoveQ6KGroup<false>;
+      return to_group ? MoveQ6KRow<true> : MoveQ6KRow<false>;
     default:
       return nullptr;
   }
@@ -144,12 +140,12 @@ bool HasRows8Layout(GgmlType type) {
 
 void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
   const size_t row_bytes = RowSize(type, n);
-  if (const MoveFn move = KMover(type, true)) {
+  if (const MoveRowFn move = KRowMover(type, true)) {
     std::vector<uint8_t> rows(kRows8Group * row_bytes);
     for (int64_t r0 = 0; r0 < n_rows; r0 += kRows8Group) {
       uint8_t* group = data + static_cast<size_t>(r0) * row_bytes;
       std::memcpy(rows.data(), group, rows.size());
-      move(n / kQK_K, row_bytes, rows.data(), group);
+      for (int r = 0; r < kRows8Group; ++r) move(n / kQK_K, r, rows.data() + r * row_bytes, group);
     }
     return;
   }
@@ -166,7 +162,10 @@ void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
 }
 
 void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows) {
-  if (const MoveFn move = KMover(type, false)) return move(n / kQK_K, RowSize(type, n), group, rows);
+  if (const MoveRowFn move = KRowMover(type, false)) {
+    for (int r = 0; r < kRows8Group; ++r) move(n / kQK_K, r, group, rows + r * RowSize(type, n));
+    return;
+  }
   const int64_t nb = n / kQK;
   switch (type) {
     case GgmlType::kQ4_0:
@@ -175,6 +174,24 @@ void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows) 
       return UnpackGroup<BlockQ5_0>(nb, group, rows);
     default:  // kIQ4_NL
       return UnpackGroup<BlockIq4Nl>(nb, group, rows);
+  }
+}
+
+void UnpackRow8(GgmlType type, int64_t n, const uint8_t* group, int r, uint8_t* row) {
+  if (const MoveRowFn move = KRowMover(type, false)) return move(n / kQK_K, r, group, row);
+  const int64_t nb = n / kQK;
+  auto unpack = [&](auto block) {
+    using Block = decltype(block);
+    Block* out = reinterpret_cast<Block*>(row);
+    for (int64_t i = 0; i < nb; ++i) out[i] = Rows8Block<Block>(group + i * kRows8Group * sizeof(Block), r);
+  };
+  switch (type) {
+    case GgmlType::kQ4_0:
+      return unpack(BlockQ4_0{});
+    case GgmlType::kQ5_0:
+      return unpack(BlockQ5_0{});
+    default:  // kIQ4_NL
+      return unpack(BlockIq4Nl{});
   }
 }
 

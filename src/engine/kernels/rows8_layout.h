@@ -71,4 +71,8 @@ void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data);
 // bytes): the inverse of RepackRows8 for one group.
 void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows);
 
+// Row r (0 <= r < 8) of the kRows8 group at `group`, as the file stores it, into `row` (RowSize(type, n)
+// bytes).
+void UnpackRow8(GgmlType type, int64_t n, const uint8_t* group, int r, uint8_t* row);
+
 }  // namespace isv

@@ -165,6 +165,32 @@ TEST(Rows8LayoutTest, MatMulOnTheRepackedMatrixEqualsTheOriginal) {
   }
 }
 
+// UnpackRow8 restores any one row of a group, and DequantizeRow reads a kRows8 matrix's rows as the
+// original's (a tied output that Model repacked is also the token embedding table).
+TEST(Rows8LayoutTest, SingleRowsOfAGroup) {
+  std::mt19937 rng(19);
+  std::vector<GgmlType> types(std::begin(kTypes), std::end(kTypes));
+  types.insert(types.end(), std::begin(kKTypes), std::end(kKTypes));
+  for (GgmlType type : types) {
+    const int64_t n = 512, n_rows = 24;
+    const TestMatrix m = MakeTestMatrix(type, n, n_rows, 1.0f, rng);
+    const GuardedCopy packed(Repacked(m));
+    TensorView v = m.view;
+    v.data = packed.data();
+    v.layout = WeightLayout::kRows8;
+    const size_t row_bytes = m.view.row_bytes();
+    std::vector<uint8_t> row(row_bytes);
+    std::vector<float> got(n), want(n);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      UnpackRow8(type, n, packed.data() + (r / 8) * 8 * row_bytes, static_cast<int>(r % 8), row.data());
+      ASSERT_EQ(std::memcmp(row.data(), &m.bytes[r * row_bytes], row_bytes), 0) << TypeName(type) << " row " << r;
+      DequantizeRow(v, r, got.data());
+      DequantizeRow(m.view, r, want.data());
+      ASSERT_EQ(std::memcmp(got.data(), want.data(), n * sizeof(float)), 0) << TypeName(type) << " row " << r;
+    }
+  }
+}
+
 // Q4_K: block i of group g holds d[8], dmin[8], byte p of the rows' packed scales at 32 + 8 p + r, and
 // at 128 + 256 c + 64 m + 8 r the quant bytes 32 c + 8 m .. + 7 of row r.
 TEST(Rows8LayoutTest, Q4KRepackPlacesEveryByteAsSpecified) {

@@ -6,16 +6,19 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/matmul.h"
 #include "engine/kernels/rows8_layout.h"
 #include "engine/model/context.h"
 #include "engine/model/golden_testutil.h"
 #include "engine/model/model.h"
+#include "engine/synth/synth_model.h"
 
 namespace isv {
 namespace {
@@ -46,8 +49,8 @@ std::vector<std::vector<float>> StepLogits(const Model& model) {
 }
 
 // Which matrices a private copy repacks: those of a type with a kRows8 decode kernel at this CPU's
-// level and a multiple of 8 rows, among the matrices only MatMul reads (never token_embd, whose rows are
-// looked up, nor a tied output, which is token_embd).
+// level and a multiple of 8 rows, among the matrices MatMul reads (token_embd only where it is the
+// tied output).
 bool ExpectRepacked(const Model& m, const TensorView& v) {
   return m.file().writable() && HasRows8Layout(v.type) && GetKernels(v.type).gemv_rows8 != nullptr && v.ne[1] % 8 == 0;
 }
@@ -82,8 +85,13 @@ TEST_P(Rows8RepackTest, RepackedModelGivesTheLogitsOfTheFileOrder) {
   for (const LayerWeights& l : a.weights().layers) {
     for (const TensorView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) check(*v);
   }
-  if (!a.params().tied_output) check(a.weights().output);
-  EXPECT_EQ(a.weights().token_embd.layout, WeightLayout::kRows);
+  // The output: token_embd itself where tied (its rows looked up through DequantizeRow), else its own.
+  check(a.weights().output);
+  if (a.params().tied_output) {
+    EXPECT_EQ(a.weights().token_embd.layout, a.weights().output.layout);
+  } else {
+    EXPECT_EQ(a.weights().token_embd.layout, WeightLayout::kRows);
+  }
   EXPECT_EQ(a.rows8_matrices(), expected);
   if (expected == 0) GTEST_SKIP() << "no kRows8 kernel at this CPU's level or THP unavailable: nothing to compare";
   if (BestIsa() >= Isa::kAvx512) {
@@ -107,6 +115,58 @@ TEST_P(Rows8RepackTest, RepackedModelGivesTheLogitsOfTheFileOrder) {
     close += diff <= 1e-5f * scale;
   }
   EXPECT_GE(close, static_cast<int>(got.size()) - 1);
+}
+
+// A tied output (token_embd doubles as the output matrix) of a kRows8 type is repacked too; its rows
+// are then looked up through DequantizeRow. llama-3.2-1b's shape (tied, Q6_K token_embd in Q4_K_M) cut
+// to one layer and a 1024-token vocabulary, written by synth.
+TEST(Rows8RepackTiedTest, TiedOutputIsRepackedAndStillLooksUpItsRows) {
+  const std::string path = ::testing::TempDir() + "/rows8_tied.gguf";
+  SynthOptions o;
+  o.shape = "llama-3.2-1b";
+  o.out_path = path;
+  o.ftype = FileType::kQ4_K_M;
+  o.n_layer = 1;
+  o.n_vocab = 1024;
+  ASSERT_TRUE(WriteSynthModel(o).ok());
+  auto copied = Model::Load(path, GgufMemory::kHugePages);
+  auto mapped = Model::Load(path, GgufMemory::kMap);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+  const Model& a = **copied;
+  ASSERT_TRUE(a.params().tied_output);
+  ASSERT_EQ(a.weights().token_embd.type, GgmlType::kQ6_K);
+  if (!ExpectRepacked(a, a.weights().token_embd)) GTEST_SKIP() << "no kRows8 Q6_K kernel here or THP unavailable";
+  EXPECT_EQ(a.weights().token_embd.layout, WeightLayout::kRows8);
+  EXPECT_EQ(a.weights().output.layout, WeightLayout::kRows8);
+  // Every embedding row as the file stores it.
+  const TensorView& embd = a.weights().token_embd;
+  std::vector<float> got_row(embd.ne[0]), want_row(embd.ne[0]);
+  for (int64_t r = 0; r < embd.ne[1]; ++r) {
+    DequantizeRow(embd, r, got_row.data());
+    DequantizeRow((*mapped)->weights().token_embd, r, want_row.data());
+    ASSERT_EQ(std::memcmp(got_row.data(), want_row.data(), got_row.size() * sizeof(float)), 0) << "row " << r;
+  }
+  // The logits as in the parametrized test above; this random one-layer model has steep attention
+  // (steps 3 and 5 differ by 1-2% between the AVX2 and AVX-512 levels of the file order too), so: the
+  // argmax everywhere, within 5% everywhere, and at least half the steps to float rounding.
+  const std::vector<std::vector<float>> got = StepLogits(a), reference = StepLogits(**mapped);
+  ASSERT_EQ(got.size(), reference.size());
+  int close = 0;
+  for (size_t s = 0; s < got.size(); ++s) {
+    float scale = 0, diff = 0;
+    for (size_t i = 0; i < got[s].size(); ++i) {
+      scale = std::max(scale, std::fabs(reference[s][i]));
+      diff = std::max(diff, std::fabs(got[s][i] - reference[s][i]));
+    }
+    EXPECT_EQ(std::max_element(got[s].begin(), got[s].end()) - got[s].begin(),
+              std::max_element(reference[s].begin(), reference[s].end()) - reference[s].begin())
+        << "step " << s;
+    EXPECT_LE(diff, 0.05f * scale) << "step " << s;
+    close += diff <= 1e-5f * scale;
+  }
+  EXPECT_GE(close, static_cast<int>(got.size()) / 2);
+  std::remove(path.c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Rows8RepackTest, ::testing::Values("tiny-llama-Q4_0.gguf", "tiny-llama-Q4_K_M.gguf"),
