@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -191,77 +192,72 @@ TEST(Rows8LayoutTest, SingleRowsOfAGroup) {
   }
 }
 
-// Q4_K: block i of group g holds d[8], dmin[8], byte p of the rows' packed scales at 32 + 8 p + r, and
-// at 128 + 256 c + 64 m + 8 r the quant bytes 32 c + 8 m .. + 7 of row r.
-TEST(Rows8LayoutTest, Q4KRepackPlacesEveryByteAsSpecified) {
-  std::mt19937 rng(15);
+// A repacked K-quant matrix (Block: BlockQ4K or BlockQ6K), 512 x 16: check(gb, src, r, where) for every
+// row r of every group block gb, src being row r's block as the file stores it; then UnpackRows8 must
+// restore every group.
+template <typename Block, typename Check>
+void CheckKGroupBlocks(GgmlType type, uint32_t seed, Check&& check) {
+  std::mt19937 rng(seed);
   const int64_t n = 512, n_rows = 16, nb = n / kQK_K;
-  const TestMatrix m = MakeTestMatrix(GgmlType::kQ4_K, n, n_rows, 1.0f, rng);
+  const TestMatrix m = MakeTestMatrix(type, n, n_rows, 1.0f, rng);
   const std::vector<uint8_t> packed = Repacked(m);
   ASSERT_EQ(packed.size(), m.bytes.size());
   const size_t row_bytes = m.view.row_bytes();
   for (int64_t g = 0; g < n_rows / 8; ++g) {
     for (int64_t i = 0; i < nb; ++i) {
-      const uint8_t* gb = &packed[g * 8 * row_bytes + i * 8 * sizeof(BlockQ4K)];
+      const uint8_t* gb = &packed[g * 8 * row_bytes + i * 8 * sizeof(Block)];
       for (int r = 0; r < 8; ++r) {
-        BlockQ4K src;
-        std::memcpy(&src, &m.bytes[(g * 8 + r) * row_bytes + i * sizeof(BlockQ4K)], sizeof(src));
-        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d of row " << r;
-        EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin of row " << r;
-        for (int p = 0; p < 12; ++p) EXPECT_EQ(gb[32 + 8 * p + r], src.scales[p]) << "scale byte " << p << " row " << r;
-        for (int c = 0; c < 4; ++c) {
-          for (int q = 0; q < 4; ++q) {
-            ASSERT_EQ(std::memcmp(gb + 128 + 256 * c + 64 * q + 8 * r, src.qs + 32 * c + 8 * q, 8), 0)
-                << "group " << g << " block " << i << " row " << r << " chunk " << c << " part " << q;
-          }
-        }
+        Block src;
+        std::memcpy(&src, &m.bytes[(g * 8 + r) * row_bytes + i * sizeof(Block)], sizeof(src));
+        check(gb, src, r, "group " + std::to_string(g) + " block " + std::to_string(i) + " row " + std::to_string(r));
       }
     }
   }
   std::vector<uint8_t> rows(8 * row_bytes);
   for (int64_t g = 0; g < n_rows / 8; ++g) {
-    UnpackRows8(GgmlType::kQ4_K, n, &packed[g * 8 * row_bytes], rows.data());
+    UnpackRows8(type, n, &packed[g * 8 * row_bytes], rows.data());
     EXPECT_EQ(std::memcmp(rows.data(), &m.bytes[g * 8 * row_bytes], rows.size()), 0) << "group " << g;
   }
+}
+
+// Q4_K: block i of group g holds d[8], dmin[8], byte p of the rows' packed scales at 32 + 8 p + r, and
+// at 128 + 256 c + 64 m + 8 r the quant bytes 32 c + 8 m .. + 7 of row r.
+TEST(Rows8LayoutTest, Q4KRepackPlacesEveryByteAsSpecified) {
+  CheckKGroupBlocks<BlockQ4K>(
+      GgmlType::kQ4_K, 15, [](const uint8_t* gb, const BlockQ4K& src, int r, const std::string& where) {
+        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
+        EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
+        for (int p = 0; p < 12; ++p)
+          EXPECT_EQ(gb[32 + 8 * p + r], src.scales[p]) << "scale byte " << p << ": " << where;
+        for (int c = 0; c < 4; ++c) {
+          for (int q = 0; q < 4; ++q) {
+            EXPECT_EQ(std::memcmp(gb + 128 + 256 * c + 64 * q + 8 * r, src.qs + 32 * c + 8 * q, 8), 0)
+                << "chunk " << c << " part " << q << ": " << where;
+          }
+        }
+      });
 }
 
 // Q6_K: block i of group g holds d[8], sub-block j's scale of row r at 16 + 8 j + r, and at 144 + 192 (4 h +
 // m) + 8 r row r's ql bytes 64 h + 8 m .. + 7, 64 bytes later its ql bytes 64 h + 32 + 8 m .., 128 bytes
 // later its qh bytes 32 h + 8 m ...
 TEST(Rows8LayoutTest, Q6KRepackPlacesEveryByteAsSpecified) {
-  std::mt19937 rng(18);
-  const int64_t n = 512, n_rows = 16, nb = n / kQK_K;
-  const TestMatrix m = MakeTestMatrix(GgmlType::kQ6_K, n, n_rows, 1.0f, rng);
-  const std::vector<uint8_t> packed = Repacked(m);
-  ASSERT_EQ(packed.size(), m.bytes.size());
-  const size_t row_bytes = m.view.row_bytes();
-  for (int64_t g = 0; g < n_rows / 8; ++g) {
-    for (int64_t i = 0; i < nb; ++i) {
-      const uint8_t* gb = &packed[g * 8 * row_bytes + i * 8 * sizeof(BlockQ6K)];
-      for (int r = 0; r < 8; ++r) {
-        BlockQ6K src;
-        std::memcpy(&src, &m.bytes[(g * 8 + r) * row_bytes + i * sizeof(BlockQ6K)], sizeof(src));
-        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d of row " << r;
-        for (int j = 0; j < 16; ++j) EXPECT_EQ(static_cast<int8_t>(gb[16 + 8 * j + r]), src.scales[j]) << j;
+  CheckKGroupBlocks<BlockQ6K>(
+      GgmlType::kQ6_K, 18, [](const uint8_t* gb, const BlockQ6K& src, int r, const std::string& where) {
+        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
+        for (int j = 0; j < 16; ++j)
+          EXPECT_EQ(static_cast<int8_t>(gb[16 + 8 * j + r]), src.scales[j]) << j << ": " << where;
         for (int h = 0; h < 2; ++h) {
           for (int q = 0; q < 4; ++q) {
             const uint8_t* part = gb + 144 + 192 * (4 * h + q) + 8 * r;
-            ASSERT_EQ(std::memcmp(part, src.ql + 64 * h + 8 * q, 8), 0)
-                << "ql: group " << g << " block " << i << " row " << r << " half " << h << " part " << q;
-            ASSERT_EQ(std::memcmp(part + 64, src.ql + 64 * h + 32 + 8 * q, 8), 0)
-                << "ql + 32: group " << g << " block " << i << " row " << r << " half " << h << " part " << q;
-            ASSERT_EQ(std::memcmp(part + 128, src.qh + 32 * h + 8 * q, 8), 0)
-                << "qh: group " << g << " block " << i << " row " << r << " half " << h << " part " << q;
+            EXPECT_EQ(std::memcmp(part, src.ql + 64 * h + 8 * q, 8), 0) << "ql " << h << " " << q << ": " << where;
+            EXPECT_EQ(std::memcmp(part + 64, src.ql + 64 * h + 32 + 8 * q, 8), 0)
+                << "ql + 32 " << h << " " << q << ": " << where;
+            EXPECT_EQ(std::memcmp(part + 128, src.qh + 32 * h + 8 * q, 8), 0)
+                << "qh " << h << " " << q << ": " << where;
           }
         }
-      }
-    }
-  }
-  std::vector<uint8_t> rows(8 * row_bytes);
-  for (int64_t g = 0; g < n_rows / 8; ++g) {
-    UnpackRows8(GgmlType::kQ6_K, n, &packed[g * 8 * row_bytes], rows.data());
-    EXPECT_EQ(std::memcmp(rows.data(), &m.bytes[g * 8 * row_bytes], rows.size()), 0) << "group " << g;
-  }
+      });
 }
 
 // The K-quant gemv_rows8 kernels sum in their own order: within the float tolerance of the scalar

@@ -48,6 +48,30 @@ std::vector<std::vector<float>> StepLogits(const Model& model) {
   return steps;
 }
 
+// Logits of a repacked model against the file order's: every step keeps its argmax and stays within 5%
+// of the largest logit, and all but `sensitive_steps` steps agree to float rounding (1e-5 of the largest
+// logit). Sensitive steps differ more, between instruction-set levels of the file order too (see the
+// tests below).
+void ExpectCloseLogits(const std::vector<std::vector<float>>& got, const std::vector<std::vector<float>>& reference,
+                       int sensitive_steps) {
+  ASSERT_EQ(got.size(), reference.size());
+  int close = 0;
+  for (size_t s = 0; s < got.size(); ++s) {
+    ASSERT_EQ(got[s].size(), reference[s].size());
+    float scale = 0, diff = 0;
+    for (size_t i = 0; i < got[s].size(); ++i) {
+      scale = std::max(scale, std::fabs(reference[s][i]));
+      diff = std::max(diff, std::fabs(got[s][i] - reference[s][i]));
+    }
+    EXPECT_EQ(std::max_element(got[s].begin(), got[s].end()) - got[s].begin(),
+              std::max_element(reference[s].begin(), reference[s].end()) - reference[s].begin())
+        << "step " << s;
+    EXPECT_LE(diff, 0.05f * scale) << "step " << s;
+    close += diff <= 1e-5f * scale;
+  }
+  EXPECT_GE(close, static_cast<int>(got.size()) - sensitive_steps);
+}
+
 // Which matrices a private copy repacks: those of a type with a kRows8 decode kernel at this CPU's
 // level and a multiple of 8 rows, among the matrices MatMul reads (token_embd only where it is the
 // tied output).
@@ -59,10 +83,9 @@ class Rows8RepackTest : public ::testing::TestWithParam<std::string> {};
 
 // The repacked matrices, and the logits against the same file used in place from the mmap (nothing
 // repacked). Q4_0 / Q5_0 / IQ4_NL's kRows8 kernels give the file order's bits (rows8_layout_test.cc),
-// Q4_K / Q6_K's sum in their own order, so: every step keeps its argmax and stays within 5% of the
-// largest logit, and all but one agree to float rounding. (Step 2 of this sequence on tiny-llama-Q4_K_M
-// sits on a rounding edge of an activation quantization: there the file-order logits of the AVX2 and
-// scalar levels differ from the AVX-512 level's by 0.63 of 29.5 too.)
+// Q4_K / Q6_K's sum in their own order, so ExpectCloseLogits with one sensitive step: step 2 of this
+// sequence on tiny-llama-Q4_K_M amplifies last-bit differences (the file-order logits of the AVX2 and
+// scalar levels differ there from the AVX-512 level's by 0.63 of 29.5 too; the other steps by 1e-5).
 TEST_P(Rows8RepackTest, RepackedModelGivesTheLogitsOfTheFileOrder) {
   if (!TestdataPresent()) GTEST_SKIP() << "../shared/testdata absent";
   const std::string path = TestdataDir() + "/models/" + GetParam();
@@ -98,23 +121,7 @@ TEST_P(Rows8RepackTest, RepackedModelGivesTheLogitsOfTheFileOrder) {
     EXPECT_GE(expected, 7 * a.params().n_layer);  // all layer matrices
   }
 
-  const std::vector<std::vector<float>> got = StepLogits(a), reference = StepLogits(b);
-  ASSERT_EQ(got.size(), reference.size());
-  int close = 0;
-  for (size_t s = 0; s < got.size(); ++s) {
-    ASSERT_EQ(got[s].size(), reference[s].size());
-    float scale = 0, diff = 0;
-    for (size_t i = 0; i < got[s].size(); ++i) {
-      scale = std::max(scale, std::fabs(reference[s][i]));
-      diff = std::max(diff, std::fabs(got[s][i] - reference[s][i]));
-    }
-    EXPECT_EQ(std::max_element(got[s].begin(), got[s].end()) - got[s].begin(),
-              std::max_element(reference[s].begin(), reference[s].end()) - reference[s].begin())
-        << "step " << s;
-    EXPECT_LE(diff, 0.05f * scale) << "step " << s;
-    close += diff <= 1e-5f * scale;
-  }
-  EXPECT_GE(close, static_cast<int>(got.size()) - 1);
+  ExpectCloseLogits(StepLogits(a), StepLogits(b), /*sensitive_steps=*/1);
 }
 
 // A tied output (token_embd doubles as the output matrix) of a kRows8 type is repacked too; its rows
@@ -147,25 +154,9 @@ TEST(Rows8RepackTiedTest, TiedOutputIsRepackedAndStillLooksUpItsRows) {
     DequantizeRow((*mapped)->weights().token_embd, r, want_row.data());
     ASSERT_EQ(std::memcmp(got_row.data(), want_row.data(), got_row.size() * sizeof(float)), 0) << "row " << r;
   }
-  // The logits as in the parametrized test above; this random one-layer model has steep attention
-  // (steps 3 and 5 differ by 1-2% between the AVX2 and AVX-512 levels of the file order too), so: the
-  // argmax everywhere, within 5% everywhere, and at least half the steps to float rounding.
-  const std::vector<std::vector<float>> got = StepLogits(a), reference = StepLogits(**mapped);
-  ASSERT_EQ(got.size(), reference.size());
-  int close = 0;
-  for (size_t s = 0; s < got.size(); ++s) {
-    float scale = 0, diff = 0;
-    for (size_t i = 0; i < got[s].size(); ++i) {
-      scale = std::max(scale, std::fabs(reference[s][i]));
-      diff = std::max(diff, std::fabs(got[s][i] - reference[s][i]));
-    }
-    EXPECT_EQ(std::max_element(got[s].begin(), got[s].end()) - got[s].begin(),
-              std::max_element(reference[s].begin(), reference[s].end()) - reference[s].begin())
-        << "step " << s;
-    EXPECT_LE(diff, 0.05f * scale) << "step " << s;
-    close += diff <= 1e-5f * scale;
-  }
-  EXPECT_GE(close, static_cast<int>(got.size()) / 2);
+  // The logits: this random one-layer model amplifies last-bit differences at some steps (step 3 differs
+  // by 1% between the AVX2 and AVX-512 levels of the file order too; the repacked model's steps 3 and 5).
+  ExpectCloseLogits(StepLogits(a), StepLogits(**mapped), /*sensitive_steps=*/2);
   std::remove(path.c_str());
 }
 
