@@ -31,6 +31,16 @@ std::vector<uint8_t> Repacked(const TestMatrix& m) {
   return bytes;
 }
 
+// m repacked into a copy that ends at an inaccessible page (no kernel may read past it), as a kRows8 view.
+struct RepackedMatrix {
+  explicit RepackedMatrix(const TestMatrix& m) : packed(Repacked(m)), view(m.view) {
+    view.data = packed.data();
+    view.layout = WeightLayout::kRows8;
+  }
+  GuardedCopy packed;
+  TensorView view;
+};
+
 TEST(Rows8LayoutTest, OnlyTheseTypes) {
   for (GgmlType type : kTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
   for (GgmlType type : kKTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
@@ -142,10 +152,8 @@ TEST(Rows8LayoutTest, MatMulOnTheRepackedMatrixEqualsTheOriginal) {
   for (GgmlType type : kTypes) {
     const int64_t n_in = 864, n_out = 136;  // 17 groups: chunks of 16 rows and a last one of 8
     const TestMatrix m = MakeTestMatrix(type, n_in, n_out, 0.05f, rng);
-    const GuardedCopy packed(Repacked(m));
-    TensorView v = m.view;
-    v.data = packed.data();
-    v.layout = WeightLayout::kRows8;
+    const RepackedMatrix repacked(m);
+    const TensorView& v = repacked.view;
     std::normal_distribution<float> dist;
     for (Isa isa : AllIsas()) {
       for (auto [n_tokens, n_prefill] :
@@ -175,15 +183,13 @@ TEST(Rows8LayoutTest, SingleRowsOfAGroup) {
   for (GgmlType type : types) {
     const int64_t n = 512, n_rows = 24;
     const TestMatrix m = MakeTestMatrix(type, n, n_rows, 1.0f, rng);
-    const GuardedCopy packed(Repacked(m));
-    TensorView v = m.view;
-    v.data = packed.data();
-    v.layout = WeightLayout::kRows8;
+    const RepackedMatrix repacked(m);
+    const TensorView& v = repacked.view;
     const size_t row_bytes = m.view.row_bytes();
     std::vector<uint8_t> row(row_bytes);
     std::vector<float> got(n), want(n);
     for (int64_t r = 0; r < n_rows; ++r) {
-      UnpackRow8(type, n, packed.data() + (r / 8) * 8 * row_bytes, static_cast<int>(r % 8), row.data());
+      UnpackRow8(type, n, repacked.packed.data() + (r / 8) * 8 * row_bytes, static_cast<int>(r % 8), row.data());
       ASSERT_EQ(std::memcmp(row.data(), &m.bytes[r * row_bytes], row_bytes), 0) << TypeName(type) << " row " << r;
       DequantizeRow(v, r, got.data());
       DequantizeRow(m.view, r, want.data());
@@ -326,10 +332,8 @@ TEST(Rows8LayoutTest, KMatMulOnTheRepackedMatrix) {
   for (GgmlType type : kKTypes) {
     const int64_t n_in = 768, n_out = 136;
     const TestMatrix m = MakeTestMatrix(type, n_in, n_out, 0.05f, rng);
-    const GuardedCopy packed(Repacked(m));
-    TensorView v = m.view;
-    v.data = packed.data();
-    v.layout = WeightLayout::kRows8;
+    const RepackedMatrix repacked(m);
+    const TensorView& v = repacked.view;
     std::normal_distribution<float> dist;
     const size_t row_bytes = m.view.row_bytes();
     for (Isa isa : AllIsas()) {
