@@ -55,15 +55,6 @@ Block Rows8Block(const uint8_t* gb, int r) {
   return b;
 }
 
-template <typename Block>
-void UnpackGroup(int64_t nb, const uint8_t* group, uint8_t* rows) {
-  const size_t row_bytes = static_cast<size_t>(nb) * sizeof(Block);
-  for (int r = 0; r < kRows8Group; ++r) {
-    Block* out = reinterpret_cast<Block*>(rows + r * row_bytes);
-    for (int64_t i = 0; i < nb; ++i) out[i] = Rows8Block<Block>(group + i * kRows8Group * sizeof(Block), r);
-  }
-}
-
 // Copies kBytes between row r's block (at row_at) and the group block (at group_at), in the direction
 // kToGroup says. Fixed sizes, so that the copies compile to plain moves.
 template <bool kToGroup, size_t kBytes>
@@ -162,19 +153,7 @@ void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
 }
 
 void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows) {
-  if (const MoveRowFn move = KRowMover(type, false)) {
-    for (int r = 0; r < kRows8Group; ++r) move(n / kQK_K, r, group, rows + r * RowSize(type, n));
-    return;
-  }
-  const int64_t nb = n / kQK;
-  switch (type) {
-    case GgmlType::kQ4_0:
-      return UnpackGroup<BlockQ4_0>(nb, group, rows);
-    case GgmlType::kQ5_0:
-      return UnpackGroup<BlockQ5_0>(nb, group, rows);
-    default:  // kIQ4_NL
-      return UnpackGroup<BlockIq4Nl>(nb, group, rows);
-  }
+  for (int r = 0; r < kRows8Group; ++r) UnpackRow8(type, n, group, r, rows + r * RowSize(type, n));
 }
 
 void UnpackRow8(GgmlType type, int64_t n, const uint8_t* group, int r, uint8_t* row) {
