@@ -267,11 +267,119 @@ void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, cons
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Restoring groups to the file's row order (TypeKernels::unpack_rows8: the prefill kernel reads rows),
+// with vector transposes instead of UnpackRows8's 8-byte and 1-byte copies (~4x fewer instructions).
+
+// z[m] holds 8 bytes of each of the 8 rows (row r's at 8 r): row r's 32 bytes [z0, z1, z2, z3] of it go
+// to out + r * stride.
+inline void StoreRowQuads(const __m512i (&z)[4], uint8_t* out, size_t stride) {
+  // Rows 0-3 / 4-7 of two vectors interleaved: [a.q0 b.q0 a.q1 b.q1 ...].
+  const __m512i first = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0),
+                second = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+  const __m512i t[4] = {_mm512_permutex2var_epi64(z[0], first, z[1]), _mm512_permutex2var_epi64(z[0], second, z[1]),
+                        _mm512_permutex2var_epi64(z[2], first, z[3]), _mm512_permutex2var_epi64(z[2], second, z[3])};
+  // Two rows' 32 bytes each: rows (0, 1) / (4, 5) from the first halves, (2, 3) / (6, 7) from the second.
+  const __m512i even = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), odd = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+  const __m512i pairs[4] = {_mm512_permutex2var_epi64(t[0], even, t[2]), _mm512_permutex2var_epi64(t[0], odd, t[2]),
+                            _mm512_permutex2var_epi64(t[1], even, t[3]), _mm512_permutex2var_epi64(t[1], odd, t[3])};
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * p * stride), _mm512_castsi512_si256(pairs[p]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (2 * p + 1) * stride), _mm512_extracti64x4_epi64(pairs[p], 1));
+  }
+}
+
+// In every 128-bit lane holding byte j and byte j + 1 of the 8 rows ([j: r0..r7][j + 1: r0..r7]): the
+// 16-bit word r = row r's bytes j, j + 1.
+inline __m512i RowWords(__m512i v) {
+  const __m512i index = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
+  return _mm512_shuffle_epi8(v, index);
+}
+
+// int16 index vector: lane o = f(o).
+template <typename F>
+inline __m512i WordIndex(F f) {
+  alignas(64) int16_t index[32];
+  for (int o = 0; o < 32; ++o) index[o] = static_cast<int16_t>(f(o));
+  return _mm512_load_si512(index);
+}
+
+// Q4_K group block gb -> row r's block at out + r * stride.
+void RestoreQ4KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
+  for (int r = 0; r < kRows8Group; ++r) {
+    std::memcpy(out + r * stride + offsetof(BlockQ4K, d), gb + 2 * r, 2);
+    std::memcpy(out + r * stride + offsetof(BlockQ4K, dmin), gb + kRows8KDminOffset + 2 * r, 2);
+  }
+  // Scale bytes p = 0..11: word (k = p / 2, r) at 8 k + r of a (k < 4) and of b (k >= 4, as the second
+  // operand: 32 + 8 (k - 4) + r, the same number); row r's six words are output words 6 r .. 6 r + 5.
+  const __m512i a = RowWords(_mm512_loadu_si512(gb + kRows8KScalesOffset));
+  const __m512i b = RowWords(
+      _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8KScalesOffset + 64))));
+  static const __m512i index[2] = {WordIndex([](int o) { return o / 6 + 8 * (o % 6); }),
+                                   WordIndex([](int o) { return (o + 32) / 6 + 8 * ((o + 32) % 6); })};
+  alignas(64) uint8_t scales[128];
+  _mm512_store_si512(scales, _mm512_permutex2var_epi16(a, index[0], b));
+  _mm512_store_si512(scales + 64, _mm512_permutex2var_epi16(a, index[1], b));
+  for (int r = 0; r < kRows8Group; ++r) {
+    std::memcpy(out + r * stride + offsetof(BlockQ4K, scales), scales + kKScaleBytes * r, kKScaleBytes);
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const uint8_t* q = gb + kRows8KQsOffset + 256 * c;
+    const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64), _mm512_loadu_si512(q + 128),
+                          _mm512_loadu_si512(q + 192)};
+    StoreRowQuads(z, out + offsetof(BlockQ4K, qs) + 32 * c, stride);
+  }
+}
+
+// Q6_K group block gb -> row r's block at out + r * stride.
+void RestoreQ6KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
+  for (int r = 0; r < kRows8Group; ++r) std::memcpy(out + r * stride + offsetof(BlockQ6K, d), gb + 2 * r, 2);
+  // Scales j = 0..15: words (j / 2, r) at 8 (j / 2) + r of s0 (j < 8) / s1 (+ 32); row r's eight words
+  // are output words 8 r .. 8 r + 7 (rows 0-3 in the first output, 4-7 in the second).
+  const __m512i s0 = RowWords(_mm512_loadu_si512(gb + kRows8Q6ScalesOffset));
+  const __m512i s1 = RowWords(_mm512_loadu_si512(gb + kRows8Q6ScalesOffset + 64));
+  static const __m512i index[2] = {WordIndex([](int o) { return o / 8 + 8 * (o % 8); }),
+                                   WordIndex([](int o) { return 4 + o / 8 + 8 * (o % 8); })};
+  alignas(64) uint8_t scales[128];
+  _mm512_store_si512(scales, _mm512_permutex2var_epi16(s0, index[0], s1));
+  _mm512_store_si512(scales + 64, _mm512_permutex2var_epi16(s0, index[1], s1));
+  for (int r = 0; r < kRows8Group; ++r) {
+    std::memcpy(out + r * stride + offsetof(BlockQ6K, scales), scales + 16 * r, 16);
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    // Parts: ql 64h + 8m.. (to ql + 64h), ql 64h + 32 + 8m.. (ql + 64h + 32), qh 32h + 8m.. (qh + 32h).
+    const size_t dest[3] = {offsetof(BlockQ6K, ql) + 64 * h, offsetof(BlockQ6K, ql) + 64 * h + 32,
+                            offsetof(BlockQ6K, qh) + 32 * h};
+#pragma GCC unroll 3
+    for (int part = 0; part < 3; ++part) {
+      const uint8_t* q = gb + kRows8Q6QuantsOffset + 192 * 4 * h + 64 * part;
+      const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 192), _mm512_loadu_si512(q + 384),
+                            _mm512_loadu_si512(q + 576)};
+      StoreRowQuads(z, out + dest[part], stride);
+    }
+  }
+}
+
+template <typename Block, void (*kRestore)(const uint8_t*, uint8_t*, size_t)>
+void UnpackGroupRows(int64_t n, const void* group, void* rows) {
+  const int64_t nb = n / kQK_K;
+  const size_t row_bytes = static_cast<size_t>(nb) * sizeof(Block);
+  for (int64_t i = 0; i < nb; ++i) {
+    kRestore(static_cast<const uint8_t*>(group) + i * kRows8Group * sizeof(Block),
+             static_cast<uint8_t*>(rows) + i * sizeof(Block), row_bytes);
+  }
+}
+
 }  // namespace
 
 void RegisterKRows8KernelsAvx512(KernelTable& table) {
   table[GgmlType::kQ4_K].gemv_rows8 = KGemvRows8<false>;
   table[GgmlType::kQ6_K].gemv_rows8 = KGemvRows8<true>;
+  table[GgmlType::kQ4_K].unpack_rows8 = UnpackGroupRows<BlockQ4K, RestoreQ4KBlock>;
+  table[GgmlType::kQ6_K].unpack_rows8 = UnpackGroupRows<BlockQ6K, RestoreQ6KBlock>;
 }
 
 }  // namespace isv

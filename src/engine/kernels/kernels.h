@@ -66,6 +66,10 @@ struct TypeKernels {
   // the best level has it.
   void (*gemv_rows8)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride,
                      int n_tokens, float* out, size_t out_stride) = nullptr;
+  // Optional: UnpackRows8 (rows8_layout.h: a kRows8 group back into 8 rows in the file's order) with this
+  // level's vector instructions, the same bytes. Set for Q4_K and Q6_K at the AVX-512 level
+  // (k_quant_rows8_avx512.cc), whose prompt tokens run the prefill kernel on restored groups.
+  void (*unpack_rows8)(int64_t n, const void* group, void* rows) = nullptr;
   // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
   //   out[t * out_stride + r] = PrefillDotRef(type, n, x + r * x_stride, activation row t)
   // bit for bit, for r < n_rows (REQUIRES: 1 <= n_rows <= prefill_rows) and all n_tokens tokens of
@@ -77,8 +81,8 @@ struct TypeKernels {
   // Optional prefill kernel for a kRows8 matrix: prefill_gemm's contract and bits for the 8 rows of the
   // group at x (n_rows == 8; x_stride is the row size). Set for Q4_0, Q5_0 and IQ4_NL at both SIMD
   // levels (prefill_avx512.cc, prefill_avx2.cc). nullptr (Q4_K, Q6_K): MatMul restores each group's rows in
-  // a buffer per token block and runs prefill_gemm on them (the same bits; llama-3.2-1b Q4_K_M pp256
-  // 3-6% slower than on the file's order).
+  // a buffer per token block (unpack_rows8) and runs prefill_gemm on them (the same bits; llama-3.2-1b
+  // Q4_K_M pp256 ~2% slower than on the file's order).
   void (*prefill_gemm_rows8)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens,
                              float* out, size_t out_stride) = nullptr;
   // True where vec_dot and gemv compute the prefill order too, because this type's decode is faster
@@ -124,7 +128,7 @@ void RegisterFloatKernelsAvx512(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
 void RegisterRows8KernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order
 void RegisterKQuantKernelsAvx512(KernelTable& table);
-void RegisterKRows8KernelsAvx512(KernelTable& table);   // Q4_K Q6_K gemv_rows8
+void RegisterKRows8KernelsAvx512(KernelTable& table);   // Q4_K Q6_K gemv_rows8, unpack_rows8
 void RegisterPrefillKernelsAvx2(KernelTable& table);    // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL prefill_gemm
 void RegisterKPrefillKernelsAvx2(KernelTable& table);   // Q2_K Q3_K Q4_K Q5_K Q6_K prefill_gemm
 void RegisterFloatPrefillKernelsAvx2(KernelTable& table);  // F32 F16 BF16 prefill_gemm

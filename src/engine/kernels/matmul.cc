@@ -112,9 +112,9 @@ void MatMulTiles(const TypeKernels& wk, const TensorView& w, const uint8_t* act,
 // For each kRows8 group of w in rows [r0, r1) (multiples of 8: MatMul's chunks are multiples of 16 and
 // a kRows8 matrix has a multiple of 8 rows): fn(rows, r), where `rows` is w with the group's 8 rows
 // restored to the file's order in this thread's buffer as its rows 0..7 (its other rows must not be
-// read) and r the group's first row.
+// read) and r the group's first row. wk: the level's kernels (its unpack_rows8 where set).
 template <typename Fn>
-void ForEachRows8Group(const TensorView& w, int64_t r0, int64_t r1, Fn&& fn) {
+void ForEachRows8Group(const TypeKernels& wk, const TensorView& w, int64_t r0, int64_t r1, Fn&& fn) {
   assert(r0 % kRows8Group == 0 && r1 % kRows8Group == 0);
   const size_t row_bytes = w.row_bytes();
   thread_local std::vector<uint8_t> buffer;
@@ -123,7 +123,12 @@ void ForEachRows8Group(const TensorView& w, int64_t r0, int64_t r1, Fn&& fn) {
   rows.layout = WeightLayout::kRows;
   rows.data = buffer.data();
   for (int64_t r = r0; r < r1; r += kRows8Group) {
-    UnpackRows8(w.type, w.ne[0], static_cast<const uint8_t*>(w.data) + r * row_bytes, buffer.data());
+    const uint8_t* group = static_cast<const uint8_t*>(w.data) + r * row_bytes;
+    if (wk.unpack_rows8 != nullptr) {
+      wk.unpack_rows8(w.ne[0], group, buffer.data());
+    } else {
+      UnpackRows8(w.type, w.ne[0], group, buffer.data());
+    }
     fn(static_cast<const TensorView&>(rows), r);
   }
 }
@@ -146,7 +151,7 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
       }
       return;
     }
-    ForEachRows8Group(w, r0, r1, [&](const TensorView& rows, int64_t r) {
+    ForEachRows8Group(wk, w, r0, r1, [&](const TensorView& rows, int64_t r) {
       MatMulRows(wk, rows, act, act_row, n_tokens, 0, kRows8Group, y + r);
     });
     return;
@@ -206,7 +211,7 @@ void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* pack
     const int n_cols = static_cast<int>(std::min(token_block, n_tokens - tb));
     const uint8_t* pk = packed + (tb / kPrefillGroup) * group_bytes;
     if (rows8 && kernel == nullptr) {  // Q4_K / Q6_K: the prefill kernel on each group in the file's order
-      ForEachRows8Group(w, r0, r1, [&](const TensorView& rows, int64_t r) {
+      ForEachRows8Group(wk, w, r0, r1, [&](const TensorView& rows, int64_t r) {
         for (int64_t rr = 0; rr < kRows8Group; rr += wk.prefill_rows) {
           const int n_rows = static_cast<int>(std::min<int64_t>(wk.prefill_rows, kRows8Group - rr));
           wk.prefill_gemm(n_in, rows.row(rr), row_bytes, n_rows, pk, n_cols, y + tb * n_out + r + rr,

@@ -266,6 +266,35 @@ TEST(Rows8LayoutTest, Q6KRepackPlacesEveryByteAsSpecified) {
       });
 }
 
+// The SIMD restore of a K-quant group (TypeKernels::unpack_rows8) gives UnpackRows8's bytes, i.e. the
+// file's rows, and writes nothing past them.
+TEST(Rows8LayoutTest, KUnpackRows8GivesTheFileRows) {
+  std::mt19937 rng(20);
+  int checked = 0;
+  for (GgmlType type : kKTypes) {
+    for (Isa isa : AllIsas()) {
+      const TypeKernels& k = GetKernels(type, isa);
+      if (k.unpack_rows8 == nullptr) continue;
+      ++checked;
+      for (int64_t n : {256, 768, 2048}) {
+        const TestMatrix m = MakeTestMatrix(type, n, 16, 1.0f, rng);
+        const std::vector<uint8_t> packed = Repacked(m);
+        const size_t group = 8 * m.view.row_bytes();
+        std::vector<uint8_t> rows(group + 64, 0xA5);
+        for (int g = 0; g < 2; ++g) {
+          k.unpack_rows8(n, &packed[g * group], rows.data());
+          ASSERT_EQ(std::memcmp(rows.data(), &m.bytes[g * group], group), 0)
+              << TypeName(type) << " " << IsaName(isa) << " n " << n << " g " << g;
+          for (size_t e = group; e < rows.size(); ++e) ASSERT_EQ(rows[e], 0xA5) << "written past the rows";
+        }
+      }
+    }
+  }
+  if (BestIsa() >= Isa::kAvx512) {
+    EXPECT_EQ(checked, 2) << "Q4_K and Q6_K have unpack_rows8 at the AVX-512 level";
+  }
+}
+
 // The K-quant gemv_rows8 kernels sum in their own order: within the float tolerance of the scalar
 // vec_dot on the file's order (as the SIMD vec_dots, k_quant_test.cc), each token's result independent
 // of the others in the call, and nothing written outside out[t * out_stride + r], r < n_rows.
