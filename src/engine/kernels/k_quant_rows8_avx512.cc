@@ -60,13 +60,15 @@ inline __m512i PairsOfRows(__m512i v) {
 }
 
 // int16 lane k of the result: lane 8 j4 + k / 4 of v, i.e. sub-block j4 (of four) of row k / 4 — the row
-// of int32 lane k / 2, which the int16 pair k / 2 adds into — when v is as above.
-inline __m512i SpreadToRows(__m512i v, int j4) {
+// of int32 lane k / 2, which the int16 pair k / 2 adds into — when v is as above; zero in the lanes
+// `keep` leaves out.
+inline __m512i SpreadToRows(__m512i v, int j4, __mmask32 keep = 0xFFFFFFFFu) {
   const __m512i lane_row =
       _mm512_srli_epi16(_mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
                                          11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                         2);
-  return _mm512_permutexvar_epi16(_mm512_add_epi16(lane_row, _mm512_set1_epi16(static_cast<int16_t>(8 * j4))), v);
+  return _mm512_maskz_permutexvar_epi16(keep,
+                                        _mm512_add_epi16(lane_row, _mm512_set1_epi16(static_cast<int16_t>(8 * j4))), v);
 }
 
 // The scales and mins of the eight rows of one group block, spread to the lanes that use them.
@@ -92,7 +94,7 @@ inline GroupScales UnpackScales(const uint8_t* gb) {
   const __m512i sc16[2] = {_mm512_cvtepu8_epi16(sc_lo), _mm512_cvtepu8_epi16(sc_hi)};
 #pragma GCC unroll 8
   for (int j = 0; j < 8; ++j) {  // the scale in the low int16 of each int32 lane, the high one zero
-    s.sv[j] = _mm512_and_si512(SpreadToRows(sc16[j / 4], j % 4), _mm512_set1_epi32(0xFFFF));
+    s.sv[j] = SpreadToRows(sc16[j / 4], j % 4, 0x55555555u);
   }
   s.mins[0] = PairsOfRows(_mm512_cvtepu8_epi16(mn_lo));
   s.mins[1] = PairsOfRows(_mm512_cvtepu8_epi16(mn_hi));
