@@ -1,13 +1,14 @@
 // Q4_0 and IQ4_NL decode at the AVX2 level in the prefill order (prefill.h): eight weight rows per pass, as
 // legacy_rows8_avx512.cc does at the AVX-512 level (see there for why), with AVX2's instructions:
-//   - the 16-byte nibble arrays of the eight rows' block i are transposed (rows r and r + 4 in the
-//     two halves of a ymm, then a 4 x 4 transpose of 32-bit words per half: four VPUNPCK*DQ and
-//     four VPUNPCK*QDQ) so that vector m holds word m of every row (lane l: row l); its low and high
-//     nibbles are the weights (+8) 4m..4m+3 and 16+4m..16+4m+3, which meet activation words m and
-//     4 + m, each broadcast to all lanes;
-//   - VPMADDUBSW of each weight vector with its activation word gives int16 pair sums (at most
-//     2 * 15 * 127 = 3810), the eight vectors' sum stays below 2^15 (30480), and one VPMADDWD
-//     with ones gives each row's exact sum of weight x activation, minus 8 * sum(activation) = isum;
+//   - the 16-byte nibble arrays of the eight rows' block i are arranged as the kRows8 layout holds
+//     them (rows8_layout.h; four VINSERTI128 and four VPUNPCK*QDQ): four ymm, A03 / B03 with the first
+//     / last 8 nibble bytes of rows 0-3 (row r in lanes 2r, 2r + 1), A47 / B47 those of rows 4-7; the
+//     low and high nibbles of A are the weights (+8) that meet activation words 0, 1 and 4, 5, those of
+//     B words 2, 3 and 6, 7: each pair broadcast to every 64-bit lane;
+//   - VPMADDUBSW of each weight vector with its activation words gives int16 pair sums (at most
+//     2 * 15 * 127 = 3810), a half's four vectors sum below 2^15 (15240), VPMADDWD with ones gives
+//     int32 lanes, and VPHADDD of the two halves plus one VPERMQ give each row's exact sum of
+//     weight x activation, minus 8 * sum(activation) = isum;
 //   - acc = fma(fp32(dx) * fp32(dy), float(isum), acc) for the eight rows at once.
 // IQ4_NL's values (-127..113) would saturate VPMADDUBSW in the +128 form, so they go signed, as in
 // prefill_avx2.cc: |w| x (activation with w's sign), at most 2 * 127 * 127 per int16 pair, each
@@ -37,51 +38,61 @@ struct Rows8Prepared {
   std::vector<float> dy;
 };
 
-// word[m] lane l: word m of row l -> its low nibbles (weights 4m..4m+3) in w[m], high nibbles (weights
-// 16+4m..16+4m+3) in w[4 + m].
-inline void SplitNibbles(const __m256i (&word)[4], __m256i (&w)[8]) {
+// The four vectors of nibble bytes (A03, B03, A47, B47 above) -> w[k] (rows 0-3) and w[4 + k] (rows
+// 4-7): the nibbles that meet activation words kWordLo[k], kWordLo[k] + 1.
+constexpr int kWordLo[4] = {0, 4, 2, 6};
+inline void SplitNibbles(__m256i a03, __m256i b03, __m256i a47, __m256i b47, __m256i (&w)[8]) {
   const __m256i low = _mm256_set1_epi8(0x0F);
-#pragma GCC unroll 4
-  for (int m = 0; m < 4; ++m) {
-    w[m] = _mm256_and_si256(word[m], low);
-    w[4 + m] = _mm256_and_si256(_mm256_srli_epi16(word[m], 4), low);
-  }
+  w[0] = _mm256_and_si256(a03, low);
+  w[1] = _mm256_and_si256(_mm256_srli_epi16(a03, 4), low);
+  w[2] = _mm256_and_si256(b03, low);
+  w[3] = _mm256_and_si256(_mm256_srli_epi16(b03, 4), low);
+  w[4] = _mm256_and_si256(a47, low);
+  w[5] = _mm256_and_si256(_mm256_srli_epi16(a47, 4), low);
+  w[6] = _mm256_and_si256(b47, low);
+  w[7] = _mm256_and_si256(_mm256_srli_epi16(b47, 4), low);
 }
 
-// Block i of the eight rows (a fp16 scale, then 16 bytes of nibbles): w[j] lane l = the four nibbles
-// of row l that meet activation word j, and the rows' scales.
+// Block i of the eight rows (a fp16 scale, then 16 bytes of nibbles): w as SplitNibbles gives it, and
+// the rows' scales.
 template <typename Block>
 inline void LoadNibbles(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
   const size_t o = static_cast<size_t>(i) * sizeof(Block);
   auto qs = [&](int r) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + o + offsetof(Block, qs))); };
-  __m256i pair[4];  // rows r (low half) and r + 4 (high half)
-#pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r) pair[r] = _mm256_inserti128_si256(_mm256_castsi128_si256(qs(r)), qs(r + 4), 1);
-  const __m256i lo01 = _mm256_unpacklo_epi32(pair[0], pair[1]);  // r0w0 r1w0 r0w1 r1w1
-  const __m256i hi01 = _mm256_unpackhi_epi32(pair[0], pair[1]);  // r0w2 r1w2 r0w3 r1w3
-  const __m256i lo23 = _mm256_unpacklo_epi32(pair[2], pair[3]);
-  const __m256i hi23 = _mm256_unpackhi_epi32(pair[2], pair[3]);
-  const __m256i word[4] = {_mm256_unpacklo_epi64(lo01, lo23), _mm256_unpackhi_epi64(lo01, lo23),
-                           _mm256_unpacklo_epi64(hi01, hi23), _mm256_unpackhi_epi64(hi01, hi23)};
-  SplitNibbles(word, w);
+  // Rows r and r + 2 in the two halves; unpacking 64-bit halves pairs rows r and r + 1.
+  auto halves = [&](int r, __m256i& a, __m256i& b) {
+    const __m256i p = _mm256_inserti128_si256(_mm256_castsi128_si256(qs(r)), qs(r + 2), 1);
+    const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(qs(r + 1)), qs(r + 3), 1);
+    a = _mm256_unpacklo_epi64(p, q);
+    b = _mm256_unpackhi_epi64(p, q);
+  };
+  __m256i a03, b03, a47, b47;
+  halves(0, a03, b03);
+  halves(4, a47, b47);
+  SplitNibbles(a03, b03, a47, b47, w);
   dx = Scales<Block>(rows, o);
 }
 
-// The same from the kRows8 group block at gb (rows8_layout.h): the 8 scales, then 32 bytes per word m
-// holding word m of rows 0..7 — already the transposed form.
+// The same from the kRows8 group block at gb (rows8_layout.h): the 8 scales, then the nibble bytes
+// already in this form.
 inline void LoadGroupNibbles(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
-  __m256i word[4];
-#pragma GCC unroll 4
-  for (int m = 0; m < 4; ++m)
-    word[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + Rows8WordsOffset(false) + 32 * m));
-  SplitNibbles(word, w);
+  const uint8_t* qs = gb + Rows8WordsOffset(false);
+  auto load = [&](int k) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * k)); };
+  SplitNibbles(load(0), load(2), load(1), load(3), w);
   dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
 }
 
-inline __m256i BroadcastWord(const int8_t* q, int j) {
-  int32_t v;
-  std::memcpy(&v, q + 4 * j, 4);
-  return _mm256_set1_epi32(v);
+// Activation words kWordLo[k], kWordLo[k] + 1 of the block quants q in every 64-bit lane.
+inline __m256i BroadcastWords(const int8_t* q, int k) {
+  int64_t v;
+  std::memcpy(&v, q + 4 * kWordLo[k], 8);
+  return _mm256_set1_epi64x(v);
+}
+
+// Int32 lanes 2r, 2r + 1 of s03 (rows 0-3) and s47 (rows 4-7) -> each row's sum, row r in lane r.
+inline __m256i RowSums(__m256i s03, __m256i s47) {
+  const __m256i h = _mm256_hadd_epi32(s03, s47);  // rows 0 1 4 5 | 2 3 6 7
+  return _mm256_permute4x64_epi64(h, _MM_SHUFFLE(3, 1, 2, 0));
 }
 
 // A loader: Load(rows, i, w, dx) as LoadNibbles, w in the loader's form; Sum(w, q) = each row's exact
@@ -93,12 +104,19 @@ struct Q4_0Rows8 {
     LoadNibbles<Block>(rows, i, w, dx);
   }
   static void LoadGroup(const uint8_t* gb, __m256i (&w)[8], __m256& dx) { LoadGroupNibbles(gb, w, dx); }
-  // Eight int16 pair sums of at most 2 * 15 * 127 each stay below 2^15.
+  // Four int16 pair sums of at most 2 * 15 * 127 each stay below 2^15.
   static __m256i Sum(const __m256i (&w)[8], const int8_t* q) {
-    __m256i pairs = _mm256_maddubs_epi16(w[0], BroadcastWord(q, 0));
-#pragma GCC unroll 8
-    for (int j = 1; j < 8; ++j) pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(w[j], BroadcastWord(q, j)));
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i y[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) y[k] = BroadcastWords(q, k);
+    __m256i p03 = _mm256_maddubs_epi16(w[0], y[0]), p47 = _mm256_maddubs_epi16(w[4], y[0]);
+#pragma GCC unroll 4
+    for (int k = 1; k < 4; ++k) {
+      p03 = _mm256_add_epi16(p03, _mm256_maddubs_epi16(w[k], y[k]));
+      p47 = _mm256_add_epi16(p47, _mm256_maddubs_epi16(w[4 + k], y[k]));
+    }
+    return RowSums(_mm256_madd_epi16(p03, ones), _mm256_madd_epi16(p47, ones));
   }
 };
 
@@ -120,13 +138,14 @@ struct Iq4NlRows8 {
   }
   static __m256i Sum(const __m256i (&w)[8], const int8_t* q) {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256i sum = _mm256_setzero_si256();
+    __m256i sum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // rows 0-3, 4-7
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
-      const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(w[j]), _mm256_sign_epi8(BroadcastWord(q, j), w[j]));
-      sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs, ones));
+      const __m256i pairs =
+          _mm256_maddubs_epi16(_mm256_abs_epi8(w[j]), _mm256_sign_epi8(BroadcastWords(q, j % 4), w[j]));
+      sum[j / 4] = _mm256_add_epi32(sum[j / 4], _mm256_madd_epi16(pairs, ones));
     }
-    return sum;
+    return RowSums(sum[0], sum[1]);
   }
 };
 

@@ -8,13 +8,13 @@
 // In the prefill order each (row, token) keeps ONE float accumulator, so eight rows share one ymm
 // of accumulators and the float work of a block is done once for eight rows:
 //   - the 16-byte nibble arrays of the eight rows' block i are transposed into two zmm (A: the
-//     first two 32-bit words of each row, B: the last two; lane l holds row l % 8), whose low and
-//     high nibbles give four zmm of weights (Q4_0: the nibbles, weight + 8; Q5_0: + 16 where the
+//     first two 32-bit words of each row, B: the last two; lanes 2r, 2r + 1 hold row r's), whose low
+//     and high nibbles give four zmm of weights (Q4_0: the nibbles, weight + 8; Q5_0: + 16 where the
 //     fifth bit is set, weight + 16; IQ4_NL: its table's values + 128, one VPSHUFB each);
-//   - four VPDPBUSD against the activation block arranged to match (each lane meets the four
-//     activation quants of its weight word; prepared once per call) accumulate, onto the offset
-//     correction, two exact partial sums per row; adding the zmm's halves gives each row's exact
-//     integer block sum isum in eight int32 lanes;
+//   - four VPDPBUSD, each against two activation words broadcast to every 64-bit lane (the words
+//     lanes 2r and 2r + 1 meet), accumulate, onto the offset correction, two exact partial sums per
+//     row; adding each 64-bit lane's halves and VPMOVQD give each row's exact integer block sum isum
+//     in eight int32 lanes;
 //   - acc = fma(fp32(dx) * fp32(dy), float(isum), acc) for the eight rows at once.
 // About 45 instructions per eight blocks instead of ~110: 26 GB/s per core from L2 in a
 // micro-benchmark (2048-element rows; the vec_dot-order gemv: 15). With the prefetch below,
@@ -28,6 +28,14 @@
 // (Rows8Gemv<Loader, true>: TypeKernels::gemv_rows8): the same arithmetic without the gathers and the transpose.
 // Micro-benchmark, 2 threads, 2048 rows of 896 elements (each thread's half in its L2), file order -> kRows8: Q5_0 33.2
 // -> 74.2 GB/s, Q4_0 44.3 -> 74.6, IQ4_NL 43.5 -> 73.9.
+//
+// The activations are read from the token's Q8_0 blocks as they are (an 8-byte broadcast per weight
+// vector). Until session 13 they were prepared per call as four zmm per block, each activation word
+// repeated in eight lanes: 256 bytes per 32 elements, 16 KiB per token for 2048-element rows and 64 KiB
+// for 8192 — as much as the L1 holds, so a kRows8 pass streamed its weights at ~18 GB/s per core from
+// DRAM (llama-3.2-1b Q5_0's matrices, decode order, 1 thread) and needed the software prefetch to
+// reach 25-27. Now 27-32 with or without it, and GroupPass no longer prefetches (the prefetch cost
+// qwen2.5-0.5b's Q5_0 matrices 5-8% of their decode speed, as it does Q4_K / Q6_K's).
 //
 // Batch invariance: vec_dot, gemv and (through MatMul, TypeKernels::plain_in_prefill_order) the
 // plain tokens of larger batches all compute the prefill order at this level, so a token's result
@@ -54,42 +62,20 @@ namespace {
 
 #include "engine/kernels/legacy_rows8_frame.inc"
 
-// The activation side of one (token, block): the block's 32 quants arranged as the four weight
-// vectors of the loaders below expect them (y[k] lanes 0-7: 32-bit word kWordLo[k] of the quants, lanes
-// 8-15: word kWordLo[k] + 1), and half the offset correction, broadcast to all 16 lanes (the two
-// halves are added at the end, which doubles it).
-struct alignas(64) Rows8Activation {
-  __m512i y[4];
-};
+// The activation side of one (token, block): its Q8_0 block (read in place), half the offset
+// correction (broadcast to all 16 lanes; each row's two lanes are added at the end, which doubles it) and
+// its scale. w[k] of a loader meets activation words kWordLo[k] (its even lanes) and kWordLo[k] + 1 (odd).
 constexpr int kWordLo[4] = {0, 4, 2, 6};
 
 struct Rows8Prepared {
-  std::vector<Rows8Activation> act;  // [t * nb + i]
-  std::vector<int32_t> half_corr;    // -kOffset / 2 * sum of the block's quants
+  const BlockQ8_0* y[kGemvMaxTokens];  // the tokens' blocks
+  std::vector<int32_t> half_corr;      // [t * nb + i]: -kOffset / 2 * sum of the block's quants
   std::vector<float> dy;
 };
 
-// kOffset: what the loader added to every weight (even), so that the products are unsigned x signed.
-template <int kOffset>
-void Prepare(const BlockQ8_0* y, int64_t nb, Rows8Activation* act, int32_t* half_corr, float* dy) {
-  __m512i index[4];
-  for (int k = 0; k < 4; ++k) {
-    index[k] =
-        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(kWordLo[k])), _mm256_set1_epi32(kWordLo[k] + 1), 1);
-  }
-  for (int64_t i = 0; i < nb; ++i) {
-    const __m512i q = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs)));
-    for (int k = 0; k < 4; ++k) act[i].y[k] = _mm512_permutexvar_epi32(index[k], q);
-    int32_t sum = 0;
-    for (int j = 0; j < kQK; ++j) sum += y[i].qs[j];
-    half_corr[i] = -kOffset / 2 * sum;
-    dy[i] = _cvtsh_ss(y[i].d);
-  }
-}
-
 // A loader: Load(rows, i, w, dx) gives, for block i of the eight rows, the four weight vectors
-// (lane l: row l % 8; with the activation words of Rows8Activation), each weight + kOffset, and the
-// eight rows' scales.
+// (lanes 2r, 2r + 1: row r's words that meet activation words kWordLo[k], kWordLo[k] + 1), each weight +
+// kOffset, and the eight rows' scales.
 //
 // The nibble types (Q4_0, IQ4_NL: a fp16 scale, then 16 bytes of nibbles). Nibbles(rows, i, n)
 // gives the four vectors of nibble indices.
@@ -97,7 +83,7 @@ template <typename Block>
 struct NibbleRows8 {
   __m512i index_a, index_b, low;
   NibbleRows8()
-      : index_a(_mm512_set_epi32(29, 25, 21, 17, 13, 9, 5, 1, 28, 24, 20, 16, 12, 8, 4, 0)),
+      : index_a(_mm512_set_epi32(29, 28, 25, 24, 21, 20, 17, 16, 13, 12, 9, 8, 5, 4, 1, 0)),
         index_b(_mm512_add_epi32(index_a, _mm512_set1_epi32(2))),
         low(_mm512_set1_epi8(0x0F)) {}
 
@@ -115,13 +101,13 @@ struct NibbleRows8 {
     q = _mm512_inserti32x4(q, qs(6), 2);
     p = _mm512_inserti32x4(p, qs(3), 3);
     q = _mm512_inserti32x4(q, qs(7), 3);
-    // A lane l: word l / 8 of row l % 8; B: word 2 + l / 8.
+    // A lanes 2r + h: word h of row r; B: word 2 + h.
     Split(_mm512_permutex2var_epi32(p, index_a, q), _mm512_permutex2var_epi32(p, index_b, q), w);
     dx = Scales<Block>(rows, o);
   }
 
-  // The same from the kRows8 group block at gb (rows8_layout.h: the 8 scales, then at qs the words in
-  // the order of A and B).
+  // The same from the kRows8 group block at gb (rows8_layout.h: the 8 scales, then at qs the rows'
+  // nibble bytes in the order of A and B).
   void GroupNibbles(const uint8_t* gb, size_t qs, __m512i (&w)[4], __m256& dx) const {
     Split(_mm512_loadu_si512(gb + qs), _mm512_loadu_si512(gb + qs + 64), w);
     dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
@@ -171,23 +157,23 @@ struct Iq4NlRows8 : NibbleRows8<BlockIq4Nl> {
 };
 
 // Q5_0: the nibbles, plus 16 where the weight's fifth bit (bit j of the row's 32-bit qh for weight j)
-// is set. With the eight rows' qh in both halves of a zmm (lane l: row l % 8), weight vector k needs
-// byte kQhByte[k] of it (the weights 0-7, 16-23, 8-15, 24-31 its lanes hold), copied to all four bytes of
-// the lane by VPSHUFB; VPTESTMB against byte b = 1 << (b + 4 * (l / 8)) then gives the byte mask of
-// the weights to add 16 to.
+// is set. With row r's qh in lanes 2r and 2r + 1 of a zmm, weight vector k needs byte kQhByte[k] of it
+// (the weights 0-7, 16-23, 8-15, 24-31 its lanes hold), copied to all four bytes of the lane by
+// VPSHUFB; VPTESTMB against byte b = 1 << (b + 4 * (l % 2)) then gives the byte mask of the weights to
+// add 16 to.
 struct Q5_0Rows8 : NibbleRows8<BlockQ5_0> {
   using Block = BlockQ5_0;
   static constexpr int kOffset = 16;
   static constexpr int kQhByte[4] = {0, 2, 1, 3};
-  __m512i spread[4], bit, sixteen;
+  __m512i spread[4], bit, pairs, sixteen;
   Q5_0Rows8() {
     for (int k = 0; k < 4; ++k) spread[k] = _mm512_set1_epi32(kQhByte[k] * 0x01010101);
     // VPSHUFB indexes within each 128-bit lane: dword p of the lane takes byte 4 p + kQhByte[k].
     for (int k = 0; k < 4; ++k) {
       spread[k] = _mm512_add_epi8(spread[k], _mm512_set4_epi32(0x0C0C0C0C, 0x08080808, 0x04040404, 0));
     }
-    bit = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(0x08040201)),
-                             _mm256_set1_epi32(static_cast<int>(0x80402010)), 1);
+    bit = _mm512_set1_epi64(static_cast<int64_t>(0x8040201008040201ull));
+    pairs = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
     sixteen = _mm512_set1_epi8(16);
   }
   // Inlined by force: GCC 12 kept this one out of line, which cost a third of Q5_0's decode speed.
@@ -206,7 +192,7 @@ struct Q5_0Rows8 : NibbleRows8<BlockQ5_0> {
   }
   // qh8: the 8 rows' qh words (row r in 32-bit lane r).
   __attribute__((always_inline)) void AddFifthBits(__m256i qh8, __m512i (&w)[4]) const {
-    const __m512i h = _mm512_broadcast_i64x4(qh8);
+    const __m512i h = _mm512_permutexvar_epi32(pairs, _mm512_castsi256_si512(qh8));
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
       const __mmask64 fifth = _mm512_test_epi8_mask(_mm512_shuffle_epi8(h, spread[k]), bit);
@@ -223,13 +209,15 @@ __attribute__((always_inline)) inline void Accumulate(const __m512i (&w)[4], __m
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) {
     const int64_t k = t * nb + i;
-    const Rows8Activation& a = p.act[k];
+    const int8_t* q = p.y[t][i].qs;
     __m512i s = _mm512_set1_epi32(p.half_corr[k]);
-    s = _mm512_dpbusd_epi32(s, w[0], a.y[0]);
-    s = _mm512_dpbusd_epi32(s, w[1], a.y[1]);
-    s = _mm512_dpbusd_epi32(s, w[2], a.y[2]);
-    s = _mm512_dpbusd_epi32(s, w[3], a.y[3]);
-    const __m256i isum = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      int64_t words;  // activation words kWordLo[j], kWordLo[j] + 1
+      std::memcpy(&words, q + 4 * kWordLo[j], 8);
+      s = _mm512_dpbusd_epi32(s, w[j], _mm512_set1_epi64(words));
+    }
+    const __m256i isum = _mm512_cvtepi64_epi32(_mm512_add_epi32(s, _mm512_srli_epi64(s, 32)));
     acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(p.dy[k])), _mm256_cvtepi32_ps(isum), acc[t]);
   }
 }
@@ -257,18 +245,15 @@ void Rows8Pass(const Loader& loader, int64_t nb, const uint8_t* x, size_t x_stri
 }
 
 // The 8 rows of the kRows8 group at g for kT tokens: out[t * out_stride + r]. One sequential stream,
-// prefetched as the passes above prefetch theirs (without it: same or slower; 2 threads, 8 x 16 MiB
-// llama-3.2-1b FFN matrices of Q4_0 from DRAM, kRows8 / file order: 26.4 / 24.3 GB/s without, 32.4 /
-// 29.0 with — this machine's bandwidth varies ~2x over minutes, so only pairs measured together compare).
+// which the hardware prefetchers follow (software prefetch: see the top of the file).
 template <int kT, typename Loader>
-void GroupPass(const Loader& loader, int64_t nb, const uint8_t* g, const Rows8Prepared& p, const uint8_t* end,
-               float* out, size_t out_stride) {
+void GroupPass(const Loader& loader, int64_t nb, const uint8_t* g, const Rows8Prepared& p, float* out,
+               size_t out_stride) {
   constexpr size_t kGroupBlock = kRows * sizeof(typename Loader::Block);
   __m256 acc[kT];
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    PrefetchAhead<kGroupBlock>(g, i, end);
     __m512i w[4];
     __m256 dx;
     loader.LoadGroup(g + i * kGroupBlock, w, dx);
@@ -283,14 +268,19 @@ template <int kOffset>
 const Rows8Prepared& PrepareTokens(int64_t nb, const void* vy, size_t y_stride, int n_tokens) {
   thread_local Rows8Prepared p;
   const size_t need = static_cast<size_t>(n_tokens * nb);
-  if (p.act.size() < need) {
-    p.act.resize(need);
+  if (p.half_corr.size() < need) {
     p.half_corr.resize(need);
     p.dy.resize(need);
   }
   for (int t = 0; t < n_tokens; ++t) {
     const BlockQ8_0* y = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(vy) + t * y_stride);
-    Prepare<kOffset>(y, nb, &p.act[t * nb], &p.half_corr[t * nb], &p.dy[t * nb]);
+    p.y[t] = y;
+    for (int64_t i = 0; i < nb; ++i) {
+      int32_t sum = 0;
+      for (int j = 0; j < kQK; ++j) sum += y[i].qs[j];
+      p.half_corr[t * nb + i] = -kOffset / 2 * sum;
+      p.dy[t * nb + i] = _cvtsh_ss(y[i].d);
+    }
   }
   return p;
 }
@@ -310,7 +300,7 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
     constexpr int kT = decltype(tokens)::value;
     for (int64_t r = 0; r < n_rows; r += kRows) {
       if constexpr (kGroups) {
-        GroupPass<kT>(loader, nb, x + r * x_stride, p, end, out + r, out_stride);
+        GroupPass<kT>(loader, nb, x + r * x_stride, p, out + r, out_stride);
       } else {
         const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
         Rows8Pass<kT>(loader, nb, x + r * x_stride, x_stride, rows, p, end, out + r, out_stride);

@@ -115,9 +115,10 @@ void UnpackRows(int64_t nb, const uint8_t *x, size_t x_stride, int n_rows, RowTi
 }
 
 // The same for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q5_0 / IQ4_NL: per group block,
-// 32 bytes per nibble word m hold word m of rows 0..7; a 4 x 4 transpose of 32-bit words per 128-bit
-// half (as legacy_rows8_avx2.cc's, which is its own inverse) gives rows q and q + 4, whose low and high
-// nibbles VPERM2I128 pairs in UnpackNibbles' order, then Ints::FromNibbles per row.
+// 32 bytes each hold the first 8 nibble bytes of rows 0-3 (row r at 8 r), of rows 4-7, then the last 8
+// of rows 0-3 and of rows 4-7; VPUNPCK*QDQ of a first and a last vector gives two whole rows (one per
+// 128-bit half), whose low and high nibbles VPERM2I128 pairs in UnpackNibbles' order, then
+// Ints::FromNibbles per row.
 template <typename Ints>
 void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   using Block = typename Ints::Block;
@@ -130,17 +131,17 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(Block);
-    __m256i word[4];
-    for (int m = 0; m < 4; ++m) word[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQs + 32 * m));
-    const __m256i t0 = _mm256_unpacklo_epi32(word[0], word[1]), t1 = _mm256_unpackhi_epi32(word[0], word[1]);
-    const __m256i t2 = _mm256_unpacklo_epi32(word[2], word[3]), t3 = _mm256_unpackhi_epi32(word[2], word[3]);
-    const __m256i pair[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
-                             _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
+    __m256i part[4];
+    for (int m = 0; m < 4; ++m) part[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQs + 32 * m));
+    // Rows (0, 2), (1, 3), (4, 6), (5, 7) in the halves.
+    const __m256i pair[4] = {_mm256_unpacklo_epi64(part[0], part[2]), _mm256_unpackhi_epi64(part[0], part[2]),
+                             _mm256_unpacklo_epi64(part[1], part[3]), _mm256_unpackhi_epi64(part[1], part[3])};
+    constexpr int kFirstRow[4] = {0, 1, 4, 5};
     __m256i nib[kRows8Group];
     for (int q = 0; q < 4; ++q) {
       const __m256i lo = _mm256_and_si256(pair[q], low4), hi = _mm256_and_si256(_mm256_srli_epi16(pair[q], 4), low4);
-      nib[q] = _mm256_permute2x128_si256(lo, hi, 0x20);
-      nib[q + 4] = _mm256_permute2x128_si256(lo, hi, 0x31);
+      nib[kFirstRow[q]] = _mm256_permute2x128_si256(lo, hi, 0x20);
+      nib[kFirstRow[q] + 2] = _mm256_permute2x128_si256(lo, hi, 0x31);
     }
     alignas(32) float ds[kRows8Group];
     _mm256_store_ps(ds, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));

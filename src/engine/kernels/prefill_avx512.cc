@@ -150,9 +150,10 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   tile.q.resize(static_cast<size_t>(kRows8Group * nb) * kQK);
   tile.d.resize(static_cast<size_t>(kRows8Group * nb));
   tile.corr.resize(static_cast<size_t>(kRows8Group * nb));
-  // Row r's nibble word w is group word 8 w + r: lane 4 q + w of `rows03` is row q's word w.
-  const __m512i index_03 = _mm512_set_epi32(27, 19, 11, 3, 26, 18, 10, 2, 25, 17, 9, 1, 24, 16, 8, 0);
-  const __m512i index_47 = _mm512_add_epi32(index_03, _mm512_set1_epi32(4));
+  // Row r's nibble word w is word 2 r + w of the first 64 bytes (w < 2) or 2 r + w - 2 of the last 64:
+  // lane 4 q + w of `rows03` is row q's word w.
+  const __m512i index_03 = _mm512_set_epi32(23, 22, 7, 6, 21, 20, 5, 4, 19, 18, 3, 2, 17, 16, 1, 0);
+  const __m512i index_47 = _mm512_add_epi32(index_03, _mm512_set1_epi32(8));
   // Qwords of [low nibbles | high nibbles]: row 2p in the lower 256 bits, row 2p + 1 in the upper.
   const __m512i pair_01 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
   const __m512i pair_23 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);

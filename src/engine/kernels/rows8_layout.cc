@@ -35,15 +35,16 @@ void PackBlock(const BlockParts& p, const uint8_t* rows, size_t row_bytes, int64
   if (p.has_qh) {
     for (int r = 0; r < kRows8Group; ++r) std::memcpy(g + kRows8QhOffset + 4 * r, row_block(r) + 2, 4);
   }
-  // Word j: nibble word 2 (j / 16) + (j / 8) % 2 of row j % 8.
+  // Row r's nibble bytes 0-7 at 8 r, its bytes 8-15 at 64 + 8 r.
   uint8_t* words = g + Rows8WordsOffset(p.has_qh);
-  for (int j = 0; j < 4 * kRows8Group; ++j) {
-    std::memcpy(words + 4 * j, row_block(j % kRows8Group) + p.qs + 4 * (2 * (j / 16) + (j / 8) % 2), 4);
+  for (int r = 0; r < kRows8Group; ++r) {
+    std::memcpy(words + 8 * r, row_block(r) + p.qs, 8);
+    std::memcpy(words + 64 + 8 * r, row_block(r) + p.qs + 8, 8);
   }
 }
 
 // Row r's block as the file stores it, from the group block at gb (Block: BlockQ4_0, BlockQ5_0 or
-// BlockIq4Nl). Row r's nibble word w is group word 16 (w / 2) + 8 (w % 2) + r.
+// BlockIq4Nl).
 template <typename Block>
 Block Rows8Block(const uint8_t* gb, int r) {
   constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
@@ -51,7 +52,8 @@ Block Rows8Block(const uint8_t* gb, int r) {
   std::memcpy(&b.d, gb + 2 * r, 2);
   if constexpr (kHasQh) std::memcpy(b.qh, gb + kRows8QhOffset + 4 * r, 4);
   const uint8_t* words = gb + Rows8WordsOffset(kHasQh);
-  for (int w = 0; w < 4; ++w) std::memcpy(b.qs + 4 * w, words + 4 * (16 * (w / 2) + 8 * (w % 2) + r), 4);
+  std::memcpy(b.qs, words + 8 * r, 8);
+  std::memcpy(b.qs + 8, words + 64 + 8 * r, 8);
   return b;
 }
 

@@ -1,8 +1,8 @@
 // The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0, IQ4_NL, Q4_K and Q6_K matrices:
 // groups of 8 consecutive rows, interleaved block by block, in the order the 8-row decode kernels
-// (legacy_rows8_avx512.cc; legacy_rows8_avx2.cc reads each 32 bytes of words as "word m of rows 0-7";
-// k_quant_rows8_avx512.cc) consume them. Model repacks these matrices into it at load, in place in its
-// private copy of the weights (no extra memory), where the CPU level has a kRows8 decode kernel.
+// (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc) consume them. Model repacks these matrices
+// into it at load, in place in its private copy of the weights (no extra memory), where the CPU level has a kRows8
+// decode kernel.
 //
 // Why: the 8-row kernel reading the file's row order gathers each block's scales (and Q5_0's fifth
 // bits) from 8 rows with scalar loads and transposes the nibbles in registers; that runtime work took
@@ -13,8 +13,11 @@
 // block i of the 8 rows (8 * block bytes) is, in order:
 //   d[8]      the 8 rows' fp16 scales (row r at d[r]);
 //   qh[8][4]  Q5_0 only: the 8 rows' fifth-bit words, as stored;
-//   qs[32][4] 32-bit words of nibbles: word j is nibble word 2 * (j / 16) + (j / 8) % 2 of row j % 8
-//             (the first 64 bytes hold each row's words 0, 1, the last 64 its words 2, 3).
+//   qs[2][8][8] the nibbles: the first 64 bytes hold row r's nibble bytes 0-7 at 8 r, the last 64 its
+//             bytes 8-15 (32-bit word j of the 32 is nibble word 2 (j / 16) + j % 2 of row (j % 16) / 2).
+//             So 32-bit lane 2 r + h of either 64 bytes is row r's nibble word h (or 2 + h), whose
+//             low nibbles meet activation word h (2 + h) and high nibbles word 4 + h (6 + h): one
+//             64-bit broadcast of the activations per vector, as Q4_K's below.
 // Sizes: 144 bytes per group block for Q4_0 / IQ4_NL, 176 for Q5_0 (the same bytes as 8 blocks).
 //
 // Q4_K (k_quant_rows8_avx512.cc), 1152 bytes per group block of 256-element blocks:

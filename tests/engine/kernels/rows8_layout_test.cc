@@ -50,7 +50,7 @@ TEST(Rows8LayoutTest, OnlyTheseTypes) {
 }
 
 // Every byte where the header says it goes: block i of group g holds the 8 scales, (Q5_0) the 8 qh
-// words, then word j = nibble word 2 (j / 16) + (j / 8) % 2 of row j % 8.
+// words, then word j = nibble word 2 (j / 16) + j % 2 of row (j % 16) / 2.
 TEST(Rows8LayoutTest, RepackPlacesEveryByteAsSpecified) {
   std::mt19937 rng(11);
   for (GgmlType type : kTypes) {
@@ -74,7 +74,7 @@ TEST(Rows8LayoutTest, RepackPlacesEveryByteAsSpecified) {
         }
         const uint8_t* words = gb + (q5 ? 48 : 16);
         for (int j = 0; j < 32; ++j) {
-          const int row = j % 8, word = 2 * (j / 16) + (j / 8) % 2;
+          const int row = (j % 16) / 2, word = 2 * (j / 16) + j % 2;
           ASSERT_EQ(std::memcmp(words + 4 * j, src(row) + qs + 4 * word, 4), 0)
               << TypeName(type) << " group " << g << " block " << i << " word " << j;
         }
