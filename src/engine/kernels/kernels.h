@@ -60,7 +60,8 @@ struct TypeKernels {
   // contract (the rows as if in the file's order), with x at the start of a group and n_rows a
   // multiple of 8; gemv's bits for Q4_0, Q5_0 and IQ4_NL (legacy_rows8_avx512.cc at the AVX-512 level,
   // legacy_rows8_avx2.cc for Q4_0 and IQ4_NL at the AVX2 level), its own summation order for Q4_K and
-  // Q6_K (k_quant_rows8_avx512.cc, AVX-512): MatMul sends every plain token of a kRows8 matrix through it,
+  // Q6_K (k_quant_rows8_avx512.cc, AVX-512), the prefill order for Q8_0 (legacy_rows8_avx512.cc, AVX-512;
+  // its gemv sums in the vec_dot order): MatMul sends every plain token of a kRows8 matrix through it,
   // kGemvMaxTokens at a time, so a token's result never depends on its batch. nullptr: MatMul restores
   // each group's file order in a buffer and uses the kernels here. Model repacks a matrix only where
   // the best level has it.

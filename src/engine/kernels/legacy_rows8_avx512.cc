@@ -201,6 +201,23 @@ struct Q5_0Rows8 : NibbleRows8<BlockQ5_0> {
   }
 };
 
+// Q8_0, kRows8 only (its file-order decode keeps the vec_dot order, legacy_quant_avx512.cc): the
+// quants are stored as the activation words meet them (rows8_layout.h), so a block is four loads and
+// the +128 (VPXORD with 0x80 bytes) that makes them unsigned.
+struct Q8_0Rows8 {
+  using Block = BlockQ8_0;
+  static constexpr int kOffset = 128;
+  static constexpr int kPiece[4] = {0, 2, 1, 3};  // the 64 bytes that meet activation words kWordLo[k]
+  __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
+  __attribute__((always_inline)) void LoadGroup(const uint8_t* gb, __m512i (&w)[4], __m256& dx) const {
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      w[k] = _mm512_xor_si512(_mm512_loadu_si512(gb + kRows8Q8QsOffset + 64 * kPiece[k]), sign);
+    }
+    dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
+  }
+};
+
 // Block i of the eight rows (weights w, scales dx) for kT tokens: acc[t] += their exact integer
 // block sums times dx * dy, lane r for row r.
 template <int kT>
@@ -321,6 +338,7 @@ void RegisterRows8KernelsAvx512(KernelTable& table) {
   Register<Q4_0Rows8>(table[GgmlType::kQ4_0]);
   Register<Iq4NlRows8>(table[GgmlType::kIQ4_NL]);
   Register<Q5_0Rows8>(table[GgmlType::kQ5_0]);
+  table[GgmlType::kQ8_0].gemv_rows8 = Rows8Gemv<Q8_0Rows8, true>;
 }
 
 }  // namespace isv

@@ -264,7 +264,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 
   // Prompt tokens with a prefill kernel (AMX for Q8_0 where given, else the level's prefill_gemm):
   // their activations are packed once here, then computed by the kernel per row range.
-  if (w.type != GgmlType::kQ8_0) amx_kernel = nullptr;
+  if (w.type != GgmlType::kQ8_0 || w.layout == WeightLayout::kRows8) amx_kernel = nullptr;  // AMX: the file order
   const bool prefill = n_prefill > 0 && (amx_kernel != nullptr || wk.prefill_gemm != nullptr);
   const int64_t n_plain = prefill ? n_tokens - n_prefill : n_tokens;
   const uint8_t* prompt_act = act + n_plain * act_row;

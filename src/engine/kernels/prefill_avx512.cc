@@ -188,6 +188,44 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   }
 }
 
+// The same for the 8 rows of a kRows8 Q8_0 group (rows8_layout.h: 64 bytes per 8-byte piece p of the
+// rows' quants, row r's at 8 r): two rounds of VPERMT2Q put each row's four pieces together.
+void UnpackQ8_0Group(int64_t nb, const uint8_t* g, RowTile& tile) {
+  tile.q.resize(static_cast<size_t>(kRows8Group * nb) * kQK);
+  tile.d.resize(static_cast<size_t>(kRows8Group * nb));
+  tile.corr.resize(static_cast<size_t>(kRows8Group * nb));
+  // Round 1, pieces (0, 1) or (2, 3): rows 0-3 / 4-7, each row's two pieces next to each other.
+  const __m512i rows03 = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+  const __m512i rows47 = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+  // Round 2: rows 2q, 2q + 1 of a round-1 pair of vectors, each row's four pieces in order.
+  const __m512i rows01 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+  const __m512i rows23 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(BlockQ8_0);
+    __m512i piece[4];
+    for (int p = 0; p < 4; ++p) piece[p] = _mm512_loadu_si512(gb + kRows8Q8QsOffset + 64 * p);
+    __m256i q[kRows8Group];
+    for (int half = 0; half < 2; ++half) {
+      const __m512i index = half ? rows47 : rows03;
+      const __m512i lo = _mm512_permutex2var_epi64(piece[0], index, piece[1]);
+      const __m512i hi = _mm512_permutex2var_epi64(piece[2], index, piece[3]);
+      const __m512i r01 = _mm512_permutex2var_epi64(lo, rows01, hi), r23 = _mm512_permutex2var_epi64(lo, rows23, hi);
+      q[4 * half + 0] = _mm512_castsi512_si256(r01);
+      q[4 * half + 1] = _mm512_extracti64x4_epi64(r01, 1);
+      q[4 * half + 2] = _mm512_castsi512_si256(r23);
+      q[4 * half + 3] = _mm512_extracti64x4_epi64(r23, 1);
+    }
+    alignas(32) float ds[kRows8Group];
+    _mm256_store_ps(ds, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
+    for (int r = 0; r < kRows8Group; ++r) {
+      const size_t k = static_cast<size_t>(r * nb + b);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q[r]);
+      tile.d[k] = ds[r];
+      tile.corr[k] = Correction(q[r]);
+    }
+  }
+}
+
 // out[t * out_stride + r] for kR rows and the n_cols (<= 16) tokens of one packed group.
 template <typename Ints, int kR>
 void GroupTile(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk, int n_cols, float* out,
@@ -229,7 +267,9 @@ void PrefillGemm(int64_t n, const void* x, size_t x_stride, int n_rows, const vo
                  size_t out_stride) {
   thread_local RowTile tile;  // grows to the longest tile; no allocation once warmed up
   const int64_t nb = n / kQK;
-  if constexpr (kRows8) {
+  if constexpr (kRows8 && std::is_same_v<Ints, Q8_0Ints>) {
+    UnpackQ8_0Group(nb, static_cast<const uint8_t*>(x), tile);
+  } else if constexpr (kRows8) {
     UnpackGroup<Ints>(nb, static_cast<const uint8_t*>(x), tile);
   } else {
     UnpackRows<Ints>(nb, static_cast<const uint8_t*>(x), x_stride, n_rows, tile);
@@ -257,7 +297,7 @@ void RegisterWithRows8(TypeKernels& k) {
 void RegisterPrefillKernelsAvx512(KernelTable& table) {
   RegisterWithRows8<Q4_0Ints>(table[GgmlType::kQ4_0]);
   RegisterWithRows8<Q5_0Ints>(table[GgmlType::kQ5_0]);
-  Register<Q8_0Ints>(table[GgmlType::kQ8_0]);
+  RegisterWithRows8<Q8_0Ints>(table[GgmlType::kQ8_0]);
   RegisterWithRows8<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
   Register<Q4_1Ints>(table[GgmlType::kQ4_1]);
   Register<Q5_1Ints>(table[GgmlType::kQ5_1]);

@@ -111,10 +111,26 @@ void MoveQ6KRow(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
   }
 }
 
-// The row mover of a K-quant type with a kRows8 form (else nullptr).
+// Q8_0 (rows8_layout.h), as MoveQ4KRow; nb 32-element blocks.
+template <bool kToGroup>
+void MoveQ8_0Row(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const size_t gb = i * kRows8Group * sizeof(BlockQ8_0);
+    const size_t rb = i * sizeof(BlockQ8_0);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ8_0, d), gb + 2 * r);
+    for (size_t p = 0; p < 4; ++p) {
+      MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ8_0, qs) + 8 * p, gb + kRows8Q8QsOffset + 64 * p + 8 * r);
+    }
+  }
+}
+
+// The mover of a type whose kRows8 form moves each row's pieces (Q8_0 and the K-quants; else nullptr),
+// and its block size in elements.
 using MoveRowFn = void (*)(int64_t nb, int r, const uint8_t* from, uint8_t* to);
-MoveRowFn KRowMover(GgmlType type, bool to_group) {
+MoveRowFn RowMover(GgmlType type, bool to_group) {
   switch (type) {
+    case GgmlType::kQ8_0:
+      return to_group ? MoveQ8_0Row<true> : MoveQ8_0Row<false>;
     case GgmlType::kQ4_K:
       return to_group ? MoveQ4KRow<true> : MoveQ4KRow<false>;
     case GgmlType::kQ6_K:
@@ -123,22 +139,23 @@ MoveRowFn KRowMover(GgmlType type, bool to_group) {
       return nullptr;
   }
 }
+int64_t MoverBlock(GgmlType type) { return type == GgmlType::kQ8_0 ? kQK : kQK_K; }
 
 }  // namespace
 
 bool HasRows8Layout(GgmlType type) {
-  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kIQ4_NL || type == GgmlType::kQ4_K ||
-         type == GgmlType::kQ6_K;
+  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kQ8_0 || type == GgmlType::kIQ4_NL ||
+         type == GgmlType::kQ4_K || type == GgmlType::kQ6_K;
 }
 
 void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
   const size_t row_bytes = RowSize(type, n);
-  if (const MoveRowFn move = KRowMover(type, true)) {
+  if (const MoveRowFn move = RowMover(type, true)) {
     std::vector<uint8_t> rows(kRows8Group * row_bytes);
     for (int64_t r0 = 0; r0 < n_rows; r0 += kRows8Group) {
       uint8_t* group = data + static_cast<size_t>(r0) * row_bytes;
       std::memcpy(rows.data(), group, rows.size());
-      for (int r = 0; r < kRows8Group; ++r) move(n / kQK_K, r, rows.data() + r * row_bytes, group);
+      for (int r = 0; r < kRows8Group; ++r) move(n / MoverBlock(type), r, rows.data() + r * row_bytes, group);
     }
     return;
   }
@@ -159,7 +176,7 @@ void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows) 
 }
 
 void UnpackRow8(GgmlType type, int64_t n, const uint8_t* group, int r, uint8_t* row) {
-  if (const MoveRowFn move = KRowMover(type, false)) return move(n / kQK_K, r, group, row);
+  if (const MoveRowFn move = RowMover(type, false)) return move(n / MoverBlock(type), r, group, row);
   const int64_t nb = n / kQK;
   auto unpack = [&](auto block) {
     using Block = decltype(block);

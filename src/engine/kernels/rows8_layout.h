@@ -1,4 +1,4 @@
-// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0, IQ4_NL, Q4_K and Q6_K matrices:
+// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K and Q6_K matrices:
 // groups of 8 consecutive rows, interleaved block by block, in the order the 8-row decode kernels
 // (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc) consume them. Model repacks these matrices
 // into it at load, in place in its private copy of the weights (no extra memory), where the CPU level has a kRows8
@@ -19,6 +19,11 @@
 //             low nibbles meet activation word h (2 + h) and high nibbles word 4 + h (6 + h): one
 //             64-bit broadcast of the activations per vector, as Q4_K's below.
 // Sizes: 144 bytes per group block for Q4_0 / IQ4_NL, 176 for Q5_0 (the same bytes as 8 blocks).
+//
+// Q8_0 (legacy_rows8_avx512.cc), 272 bytes per group block (8 blocks' bytes):
+//   d[8]            the 8 rows' fp16 scales, at 0;
+//   qs[4][8][8]     at 16: for p = 0..3, 64 bytes holding row r's quant bytes 8p .. 8p + 7 at 8 r (32-bit
+//                   lane 2r + h: row r's word 2p + h, which meets activation word 2p + h).
 //
 // Q4_K (k_quant_rows8_avx512.cc), 1152 bytes per group block of 256-element blocks:
 //   d[8], dmin[8]   the 8 rows' fp16 super-block scales (row r at [r]), at 0 and 16;
@@ -53,6 +58,9 @@ inline constexpr int kRows8Group = 8;
 // at Rows8WordsOffset(the type has qh words).
 inline constexpr size_t kRows8QhOffset = 2 * kRows8Group;
 constexpr size_t Rows8WordsOffset(bool has_qh) { return kRows8QhOffset + (has_qh ? 4 * kRows8Group : 0); }
+
+// Byte offset of the quants in a Q8_0 group block (above).
+inline constexpr size_t kRows8Q8QsOffset = 2 * kRows8Group;
 
 // Byte offsets in a Q4_K group block (above).
 inline constexpr size_t kRows8KDminOffset = 2 * kRows8Group;

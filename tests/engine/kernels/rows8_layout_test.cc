@@ -1,8 +1,8 @@
 // The kRows8 weight layout (rows8_layout.h): the repacking against the layout's definition, its
 // inverse, the kRows8 decode kernels (TypeKernels::gemv_rows8) bit for bit against the level's gemv on
-// the rows in the file's order (Q4_K: within float tolerance of the scalar oracle, and batch
-// invariant), and MatMul on a repacked matrix against MatMul on the original at every level, for
-// decode, batched and prompt tokens.
+// the rows in the file's order (Q4_K / Q6_K: within float tolerance of the scalar oracle, and batch
+// invariant; Q8_0: the prefill order's bits), and MatMul on a repacked matrix against MatMul on the original at every
+// level, for decode, batched and prompt tokens.
 #include "engine/kernels/rows8_layout.h"
 
 #include <gtest/gtest.h>
@@ -18,12 +18,16 @@
 #include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/matmul.h"
+#include "engine/kernels/prefill.h"
 
 namespace isv {
 namespace {
 
 constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kIQ4_NL};
 constexpr GgmlType kKTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K};  // kRows8 kernels in their own order
+// Plain tokens of a repacked matrix in another order than the file order's gemv: the K-quants' own, Q8_0's
+// prefill order.
+constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0};
 
 std::vector<uint8_t> Repacked(const TestMatrix& m) {
   std::vector<uint8_t> bytes = m.bytes;
@@ -43,8 +47,8 @@ struct RepackedMatrix {
 
 TEST(Rows8LayoutTest, OnlyTheseTypes) {
   for (GgmlType type : kTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
-  for (GgmlType type : kKTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
-  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1, GgmlType::kQ5_K, GgmlType::kF16}) {
+  for (GgmlType type : kOwnOrderTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
+  for (GgmlType type : {GgmlType::kQ4_1, GgmlType::kQ5_1, GgmlType::kQ5_K, GgmlType::kF16}) {
     EXPECT_FALSE(HasRows8Layout(type)) << TypeName(type);
   }
 }
@@ -179,7 +183,7 @@ TEST(Rows8LayoutTest, MatMulOnTheRepackedMatrixEqualsTheOriginal) {
 TEST(Rows8LayoutTest, SingleRowsOfAGroup) {
   std::mt19937 rng(19);
   std::vector<GgmlType> types(std::begin(kTypes), std::end(kTypes));
-  types.insert(types.end(), std::begin(kKTypes), std::end(kKTypes));
+  types.insert(types.end(), std::begin(kOwnOrderTypes), std::end(kOwnOrderTypes));
   for (GgmlType type : types) {
     const int64_t n = 512, n_rows = 24;
     const TestMatrix m = MakeTestMatrix(type, n, n_rows, 1.0f, rng);
@@ -198,13 +202,13 @@ TEST(Rows8LayoutTest, SingleRowsOfAGroup) {
   }
 }
 
-// A repacked K-quant matrix (Block: BlockQ4K or BlockQ6K), 512 x 16: check(gb, src, r, where) for every
-// row r of every group block gb, src being row r's block as the file stores it; then UnpackRows8 must
-// restore every group.
+// A repacked matrix whose kRows8 form moves whole pieces of rows (Block: BlockQ8_0, BlockQ4K or
+// BlockQ6K), 512 x 16: check(gb, src, r, where) for every row r of every group block gb, src being row
+// r's block as the file stores it; then UnpackRows8 must restore every group.
 template <typename Block, typename Check>
-void CheckKGroupBlocks(GgmlType type, uint32_t seed, Check&& check) {
+void CheckGroupBlocks(GgmlType type, uint32_t seed, Check&& check) {
   std::mt19937 rng(seed);
-  const int64_t n = 512, n_rows = 16, nb = n / kQK_K;
+  const int64_t n = 512, n_rows = 16, nb = n / TypeTraits(type).block_size;
   const TestMatrix m = MakeTestMatrix(type, n, n_rows, 1.0f, rng);
   const std::vector<uint8_t> packed = Repacked(m);
   ASSERT_EQ(packed.size(), m.bytes.size());
@@ -226,10 +230,21 @@ void CheckKGroupBlocks(GgmlType type, uint32_t seed, Check&& check) {
   }
 }
 
+// Q8_0: block i of group g holds d[8], then at 16 + 64 p + 8 r the quant bytes 8 p .. + 7 of row r.
+TEST(Rows8LayoutTest, Q8_0RepackPlacesEveryByteAsSpecified) {
+  CheckGroupBlocks<BlockQ8_0>(
+      GgmlType::kQ8_0, 21, [](const uint8_t* gb, const BlockQ8_0& src, int r, const std::string& where) {
+        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
+        for (int p = 0; p < 4; ++p) {
+          EXPECT_EQ(std::memcmp(gb + 16 + 64 * p + 8 * r, src.qs + 8 * p, 8), 0) << "piece " << p << ": " << where;
+        }
+      });
+}
+
 // Q4_K: block i of group g holds d[8], dmin[8], byte p of the rows' packed scales at 32 + 8 p + r, and
 // at 128 + 256 c + 64 m + 8 r the quant bytes 32 c + 8 m .. + 7 of row r.
 TEST(Rows8LayoutTest, Q4KRepackPlacesEveryByteAsSpecified) {
-  CheckKGroupBlocks<BlockQ4K>(
+  CheckGroupBlocks<BlockQ4K>(
       GgmlType::kQ4_K, 15, [](const uint8_t* gb, const BlockQ4K& src, int r, const std::string& where) {
         EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
         EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
@@ -248,7 +263,7 @@ TEST(Rows8LayoutTest, Q4KRepackPlacesEveryByteAsSpecified) {
 // m) + 8 r row r's ql bytes 64 h + 8 m .. + 7, 64 bytes later its ql bytes 64 h + 32 + 8 m .., 128 bytes
 // later its qh bytes 32 h + 8 m ...
 TEST(Rows8LayoutTest, Q6KRepackPlacesEveryByteAsSpecified) {
-  CheckKGroupBlocks<BlockQ6K>(
+  CheckGroupBlocks<BlockQ6K>(
       GgmlType::kQ6_K, 18, [](const uint8_t* gb, const BlockQ6K& src, int r, const std::string& where) {
         EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
         for (int j = 0; j < 16; ++j)
@@ -352,13 +367,54 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
   }
 }
 
-// MatMul on a kRows8 Q4_K / Q6_K matrix: prompt tokens (the prefill kernel on each group's restored rows)
-// and levels without gemv_rows8 (restored rows) bit for bit as on the original; plain tokens through
-// gemv_rows8 within tolerance, and a token's result the same in any batch. Guarded as above.
-TEST(Rows8LayoutTest, KMatMulOnTheRepackedMatrix) {
+// Q8_0's gemv_rows8 computes the prefill order (prefill.h): PrefillDotRef's bits for every row and
+// token, in any batch, and nothing written outside out[t * out_stride + r], r < n_rows.
+TEST(Rows8LayoutTest, Q8_0GemvRows8GivesThePrefillOrder) {
+  std::mt19937 rng(22);
+  const TypeKernels& k = GetKernels(GgmlType::kQ8_0, BestIsa());
+  if (k.gemv_rows8 == nullptr) GTEST_SKIP() << "no Q8_0 kRows8 kernel at this CPU's level";
+  for (int64_t n : {32, 864, 2048}) {
+    for (int64_t n_rows : {8, 24}) {
+      const TestMatrix m = MakeTestMatrix(GgmlType::kQ8_0, n, n_rows, 0.05f, rng);
+      const std::vector<uint8_t> packed = Repacked(m);
+      const size_t row_bytes = m.view.row_bytes();
+      const size_t a_row = RowSize(GgmlType::kQ8_0, n);
+      std::vector<uint8_t> act(a_row * 8);
+      std::normal_distribution<float> dist;
+      std::vector<float> f(n);
+      for (int t = 0; t < 8; ++t) {
+        for (float& v : f) v = (t % 3 == 0 ? 10.f : 0.5f) * dist(rng);
+        GetKernels(GgmlType::kQ8_0, Isa::kScalar).from_float(f.data(), &act[t * a_row], n);
+      }
+      const size_t stride = n_rows + 3;
+      for (int tokens = 1; tokens <= 8; ++tokens) {
+        std::vector<float> got(stride * tokens, -7.0f);
+        k.gemv_rows8(n, packed.data(), row_bytes, n_rows, act.data(), a_row, tokens, got.data(), stride);
+        for (int t = 0; t < tokens; ++t) {
+          for (size_t r = 0; r < stride; ++r) {
+            const float g = got[t * stride + r];
+            if (static_cast<int64_t>(r) >= n_rows) {
+              ASSERT_EQ(g, -7.0f) << "written outside the rows: " << r;
+              continue;
+            }
+            const float want = PrefillDotRef(GgmlType::kQ8_0, n, &m.bytes[r * row_bytes], &act[t * a_row]);
+            ASSERT_TRUE(SameBits(g, want)) << "n " << n << " rows " << n_rows << " tokens " << tokens << " t " << t
+                                           << " r " << r << ": " << g << " vs " << want;
+          }
+        }
+      }
+    }
+  }
+}
+
+// MatMul on a kRows8 Q4_K / Q6_K / Q8_0 matrix: prompt tokens (Q4_K / Q6_K: the prefill kernel on each
+// group's restored rows; Q8_0: prefill_gemm_rows8) and levels without gemv_rows8 (restored rows) bit for
+// bit as on the original; plain tokens through gemv_rows8 within tolerance, and a token's result the same
+// in any batch. Guarded as above.
+TEST(Rows8LayoutTest, OwnOrderMatMulOnTheRepackedMatrix) {
   std::mt19937 rng(17);
   ThreadPool pool(2);
-  for (GgmlType type : kKTypes) {
+  for (GgmlType type : kOwnOrderTypes) {
     const int64_t n_in = 768, n_out = 136;
     const TestMatrix m = MakeTestMatrix(type, n_in, n_out, 0.05f, rng);
     const RepackedMatrix repacked(m);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/kernels/amx_q8_0.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/rows8_layout.h"
@@ -74,8 +75,9 @@ void ExpectCloseLogits(const std::vector<std::vector<float>>& got, const std::ve
 
 // Which matrices a private copy repacks: those of a type with a kRows8 decode kernel at this CPU's
 // level and a multiple of 8 rows, among the matrices MatMul reads (token_embd only where it is the
-// tied output).
+// tied output); Q8_0 not where its prompt rows take AMX.
 bool ExpectRepacked(const Model& m, const TensorView& v) {
+  if (v.type == GgmlType::kQ8_0 && AmxQ8_0PrefillKernel(BestIsa()) != nullptr) return false;  // AMX: the file order
   return m.file().writable() && HasRows8Layout(v.type) && GetKernels(v.type).gemv_rows8 != nullptr && v.ne[1] % 8 == 0;
 }
 
@@ -83,13 +85,15 @@ class Rows8RepackTest : public ::testing::TestWithParam<std::string> {};
 
 // The repacked matrices, and the logits against the same file used in place from the mmap (nothing
 // repacked). Q4_0 / Q5_0 / IQ4_NL's kRows8 kernels give the file order's bits (rows8_layout_test.cc),
-// Q4_K / Q6_K's sum in their own order, so ExpectCloseLogits with one sensitive step: step 2 of this
-// sequence on tiny-llama-Q4_K_M amplifies last-bit differences (the file-order logits of the AVX2 and
-// scalar levels differ there from the AVX-512 level's by 0.63 of 29.5 too; the other steps by 1e-5).
-// The mechanism (traced with dumps of every sub-layer): one element of layer 1's attention output lies
-// on a rounding boundary of its Q8_K quant (x / d = -33.50009 at one level, -33.49990 at another), so the
-// attn_output activations differ by a whole quantum; the next sub-layers' quants spread it (6e-4 -> 1e-2
-// of the residual's largest value). llama.cpp quantizes activations the same way and has the same steps.
+// Q4_K / Q6_K's sum in their own order, Q8_0's in the prefill order (its file-order decode: the vec_dot
+// order), so ExpectCloseLogits with one sensitive step: step 2 of this sequence on tiny-llama-Q4_K_M
+// (step 5 on tiny-llama-Q8_0) amplifies last-bit differences (on Q4_K_M the file-order logits of the
+// AVX2 and scalar levels differ there from the AVX-512 level's by 0.63 of 29.5 too; the other steps by
+// 1e-5). The mechanism (traced with dumps of every sub-layer): one element of layer 1's attention
+// output lies on a rounding boundary of its Q8_K quant (x / d = -33.50009 at one level, -33.49990 at
+// another), so the attn_output activations differ by a whole quantum; the next sub-layers' quants spread
+// it (6e-4 -> 1e-2 of the residual's largest value). llama.cpp quantizes activations the same way and has
+// the same steps.
 TEST_P(Rows8RepackTest, RepackedModelGivesTheLogitsOfTheFileOrder) {
   if (!TestdataPresent()) GTEST_SKIP() << "../shared/testdata absent";
   const std::string path = TestdataDir() + "/models/" + GetParam();
@@ -165,7 +169,8 @@ TEST(Rows8RepackTiedTest, TiedOutputIsRepackedAndStillLooksUpItsRows) {
   std::remove(path.c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, Rows8RepackTest, ::testing::Values("tiny-llama-Q4_0.gguf", "tiny-llama-Q4_K_M.gguf"),
+INSTANTIATE_TEST_SUITE_P(Models, Rows8RepackTest,
+                         ::testing::Values("tiny-llama-Q4_0.gguf", "tiny-llama-Q4_K_M.gguf", "tiny-llama-Q8_0.gguf"),
                          [](const auto& info) {
                            std::string n = info.param.substr(0, info.param.find('.'));
                            for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
