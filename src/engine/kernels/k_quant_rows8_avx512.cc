@@ -1,5 +1,7 @@
-// Q4_K and Q6_K decode on the kRows8 layout (rows8_layout.h) at the AVX-512 level:
-// TypeKernels::gemv_rows8. Q4_K first; Q6_K (GroupQ6K below) the same way.
+// Q4_K, Q5_K and Q6_K decode on the kRows8 layout (rows8_layout.h) at the AVX-512 level:
+// TypeKernels::gemv_rows8. Q4_K first; Q5_K is Q4_K with a fifth bit per quant (GroupQ4K<kQ5>: per zmm
+// of quants two VPTESTMB against the qh zmm and two masked byte adds of 16); Q6_K (GroupQ6K below) the
+// same way.
 //
 // Why: the file-order Q4_K gemv (k_quant_avx512.cc) spends, per 144-byte block of ONE row, about as
 // many instructions on the block's scales and mins (unpacking the 12 packed bytes, spreading them to
@@ -34,6 +36,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "engine/kernels/blocks_k.h"
 #include "engine/kernels/kernels.h"
@@ -119,16 +122,24 @@ inline __m512i Broadcast8(const int8_t* p) {
   return _mm512_set1_epi64(v);
 }
 
-// out[t * out_stride + r] for the 8 rows of the group at x and kNy tokens.
-template <int kNy>
+// out[t * out_stride + r] for the 8 rows of the group at x and kNy tokens; kQ5: Q5_K (quants up to 31:
+// isum may then exceed 2^24 and round in its conversion, far inside the float tolerance of this order).
+template <int kNy, bool kQ5 = false>
 void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* out, size_t out_stride) {
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  using Block = std::conditional_t<kQ5, BlockQ5K, BlockQ4K>;
+  constexpr size_t kQs = kQ5 ? kRows8K5QsOffset : kRows8KQsOffset;
+  const __m512i low4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
   __m512 acc[kNy];
 #pragma GCC unroll 8
   for (int t = 0; t < kNy; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* gb = x + i * kRows8Group * sizeof(BlockQ4K);
+    const uint8_t* gb = x + i * kRows8Group * sizeof(Block);
     const GroupScales s = UnpackScales(gb);
+    __m512i qh[4];
+    if constexpr (kQ5) {
+#pragma GCC unroll 4
+      for (int m = 0; m < 4; ++m) qh[m] = _mm512_loadu_si512(gb + kRows8K5QhOffset + 64 * m);
+    }
     __m512i isum[kNy];
 #pragma GCC unroll 8
     for (int t = 0; t < kNy; ++t) isum[t] = _mm512_setzero_si512();
@@ -137,9 +148,15 @@ void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
       __m512i lo[4], hi[4];
 #pragma GCC unroll 4
       for (int m = 0; m < 4; ++m) {
-        const __m512i w = _mm512_loadu_si512(gb + kRows8KQsOffset + 256 * c + 64 * m);
+        const __m512i w = _mm512_loadu_si512(gb + kQs + 256 * c + 64 * m);
         lo[m] = _mm512_and_si512(w, low4);
         hi[m] = _mm512_and_si512(_mm512_srli_epi16(w, 4), low4);
+        if constexpr (kQ5) {  // + 16 where bit 2c (low nibbles) / 2c + 1 (high) of the element's qh byte is set
+          const __mmask64 l5 = _mm512_test_epi8_mask(qh[m], _mm512_set1_epi8(static_cast<char>(1 << (2 * c))));
+          const __mmask64 h5 = _mm512_test_epi8_mask(qh[m], _mm512_set1_epi8(static_cast<char>(2 << (2 * c))));
+          lo[m] = _mm512_mask_add_epi8(lo[m], l5, lo[m], sixteen);
+          hi[m] = _mm512_mask_add_epi8(hi[m], h5, hi[m], sixteen);
+        }
       }
 #pragma GCC unroll 8
       for (int t = 0; t < kNy; ++t) {
@@ -240,8 +257,8 @@ void GroupQ6K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
   StoreRows(acc, out, out_stride);
 }
 
-// gemv_rows8 of Q4_K (kQ6 false) and Q6_K: the groups of rows [0, n_rows) one after another.
-template <bool kQ6>
+// gemv_rows8 of Q4_K, Q5_K and Q6_K: the groups of rows [0, n_rows) one after another.
+template <GgmlType kType>
 void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
                 int n_tokens, float* out, size_t out_stride) {
   const int64_t nb = n / kQK_K;
@@ -260,10 +277,10 @@ void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, cons
   WithUpTo8(n_tokens, [&](auto tokens) {
     for (int64_t g = 0; g < n_rows / kRows8Group; ++g) {
       constexpr int kNy = decltype(tokens)::value;
-      if constexpr (kQ6) {
+      if constexpr (kType == GgmlType::kQ6_K) {
         GroupQ6K<kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
       } else {
-        GroupQ4K<kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
+        GroupQ4K<kNy, kType == GgmlType::kQ5_K>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
       }
     }
   });
@@ -307,11 +324,13 @@ inline __m512i WordIndex(F f) {
   return _mm512_load_si512(index);
 }
 
-// Q4_K group block gb -> row r's block at out + r * stride.
+// Q4_K / Q5_K (Block) group block gb -> row r's block at out + r * stride.
+template <typename Block>
 void RestoreQ4KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
+  constexpr bool kQ5 = std::is_same_v<Block, BlockQ5K>;
   for (int r = 0; r < kRows8Group; ++r) {
-    std::memcpy(out + r * stride + offsetof(BlockQ4K, d), gb + 2 * r, 2);
-    std::memcpy(out + r * stride + offsetof(BlockQ4K, dmin), gb + kRows8KDminOffset + 2 * r, 2);
+    std::memcpy(out + r * stride + offsetof(Block, d), gb + 2 * r, 2);
+    std::memcpy(out + r * stride + offsetof(Block, dmin), gb + kRows8KDminOffset + 2 * r, 2);
   }
   // Scale bytes p = 0..11: word (k = p / 2, r) at 8 k + r of a (k < 4) and of b (k >= 4, as the second
   // operand: 32 + 8 (k - 4) + r, the same number); row r's six words are output words 6 r .. 6 r + 5.
@@ -324,14 +343,17 @@ void RestoreQ4KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
   _mm512_store_si512(scales, _mm512_permutex2var_epi16(a, index[0], b));
   _mm512_store_si512(scales + 64, _mm512_permutex2var_epi16(a, index[1], b));
   for (int r = 0; r < kRows8Group; ++r) {
-    std::memcpy(out + r * stride + offsetof(BlockQ4K, scales), scales + kKScaleBytes * r, kKScaleBytes);
+    std::memcpy(out + r * stride + offsetof(Block, scales), scales + kKScaleBytes * r, kKScaleBytes);
   }
-#pragma GCC unroll 4
-  for (int c = 0; c < 4; ++c) {
-    const uint8_t* q = gb + kRows8KQsOffset + 256 * c;
+  auto restore_quads = [&](const uint8_t* q, size_t dest) {  // 4 x 64 bytes of 8-byte pieces
     const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64), _mm512_loadu_si512(q + 128),
                           _mm512_loadu_si512(q + 192)};
-    StoreRowQuads(z, out + offsetof(BlockQ4K, qs) + 32 * c, stride);
+    StoreRowQuads(z, out + dest, stride);
+  };
+  if constexpr (kQ5) restore_quads(gb + kRows8K5QhOffset, offsetof(BlockQ5K, qh));
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    restore_quads(gb + (kQ5 ? kRows8K5QsOffset : kRows8KQsOffset) + 256 * c, offsetof(Block, qs) + 32 * c);
   }
 }
 
@@ -378,9 +400,11 @@ void UnpackGroupRows(int64_t n, const void* group, void* rows) {
 }  // namespace
 
 void RegisterKRows8KernelsAvx512(KernelTable& table) {
-  table[GgmlType::kQ4_K].gemv_rows8 = KGemvRows8<false>;
-  table[GgmlType::kQ6_K].gemv_rows8 = KGemvRows8<true>;
-  table[GgmlType::kQ4_K].unpack_rows8 = UnpackGroupRows<BlockQ4K, RestoreQ4KBlock>;
+  table[GgmlType::kQ4_K].gemv_rows8 = KGemvRows8<GgmlType::kQ4_K>;
+  table[GgmlType::kQ5_K].gemv_rows8 = KGemvRows8<GgmlType::kQ5_K>;
+  table[GgmlType::kQ6_K].gemv_rows8 = KGemvRows8<GgmlType::kQ6_K>;
+  table[GgmlType::kQ4_K].unpack_rows8 = UnpackGroupRows<BlockQ4K, RestoreQ4KBlock<BlockQ4K>>;
+  table[GgmlType::kQ5_K].unpack_rows8 = UnpackGroupRows<BlockQ5K, RestoreQ4KBlock<BlockQ5K>>;
   table[GgmlType::kQ6_K].unpack_rows8 = UnpackGroupRows<BlockQ6K, RestoreQ6KBlock>;
 }
 

@@ -68,22 +68,29 @@ inline void MovePiece(const uint8_t* from, uint8_t* to, size_t row_at, size_t gr
   }
 }
 
-// Q4_K (rows8_layout.h). kToGroup: row r of a group (at `from`) into the group's blocks (at `to`); else
-// the group's blocks (at `from`) back into row r (at `to`).
-template <bool kToGroup>
+// Q4_K and Q5_K (Block: BlockQ4K or BlockQ5K; rows8_layout.h). kToGroup: row r of a group (at `from`)
+// into the group's blocks (at `to`); else the group's blocks (at `from`) back into row r (at `to`).
+template <typename Block, bool kToGroup>
 void MoveQ4KRow(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
+  constexpr bool kQ5 = std::is_same_v<Block, BlockQ5K>;
+  constexpr size_t kQs = kQ5 ? kRows8K5QsOffset : kRows8KQsOffset;
   for (int64_t i = 0; i < nb; ++i) {
-    const size_t gb = i * kRows8Group * sizeof(BlockQ4K);
-    const size_t rb = i * sizeof(BlockQ4K);
-    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ4K, d), gb + 2 * r);
-    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ4K, dmin), gb + kRows8KDminOffset + 2 * r);
+    const size_t gb = i * kRows8Group * sizeof(Block);
+    const size_t rb = i * sizeof(Block);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(Block, d), gb + 2 * r);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(Block, dmin), gb + kRows8KDminOffset + 2 * r);
     for (size_t p = 0; p < kKScaleBytes; ++p) {
-      MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockQ4K, scales) + p,
+      MovePiece<kToGroup, 1>(from, to, rb + offsetof(Block, scales) + p,
                              gb + kRows8KScalesOffset + kRows8Group * p + r);
     }
-    for (size_t q = 0; q < sizeof(BlockQ4K::qs); q += 8) {  // chunk c = q / 32, m = q % 32 / 8
-      MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ4K, qs) + q,
-                             gb + kRows8KQsOffset + 256 * (q / 32) + 64 * (q % 32 / 8) + 8 * r);
+    if constexpr (kQ5) {
+      for (size_t m = 0; m < 4; ++m) {
+        MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ5K, qh) + 8 * m, gb + kRows8K5QhOffset + 64 * m + 8 * r);
+      }
+    }
+    for (size_t q = 0; q < sizeof(Block::qs); q += 8) {  // chunk c = q / 32, m = q % 32 / 8
+      MovePiece<kToGroup, 8>(from, to, rb + offsetof(Block, qs) + q,
+                             gb + kQs + 256 * (q / 32) + 64 * (q % 32 / 8) + 8 * r);
     }
   }
 }
@@ -132,7 +139,9 @@ MoveRowFn RowMover(GgmlType type, bool to_group) {
     case GgmlType::kQ8_0:
       return to_group ? MoveQ8_0Row<true> : MoveQ8_0Row<false>;
     case GgmlType::kQ4_K:
-      return to_group ? MoveQ4KRow<true> : MoveQ4KRow<false>;
+      return to_group ? MoveQ4KRow<BlockQ4K, true> : MoveQ4KRow<BlockQ4K, false>;
+    case GgmlType::kQ5_K:
+      return to_group ? MoveQ4KRow<BlockQ5K, true> : MoveQ4KRow<BlockQ5K, false>;
     case GgmlType::kQ6_K:
       return to_group ? MoveQ6KRow<true> : MoveQ6KRow<false>;
     default:
@@ -145,7 +154,7 @@ int64_t MoverBlock(GgmlType type) { return type == GgmlType::kQ8_0 ? kQK : kQK_K
 
 bool HasRows8Layout(GgmlType type) {
   return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kQ8_0 || type == GgmlType::kIQ4_NL ||
-         type == GgmlType::kQ4_K || type == GgmlType::kQ6_K;
+         type == GgmlType::kQ4_K || type == GgmlType::kQ5_K || type == GgmlType::kQ6_K;
 }
 
 void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {

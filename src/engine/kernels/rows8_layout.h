@@ -1,4 +1,5 @@
-// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K and Q6_K matrices:
+// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q5_K and Q6_K
+// matrices:
 // groups of 8 consecutive rows, interleaved block by block, in the order the 8-row decode kernels
 // (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc) consume them. Model repacks these matrices
 // into it at load, in place in its private copy of the weights (no extra memory), where the CPU level has a kRows8
@@ -35,6 +36,12 @@
 //                   meet the activations 64c + 8m + 4h.. (low) and 64c + 32 + 8m + 4h.. (high): one
 //                   64-bit broadcast of the activations each.
 //
+// Q5_K (k_quant_rows8_avx512.cc), 1408 bytes per group block: Q4_K's d, dmin and scales, then
+//   qh[4][8][8]     at 128: for m = 0..3, 64 bytes holding row r's fifth-bit bytes 8m .. 8m + 7 at 8 r
+//                   (byte l of a row holds bit j of its element l of sub-block j: the bits of the quants
+//                   of Q4_K's zmm (c, m) are in the qh zmm m, bits 2c and 2c + 1);
+//   qs              at 384: as Q4_K's qs.
+//
 // Q6_K (k_quant_rows8_avx512.cc), 1680 bytes per group block:
 //   d[8]            the 8 rows' fp16 scales, at 0;
 //   scales[16][8]   sub-block j's int8 scale of row r at 16 + 8 j + r;
@@ -66,6 +73,10 @@ inline constexpr size_t kRows8Q8QsOffset = 2 * kRows8Group;
 inline constexpr size_t kRows8KDminOffset = 2 * kRows8Group;
 inline constexpr size_t kRows8KScalesOffset = 4 * kRows8Group;
 inline constexpr size_t kRows8KQsOffset = kRows8KScalesOffset + 12 * kRows8Group;
+
+// Byte offsets in a Q5_K group block (above; d, dmin and the scales where Q4_K has them).
+inline constexpr size_t kRows8K5QhOffset = kRows8KQsOffset;
+inline constexpr size_t kRows8K5QsOffset = kRows8K5QhOffset + 32 * kRows8Group;
 
 // Byte offsets in a Q6_K group block (above).
 inline constexpr size_t kRows8Q6ScalesOffset = 2 * kRows8Group;

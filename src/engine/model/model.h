@@ -72,7 +72,7 @@ class Model {
  private:
   Model() = default;
   Status LoadWeights();
-  // Repacks, in place, the Q4_0 / Q5_0 / Q8_0 / IQ4_NL / Q4_K / Q6_K matrices into WeightLayout::kRows8
+  // Repacks, in place, the Q4_0 / Q5_0 / Q8_0 / IQ4_NL / Q4_K / Q5_K / Q6_K matrices into WeightLayout::kRows8
   // (rows8_layout.h), whose decode kernel is about twice as fast per byte, where this CPU's best level
   // has one (TypeKernels::gemv_rows8) and the weights are a private copy (GgufMemory::kHugePages; not in
   // place from the mmap). No memory is added. Only for matrices with a multiple of 8 rows. Costs ~0.15 s

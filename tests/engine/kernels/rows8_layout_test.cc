@@ -24,10 +24,10 @@ namespace isv {
 namespace {
 
 constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kIQ4_NL};
-constexpr GgmlType kKTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K};  // kRows8 kernels in their own order
+constexpr GgmlType kKTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};  // in their own order
 // Plain tokens of a repacked matrix in another order than the file order's gemv: the K-quants' own, Q8_0's
 // prefill order.
-constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0};
+constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_0};
 
 std::vector<uint8_t> Repacked(const TestMatrix& m) {
   std::vector<uint8_t> bytes = m.bytes;
@@ -48,7 +48,7 @@ struct RepackedMatrix {
 TEST(Rows8LayoutTest, OnlyTheseTypes) {
   for (GgmlType type : kTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
   for (GgmlType type : kOwnOrderTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
-  for (GgmlType type : {GgmlType::kQ4_1, GgmlType::kQ5_1, GgmlType::kQ5_K, GgmlType::kF16}) {
+  for (GgmlType type : {GgmlType::kQ4_1, GgmlType::kQ5_1, GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kF16}) {
     EXPECT_FALSE(HasRows8Layout(type)) << TypeName(type);
   }
 }
@@ -259,6 +259,27 @@ TEST(Rows8LayoutTest, Q4KRepackPlacesEveryByteAsSpecified) {
       });
 }
 
+// Q5_K: Q4_K's d[8], dmin[8] and scale bytes, at 128 + 64 m + 8 r the qh bytes 8 m .. + 7 of row r, and
+// at 384 + 256 c + 64 m + 8 r its quant bytes 32 c + 8 m .. + 7.
+TEST(Rows8LayoutTest, Q5KRepackPlacesEveryByteAsSpecified) {
+  CheckGroupBlocks<BlockQ5K>(
+      GgmlType::kQ5_K, 23, [](const uint8_t* gb, const BlockQ5K& src, int r, const std::string& where) {
+        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
+        EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
+        for (int p = 0; p < 12; ++p)
+          EXPECT_EQ(gb[32 + 8 * p + r], src.scales[p]) << "scale byte " << p << ": " << where;
+        for (int m = 0; m < 4; ++m) {
+          EXPECT_EQ(std::memcmp(gb + 128 + 64 * m + 8 * r, src.qh + 8 * m, 8), 0) << "qh part " << m << ": " << where;
+        }
+        for (int c = 0; c < 4; ++c) {
+          for (int q = 0; q < 4; ++q) {
+            EXPECT_EQ(std::memcmp(gb + 384 + 256 * c + 64 * q + 8 * r, src.qs + 32 * c + 8 * q, 8), 0)
+                << "chunk " << c << " part " << q << ": " << where;
+          }
+        }
+      });
+}
+
 // Q6_K: block i of group g holds d[8], sub-block j's scale of row r at 16 + 8 j + r, and at 144 + 192 (4 h +
 // m) + 8 r row r's ql bytes 64 h + 8 m .. + 7, 64 bytes later its ql bytes 64 h + 32 + 8 m .., 128 bytes
 // later its qh bytes 32 h + 8 m ...
@@ -306,7 +327,7 @@ TEST(Rows8LayoutTest, KUnpackRows8GivesTheFileRows) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 2) << "Q4_K and Q6_K have unpack_rows8 at the AVX-512 level";
+    EXPECT_EQ(checked, 3) << "Q4_K, Q5_K and Q6_K have unpack_rows8 at the AVX-512 level";
   }
 }
 
@@ -363,7 +384,7 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 2) << "Q4_K and Q6_K have kRows8 kernels at the AVX-512 level";
+    EXPECT_EQ(checked, 3) << "Q4_K, Q5_K and Q6_K have kRows8 kernels at the AVX-512 level";
   }
 }
 

@@ -85,7 +85,7 @@ class Rows8RepackTest : public ::testing::TestWithParam<std::string> {};
 
 // The repacked matrices, and the logits against the same file used in place from the mmap (nothing
 // repacked). Q4_0 / Q5_0 / IQ4_NL's kRows8 kernels give the file order's bits (rows8_layout_test.cc),
-// Q4_K / Q6_K's sum in their own order, Q8_0's in the prefill order (its file-order decode: the vec_dot
+// Q4_K / Q5_K / Q6_K's sum in their own order, Q8_0's in the prefill order (its file-order decode: the vec_dot
 // order), so ExpectCloseLogits with one sensitive step: step 2 of this sequence on tiny-llama-Q4_K_M
 // (step 5 on tiny-llama-Q8_0) amplifies last-bit differences (on Q4_K_M the file-order logits of the
 // AVX2 and scalar levels differ there from the AVX-512 level's by 0.63 of 29.5 too; the other steps by
@@ -170,7 +170,8 @@ TEST(Rows8RepackTiedTest, TiedOutputIsRepackedAndStillLooksUpItsRows) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Rows8RepackTest,
-                         ::testing::Values("tiny-llama-Q4_0.gguf", "tiny-llama-Q4_K_M.gguf", "tiny-llama-Q8_0.gguf"),
+                         ::testing::Values("tiny-llama-Q4_0.gguf", "tiny-llama-Q4_K_M.gguf", "tiny-llama-Q5_K_M.gguf",
+                                           "tiny-llama-Q8_0.gguf"),
                          [](const auto& info) {
                            std::string n = info.param.substr(0, info.param.find('.'));
                            for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
