@@ -40,6 +40,7 @@
 
 #include "engine/kernels/blocks_k.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/rows8_avx512.h"
 #include "engine/kernels/rows8_layout.h"
 
 namespace isv {
@@ -289,25 +290,6 @@ void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, cons
 // ---------------------------------------------------------------------------------------------
 // Restoring groups to the file's row order (TypeKernels::unpack_rows8: the prefill kernel reads rows),
 // with vector transposes instead of UnpackRows8's 8-byte and 1-byte copies (~4x fewer instructions).
-
-// z[m] holds 8 bytes of each of the 8 rows (row r's at 8 r): row r's 32 bytes [z0, z1, z2, z3] of it go
-// to out + r * stride.
-inline void StoreRowQuads(const __m512i (&z)[4], uint8_t* out, size_t stride) {
-  // Rows 0-3 / 4-7 of two vectors interleaved: [a.q0 b.q0 a.q1 b.q1 ...].
-  const __m512i first = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0),
-                second = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
-  const __m512i t[4] = {_mm512_permutex2var_epi64(z[0], first, z[1]), _mm512_permutex2var_epi64(z[0], second, z[1]),
-                        _mm512_permutex2var_epi64(z[2], first, z[3]), _mm512_permutex2var_epi64(z[2], second, z[3])};
-  // Two rows' 32 bytes each: rows (0, 1) / (4, 5) from the first halves, (2, 3) / (6, 7) from the second.
-  const __m512i even = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), odd = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
-  const __m512i pairs[4] = {_mm512_permutex2var_epi64(t[0], even, t[2]), _mm512_permutex2var_epi64(t[0], odd, t[2]),
-                            _mm512_permutex2var_epi64(t[1], even, t[3]), _mm512_permutex2var_epi64(t[1], odd, t[3])};
-#pragma GCC unroll 4
-  for (int p = 0; p < 4; ++p) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * p * stride), _mm512_castsi512_si256(pairs[p]));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (2 * p + 1) * stride), _mm512_extracti64x4_epi64(pairs[p], 1));
-  }
-}
 
 // In every 128-bit lane holding byte j and byte j + 1 of the 8 rows ([j: r0..r7][j + 1: r0..r7]): the
 // 16-bit word r = row r's bytes j, j + 1.

@@ -28,6 +28,7 @@
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/prefill.h"
+#include "engine/kernels/rows8_avx512.h"
 #include "engine/kernels/rows8_layout.h"
 
 namespace isv {
@@ -188,40 +189,25 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   }
 }
 
-// The same for the 8 rows of a kRows8 Q8_0 group (rows8_layout.h: 64 bytes per 8-byte piece p of the
-// rows' quants, row r's at 8 r): two rounds of VPERMT2Q put each row's four pieces together.
+// The same for the 8 rows of a kRows8 Q8_0 group (rows8_layout.h: 64 bytes per 8-byte piece of the
+// rows' quants, row r's at 8 r), put back together by StoreRowQuads.
 void UnpackQ8_0Group(int64_t nb, const uint8_t* g, RowTile& tile) {
   tile.q.resize(static_cast<size_t>(kRows8Group * nb) * kQK);
   tile.d.resize(static_cast<size_t>(kRows8Group * nb));
   tile.corr.resize(static_cast<size_t>(kRows8Group * nb));
-  // Round 1, pieces (0, 1) or (2, 3): rows 0-3 / 4-7, each row's two pieces next to each other.
-  const __m512i rows03 = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
-  const __m512i rows47 = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
-  // Round 2: rows 2q, 2q + 1 of a round-1 pair of vectors, each row's four pieces in order.
-  const __m512i rows01 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
-  const __m512i rows23 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(BlockQ8_0);
-    __m512i piece[4];
-    for (int p = 0; p < 4; ++p) piece[p] = _mm512_loadu_si512(gb + kRows8Q8QsOffset + 64 * p);
-    __m256i q[kRows8Group];
-    for (int half = 0; half < 2; ++half) {
-      const __m512i index = half ? rows47 : rows03;
-      const __m512i lo = _mm512_permutex2var_epi64(piece[0], index, piece[1]);
-      const __m512i hi = _mm512_permutex2var_epi64(piece[2], index, piece[3]);
-      const __m512i r01 = _mm512_permutex2var_epi64(lo, rows01, hi), r23 = _mm512_permutex2var_epi64(lo, rows23, hi);
-      q[4 * half + 0] = _mm512_castsi512_si256(r01);
-      q[4 * half + 1] = _mm512_extracti64x4_epi64(r01, 1);
-      q[4 * half + 2] = _mm512_castsi512_si256(r23);
-      q[4 * half + 3] = _mm512_extracti64x4_epi64(r23, 1);
-    }
+    const __m512i piece[4] = {_mm512_loadu_si512(gb + kRows8Q8QsOffset), _mm512_loadu_si512(gb + kRows8Q8QsOffset + 64),
+                              _mm512_loadu_si512(gb + kRows8Q8QsOffset + 128),
+                              _mm512_loadu_si512(gb + kRows8Q8QsOffset + 192)};
+    // Row r's block quants at tile.q + (r * nb + b) * 32.
+    StoreRowQuads(piece, reinterpret_cast<uint8_t*>(tile.q.data()) + b * kQK, static_cast<size_t>(nb) * kQK);
     alignas(32) float ds[kRows8Group];
     _mm256_store_ps(ds, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
     for (int r = 0; r < kRows8Group; ++r) {
       const size_t k = static_cast<size_t>(r * nb + b);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q[r]);
       tile.d[k] = ds[r];
-      tile.corr[k] = Correction(q[r]);
+      tile.corr[k] = Correction(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile.q.data() + k * kQK)));
     }
   }
 }
