@@ -202,6 +202,20 @@ TEST(Rows8LayoutTest, SingleRowsOfAGroup) {
   }
 }
 
+// Eight tokens of n activations quantized to act_type (rows of RowSize(act_type, n) bytes), every third
+// ten times larger than the others.
+std::vector<uint8_t> EightTokens(GgmlType act_type, int64_t n, std::mt19937& rng) {
+  const size_t a_row = RowSize(act_type, n);
+  std::vector<uint8_t> act(a_row * 8);
+  std::normal_distribution<float> dist;
+  std::vector<float> f(n);
+  for (int t = 0; t < 8; ++t) {
+    for (float& v : f) v = (t % 3 == 0 ? 10.f : 0.5f) * dist(rng);
+    GetKernels(act_type, Isa::kScalar).from_float(f.data(), &act[t * a_row], n);
+  }
+  return act;
+}
+
 // A repacked matrix whose kRows8 form moves whole pieces of rows (Block: BlockQ8_0, BlockQ4K or
 // BlockQ6K), 512 x 16: check(gb, src, r, where) for every row r of every group block gb, src being row
 // r's block as the file stores it; then UnpackRows8 must restore every group.
@@ -241,41 +255,37 @@ TEST(Rows8LayoutTest, Q8_0RepackPlacesEveryByteAsSpecified) {
       });
 }
 
-// Q4_K: block i of group g holds d[8], dmin[8], byte p of the rows' packed scales at 32 + 8 p + r, and
-// at 128 + 256 c + 64 m + 8 r the quant bytes 32 c + 8 m .. + 7 of row r.
-TEST(Rows8LayoutTest, Q4KRepackPlacesEveryByteAsSpecified) {
-  CheckGroupBlocks<BlockQ4K>(
-      GgmlType::kQ4_K, 15, [](const uint8_t* gb, const BlockQ4K& src, int r, const std::string& where) {
-        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
-        EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
-        for (int p = 0; p < 12; ++p)
-          EXPECT_EQ(gb[32 + 8 * p + r], src.scales[p]) << "scale byte " << p << ": " << where;
-        for (int c = 0; c < 4; ++c) {
-          for (int q = 0; q < 4; ++q) {
-            EXPECT_EQ(std::memcmp(gb + 128 + 256 * c + 64 * q + 8 * r, src.qs + 32 * c + 8 * q, 8), 0)
-                << "chunk " << c << " part " << q << ": " << where;
-          }
-        }
-      });
+// Q4_K / Q5_K (Block): row r's d, dmin, packed scale bytes and quants where block gb holds them: d[8],
+// dmin[8], byte p of the rows' packed scales at 32 + 8 p + r, and at qs + 256 c + 64 m + 8 r the quant
+// bytes 32 c + 8 m .. + 7 of row r.
+template <typename Block>
+void ExpectQ4KParts(const uint8_t* gb, const Block& src, int r, size_t qs, const std::string& where) {
+  EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
+  EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
+  for (int p = 0; p < 12; ++p) EXPECT_EQ(gb[32 + 8 * p + r], src.scales[p]) << "scale byte " << p << ": " << where;
+  for (int c = 0; c < 4; ++c) {
+    for (int q = 0; q < 4; ++q) {
+      EXPECT_EQ(std::memcmp(gb + qs + 256 * c + 64 * q + 8 * r, src.qs + 32 * c + 8 * q, 8), 0)
+          << "chunk " << c << " part " << q << ": " << where;
+    }
+  }
 }
 
-// Q5_K: Q4_K's d[8], dmin[8] and scale bytes, at 128 + 64 m + 8 r the qh bytes 8 m .. + 7 of row r, and
-// at 384 + 256 c + 64 m + 8 r its quant bytes 32 c + 8 m .. + 7.
+// Q4_K: the quants at 128.
+TEST(Rows8LayoutTest, Q4KRepackPlacesEveryByteAsSpecified) {
+  CheckGroupBlocks<BlockQ4K>(GgmlType::kQ4_K, 15,
+                             [](const uint8_t* gb, const BlockQ4K& src, int r, const std::string& where) {
+                               ExpectQ4KParts(gb, src, r, 128, where);
+                             });
+}
+
+// Q5_K: Q4_K's parts with the quants at 384; at 128 + 64 m + 8 r the qh bytes 8 m .. + 7 of row r.
 TEST(Rows8LayoutTest, Q5KRepackPlacesEveryByteAsSpecified) {
   CheckGroupBlocks<BlockQ5K>(
       GgmlType::kQ5_K, 23, [](const uint8_t* gb, const BlockQ5K& src, int r, const std::string& where) {
-        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
-        EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
-        for (int p = 0; p < 12; ++p)
-          EXPECT_EQ(gb[32 + 8 * p + r], src.scales[p]) << "scale byte " << p << ": " << where;
+        ExpectQ4KParts(gb, src, r, 384, where);
         for (int m = 0; m < 4; ++m) {
           EXPECT_EQ(std::memcmp(gb + 128 + 64 * m + 8 * r, src.qh + 8 * m, 8), 0) << "qh part " << m << ": " << where;
-        }
-        for (int c = 0; c < 4; ++c) {
-          for (int q = 0; q < 4; ++q) {
-            EXPECT_EQ(std::memcmp(gb + 384 + 256 * c + 64 * q + 8 * r, src.qs + 32 * c + 8 * q, 8), 0)
-                << "chunk " << c << " part " << q << ": " << where;
-          }
         }
       });
 }
@@ -348,13 +358,7 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
         const std::vector<uint8_t> packed = Repacked(m);
         const size_t row_bytes = m.view.row_bytes();
         const size_t a_row = RowSize(GgmlType::kQ8_K, n);
-        std::vector<uint8_t> act(a_row * 8);
-        std::normal_distribution<float> dist;
-        std::vector<float> f(n);
-        for (int t = 0; t < 8; ++t) {
-          for (float& v : f) v = (t % 3 == 0 ? 10.f : 0.5f) * dist(rng);
-          GetKernels(GgmlType::kQ8_K, Isa::kScalar).from_float(f.data(), &act[t * a_row], n);
-        }
+        const std::vector<uint8_t> act = EightTokens(GgmlType::kQ8_K, n, rng);
         const size_t stride = n_rows + 3;
         std::vector<float> alone(stride * 8, -7.0f);
         for (int t = 0; t < 8; ++t) {
@@ -400,13 +404,7 @@ TEST(Rows8LayoutTest, Q8_0GemvRows8GivesThePrefillOrder) {
       const std::vector<uint8_t> packed = Repacked(m);
       const size_t row_bytes = m.view.row_bytes();
       const size_t a_row = RowSize(GgmlType::kQ8_0, n);
-      std::vector<uint8_t> act(a_row * 8);
-      std::normal_distribution<float> dist;
-      std::vector<float> f(n);
-      for (int t = 0; t < 8; ++t) {
-        for (float& v : f) v = (t % 3 == 0 ? 10.f : 0.5f) * dist(rng);
-        GetKernels(GgmlType::kQ8_0, Isa::kScalar).from_float(f.data(), &act[t * a_row], n);
-      }
+      const std::vector<uint8_t> act = EightTokens(GgmlType::kQ8_0, n, rng);
       const size_t stride = n_rows + 3;
       for (int tokens = 1; tokens <= 8; ++tokens) {
         std::vector<float> got(stride * tokens, -7.0f);
