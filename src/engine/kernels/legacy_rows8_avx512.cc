@@ -19,9 +19,10 @@
 // About 45 instructions per eight blocks instead of ~110: 26 GB/s per core from L2 in a
 // micro-benchmark (2048-element rows; the vec_dot-order gemv: 15). With the prefetch below,
 // llama-3.2-1b Q4_0 tg128 went from ~1.0x to ~1.18x llama.cpp (which repacks Q4_0 rows for this).
-// Tried for Q8_0 too (two rounds of VPERMT2D transpose its 32-byte rows) and not kept: its
-// vec_dot-order gemv already streams at the memory's pace, and llama-3.2-1b / qwen2.5-0.5b Q8_0 tg128
-// measured the same or a little slower.
+// Tried for Q8_0's file order too (two rounds of VPERMT2D transpose its 32-byte rows) and not kept: its
+// vec_dot-order gemv streamed at the memory's pace, and llama-3.2-1b / qwen2.5-0.5b Q8_0 tg128 measured
+// the same or a little slower. Q8_0 in the kRows8 layout (Q8_0Rows8 below, session 13) needs no
+// transpose and pays: 1 thread +20-30% end to end.
 //
 // Matrices that Model repacked at load into the kRows8 layout (rows8_layout.h: the 8 rows' scales, qh
 // and nibble words of each block already where the loaders below put them) go through GroupPass
