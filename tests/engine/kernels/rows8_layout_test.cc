@@ -1,8 +1,8 @@
 // The kRows8 weight layout (rows8_layout.h): the repacking against the layout's definition, its
 // inverse, the kRows8 decode kernels (TypeKernels::gemv_rows8) bit for bit against the level's gemv on
-// the rows in the file's order (Q4_K / Q6_K: within float tolerance of the scalar oracle, and batch
-// invariant; Q8_0: the prefill order's bits), and MatMul on a repacked matrix against MatMul on the original at every
-// level, for decode, batched and prompt tokens.
+// the rows in the file's order (Q4_K / Q5_K / Q6_K: within float tolerance of the scalar oracle, and
+// batch invariant; Q8_0: the prefill order's bits), and MatMul on a repacked matrix against MatMul on
+// the original at every level, for decode, batched and prompt tokens.
 #include "engine/kernels/rows8_layout.h"
 
 #include <gtest/gtest.h>
