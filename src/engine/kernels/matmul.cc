@@ -141,8 +141,9 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
   if (w.layout == WeightLayout::kRows8) {
-    // Every plain token through gemv_rows8, kGemvMaxTokens at a time: for Q4_K / Q6_K its summation order
-    // is its own (k_quant_rows8_avx512.cc), so a larger batch must not take another kernel.
+    // Every plain token through gemv_rows8, kGemvMaxTokens at a time: for Q4_K / Q5_K / Q6_K its summation
+    // order is its own (k_quant_rows8_avx512.cc), for Q8_0 the prefill order (not its gemv's), so a larger
+    // batch must not take another kernel.
     if (wk.gemv_rows8 != nullptr) {
       for (int64_t t = 0; t < n_tokens; t += kGemvMaxTokens) {
         const int n = static_cast<int>(std::min<int64_t>(kGemvMaxTokens, n_tokens - t));
@@ -210,7 +211,7 @@ void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* pack
   for (int64_t tb = 0; tb < n_tokens; tb += token_block) {
     const int n_cols = static_cast<int>(std::min(token_block, n_tokens - tb));
     const uint8_t* pk = packed + (tb / kPrefillGroup) * group_bytes;
-    if (rows8 && kernel == nullptr) {  // Q4_K / Q6_K: the prefill kernel on each group in the file's order
+    if (rows8 && kernel == nullptr) {  // K-quants: the prefill kernel on each group in the file's order
       ForEachRows8Group(wk, w, r0, r1, [&](const TensorView& rows, int64_t r) {
         for (int64_t rr = 0; rr < kRows8Group; rr += wk.prefill_rows) {
           const int n_rows = static_cast<int>(std::min<int64_t>(wk.prefill_rows, kRows8Group - rr));

@@ -131,8 +131,7 @@ void MoveQ8_0Row(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
   }
 }
 
-// The mover of a type whose kRows8 form moves each row's pieces (Q8_0 and the K-quants; else nullptr),
-// and its block size in elements.
+// The mover of a type whose kRows8 form moves each row's pieces (Q8_0 and the K-quants; else nullptr).
 using MoveRowFn = void (*)(int64_t nb, int r, const uint8_t* from, uint8_t* to);
 MoveRowFn RowMover(GgmlType type, bool to_group) {
   switch (type) {
@@ -148,7 +147,6 @@ MoveRowFn RowMover(GgmlType type, bool to_group) {
       return nullptr;
   }
 }
-int64_t MoverBlock(GgmlType type) { return type == GgmlType::kQ8_0 ? kQK : kQK_K; }
 
 }  // namespace
 
@@ -164,7 +162,8 @@ void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
     for (int64_t r0 = 0; r0 < n_rows; r0 += kRows8Group) {
       uint8_t* group = data + static_cast<size_t>(r0) * row_bytes;
       std::memcpy(rows.data(), group, rows.size());
-      for (int r = 0; r < kRows8Group; ++r) move(n / MoverBlock(type), r, rows.data() + r * row_bytes, group);
+      for (int r = 0; r < kRows8Group; ++r)
+        move(n / TypeTraits(type).block_size, r, rows.data() + r * row_bytes, group);
     }
     return;
   }
@@ -185,7 +184,7 @@ void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows) 
 }
 
 void UnpackRow8(GgmlType type, int64_t n, const uint8_t* group, int r, uint8_t* row) {
-  if (const MoveRowFn move = RowMover(type, false)) return move(n / MoverBlock(type), r, group, row);
+  if (const MoveRowFn move = RowMover(type, false)) return move(n / TypeTraits(type).block_size, r, group, row);
   const int64_t nb = n / kQK;
   auto unpack = [&](auto block) {
     using Block = decltype(block);

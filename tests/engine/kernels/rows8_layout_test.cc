@@ -104,6 +104,20 @@ TEST(Rows8LayoutTest, UnpackRestoresEveryGroup) {
   }
 }
 
+// Eight tokens of n activations quantized to act_type (rows of RowSize(act_type, n) bytes), every third
+// ten times larger than the others.
+std::vector<uint8_t> EightTokens(GgmlType act_type, int64_t n, std::mt19937& rng) {
+  const size_t a_row = RowSize(act_type, n);
+  std::vector<uint8_t> act(a_row * 8);
+  std::normal_distribution<float> dist;
+  std::vector<float> f(n);
+  for (int t = 0; t < 8; ++t) {
+    for (float& v : f) v = (t % 3 == 0 ? 10.f : 0.5f) * dist(rng);
+    GetKernels(act_type, Isa::kScalar).from_float(f.data(), &act[t * a_row], n);
+  }
+  return act;
+}
+
 // gemv_rows8 on the repacked rows == gemv on the original rows, bit for bit, for 1..8 tokens, one and
 // several groups, and it writes nothing outside out[t * out_stride + r], r < n_rows.
 TEST(Rows8LayoutTest, GemvRows8EqualsGemvOnTheFileOrder) {
@@ -117,15 +131,8 @@ TEST(Rows8LayoutTest, GemvRows8EqualsGemvOnTheFileOrder) {
         for (int64_t n_rows : {8, 16, 56}) {
           const TestMatrix m = MakeTestMatrix(type, n, n_rows, 0.05f, rng);
           const std::vector<uint8_t> packed = Repacked(m);
-          const TypeKernels& ak = GetKernels(k.vec_dot_type, Isa::kScalar);
           const size_t a_row = RowSize(k.vec_dot_type, n);
-          std::vector<uint8_t> act(a_row * 8);
-          std::normal_distribution<float> dist;
-          std::vector<float> f(n);
-          for (int t = 0; t < 8; ++t) {
-            for (float& v : f) v = dist(rng);
-            ak.from_float(f.data(), &act[t * a_row], n);
-          }
+          const std::vector<uint8_t> act = EightTokens(k.vec_dot_type, n, rng);
           for (int tokens = 1; tokens <= 8; ++tokens) {
             const size_t stride = n_rows + 5;
             std::vector<float> want(stride * tokens, -7.0f), got(stride * tokens, -7.0f);
@@ -200,20 +207,6 @@ TEST(Rows8LayoutTest, SingleRowsOfAGroup) {
       ASSERT_EQ(std::memcmp(got.data(), want.data(), n * sizeof(float)), 0) << TypeName(type) << " row " << r;
     }
   }
-}
-
-// Eight tokens of n activations quantized to act_type (rows of RowSize(act_type, n) bytes), every third
-// ten times larger than the others.
-std::vector<uint8_t> EightTokens(GgmlType act_type, int64_t n, std::mt19937& rng) {
-  const size_t a_row = RowSize(act_type, n);
-  std::vector<uint8_t> act(a_row * 8);
-  std::normal_distribution<float> dist;
-  std::vector<float> f(n);
-  for (int t = 0; t < 8; ++t) {
-    for (float& v : f) v = (t % 3 == 0 ? 10.f : 0.5f) * dist(rng);
-    GetKernels(act_type, Isa::kScalar).from_float(f.data(), &act[t * a_row], n);
-  }
-  return act;
 }
 
 // A repacked matrix whose kRows8 form moves whole pieces of rows (Block: BlockQ8_0, BlockQ4K or
