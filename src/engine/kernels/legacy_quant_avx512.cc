@@ -9,8 +9,9 @@
 // the per-block scale handling and the cross-lane shuffles needed to pair blocks cost more than
 // the wider multiply saves. ggml's AVX-512 build also uses 256-bit VNNI for these types.
 //
-// At this level only Q8_0 (and Q4_1 / Q5_1) keep these kernels: Q4_0, Q5_0 and IQ4_NL decode in the
-// prefill order (legacy_rows8_avx512.cc).
+// At this level only Q8_0, Q4_1 and Q5_1 keep these kernels, and only for matrices in the file's order
+// (INFERENCE_MMAP=1): Q4_0, Q5_0 and IQ4_NL decode in the prefill order (legacy_rows8_avx512.cc), and
+// all six types' repacked (kRows8) matrices through legacy_rows8_avx512.cc.
 //
 // The multi-token tile (gemm_tile, prefill) is 512-bit in another way: each zmm register holds the
 // SAME block of TWO tokens (one per 256-bit half) and each weight block is broadcast to both

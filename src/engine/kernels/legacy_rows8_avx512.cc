@@ -1,5 +1,5 @@
 // Q4_0, Q5_0 and IQ4_NL decode at the AVX-512 level: eight weight rows per pass, in the prefill
-// order (prefill.h).
+// order (prefill.h); and the kRows8 (repacked) matrices of Q8_0, Q4_1 and Q5_1, in the same order.
 //
 // Why: the vec_dot order (legacy_quant_tile.inc) keeps eight float lanes per (row, token), so every
 // 32-weight block of every row costs its own nibble unpack, scale conversion, int -> float
@@ -52,6 +52,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "engine/kernels/blocks.h"
@@ -68,20 +69,27 @@ namespace {
 // its scale. w[k] of a loader meets activation words kWordLo[k] (its even lanes) and kWordLo[k] + 1 (odd).
 constexpr int kWordLo[4] = {0, 4, 2, 6};
 
+// Act: the activation block type, BlockQ8_0, or BlockQ8_1 for the types with a min (Q4_1, Q5_1).
+template <typename Act>
 struct Rows8Prepared {
-  const BlockQ8_0* y[kGemvMaxTokens];  // the tokens' blocks
-  std::vector<int32_t> half_corr;      // [t * nb + i]: -kOffset / 2 * sum of the block's quants
+  const Act* y[kGemvMaxTokens];    // the tokens' blocks
+  std::vector<int32_t> half_corr;  // [t * nb + i]: -kOffset / 2 * sum of the block's quants (kOffset != 0)
   std::vector<float> dy;
+  std::vector<float> sy;  // BlockQ8_1: the blocks' sums s
 };
 
 // A loader: Load(rows, i, w, dx) gives, for block i of the eight rows, the four weight vectors
 // (lanes 2r, 2r + 1: row r's words that meet activation words kWordLo[k], kWordLo[k] + 1), each weight +
-// kOffset, and the eight rows' scales.
+// kOffset, and the eight rows' scales; LoadGroup(gb, w, dx) the same from a kRows8 group block. The types
+// with a min (kHasMin: Q4_1, Q5_1, whose quants are unsigned, kOffset 0) give the eight rows' mins with
+// Mins(gb) and take Q8_1 activations (Act).
 //
 // The nibble types (Q4_0, IQ4_NL: a fp16 scale, then 16 bytes of nibbles). Nibbles(rows, i, n)
 // gives the four vectors of nibble indices.
 template <typename Block>
 struct NibbleRows8 {
+  using Act = BlockQ8_0;
+  static constexpr bool kHasMin = false;
   __m512i index_a, index_b, low;
   NibbleRows8()
       : index_a(_mm512_set_epi32(29, 28, 25, 24, 21, 20, 17, 16, 13, 12, 9, 8, 5, 4, 1, 0)),
@@ -157,17 +165,16 @@ struct Iq4NlRows8 : NibbleRows8<BlockIq4Nl> {
   }
 };
 
-// Q5_0: the nibbles, plus 16 where the weight's fifth bit (bit j of the row's 32-bit qh for weight j)
-// is set. With row r's qh in lanes 2r and 2r + 1 of a zmm, weight vector k needs byte kQhByte[k] of it
-// (the weights 0-7, 16-23, 8-15, 24-31 its lanes hold), copied to all four bytes of the lane by
+// Q5_0 / Q5_1: the nibbles, plus 16 where the weight's fifth bit (bit j of the row's 32-bit qh for
+// weight j) is set. With row r's qh in lanes 2r and 2r + 1 of a zmm, weight vector k needs byte kQhByte[k]
+// of it (the weights 0-7, 16-23, 8-15, 24-31 its lanes hold), copied to all four bytes of the lane by
 // VPSHUFB; VPTESTMB against byte b = 1 << (b + 4 * (l % 2)) then gives the byte mask of the weights to
 // add 16 to.
-struct Q5_0Rows8 : NibbleRows8<BlockQ5_0> {
-  using Block = BlockQ5_0;
-  static constexpr int kOffset = 16;
+template <typename Block>
+struct FifthBitRows8 : NibbleRows8<Block> {
   static constexpr int kQhByte[4] = {0, 2, 1, 3};
   __m512i spread[4], bit, pairs, sixteen;
-  Q5_0Rows8() {
+  FifthBitRows8() {
     for (int k = 0; k < 4; ++k) spread[k] = _mm512_set1_epi32(kQhByte[k] * 0x01010101);
     // VPSHUFB indexes within each 128-bit lane: dword p of the lane takes byte 4 p + kQhByte[k].
     for (int k = 0; k < 4; ++k) {
@@ -176,20 +183,6 @@ struct Q5_0Rows8 : NibbleRows8<BlockQ5_0> {
     bit = _mm512_set1_epi64(static_cast<int64_t>(0x8040201008040201ull));
     pairs = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
     sixteen = _mm512_set1_epi8(16);
-  }
-  // Inlined by force: GCC 12 kept this one out of line, which cost a third of Q5_0's decode speed.
-  __attribute__((always_inline)) void Load(const uint8_t* const* rows, int64_t i, __m512i (&w)[4], __m256& dx) const {
-    Nibbles(rows, i, w, dx);
-    const size_t o = static_cast<size_t>(i) * sizeof(Block);
-    uint32_t qh[kRows];
-#pragma GCC unroll 8
-    for (int r = 0; r < kRows; ++r) std::memcpy(&qh[r], rows[r] + o + offsetof(Block, qh), 4);
-    AddFifthBits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)), w);
-  }
-  // kRows8: the scales, the 8 rows' qh (32 bytes), the nibble words.
-  __attribute__((always_inline)) void LoadGroup(const uint8_t* gb, __m512i (&w)[4], __m256& dx) const {
-    GroupNibbles(gb, Rows8WordsOffset(true), w, dx);
-    AddFifthBits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8QhOffset)), w);
   }
   // qh8: the 8 rows' qh words (row r in 32-bit lane r).
   __attribute__((always_inline)) void AddFifthBits(__m256i qh8, __m512i (&w)[4]) const {
@@ -202,11 +195,57 @@ struct Q5_0Rows8 : NibbleRows8<BlockQ5_0> {
   }
 };
 
+// Q5_0: weight + 16 is the nibble plus 16 times the fifth bit.
+struct Q5_0Rows8 : FifthBitRows8<BlockQ5_0> {
+  using Block = BlockQ5_0;
+  static constexpr int kOffset = 16;
+  // Inlined by force: GCC 12 kept this one out of line, which cost a third of Q5_0's decode speed.
+  __attribute__((always_inline)) void Load(const uint8_t* const* rows, int64_t i, __m512i (&w)[4], __m256& dx) const {
+    Nibbles(rows, i, w, dx);
+    const size_t o = static_cast<size_t>(i) * sizeof(Block);
+    uint32_t qh[kRows];
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) std::memcpy(&qh[r], rows[r] + o + offsetof(Block, qh), 4);
+    AddFifthBits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)), w);
+  }
+  // kRows8: the scales, the 8 rows' qh (32 bytes), the nibble words.
+  __attribute__((always_inline)) void LoadGroup(const uint8_t* gb, __m512i (&w)[4], __m256& dx) const {
+    GroupNibbles(gb, Rows8WordsOffset(true), w, dx);
+    AddFifthBits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + Rows8QhOffset(false))), w);
+  }
+};
+
+// Q4_1 / Q5_1, kRows8 only (their file-order decode keeps the vec_dot order, legacy_quant_avx512.cc): the
+// unsigned quants (Q4_1: the nibbles; Q5_1: plus 16 times the fifth bit) as they are, the mins after the
+// scales (rows8_layout.h). One more FMA per block and token (min * the token's block sum s), in the prefill
+// order's place. Against the vec_dot-order gemv (session 14, llama-3.2-1b, tg 1 thread): Q4_1 18.1 -> 35.0
+// t/s, Q5_1 15.2 -> 31.1.
+template <typename B, bool kQh = std::is_same_v<B, BlockQ5_1>>
+struct MinRows8 : std::conditional_t<kQh, FifthBitRows8<B>, NibbleRows8<B>> {
+  using Block = B;
+  using Act = BlockQ8_1;
+  static constexpr bool kHasMin = true;
+  static constexpr int kOffset = 0;
+  __attribute__((always_inline)) void LoadGroup(const uint8_t* gb, __m512i (&w)[4], __m256& dx) const {
+    this->GroupNibbles(gb, Rows8WordsOffset(kQh, true), w, dx);
+    if constexpr (kQh) {
+      this->AddFifthBits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + Rows8QhOffset(true))), w);
+    }
+  }
+  static __m256 Mins(const uint8_t* gb) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + kRows8MinOffset)));
+  }
+};
+using Q4_1Rows8 = MinRows8<BlockQ4_1>;
+using Q5_1Rows8 = MinRows8<BlockQ5_1>;
+
 // Q8_0, kRows8 only (its file-order decode keeps the vec_dot order, legacy_quant_avx512.cc): the
 // quants are stored as the activation words meet them (rows8_layout.h), so a block is four loads and
 // the +128 (VPXORD with 0x80 bytes) that makes them unsigned.
 struct Q8_0Rows8 {
   using Block = BlockQ8_0;
+  using Act = BlockQ8_0;
+  static constexpr bool kHasMin = false;
   static constexpr int kOffset = 128;
   static constexpr int kPiece[4] = {0, 2, 1, 3};  // the 64 bytes that meet activation words kWordLo[k]
   __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
@@ -219,16 +258,17 @@ struct Q8_0Rows8 {
   }
 };
 
-// Block i of the eight rows (weights w, scales dx) for kT tokens: acc[t] += their exact integer
-// block sums times dx * dy, lane r for row r.
-template <int kT>
-__attribute__((always_inline)) inline void Accumulate(const __m512i (&w)[4], __m256 dx, const Rows8Prepared& p,
-                                                      int64_t nb, int64_t i, __m256 (&acc)[kT]) {
+// Block i of the eight rows (weights w, scales dx; mins mx where Loader::kHasMin) for kT tokens:
+// acc[t] += their exact integer block sums times dx * dy, then (kHasMin) mx * sy, lane r for row r.
+template <int kT, typename Loader>
+__attribute__((always_inline)) inline void Accumulate(const __m512i (&w)[4], __m256 dx, __m256 mx,
+                                                      const Rows8Prepared<typename Loader::Act>& p, int64_t nb,
+                                                      int64_t i, __m256 (&acc)[kT]) {
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) {
     const int64_t k = t * nb + i;
     const int8_t* q = p.y[t][i].qs;
-    __m512i s = _mm512_set1_epi32(p.half_corr[k]);
+    __m512i s = Loader::kOffset != 0 ? _mm512_set1_epi32(p.half_corr[k]) : _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
       int64_t words;  // activation words kWordLo[j], kWordLo[j] + 1
@@ -237,14 +277,15 @@ __attribute__((always_inline)) inline void Accumulate(const __m512i (&w)[4], __m
     }
     const __m256i isum = _mm512_cvtepi64_epi32(_mm512_add_epi32(s, _mm512_srli_epi64(s, 32)));
     acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(p.dy[k])), _mm256_cvtepi32_ps(isum), acc[t]);
+    if constexpr (Loader::kHasMin) acc[t] = _mm256_fmadd_ps(mx, _mm256_set1_ps(p.sy[k]), acc[t]);
   }
 }
 
 // Rows [0, n_rows) (n_rows <= 8; missing rows repeat the last one, computed and not stored) of x
 // for kT tokens: out[t * out_stride + r]. The prefetch stops at `end`, the end of the gemv's rows.
 template <int kT, typename Loader>
-void Rows8Pass(const Loader& loader, int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const Rows8Prepared& p,
-               const uint8_t* end, float* out, size_t out_stride) {
+void Rows8Pass(const Loader& loader, int64_t nb, const uint8_t* x, size_t x_stride, int n_rows,
+               const Rows8Prepared<BlockQ8_0>& p, const uint8_t* end, float* out, size_t out_stride) {
   const uint8_t* rows[kRows];
   PassRows(x, x_stride, n_rows, rows);
   __m256 acc[kT];
@@ -255,7 +296,7 @@ void Rows8Pass(const Loader& loader, int64_t nb, const uint8_t* x, size_t x_stri
     __m512i w[4];
     __m256 dx;
     loader.Load(rows, i, w, dx);
-    Accumulate<kT>(w, dx, p, nb, i, acc);
+    Accumulate<kT, Loader>(w, dx, dx, p, nb, i, acc);
   }
   const __mmask8 store = static_cast<__mmask8>((1u << n_rows) - 1);
 #pragma GCC unroll 8
@@ -265,39 +306,45 @@ void Rows8Pass(const Loader& loader, int64_t nb, const uint8_t* x, size_t x_stri
 // The 8 rows of the kRows8 group at g for kT tokens: out[t * out_stride + r]. One sequential stream,
 // which the hardware prefetchers follow (software prefetch: see the top of the file).
 template <int kT, typename Loader>
-void GroupPass(const Loader& loader, int64_t nb, const uint8_t* g, const Rows8Prepared& p, float* out,
-               size_t out_stride) {
+void GroupPass(const Loader& loader, int64_t nb, const uint8_t* g, const Rows8Prepared<typename Loader::Act>& p,
+               float* out, size_t out_stride) {
   constexpr size_t kGroupBlock = kRows * sizeof(typename Loader::Block);
   __m256 acc[kT];
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* gb = g + i * kGroupBlock;
     __m512i w[4];
-    __m256 dx;
-    loader.LoadGroup(g + i * kGroupBlock, w, dx);
-    Accumulate<kT>(w, dx, p, nb, i, acc);
+    __m256 dx, mx = dx;
+    loader.LoadGroup(gb, w, dx);
+    if constexpr (Loader::kHasMin) mx = loader.Mins(gb);
+    Accumulate<kT, Loader>(w, dx, mx, p, nb, i, acc);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) _mm256_storeu_ps(out + t * out_stride, acc[t]);
 }
 
 // The activations of n_tokens tokens for a loader with offset kOffset, in this thread's buffer.
-template <int kOffset>
-const Rows8Prepared& PrepareTokens(int64_t nb, const void* vy, size_t y_stride, int n_tokens) {
-  thread_local Rows8Prepared p;
+template <typename Act, int kOffset>
+const Rows8Prepared<Act>& PrepareTokens(int64_t nb, const void* vy, size_t y_stride, int n_tokens) {
+  thread_local Rows8Prepared<Act> p;
   const size_t need = static_cast<size_t>(n_tokens * nb);
-  if (p.half_corr.size() < need) {
+  if (p.dy.size() < need) {
     p.half_corr.resize(need);
     p.dy.resize(need);
+    if constexpr (std::is_same_v<Act, BlockQ8_1>) p.sy.resize(need);
   }
   for (int t = 0; t < n_tokens; ++t) {
-    const BlockQ8_0* y = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(vy) + t * y_stride);
+    const Act* y = reinterpret_cast<const Act*>(static_cast<const uint8_t*>(vy) + t * y_stride);
     p.y[t] = y;
     for (int64_t i = 0; i < nb; ++i) {
-      int32_t sum = 0;
-      for (int j = 0; j < kQK; ++j) sum += y[i].qs[j];
-      p.half_corr[t * nb + i] = -kOffset / 2 * sum;
+      if constexpr (kOffset != 0) {
+        int32_t sum = 0;
+        for (int j = 0; j < kQK; ++j) sum += y[i].qs[j];
+        p.half_corr[t * nb + i] = -kOffset / 2 * sum;
+      }
       p.dy[t * nb + i] = _cvtsh_ss(y[i].d);
+      if constexpr (std::is_same_v<Act, BlockQ8_1>) p.sy[t * nb + i] = _cvtsh_ss(y[i].s);
     }
   }
   return p;
@@ -308,7 +355,7 @@ template <typename Loader, bool kGroups = false>
 void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
                int n_tokens, float* out, size_t out_stride) {
   const int64_t nb = n / kQK;
-  const Rows8Prepared& p = PrepareTokens<Loader::kOffset>(nb, vy, y_stride, n_tokens);
+  const auto& p = PrepareTokens<typename Loader::Act, Loader::kOffset>(nb, vy, y_stride, n_tokens);
   const Loader loader;
   const uint8_t* x = static_cast<const uint8_t*>(vx);
   const uint8_t* end = x + n_rows * x_stride;
@@ -340,6 +387,8 @@ void RegisterRows8KernelsAvx512(KernelTable& table) {
   Register<Iq4NlRows8>(table[GgmlType::kIQ4_NL]);
   Register<Q5_0Rows8>(table[GgmlType::kQ5_0]);
   table[GgmlType::kQ8_0].gemv_rows8 = Rows8Gemv<Q8_0Rows8, true>;
+  table[GgmlType::kQ4_1].gemv_rows8 = Rows8Gemv<Q4_1Rows8, true>;
+  table[GgmlType::kQ5_1].gemv_rows8 = Rows8Gemv<Q5_1Rows8, true>;
 }
 
 }  // namespace isv

@@ -90,16 +90,19 @@ constexpr bool kHasMin = std::is_same_v<typename Ints::Packed, PrefillBlock1>;
 struct Q4_1Ints {
   using Block = BlockQ4_1;
   using Packed = PrefillBlock1;
+  static __m256i FromNibbles(__m256i nib, uint32_t /*qh*/) { return nib; }
   static __m256i Quants(const Block& b) { return Nibbles(b.qs); }
 };
 struct Q5_1Ints {
   using Block = BlockQ5_1;
   using Packed = PrefillBlock1;
+  static __m256i FromNibbles(__m256i nib, uint32_t qh) {
+    return _mm256_mask_add_epi8(nib, _cvtu32_mask32(qh), nib, _mm256_set1_epi8(16));
+  }
   static __m256i Quants(const Block& b) {
     uint32_t bits;
     std::memcpy(&bits, b.qh, 4);
-    const __m256i q = Nibbles(b.qs);
-    return _mm256_mask_add_epi8(q, _cvtu32_mask32(bits), q, _mm256_set1_epi8(16));
+    return FromNibbles(Nibbles(b.qs), bits);
   }
 };
 
@@ -139,18 +142,19 @@ void UnpackRows(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, RowTi
   }
 }
 
-// The same for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q5_0 / IQ4_NL. Per group block,
+// The same for the 8 rows of a kRows8 group (rows8_layout.h) of the nibble types. Per group block,
 // two VPERMT2D put the rows' nibble words back in order (rows 0-3, 4-7: one 128-bit lane each), two
 // VPERMT2Q pair each row's low and high nibbles (Nibbles' order), then Ints::FromNibbles per row.
 // (Assembling each row's block with scalar copies instead cost a fifth of llama-3.2-1b Q4_0's pp256.)
 template <typename Ints>
 void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   using Block = typename Ints::Block;
-  constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
-  constexpr size_t kQs = Rows8WordsOffset(kHasQh);
+  constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0> || std::is_same_v<Block, BlockQ5_1>;
+  constexpr size_t kQs = Rows8WordsOffset(kHasQh, kHasMin<Ints>);
   tile.q.resize(static_cast<size_t>(kRows8Group * nb) * kQK);
   tile.d.resize(static_cast<size_t>(kRows8Group * nb));
   tile.corr.resize(static_cast<size_t>(kRows8Group * nb));
+  if constexpr (kHasMin<Ints>) tile.m.resize(static_cast<size_t>(kRows8Group * nb));
   // Row r's nibble word w is word 2 r + w of the first 64 bytes (w < 2) or 2 r + w - 2 of the last 64:
   // lane 4 q + w of `rows03` is row q's word w.
   const __m512i index_03 = _mm512_set_epi32(23, 22, 7, 6, 21, 20, 5, 4, 19, 18, 3, 2, 17, 16, 1, 0);
@@ -174,17 +178,21 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
       nib[4 * half + 3] = _mm512_extracti64x4_epi64(r23, 1);
     }
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
-    alignas(32) float ds[kRows8Group];
+    alignas(32) float ds[kRows8Group], ms[kRows8Group];
     _mm256_store_ps(ds, d);
+    if constexpr (kHasMin<Ints>) {
+      _mm256_store_ps(ms, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + kRows8MinOffset))));
+    }
 #pragma GCC unroll 8
     for (int r = 0; r < kRows8Group; ++r) {
       uint32_t qh = 0;
-      if constexpr (kHasQh) std::memcpy(&qh, gb + kRows8QhOffset + 4 * r, 4);
+      if constexpr (kHasQh) std::memcpy(&qh, gb + Rows8QhOffset(kHasMin<Ints>) + 4 * r, 4);
       const size_t k = static_cast<size_t>(r * nb + b);
       const __m256i q = Ints::FromNibbles(nib[r], qh);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);
       tile.d[k] = ds[r];
       tile.corr[k] = Correction(q);
+      if constexpr (kHasMin<Ints>) tile.m[k] = ms[r];
     }
   }
 }
@@ -285,8 +293,8 @@ void RegisterPrefillKernelsAvx512(KernelTable& table) {
   RegisterWithRows8<Q5_0Ints>(table[GgmlType::kQ5_0]);
   RegisterWithRows8<Q8_0Ints>(table[GgmlType::kQ8_0]);
   RegisterWithRows8<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
-  Register<Q4_1Ints>(table[GgmlType::kQ4_1]);
-  Register<Q5_1Ints>(table[GgmlType::kQ5_1]);
+  RegisterWithRows8<Q4_1Ints>(table[GgmlType::kQ4_1]);
+  RegisterWithRows8<Q5_1Ints>(table[GgmlType::kQ5_1]);
 }
 
 }  // namespace isv

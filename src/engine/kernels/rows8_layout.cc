@@ -10,51 +10,63 @@
 namespace isv {
 namespace {
 
-// Where a block's parts are (all three types: d first, the 16 bytes of nibbles last).
-struct BlockParts {
-  size_t bytes;  // block size
-  bool has_qh;   // Q5_0's 4 bytes of fifth bits at offset 2
-  size_t qs;     // offset of the 16 bytes of nibbles
+// The nibble types' blocks (BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockIq4Nl): d first, then the
+// min m (Q4_1, Q5_1) and the 4 bytes of fifth bits qh (Q5_0, Q5_1), the 16 bytes of nibbles qs last.
+template <typename Block>
+constexpr bool kBlockHasMin = requires(Block b) {
+  b.m;
+};
+template <typename Block>
+constexpr bool kBlockHasQh = requires(Block b) {
+  b.qh;
 };
 
-BlockParts Parts(GgmlType type) {
-  switch (type) {
-    case GgmlType::kQ4_0:
-      return {sizeof(BlockQ4_0), false, offsetof(BlockQ4_0, qs)};
-    case GgmlType::kQ5_0:
-      return {sizeof(BlockQ5_0), true, offsetof(BlockQ5_0, qs)};
-    default:  // kIQ4_NL
-      return {sizeof(BlockIq4Nl), false, offsetof(BlockIq4Nl, qs)};
-  }
-}
-
 // Block i of the 8 rows at `rows` (row stride row_bytes) into the group block at g (rows8_layout.h).
-void PackBlock(const BlockParts& p, const uint8_t* rows, size_t row_bytes, int64_t i, uint8_t* g) {
-  auto row_block = [&](int r) { return rows + static_cast<size_t>(r) * row_bytes + static_cast<size_t>(i) * p.bytes; };
-  for (int r = 0; r < kRows8Group; ++r) std::memcpy(g + 2 * r, row_block(r), 2);
-  if (p.has_qh) {
-    for (int r = 0; r < kRows8Group; ++r) std::memcpy(g + kRows8QhOffset + 4 * r, row_block(r) + 2, 4);
-  }
-  // Row r's nibble bytes 0-7 at 8 r, its bytes 8-15 at 64 + 8 r.
-  uint8_t* words = g + Rows8WordsOffset(p.has_qh);
+template <typename Block>
+void PackBlock(const uint8_t* rows, size_t row_bytes, int64_t i, uint8_t* g) {
+  constexpr bool kMin = kBlockHasMin<Block>, kQh = kBlockHasQh<Block>;
   for (int r = 0; r < kRows8Group; ++r) {
-    std::memcpy(words + 8 * r, row_block(r) + p.qs, 8);
-    std::memcpy(words + 64 + 8 * r, row_block(r) + p.qs + 8, 8);
+    Block b;
+    std::memcpy(&b, rows + static_cast<size_t>(r) * row_bytes + static_cast<size_t>(i) * sizeof(Block), sizeof(b));
+    std::memcpy(g + 2 * r, &b.d, 2);
+    if constexpr (kMin) std::memcpy(g + kRows8MinOffset + 2 * r, &b.m, 2);
+    if constexpr (kQh) std::memcpy(g + Rows8QhOffset(kMin) + 4 * r, b.qh, 4);
+    // Row r's nibble bytes 0-7 at 8 r, its bytes 8-15 at 64 + 8 r.
+    uint8_t* words = g + Rows8WordsOffset(kQh, kMin);
+    std::memcpy(words + 8 * r, b.qs, 8);
+    std::memcpy(words + 64 + 8 * r, b.qs + 8, 8);
   }
 }
 
-// Row r's block as the file stores it, from the group block at gb (Block: BlockQ4_0, BlockQ5_0 or
-// BlockIq4Nl).
+// Row r's block as the file stores it, from the group block at gb.
 template <typename Block>
 Block Rows8Block(const uint8_t* gb, int r) {
-  constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
+  constexpr bool kMin = kBlockHasMin<Block>, kQh = kBlockHasQh<Block>;
   Block b;
   std::memcpy(&b.d, gb + 2 * r, 2);
-  if constexpr (kHasQh) std::memcpy(b.qh, gb + kRows8QhOffset + 4 * r, 4);
-  const uint8_t* words = gb + Rows8WordsOffset(kHasQh);
+  if constexpr (kMin) std::memcpy(&b.m, gb + kRows8MinOffset + 2 * r, 2);
+  if constexpr (kQh) std::memcpy(b.qh, gb + Rows8QhOffset(kMin) + 4 * r, 4);
+  const uint8_t* words = gb + Rows8WordsOffset(kQh, kMin);
   std::memcpy(b.qs, words + 8 * r, 8);
   std::memcpy(b.qs + 8, words + 64 + 8 * r, 8);
   return b;
+}
+
+// fn(Block{}) with the block type of a nibble type.
+template <typename Fn>
+void WithNibbleBlock(GgmlType type, Fn&& fn) {
+  switch (type) {
+    case GgmlType::kQ4_0:
+      return fn(BlockQ4_0{});
+    case GgmlType::kQ4_1:
+      return fn(BlockQ4_1{});
+    case GgmlType::kQ5_0:
+      return fn(BlockQ5_0{});
+    case GgmlType::kQ5_1:
+      return fn(BlockQ5_1{});
+    default:  // kIQ4_NL
+      return fn(BlockIq4Nl{});
+  }
 }
 
 // Copies kBytes between row r's block (at row_at) and the group block (at group_at), in the direction
@@ -151,31 +163,40 @@ MoveRowFn RowMover(GgmlType type, bool to_group) {
 }  // namespace
 
 bool HasRows8Layout(GgmlType type) {
-  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kQ8_0 || type == GgmlType::kIQ4_NL ||
-         type == GgmlType::kQ4_K || type == GgmlType::kQ5_K || type == GgmlType::kQ6_K;
+  switch (type) {
+    case GgmlType::kQ4_0:
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_0:
+    case GgmlType::kQ5_1:
+    case GgmlType::kQ8_0:
+    case GgmlType::kIQ4_NL:
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K:
+    case GgmlType::kQ6_K:
+      return true;
+    default:
+      return false;
+  }
 }
 
 void RepackRows8(GgmlType type, int64_t n, int64_t n_rows, uint8_t* data) {
   const size_t row_bytes = RowSize(type, n);
-  if (const MoveRowFn move = RowMover(type, true)) {
-    std::vector<uint8_t> rows(kRows8Group * row_bytes);
-    for (int64_t r0 = 0; r0 < n_rows; r0 += kRows8Group) {
-      uint8_t* group = data + static_cast<size_t>(r0) * row_bytes;
-      std::memcpy(rows.data(), group, rows.size());
-      for (int r = 0; r < kRows8Group; ++r)
-        move(n / TypeTraits(type).block_size, r, rows.data() + r * row_bytes, group);
-    }
-    return;
-  }
-  const BlockParts p = Parts(type);
-  const int64_t nb = n / kQK;
+  const int64_t nb = n / TypeTraits(type).block_size;
   std::vector<uint8_t> rows(kRows8Group * row_bytes);
+  const MoveRowFn move = RowMover(type, true);
   for (int64_t r0 = 0; r0 < n_rows; r0 += kRows8Group) {
     uint8_t* group = data + static_cast<size_t>(r0) * row_bytes;
     std::memcpy(rows.data(), group, rows.size());
-    for (int64_t i = 0; i < nb; ++i) {
-      PackBlock(p, rows.data(), row_bytes, i, group + static_cast<size_t>(i) * kRows8Group * p.bytes);
+    if (move != nullptr) {
+      for (int r = 0; r < kRows8Group; ++r) move(nb, r, rows.data() + r * row_bytes, group);
+      continue;
     }
+    WithNibbleBlock(type, [&](auto block) {
+      using Block = decltype(block);
+      for (int64_t i = 0; i < nb; ++i) {
+        PackBlock<Block>(rows.data(), row_bytes, i, group + static_cast<size_t>(i) * kRows8Group * sizeof(Block));
+      }
+    });
   }
 }
 
@@ -184,21 +205,13 @@ void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows) 
 }
 
 void UnpackRow8(GgmlType type, int64_t n, const uint8_t* group, int r, uint8_t* row) {
-  if (const MoveRowFn move = RowMover(type, false)) return move(n / TypeTraits(type).block_size, r, group, row);
-  const int64_t nb = n / kQK;
-  auto unpack = [&](auto block) {
+  const int64_t nb = n / TypeTraits(type).block_size;
+  if (const MoveRowFn move = RowMover(type, false)) return move(nb, r, group, row);
+  WithNibbleBlock(type, [&](auto block) {
     using Block = decltype(block);
     Block* out = reinterpret_cast<Block*>(row);
     for (int64_t i = 0; i < nb; ++i) out[i] = Rows8Block<Block>(group + i * kRows8Group * sizeof(Block), r);
-  };
-  switch (type) {
-    case GgmlType::kQ4_0:
-      return unpack(BlockQ4_0{});
-    case GgmlType::kQ5_0:
-      return unpack(BlockQ5_0{});
-    default:  // kIQ4_NL
-      return unpack(BlockIq4Nl{});
-  }
+  });
 }
 
 }  // namespace isv

@@ -1,8 +1,8 @@
-// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q5_K and
-// Q6_K matrices: groups of 8 consecutive rows, interleaved block by block, in the order the 8-row decode
-// kernels (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc) consume them. Model
-// repacks these matrices into it at load, in place in its private copy of the weights (no extra memory),
-// where the CPU level has a kRows8 decode kernel.
+// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K,
+// Q5_K and Q6_K matrices: groups of 8 consecutive rows, interleaved block by block, in the order the 8-row
+// decode kernels (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc) consume them.
+// Model repacks these matrices into it at load, in place in its private copy of the weights (no extra
+// memory), where the CPU level has a kRows8 decode kernel.
 //
 // Why: the 8-row kernel reading the file's row order gathers each block's scales (and Q5_0's fifth
 // bits) from 8 rows with scalar loads and transposes the nibbles in registers; that runtime work took
@@ -12,13 +12,15 @@
 // Group g (rows 8g .. 8g + 7) occupies the bytes of those 8 rows (8 * RowSize(type, n)); within it,
 // block i of the 8 rows (8 * block bytes) is, in order:
 //   d[8]      the 8 rows' fp16 scales (row r at d[r]);
-//   qh[8][4]  Q5_0 only: the 8 rows' fifth-bit words, as stored;
+//   m[8]      Q4_1 / Q5_1 only: the 8 rows' fp16 mins (row r at m[r]);
+//   qh[8][4]  Q5_0 / Q5_1 only: the 8 rows' fifth-bit words, as stored;
 //   qs[2][8][8] the nibbles: the first 64 bytes hold row r's nibble bytes 0-7 at 8 r, the last 64 its
 //             bytes 8-15 (32-bit word j of the 32 is nibble word 2 (j / 16) + j % 2 of row (j % 16) / 2).
 //             So 32-bit lane 2 r + h of either 64 bytes is row r's nibble word h (or 2 + h), whose
 //             low nibbles meet activation word h (2 + h) and high nibbles word 4 + h (6 + h): one
 //             64-bit broadcast of the activations per vector, as Q4_K's below.
-// Sizes: 144 bytes per group block for Q4_0 / IQ4_NL, 176 for Q5_0 (the same bytes as 8 blocks).
+// Sizes: 144 bytes per group block for Q4_0 / IQ4_NL, 160 for Q4_1, 176 for Q5_0, 192 for Q5_1 (the same
+// bytes as 8 blocks).
 //
 // Q8_0 (legacy_rows8_avx512.cc), 272 bytes per group block (8 blocks' bytes):
 //   d[8]            the 8 rows' fp16 scales, at 0;
@@ -60,10 +62,14 @@ namespace isv {
 
 inline constexpr int kRows8Group = 8;
 
-// Byte offsets in a group block: the scales at 0, Q5_0's qh words at kRows8QhOffset, the nibble words
-// at Rows8WordsOffset(the type has qh words).
-inline constexpr size_t kRows8QhOffset = 2 * kRows8Group;
-constexpr size_t Rows8WordsOffset(bool has_qh) { return kRows8QhOffset + (has_qh ? 4 * kRows8Group : 0); }
+// Byte offsets in a group block of the nibble types (above): the scales at 0, the mins (Q4_1, Q5_1) at
+// kRows8MinOffset, the qh words (Q5_0, Q5_1) at Rows8QhOffset(the type has mins), the nibble words at
+// Rows8WordsOffset(the type has qh words, the type has mins).
+inline constexpr size_t kRows8MinOffset = 2 * kRows8Group;
+constexpr size_t Rows8QhOffset(bool has_min) { return 2 * kRows8Group + (has_min ? 2 * kRows8Group : 0); }
+constexpr size_t Rows8WordsOffset(bool has_qh, bool has_min = false) {
+  return Rows8QhOffset(has_min) + (has_qh ? 4 * kRows8Group : 0);
+}
 
 // Byte offset of the quants in a Q8_0 group block (above).
 inline constexpr size_t kRows8Q8QsOffset = 2 * kRows8Group;

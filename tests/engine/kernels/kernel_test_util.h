@@ -86,7 +86,10 @@ class GuardedCopy {
 };
 
 // The K-quant types whose weights have a min part (weight = d * scale * q - dmin * min).
-inline bool HasMins(GgmlType t) { return t == GgmlType::kQ2_K || t == GgmlType::kQ4_K || t == GgmlType::kQ5_K; }
+inline bool HasMins(GgmlType t) {
+  return t == GgmlType::kQ4_1 || t == GgmlType::kQ5_1 || t == GgmlType::kQ2_K || t == GgmlType::kQ4_K ||
+         t == GgmlType::kQ5_K;
+}
 
 // n values of `data` (type t) dequantized by the scalar kernels.
 inline std::vector<float> Dequantize(GgmlType t, const void* data, int64_t n) {
@@ -107,6 +110,11 @@ inline double MagnitudeBound(GgmlType t, const std::vector<uint8_t>& w, const st
     const size_t bb = TypeTraits(t).type_size;
     for (size_t off = 0; off < zeroed.size(); off += bb) {
       uint8_t* b = &zeroed[off];
+      if (t == GgmlType::kQ4_1) std::memset(b + offsetof(BlockQ4_1, qs), 0, sizeof(BlockQ4_1::qs));
+      if (t == GgmlType::kQ5_1) {
+        std::memset(b + offsetof(BlockQ5_1, qs), 0, sizeof(BlockQ5_1::qs));
+        std::memset(b + offsetof(BlockQ5_1, qh), 0, sizeof(BlockQ5_1::qh));
+      }
       if (t == GgmlType::kQ2_K) std::memset(b + offsetof(BlockQ2K, qs), 0, sizeof(BlockQ2K::qs));
       if (t == GgmlType::kQ4_K) std::memset(b + offsetof(BlockQ4K, qs), 0, sizeof(BlockQ4K::qs));
       if (t == GgmlType::kQ5_K) {

@@ -1,8 +1,8 @@
 // The kRows8 weight layout (rows8_layout.h): the repacking against the layout's definition, its
 // inverse, the kRows8 decode kernels (TypeKernels::gemv_rows8) bit for bit against the level's gemv on
 // the rows in the file's order (Q4_K / Q5_K / Q6_K: within float tolerance of the scalar oracle, and
-// batch invariant; Q8_0: the prefill order's bits), and MatMul on a repacked matrix against MatMul on
-// the original at every level, for decode, batched and prompt tokens.
+// batch invariant; Q8_0, Q4_1, Q5_1: the prefill order's bits), and MatMul on a repacked matrix against
+// MatMul on the original at every level, for decode, batched and prompt tokens.
 #include "engine/kernels/rows8_layout.h"
 
 #include <gtest/gtest.h>
@@ -23,11 +23,18 @@
 namespace isv {
 namespace {
 
+// Plain tokens of a repacked matrix in the file order's bits.
 constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kIQ4_NL};
 constexpr GgmlType kKTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};  // in their own order
-// Plain tokens of a repacked matrix in another order than the file order's gemv: the K-quants' own, Q8_0's
+// The prefill order (prefill.h) where their file-order gemv keeps the vec_dot order.
+constexpr GgmlType kPrefillOrderTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
+// Plain tokens of a repacked matrix in another order than the file order's gemv: the K-quants' own, the
 // prefill order.
-constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_0};
+constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+                                       GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
+// The nibble types (rows8_layout.h: d, m, qh, then the nibble words).
+constexpr GgmlType kNibbleTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+                                     GgmlType::kIQ4_NL};
 
 std::vector<uint8_t> Repacked(const TestMatrix& m) {
   std::vector<uint8_t> bytes = m.bytes;
@@ -48,35 +55,41 @@ struct RepackedMatrix {
 TEST(Rows8LayoutTest, OnlyTheseTypes) {
   for (GgmlType type : kTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
   for (GgmlType type : kOwnOrderTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
-  for (GgmlType type : {GgmlType::kQ4_1, GgmlType::kQ5_1, GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kF16}) {
+  for (GgmlType type : {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kIQ4_XS, GgmlType::kF16, GgmlType::kQ8_1}) {
     EXPECT_FALSE(HasRows8Layout(type)) << TypeName(type);
   }
 }
 
-// Every byte where the header says it goes: block i of group g holds the 8 scales, (Q5_0) the 8 qh
-// words, then word j = nibble word 2 (j / 16) + j % 2 of row (j % 16) / 2.
+// Every byte where the header says it goes: block i of group g holds the 8 scales, (Q4_1, Q5_1) the 8
+// mins, (Q5_0, Q5_1) the 8 qh words, then word j = nibble word 2 (j / 16) + j % 2 of row (j % 16) / 2.
 TEST(Rows8LayoutTest, RepackPlacesEveryByteAsSpecified) {
   std::mt19937 rng(11);
-  for (GgmlType type : kTypes) {
+  for (GgmlType type : kNibbleTypes) {
     const int64_t n = 96, n_rows = 24, nb = n / kQK;
     const TestMatrix m = MakeTestMatrix(type, n, n_rows, 1.0f, rng);
     const std::vector<uint8_t> packed = Repacked(m);
     ASSERT_EQ(packed.size(), m.bytes.size());
     const size_t row_bytes = m.view.row_bytes();
     const size_t block = TypeTraits(type).type_size;
-    const bool q5 = type == GgmlType::kQ5_0;
-    const size_t qs = block - 16;  // the nibbles end every block of the three types
+    const bool min = type == GgmlType::kQ4_1 || type == GgmlType::kQ5_1;
+    const bool q5 = type == GgmlType::kQ5_0 || type == GgmlType::kQ5_1;
+    const size_t qs = block - 16;  // the nibbles end every block of these types
+    const size_t qh_at = min ? 32 : 16;
     for (int64_t g = 0; g < n_rows / 8; ++g) {
       for (int64_t i = 0; i < nb; ++i) {
         const uint8_t* gb = &packed[g * 8 * row_bytes + i * 8 * block];
         auto src = [&](int r) { return &m.bytes[(g * 8 + r) * row_bytes + i * block]; };
         for (int r = 0; r < 8; ++r) {
           EXPECT_EQ(std::memcmp(gb + 2 * r, src(r), 2), 0) << TypeName(type) << " d of row " << r;
+          if (min) {
+            EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, src(r) + 2, 2), 0) << TypeName(type) << " m of row " << r;
+          }
           if (q5) {
-            EXPECT_EQ(std::memcmp(gb + 16 + 4 * r, src(r) + 2, 4), 0) << "qh of row " << r;
+            EXPECT_EQ(std::memcmp(gb + qh_at + 4 * r, src(r) + (min ? 4 : 2), 4), 0)
+                << TypeName(type) << " qh of row " << r;
           }
         }
-        const uint8_t* words = gb + (q5 ? 48 : 16);
+        const uint8_t* words = gb + qh_at + (q5 ? 32 : 0);
         for (int j = 0; j < 32; ++j) {
           const int row = (j % 16) / 2, word = 2 * (j / 16) + j % 2;
           ASSERT_EQ(std::memcmp(words + 4 * j, src(row) + qs + 4 * word, 4), 0)
@@ -89,7 +102,7 @@ TEST(Rows8LayoutTest, RepackPlacesEveryByteAsSpecified) {
 
 TEST(Rows8LayoutTest, UnpackRestoresEveryGroup) {
   std::mt19937 rng(12);
-  for (GgmlType type : kTypes) {
+  for (GgmlType type : kNibbleTypes) {
     for (int64_t n : {32, 864, 2048}) {
       const TestMatrix m = MakeTestMatrix(type, n, 32, 1.0f, rng);
       const std::vector<uint8_t> packed = Repacked(m);
@@ -385,42 +398,49 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
   }
 }
 
-// Q8_0's gemv_rows8 computes the prefill order (prefill.h): PrefillDotRef's bits for every row and
-// token, in any batch, and nothing written outside out[t * out_stride + r], r < n_rows.
-TEST(Rows8LayoutTest, Q8_0GemvRows8GivesThePrefillOrder) {
+// The gemv_rows8 of Q8_0, Q4_1 and Q5_1 computes the prefill order (prefill.h): PrefillDotRef's bits for
+// every row and token, in any batch, and nothing written outside out[t * out_stride + r], r < n_rows.
+TEST(Rows8LayoutTest, GemvRows8GivesThePrefillOrder) {
   std::mt19937 rng(22);
-  const TypeKernels& k = GetKernels(GgmlType::kQ8_0, BestIsa());
-  if (k.gemv_rows8 == nullptr) GTEST_SKIP() << "no Q8_0 kRows8 kernel at this CPU's level";
-  for (int64_t n : {32, 864, 2048}) {
-    for (int64_t n_rows : {8, 24}) {
-      const TestMatrix m = MakeTestMatrix(GgmlType::kQ8_0, n, n_rows, 0.05f, rng);
-      const std::vector<uint8_t> packed = Repacked(m);
-      const size_t row_bytes = m.view.row_bytes();
-      const size_t a_row = RowSize(GgmlType::kQ8_0, n);
-      const std::vector<uint8_t> act = EightTokens(GgmlType::kQ8_0, n, rng);
-      const size_t stride = n_rows + 3;
-      for (int tokens = 1; tokens <= 8; ++tokens) {
-        std::vector<float> got(stride * tokens, -7.0f);
-        k.gemv_rows8(n, packed.data(), row_bytes, n_rows, act.data(), a_row, tokens, got.data(), stride);
-        for (int t = 0; t < tokens; ++t) {
-          for (size_t r = 0; r < stride; ++r) {
-            const float g = got[t * stride + r];
-            if (static_cast<int64_t>(r) >= n_rows) {
-              ASSERT_EQ(g, -7.0f) << "written outside the rows: " << r;
-              continue;
+  int checked = 0;
+  for (GgmlType type : kPrefillOrderTypes) {
+    const TypeKernels& k = GetKernels(type, BestIsa());
+    if (k.gemv_rows8 == nullptr) continue;
+    ++checked;
+    for (int64_t n : {32, 864, 2048}) {
+      for (int64_t n_rows : {8, 24}) {
+        const TestMatrix m = MakeTestMatrix(type, n, n_rows, 0.05f, rng);
+        const std::vector<uint8_t> packed = Repacked(m);
+        const size_t row_bytes = m.view.row_bytes();
+        const size_t a_row = RowSize(k.vec_dot_type, n);
+        const std::vector<uint8_t> act = EightTokens(k.vec_dot_type, n, rng);
+        const size_t stride = n_rows + 3;
+        for (int tokens = 1; tokens <= 8; ++tokens) {
+          std::vector<float> got(stride * tokens, -7.0f);
+          k.gemv_rows8(n, packed.data(), row_bytes, n_rows, act.data(), a_row, tokens, got.data(), stride);
+          for (int t = 0; t < tokens; ++t) {
+            for (size_t r = 0; r < stride; ++r) {
+              const float g = got[t * stride + r];
+              if (static_cast<int64_t>(r) >= n_rows) {
+                ASSERT_EQ(g, -7.0f) << "written outside the rows: " << r;
+                continue;
+              }
+              const float want = PrefillDotRef(type, n, &m.bytes[r * row_bytes], &act[t * a_row]);
+              ASSERT_TRUE(SameBits(g, want)) << TypeName(type) << " n " << n << " rows " << n_rows << " tokens "
+                                             << tokens << " t " << t << " r " << r << ": " << g << " vs " << want;
             }
-            const float want = PrefillDotRef(GgmlType::kQ8_0, n, &m.bytes[r * row_bytes], &act[t * a_row]);
-            ASSERT_TRUE(SameBits(g, want)) << "n " << n << " rows " << n_rows << " tokens " << tokens << " t " << t
-                                           << " r " << r << ": " << g << " vs " << want;
           }
         }
       }
     }
   }
+  if (BestIsa() >= Isa::kAvx512) {
+    EXPECT_EQ(checked, 3) << "a type without its AVX-512 kRows8 kernel";
+  }
 }
 
-// MatMul on a kRows8 Q4_K / Q6_K / Q8_0 matrix: prompt tokens (Q4_K / Q6_K: the prefill kernel on each
-// group's restored rows; Q8_0: prefill_gemm_rows8) and levels without gemv_rows8 (restored rows) bit for
+// MatMul on a kRows8 matrix of kOwnOrderTypes: prompt tokens (K-quants: the prefill kernel on each group's
+// restored rows; Q8_0, Q4_1, Q5_1: prefill_gemm_rows8) and levels without gemv_rows8 (restored rows) bit for
 // bit as on the original; plain tokens through gemv_rows8 within tolerance, and a token's result the same
 // in any batch. Guarded as above.
 TEST(Rows8LayoutTest, OwnOrderMatMulOnTheRepackedMatrix) {
