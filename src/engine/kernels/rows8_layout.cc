@@ -143,7 +143,29 @@ void MoveQ8_0Row(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
   }
 }
 
-// The mover of a type whose kRows8 form moves each row's pieces (Q8_0 and the K-quants; else nullptr).
+// IQ4_XS (rows8_layout.h), as MoveQ4KRow.
+template <bool kToGroup>
+void MoveIq4XsRow(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const size_t gb = i * kRows8Group * sizeof(BlockIq4Xs);
+    const size_t rb = i * sizeof(BlockIq4Xs);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockIq4Xs, d), gb + 2 * r);
+    for (size_t q = 0; q < sizeof(BlockIq4Xs::scales_l); ++q) {
+      MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockIq4Xs, scales_l) + q,
+                             gb + kRows8Iq4XsScalesLOffset + kRows8Group * q + r);
+    }
+    for (size_t p = 0; p < sizeof(BlockIq4Xs::scales_h); ++p) {
+      MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockIq4Xs, scales_h) + p,
+                             gb + kRows8Iq4XsScalesHOffset + kRows8Group * p + r);
+    }
+    for (size_t q = 0; q < sizeof(BlockIq4Xs::qs); q += 8) {  // sub-block q / 16, m = q % 16 / 8
+      MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockIq4Xs, qs) + q, gb + kRows8Iq4XsQsOffset + 8 * q + 8 * r);
+    }
+  }
+}
+
+// The mover of a type whose kRows8 form moves each row's pieces (Q8_0, the K-quants and IQ4_XS; else
+// nullptr).
 using MoveRowFn = void (*)(int64_t nb, int r, const uint8_t* from, uint8_t* to);
 MoveRowFn RowMover(GgmlType type, bool to_group) {
   switch (type) {
@@ -155,6 +177,8 @@ MoveRowFn RowMover(GgmlType type, bool to_group) {
       return to_group ? MoveQ4KRow<BlockQ5K, true> : MoveQ4KRow<BlockQ5K, false>;
     case GgmlType::kQ6_K:
       return to_group ? MoveQ6KRow<true> : MoveQ6KRow<false>;
+    case GgmlType::kIQ4_XS:
+      return to_group ? MoveIq4XsRow<true> : MoveIq4XsRow<false>;
     default:
       return nullptr;
   }
@@ -173,6 +197,7 @@ bool HasRows8Layout(GgmlType type) {
     case GgmlType::kQ4_K:
     case GgmlType::kQ5_K:
     case GgmlType::kQ6_K:
+    case GgmlType::kIQ4_XS:
       return true;
     default:
       return false;

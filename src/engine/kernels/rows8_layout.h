@@ -1,5 +1,5 @@
 // The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K,
-// Q5_K and Q6_K matrices: groups of 8 consecutive rows, interleaved block by block, in the order the 8-row
+// Q5_K, Q6_K and IQ4_XS matrices: groups of 8 consecutive rows, interleaved block by block, in the order the 8-row
 // decode kernels (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc) consume them.
 // Model repacks these matrices into it at load, in place in its private copy of the weights (no extra
 // memory), where the CPU level has a kRows8 decode kernel.
@@ -51,6 +51,14 @@
 //                   64h + 32 + 8m .. + 7, 64 holding its qh bytes 32h + 8m .. + 7. Together they give the
 //                   quants of elements 128h + 32k + 8m .. + 7, k = 0..3, of the 8 rows (8 bytes of each
 //                   row per zmm, as Q4_K's).
+//
+// IQ4_XS (k_quant_rows8_avx512.cc), 1088 bytes per group block:
+//   d[8]            the 8 rows' fp16 scales, at 0;
+//   scales_l[4][8]  at 16: byte q of row r's scales_l at 16 + 8 q + r;
+//   scales_h[2][8]  at 48: byte p of row r's scales_h (little-endian) at 48 + 8 p + r;
+//   qs[8][2][8][8]  at 64: for sub-block b and m = 0, 1, 64 bytes holding row r's quant bytes 16 b + 8 m ..
+//                   + 7 at 8 r (32-bit lane 2r + h: bytes 16 b + 8 m + 4 h.., whose low nibbles meet the
+//                   activations 32 b + 8 m + 4 h.. and high nibbles 32 b + 16 + 8 m + 4 h..).
 #pragma once
 
 #include <cstddef>
@@ -82,6 +90,11 @@ inline constexpr size_t kRows8KQsOffset = kRows8KScalesOffset + 12 * kRows8Group
 // Byte offsets in a Q5_K group block (above; d, dmin and the scales where Q4_K has them).
 inline constexpr size_t kRows8K5QhOffset = kRows8KQsOffset;
 inline constexpr size_t kRows8K5QsOffset = kRows8K5QhOffset + 32 * kRows8Group;
+
+// Byte offsets in an IQ4_XS group block (above).
+inline constexpr size_t kRows8Iq4XsScalesLOffset = 2 * kRows8Group;
+inline constexpr size_t kRows8Iq4XsScalesHOffset = kRows8Iq4XsScalesLOffset + 4 * kRows8Group;
+inline constexpr size_t kRows8Iq4XsQsOffset = kRows8Iq4XsScalesHOffset + 2 * kRows8Group;
 
 // Byte offsets in a Q6_K group block (above).
 inline constexpr size_t kRows8Q6ScalesOffset = 2 * kRows8Group;

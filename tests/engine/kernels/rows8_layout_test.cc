@@ -25,12 +25,13 @@ namespace {
 
 // Plain tokens of a repacked matrix in the file order's bits.
 constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kIQ4_NL};
-constexpr GgmlType kKTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};  // in their own order
+constexpr GgmlType kKTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+                                GgmlType::kIQ4_XS};  // in their own order
 // The prefill order (prefill.h) where their file-order gemv keeps the vec_dot order.
 constexpr GgmlType kPrefillOrderTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
 // Plain tokens of a repacked matrix in another order than the file order's gemv: the K-quants' own, the
 // prefill order.
-constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS,
                                        GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
 // The nibble types (rows8_layout.h: d, m, qh, then the nibble words).
 constexpr GgmlType kNibbleTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
@@ -55,7 +56,7 @@ struct RepackedMatrix {
 TEST(Rows8LayoutTest, OnlyTheseTypes) {
   for (GgmlType type : kTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
   for (GgmlType type : kOwnOrderTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
-  for (GgmlType type : {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kIQ4_XS, GgmlType::kF16, GgmlType::kQ8_1}) {
+  for (GgmlType type : {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kF16, GgmlType::kQ8_1, GgmlType::kQ8_K}) {
     EXPECT_FALSE(HasRows8Layout(type)) << TypeName(type);
   }
 }
@@ -318,6 +319,24 @@ TEST(Rows8LayoutTest, Q6KRepackPlacesEveryByteAsSpecified) {
       });
 }
 
+// IQ4_XS: block i of group g holds d[8], byte q of the rows' scales_l at 16 + 8 q + r, byte p of their
+// scales_h at 48 + 8 p + r, and at 64 + 128 b + 64 m + 8 r the quant bytes 16 b + 8 m .. + 7 of row r.
+TEST(Rows8LayoutTest, Iq4XsRepackPlacesEveryByteAsSpecified) {
+  CheckGroupBlocks<BlockIq4Xs>(
+      GgmlType::kIQ4_XS, 23, [](const uint8_t* gb, const BlockIq4Xs& src, int r, const std::string& where) {
+        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
+        for (int q = 0; q < 4; ++q) EXPECT_EQ(gb[16 + 8 * q + r], src.scales_l[q]) << "scales_l " << q << ": " << where;
+        EXPECT_EQ(gb[48 + r], src.scales_h & 0xFF) << "scales_h low byte: " << where;
+        EXPECT_EQ(gb[56 + r], src.scales_h >> 8) << "scales_h high byte: " << where;
+        for (int b = 0; b < 8; ++b) {
+          for (int m = 0; m < 2; ++m) {
+            EXPECT_EQ(std::memcmp(gb + 64 + 128 * b + 64 * m + 8 * r, src.qs + 16 * b + 8 * m, 8), 0)
+                << "sub-block " << b << " part " << m << ": " << where;
+          }
+        }
+      });
+}
+
 // The SIMD restore of a K-quant group (TypeKernels::unpack_rows8) gives UnpackRows8's bytes, i.e. the
 // file's rows, and writes nothing past them.
 TEST(Rows8LayoutTest, KUnpackRows8GivesTheFileRows) {
@@ -343,11 +362,11 @@ TEST(Rows8LayoutTest, KUnpackRows8GivesTheFileRows) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 3) << "Q4_K, Q5_K and Q6_K have unpack_rows8 at the AVX-512 level";
+    EXPECT_EQ(checked, 4) << "Q4_K, Q5_K, Q6_K and IQ4_XS have unpack_rows8 at the AVX-512 level";
   }
 }
 
-// The K-quant gemv_rows8 kernels sum in their own order: within the float tolerance of the scalar
+// The gemv_rows8 kernels of the K-quants and IQ4_XS sum in their own order: within the float tolerance of the scalar
 // vec_dot on the file's order (as the SIMD vec_dots, k_quant_test.cc), each token's result independent
 // of the others in the call, and nothing written outside out[t * out_stride + r], r < n_rows.
 TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
@@ -394,7 +413,7 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 3) << "Q4_K, Q5_K and Q6_K have kRows8 kernels at the AVX-512 level";
+    EXPECT_EQ(checked, 4) << "Q4_K, Q5_K, Q6_K and IQ4_XS have kRows8 kernels at the AVX-512 level";
   }
 }
 
