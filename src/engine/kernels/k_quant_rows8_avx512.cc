@@ -1,7 +1,8 @@
-// Q4_K, Q5_K, Q6_K and IQ4_XS decode on the kRows8 layout (rows8_layout.h) at the AVX-512 level:
+// Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS decode on the kRows8 layout (rows8_layout.h) at the AVX-512 level:
 // TypeKernels::gemv_rows8. Q4_K first; Q5_K is Q4_K with a fifth bit per quant (GroupQ4K<kQ5>: per zmm
-// of quants two VPTESTMB against the qh zmm and two masked byte adds of 16); Q6_K (GroupQ6K below) and
-// IQ4_XS (GroupIq4Xs: llama-3.2-1b tg 1 thread 23 -> 40 t/s against the file-order gemv) the same way.
+// of quants two VPTESTMB against the qh zmm and two masked byte adds of 16); Q6_K and Q3_K
+// (GroupSixteens below: sub-blocks of 16; llama-3.2-1b Q3_K_L tg 1 thread 25 -> 30-34 t/s against the
+// file-order gemv) and IQ4_XS (GroupIq4Xs: 23 -> 40) the same way.
 //
 // Why: the file-order Q4_K gemv (k_quant_avx512.cc) spends, per 144-byte block of ONE row, about as
 // many instructions on the block's scales and mins (unpacking the 12 packed bytes, spreading them to
@@ -190,26 +191,23 @@ void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
   StoreRows(acc, out, out_stride);
 }
 
-// Q6_K: per group block the 8 rows' quants as unsigned 6-bit values (q + 32) in the Q4_K arrangement
-// (8 bytes of each row per zmm), each sub-block of 16 applied by VPMADDUBSW + VPDPWSSD with its scale
-// (exact int32, two accumulators); the + 32 removed with the activations' sums of 16:
-// 32 * sum_j scale_j * bsum_j (VPMADDWD, four sub-blocks per instruction).
-template <int kNy>
-void GroupQ6K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* out, size_t out_stride) {
-  const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
+// Q6_K and Q3_K (Source: Q6KSource, Q3KSource below): per group block the 8 rows' quants as unsigned
+// values (Q6_K: q + 32, 6 bits; Q3_K: q + 4, 3 bits) in 8 bytes of each row per zmm, each sub-block of 16
+// applied by VPMADDUBSW + VPDPWSSD with its scale (exact int32, two accumulators); the offset removed with
+// the activations' sums of 16: offset * sum_j scale_j * bsum_j (VPMADDWD, four sub-blocks per instruction).
+template <typename Source, int kNy>
+void GroupSixteens(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* out, size_t out_stride) {
+  const Source source;
   __m512 acc[kNy];
 #pragma GCC unroll 8
   for (int t = 0; t < kNy; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* gb = x + i * kRows8Group * sizeof(BlockQ6K);
+    const uint8_t* gb = x + i * kRows8Group * sizeof(typename Source::Block);
     // Sub-block j's scale of row r at int16 lane 8 (j % 4) + r of sc16[j / 4].
     __m512i sc16[4], sv[16], pairs[4];
+    source.Scales(gb, sc16);
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q) {
-      sc16[q] = _mm512_cvtepi8_epi16(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8Q6ScalesOffset + 32 * q)));
-      pairs[q] = PairsOfRows(sc16[q]);
-    }
+    for (int q = 0; q < 4; ++q) pairs[q] = PairsOfRows(sc16[q]);
 #pragma GCC unroll 16
     for (int j = 0; j < 16; ++j) sv[j] = SpreadToRows(sc16[j / 4], j % 4);
     const __m512 d = RowFactors(gb);
@@ -220,16 +218,8 @@ void GroupQ6K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
     for (int h = 0; h < 2; ++h) {
 #pragma GCC unroll 4
       for (int m = 0; m < 4; ++m) {
-        auto load = [&](size_t o) { return _mm512_loadu_si512(gb + o); };
-        const size_t o = kRows8Q6QuantsOffset + 192 * (4 * h + m);
-        const __m512i a = load(o), b = load(o + 64), qh = load(o + 128);
-        // (x & low4) | high bits, one VPTERNLOGD (0xEA: (a & b) | c); w[k]: elements 128h + 32k + 8m ..
-        const __m512i w[4] = {
-            _mm512_ternarylogic_epi32(a, low4, _mm512_and_si512(_mm512_slli_epi16(qh, 4), top2), 0xEA),
-            _mm512_ternarylogic_epi32(b, low4, _mm512_and_si512(_mm512_slli_epi16(qh, 2), top2), 0xEA),
-            _mm512_ternarylogic_epi32(_mm512_srli_epi16(a, 4), low4, _mm512_and_si512(qh, top2), 0xEA),
-            _mm512_ternarylogic_epi32(_mm512_srli_epi16(b, 4), low4, _mm512_and_si512(_mm512_srli_epi16(qh, 2), top2),
-                                      0xEA)};
+        __m512i w[4];  // w[k]: elements 128h + 32k + 8m .. of the 8 rows
+        source.Quants(gb, h, m, w);
 #pragma GCC unroll 8
         for (int t = 0; t < kNy; ++t) {
           const int8_t* yq = ys[t][i].qs + 128 * h + 8 * m;
@@ -251,12 +241,74 @@ void GroupQ6K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
         std::memcpy(&b4, yb.bsums + 4 * q, 8);
         corr = _mm512_add_epi32(corr, _mm512_madd_epi16(pairs[q], _mm512_set1_epi64(b4)));
       }
-      const __m512i total = _mm512_sub_epi32(_mm512_add_epi32(isum[t][0], isum[t][1]), _mm512_slli_epi32(corr, 5));
+      const __m512i total =
+          _mm512_sub_epi32(_mm512_add_epi32(isum[t][0], isum[t][1]), _mm512_slli_epi32(corr, Source::kOffsetShift));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(d, _mm512_set1_ps(yb.d)), acc[t]);
     }
   }
   StoreRows(acc, out, out_stride);
 }
+
+// Q6_K (rows8_layout.h): the int8 scales as stored; the quants (x & low4) | high bits, one VPTERNLOGD each
+// (0xEA: (a & b) | c).
+struct Q6KSource {
+  using Block = BlockQ6K;
+  static constexpr int kOffsetShift = 5;  // + 32
+  const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
+  __attribute__((always_inline)) void Scales(const uint8_t* gb, __m512i (&sc16)[4]) const {
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      sc16[q] = _mm512_cvtepi8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8Q6ScalesOffset + 32 * q)));
+    }
+  }
+  __attribute__((always_inline)) void Quants(const uint8_t* gb, int h, int m, __m512i (&w)[4]) const {
+    auto load = [&](size_t o) { return _mm512_loadu_si512(gb + o); };
+    const size_t o = kRows8Q6QuantsOffset + 192 * (4 * h + m);
+    const __m512i a = load(o), b = load(o + 64), qh = load(o + 128);
+    w[0] = _mm512_ternarylogic_epi32(a, low4, _mm512_and_si512(_mm512_slli_epi16(qh, 4), top2), 0xEA);
+    w[1] = _mm512_ternarylogic_epi32(b, low4, _mm512_and_si512(_mm512_slli_epi16(qh, 2), top2), 0xEA);
+    w[2] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(a, 4), low4, _mm512_and_si512(qh, top2), 0xEA);
+    w[3] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(b, 4), low4, _mm512_and_si512(_mm512_srli_epi16(qh, 2), top2),
+                                     0xEA);
+  }
+};
+
+// Q3_K (rows8_layout.h): the 16 6-bit scales minus 32 from the 12 packed bytes (byte p of the 8 rows at
+// 8 p + r): sub-blocks 0-3 low nibbles of bytes 0-3 and bits 0-1 of bytes 8-11, 4-7 low nibbles of bytes
+// 4-7 and bits 2-3, 8-11 high nibbles of bytes 0-3 and bits 4-5, 12-15 high nibbles of bytes 4-7 and bits
+// 6-7; the quants (2 bits of qs) | 4 * (hmask bit), one VPTERNLOGD each.
+struct Q3KSource {
+  using Block = BlockQ3K;
+  static constexpr int kOffsetShift = 2;  // + 4
+  __attribute__((always_inline)) void Scales(const uint8_t* gb, __m512i (&sc16)[4]) const {
+    auto load = [&](int p) {
+      return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8Q3ScalesOffset + 8 * p));
+    };
+    const __m256i a = load(0), b = load(4), c = load(8);
+    const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30), bias = _mm256_set1_epi8(32);
+    // (low & low4) | (high & top2): VPTERNLOGD 0xEA with the high bits already masked.
+    auto merge = [&](__m256i low, __m256i high) {
+      const __m256i six = _mm256_ternarylogic_epi32(low, low4, _mm256_and_si256(high, top2), 0xEA);
+      return _mm512_cvtepi8_epi16(_mm256_sub_epi8(six, bias));
+    };
+    sc16[0] = merge(a, _mm256_slli_epi16(c, 4));
+    sc16[1] = merge(b, _mm256_slli_epi16(c, 2));
+    sc16[2] = merge(_mm256_srli_epi16(a, 4), c);
+    sc16[3] = merge(_mm256_srli_epi16(b, 4), _mm256_srli_epi16(c, 2));
+  }
+  __attribute__((always_inline)) void Quants(const uint8_t* gb, int h, int m, __m512i (&w)[4]) const {
+    const __m512i three = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
+    const __m512i qs = _mm512_loadu_si512(gb + kRows8Q3QsOffset + 64 * (4 * h + m));
+    const __m512i hm = _mm512_loadu_si512(gb + kRows8Q3HmaskOffset + 64 * m);
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; ++s) {  // bits 2s of qs, bit 4h + s of hm -> bit 2
+      const int k = 4 * h + s;
+      const __m512i high = k >= 2 ? _mm512_srli_epi16(hm, k - 2) : _mm512_slli_epi16(hm, 2 - k);
+      w[s] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(qs, 2 * s), three, _mm512_and_si512(high, four), 0xEA);
+    }
+  }
+};
 
 // IQ4_XS: per sub-block of 32 the 8 rows' quants in two zmm (8 bytes of each row, rows8_layout.h), looked
 // up in the IQ4_NL table + 128 (unsigned, VPSHUFB), four VPDPBUSD per token into one exact partial sum per
@@ -330,7 +382,7 @@ void GroupIq4Xs(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* 
   StoreRows(acc, out, out_stride);
 }
 
-// gemv_rows8 of Q4_K, Q5_K, Q6_K and IQ4_XS: the groups of rows [0, n_rows) one after another.
+// gemv_rows8 of Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS: the groups of rows [0, n_rows) one after another.
 template <GgmlType kType>
 void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
                 int n_tokens, float* out, size_t out_stride) {
@@ -351,7 +403,9 @@ void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, cons
     for (int64_t g = 0; g < n_rows / kRows8Group; ++g) {
       constexpr int kNy = decltype(tokens)::value;
       if constexpr (kType == GgmlType::kQ6_K) {
-        GroupQ6K<kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
+        GroupSixteens<Q6KSource, kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
+      } else if constexpr (kType == GgmlType::kQ3_K) {
+        GroupSixteens<Q3KSource, kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
       } else if constexpr (kType == GgmlType::kIQ4_XS) {
         GroupIq4Xs<kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
       } else {
@@ -380,6 +434,21 @@ inline __m512i WordIndex(F f) {
   return _mm512_load_si512(index);
 }
 
+// The 12 packed scale bytes of the 8 rows (byte p of row r at in + 8 p + r: Q4_K, Q5_K, Q3_K) -> row r's
+// at out + r * stride.
+inline void RestoreScales12(const uint8_t* in, uint8_t* out, size_t stride) {
+  // Scale bytes p = 0..11: word (k = p / 2, r) at 8 k + r of a (k < 4) and of b (k >= 4, as the second
+  // operand: 32 + 8 (k - 4) + r, the same number); row r's six words are output words 6 r .. 6 r + 5.
+  const __m512i a = RowWords(_mm512_loadu_si512(in));
+  const __m512i b = RowWords(_mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 64))));
+  static const __m512i index[2] = {WordIndex([](int o) { return o / 6 + 8 * (o % 6); }),
+                                   WordIndex([](int o) { return (o + 32) / 6 + 8 * ((o + 32) % 6); })};
+  alignas(64) uint8_t scales[128];
+  _mm512_store_si512(scales, _mm512_permutex2var_epi16(a, index[0], b));
+  _mm512_store_si512(scales + 64, _mm512_permutex2var_epi16(a, index[1], b));
+  for (int r = 0; r < kRows8Group; ++r) std::memcpy(out + r * stride, scales + kKScaleBytes * r, kKScaleBytes);
+}
+
 // Q4_K / Q5_K (Block) group block gb -> row r's block at out + r * stride.
 template <typename Block>
 void RestoreQ4KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
@@ -388,19 +457,7 @@ void RestoreQ4KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
     std::memcpy(out + r * stride + offsetof(Block, d), gb + 2 * r, 2);
     std::memcpy(out + r * stride + offsetof(Block, dmin), gb + kRows8KDminOffset + 2 * r, 2);
   }
-  // Scale bytes p = 0..11: word (k = p / 2, r) at 8 k + r of a (k < 4) and of b (k >= 4, as the second
-  // operand: 32 + 8 (k - 4) + r, the same number); row r's six words are output words 6 r .. 6 r + 5.
-  const __m512i a = RowWords(_mm512_loadu_si512(gb + kRows8KScalesOffset));
-  const __m512i b = RowWords(
-      _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8KScalesOffset + 64))));
-  static const __m512i index[2] = {WordIndex([](int o) { return o / 6 + 8 * (o % 6); }),
-                                   WordIndex([](int o) { return (o + 32) / 6 + 8 * ((o + 32) % 6); })};
-  alignas(64) uint8_t scales[128];
-  _mm512_store_si512(scales, _mm512_permutex2var_epi16(a, index[0], b));
-  _mm512_store_si512(scales + 64, _mm512_permutex2var_epi16(a, index[1], b));
-  for (int r = 0; r < kRows8Group; ++r) {
-    std::memcpy(out + r * stride + offsetof(Block, scales), scales + kKScaleBytes * r, kKScaleBytes);
-  }
+  RestoreScales12(gb + kRows8KScalesOffset, out + offsetof(Block, scales), stride);
   auto restore_quads = [&](const uint8_t* q, size_t dest) {  // 4 x 64 bytes of 8-byte pieces
     const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64), _mm512_loadu_si512(q + 128),
                           _mm512_loadu_si512(q + 192)};
@@ -441,6 +498,20 @@ void RestoreQ6KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
       StoreRowQuads(z, out + dest[part], stride);
     }
   }
+}
+
+// Q3_K group block gb -> row r's block at out + r * stride.
+void RestoreQ3KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
+  for (int r = 0; r < kRows8Group; ++r) std::memcpy(out + r * stride + offsetof(BlockQ3K, d), gb + 2 * r, 2);
+  RestoreScales12(gb + kRows8Q3ScalesOffset, out + offsetof(BlockQ3K, scales), stride);
+  auto restore_quads = [&](const uint8_t* q, size_t dest) {  // 4 consecutive 64-byte pieces: 32 bytes of each row
+    const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64), _mm512_loadu_si512(q + 128),
+                          _mm512_loadu_si512(q + 192)};
+    StoreRowQuads(z, out + dest, stride);
+  };
+  restore_quads(gb + kRows8Q3HmaskOffset, offsetof(BlockQ3K, hmask));
+  restore_quads(gb + kRows8Q3QsOffset, offsetof(BlockQ3K, qs));
+  restore_quads(gb + kRows8Q3QsOffset + 256, offsetof(BlockQ3K, qs) + 32);
 }
 
 // IQ4_XS group block gb -> row r's block at out + r * stride.
@@ -484,6 +555,8 @@ void RegisterKRows8KernelsAvx512(KernelTable& table) {
   table[GgmlType::kQ5_K].unpack_rows8 = UnpackGroupRows<BlockQ5K, RestoreQ4KBlock<BlockQ5K>>;
   table[GgmlType::kQ6_K].unpack_rows8 = UnpackGroupRows<BlockQ6K, RestoreQ6KBlock>;
   table[GgmlType::kIQ4_XS].gemv_rows8 = KGemvRows8<GgmlType::kIQ4_XS>;
+  table[GgmlType::kQ3_K].gemv_rows8 = KGemvRows8<GgmlType::kQ3_K>;
+  table[GgmlType::kQ3_K].unpack_rows8 = UnpackGroupRows<BlockQ3K, RestoreQ3KBlock>;
   table[GgmlType::kIQ4_XS].unpack_rows8 = UnpackGroupRows<BlockIq4Xs, RestoreIq4XsBlock>;
 }
 

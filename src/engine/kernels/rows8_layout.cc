@@ -143,6 +143,26 @@ void MoveQ8_0Row(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
   }
 }
 
+// Q3_K (rows8_layout.h), as MoveQ4KRow.
+template <bool kToGroup>
+void MoveQ3KRow(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const size_t gb = i * kRows8Group * sizeof(BlockQ3K);
+    const size_t rb = i * sizeof(BlockQ3K);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ3K, d), gb + 2 * r);
+    for (size_t p = 0; p < kKScaleBytes; ++p) {
+      MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockQ3K, scales) + p,
+                             gb + kRows8Q3ScalesOffset + kRows8Group * p + r);
+    }
+    for (size_t q = 0; q < sizeof(BlockQ3K::hmask); q += 8) {  // m = q / 8
+      MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ3K, hmask) + q, gb + kRows8Q3HmaskOffset + 8 * q + 8 * r);
+    }
+    for (size_t q = 0; q < sizeof(BlockQ3K::qs); q += 8) {  // h = q / 32, m = q % 32 / 8
+      MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ3K, qs) + q, gb + kRows8Q3QsOffset + 8 * q + 8 * r);
+    }
+  }
+}
+
 // IQ4_XS (rows8_layout.h), as MoveQ4KRow.
 template <bool kToGroup>
 void MoveIq4XsRow(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
@@ -179,6 +199,8 @@ MoveRowFn RowMover(GgmlType type, bool to_group) {
       return to_group ? MoveQ6KRow<true> : MoveQ6KRow<false>;
     case GgmlType::kIQ4_XS:
       return to_group ? MoveIq4XsRow<true> : MoveIq4XsRow<false>;
+    case GgmlType::kQ3_K:
+      return to_group ? MoveQ3KRow<true> : MoveQ3KRow<false>;
     default:
       return nullptr;
   }
@@ -196,6 +218,7 @@ bool HasRows8Layout(GgmlType type) {
     case GgmlType::kIQ4_NL:
     case GgmlType::kQ4_K:
     case GgmlType::kQ5_K:
+    case GgmlType::kQ3_K:
     case GgmlType::kQ6_K:
     case GgmlType::kIQ4_XS:
       return true;

@@ -1,7 +1,7 @@
-// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K,
-// Q5_K, Q6_K and IQ4_XS matrices: groups of 8 consecutive rows, interleaved block by block, in the order the 8-row
-// decode kernels (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc) consume them.
-// Model repacks these matrices into it at load, in place in its private copy of the weights (no extra
+// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q3_K,
+// Q4_K, Q5_K, Q6_K and IQ4_XS matrices: groups of 8 consecutive rows, interleaved block by block, in the
+// order the 8-row decode kernels (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc)
+// consume them. Model repacks these matrices into it at load, in place in its private copy of the weights (no extra
 // memory), where the CPU level has a kRows8 decode kernel.
 //
 // Why: the 8-row kernel reading the file's row order gathers each block's scales (and Q5_0's fifth
@@ -52,6 +52,14 @@
 //                   quants of elements 128h + 32k + 8m .. + 7, k = 0..3, of the 8 rows (8 bytes of each
 //                   row per zmm, as Q4_K's).
 //
+// Q3_K (k_quant_rows8_avx512.cc), 880 bytes per group block:
+//   d[8]            the 8 rows' fp16 scales, at 0;
+//   scales[12][8]   at 16: byte p of row r's 12 packed scale bytes at 16 + 8 p + r (as Q4_K's);
+//   hmask[4][8][8]  at 112: for m = 0..3, 64 bytes holding row r's hmask bytes 8 m .. + 7 at 8 r;
+//   qs[2][4][8][8]  at 368: for h = 0, 1 and m = 0..3, 64 bytes holding row r's qs bytes 32 h + 8 m .. + 7
+//                   at 8 r. Bits 2 s of such a zmm and bit 4 h + s of the hmask zmm m are the quants of
+//                   elements 128 h + 32 s + 8 m .. + 7 of the 8 rows (8 bytes of each row per zmm, as Q6_K's).
+//
 // IQ4_XS (k_quant_rows8_avx512.cc), 1088 bytes per group block:
 //   d[8]            the 8 rows' fp16 scales, at 0;
 //   scales_l[4][8]  at 16: byte q of row r's scales_l at 16 + 8 q + r;
@@ -90,6 +98,11 @@ inline constexpr size_t kRows8KQsOffset = kRows8KScalesOffset + 12 * kRows8Group
 // Byte offsets in a Q5_K group block (above; d, dmin and the scales where Q4_K has them).
 inline constexpr size_t kRows8K5QhOffset = kRows8KQsOffset;
 inline constexpr size_t kRows8K5QsOffset = kRows8K5QhOffset + 32 * kRows8Group;
+
+// Byte offsets in a Q3_K group block (above).
+inline constexpr size_t kRows8Q3ScalesOffset = 2 * kRows8Group;
+inline constexpr size_t kRows8Q3HmaskOffset = kRows8Q3ScalesOffset + 12 * kRows8Group;
+inline constexpr size_t kRows8Q3QsOffset = kRows8Q3HmaskOffset + 32 * kRows8Group;
 
 // Byte offsets in an IQ4_XS group block (above).
 inline constexpr size_t kRows8Iq4XsScalesLOffset = 2 * kRows8Group;

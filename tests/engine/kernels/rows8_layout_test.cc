@@ -25,14 +25,14 @@ namespace {
 
 // Plain tokens of a repacked matrix in the file order's bits.
 constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kIQ4_NL};
-constexpr GgmlType kKTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+constexpr GgmlType kKTypes[] = {GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
                                 GgmlType::kIQ4_XS};  // in their own order
 // The prefill order (prefill.h) where their file-order gemv keeps the vec_dot order.
 constexpr GgmlType kPrefillOrderTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
 // Plain tokens of a repacked matrix in another order than the file order's gemv: the K-quants' own, the
 // prefill order.
-constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS,
-                                       GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
+constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ3_K,   GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+                                       GgmlType::kIQ4_XS, GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
 // The nibble types (rows8_layout.h: d, m, qh, then the nibble words).
 constexpr GgmlType kNibbleTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
                                      GgmlType::kIQ4_NL};
@@ -56,7 +56,7 @@ struct RepackedMatrix {
 TEST(Rows8LayoutTest, OnlyTheseTypes) {
   for (GgmlType type : kTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
   for (GgmlType type : kOwnOrderTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
-  for (GgmlType type : {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kF16, GgmlType::kQ8_1, GgmlType::kQ8_K}) {
+  for (GgmlType type : {GgmlType::kQ2_K, GgmlType::kF16, GgmlType::kQ8_1, GgmlType::kQ8_K}) {
     EXPECT_FALSE(HasRows8Layout(type)) << TypeName(type);
   }
 }
@@ -319,6 +319,24 @@ TEST(Rows8LayoutTest, Q6KRepackPlacesEveryByteAsSpecified) {
       });
 }
 
+// Q3_K: block i of group g holds d[8], byte p of the rows' packed scales at 16 + 8 p + r, at 112 + 64 m + 8 r
+// the hmask bytes 8 m .. + 7 of row r, at 368 + 64 (4 h + m) + 8 r its qs bytes 32 h + 8 m .. + 7.
+TEST(Rows8LayoutTest, Q3KRepackPlacesEveryByteAsSpecified) {
+  CheckGroupBlocks<BlockQ3K>(
+      GgmlType::kQ3_K, 24, [](const uint8_t* gb, const BlockQ3K& src, int r, const std::string& where) {
+        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
+        for (int p = 0; p < 12; ++p)
+          EXPECT_EQ(gb[16 + 8 * p + r], src.scales[p]) << "scale byte " << p << ": " << where;
+        for (int m = 0; m < 4; ++m) {
+          EXPECT_EQ(std::memcmp(gb + 112 + 64 * m + 8 * r, src.hmask + 8 * m, 8), 0) << "hmask " << m << ": " << where;
+          for (int h = 0; h < 2; ++h) {
+            EXPECT_EQ(std::memcmp(gb + 368 + 64 * (4 * h + m) + 8 * r, src.qs + 32 * h + 8 * m, 8), 0)
+                << "qs " << h << " " << m << ": " << where;
+          }
+        }
+      });
+}
+
 // IQ4_XS: block i of group g holds d[8], byte q of the rows' scales_l at 16 + 8 q + r, byte p of their
 // scales_h at 48 + 8 p + r, and at 64 + 128 b + 64 m + 8 r the quant bytes 16 b + 8 m .. + 7 of row r.
 TEST(Rows8LayoutTest, Iq4XsRepackPlacesEveryByteAsSpecified) {
@@ -362,7 +380,7 @@ TEST(Rows8LayoutTest, KUnpackRows8GivesTheFileRows) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 4) << "Q4_K, Q5_K, Q6_K and IQ4_XS have unpack_rows8 at the AVX-512 level";
+    EXPECT_EQ(checked, 5) << "Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS have unpack_rows8 at the AVX-512 level";
   }
 }
 
@@ -413,7 +431,7 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 4) << "Q4_K, Q5_K, Q6_K and IQ4_XS have kRows8 kernels at the AVX-512 level";
+    EXPECT_EQ(checked, 5) << "Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS have kRows8 kernels at the AVX-512 level";
   }
 }
 
