@@ -249,8 +249,8 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--seed", opt->seed, "Seed of the random prompt tokens (default 1234)");
   cmd->add_option("--mmap", opt->mmap,
                   "1: use the weights in place from the file's mmap (like llama-bench's default); 0 (default): "
-                  "read them into transparent huge pages and repack Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 / IQ4_NL / Q3_K / "
-                  "Q4_K / Q5_K / Q6_K / IQ4_XS matrices into 8-row groups, as the service does unless "
+                  "read them into transparent huge pages and repack Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 / IQ4_NL / Q2_K / "
+                  "Q3_K / Q4_K / Q5_K / Q6_K / IQ4_XS matrices into 8-row groups, as the service does unless "
                   "INFERENCE_MMAP=1");
   cmd->callback([opt, exit_code] { *exit_code = RunBench(*opt); });
 }

@@ -1,8 +1,8 @@
-// Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS decode on the kRows8 layout (rows8_layout.h) at the AVX-512 level:
-// TypeKernels::gemv_rows8. Q4_K first; Q5_K is Q4_K with a fifth bit per quant (GroupQ4K<kQ5>: per zmm
-// of quants two VPTESTMB against the qh zmm and two masked byte adds of 16); Q6_K and Q3_K
-// (GroupSixteens below: sub-blocks of 16; llama-3.2-1b Q3_K_L tg 1 thread 25 -> 30-34 t/s against the
-// file-order gemv) and IQ4_XS (GroupIq4Xs: 23 -> 40) the same way.
+// The K-quants (Q2_K .. Q6_K) and IQ4_XS decode on the kRows8 layout (rows8_layout.h) at the AVX-512
+// level: TypeKernels::gemv_rows8. Q4_K first; Q5_K is Q4_K with a fifth bit per quant (GroupQ4K<kQ5>: per
+// zmm of quants two VPTESTMB against the qh zmm and two masked byte adds of 16); Q6_K, Q3_K and Q2_K
+// (GroupSixteens below: sub-blocks of 16; llama-3.2-1b tg 1 thread against the file-order gemv: Q3_K_L
+// 25 -> 30-34 t/s, Q2_K 29 -> 42) and IQ4_XS (GroupIq4Xs: 23 -> 40) the same way.
 //
 // Why: the file-order Q4_K gemv (k_quant_avx512.cc) spends, per 144-byte block of ONE row, about as
 // many instructions on the block's scales and mins (unpacking the 12 packed bytes, spreading them to
@@ -191,10 +191,12 @@ void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
   StoreRows(acc, out, out_stride);
 }
 
-// Q6_K and Q3_K (Source: Q6KSource, Q3KSource below): per group block the 8 rows' quants as unsigned
-// values (Q6_K: q + 32, 6 bits; Q3_K: q + 4, 3 bits) in 8 bytes of each row per zmm, each sub-block of 16
-// applied by VPMADDUBSW + VPDPWSSD with its scale (exact int32, two accumulators); the offset removed with
-// the activations' sums of 16: offset * sum_j scale_j * bsum_j (VPMADDWD, four sub-blocks per instruction).
+// Q6_K, Q3_K and Q2_K (Source: Q6KSource, Q3KSource, Q2KSource below): per group block the 8 rows' quants
+// as unsigned values (Q6_K: q + 32, 6 bits; Q3_K: q + 4, 3 bits; Q2_K: q, 2 bits) in 8 bytes of each row
+// per zmm, each sub-block of 16 applied by VPMADDUBSW + VPDPWSSD with its scale (exact int32, two
+// accumulators); the offset removed with the activations' sums of 16: offset * sum_j scale_j * bsum_j
+// (VPMADDWD, four sub-blocks per instruction); Q2_K's mins the same way: msum = sum_j min_j * bsum_j,
+// then acc = fma(float(isum), d * dy, acc) - float(msum) * dmin * dy, as Q4_K's.
 template <typename Source, int kNy>
 void GroupSixteens(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* out, size_t out_stride) {
   const Source source;
@@ -206,8 +208,15 @@ void GroupSixteens(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, floa
     // Sub-block j's scale of row r at int16 lane 8 (j % 4) + r of sc16[j / 4].
     __m512i sc16[4], sv[16], pairs[4];
     source.Scales(gb, sc16);
+    if constexpr (Source::kHasMins) {  // the pairs of the mins (sub-block j's of row r as the scales')
+      __m512i mn16[4];
+      source.Mins(gb, mn16);
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q) pairs[q] = PairsOfRows(sc16[q]);
+      for (int q = 0; q < 4; ++q) pairs[q] = PairsOfRows(mn16[q]);
+    } else {
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) pairs[q] = PairsOfRows(sc16[q]);
+    }
 #pragma GCC unroll 16
     for (int j = 0; j < 16; ++j) sv[j] = SpreadToRows(sc16[j / 4], j % 4);
     const __m512 d = RowFactors(gb);
@@ -241,9 +250,16 @@ void GroupSixteens(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, floa
         std::memcpy(&b4, yb.bsums + 4 * q, 8);
         corr = _mm512_add_epi32(corr, _mm512_madd_epi16(pairs[q], _mm512_set1_epi64(b4)));
       }
-      const __m512i total =
-          _mm512_sub_epi32(_mm512_add_epi32(isum[t][0], isum[t][1]), _mm512_slli_epi32(corr, Source::kOffsetShift));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(d, _mm512_set1_ps(yb.d)), acc[t]);
+      const __m512 dy = _mm512_set1_ps(yb.d);
+      if constexpr (Source::kHasMins) {
+        const __m512i total = _mm512_add_epi32(isum[t][0], isum[t][1]);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(d, dy), acc[t]);
+        acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(corr), _mm512_mul_ps(source.Dmin(gb), dy), acc[t]);
+      } else {
+        const __m512i total =
+            _mm512_sub_epi32(_mm512_add_epi32(isum[t][0], isum[t][1]), _mm512_slli_epi32(corr, Source::kOffsetShift));
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(d, dy), acc[t]);
+      }
     }
   }
   StoreRows(acc, out, out_stride);
@@ -253,6 +269,7 @@ void GroupSixteens(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, floa
 // (0xEA: (a & b) | c).
 struct Q6KSource {
   using Block = BlockQ6K;
+  static constexpr bool kHasMins = false;
   static constexpr int kOffsetShift = 5;  // + 32
   const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
   __attribute__((always_inline)) void Scales(const uint8_t* gb, __m512i (&sc16)[4]) const {
@@ -280,6 +297,7 @@ struct Q6KSource {
 // 6-7; the quants (2 bits of qs) | 4 * (hmask bit), one VPTERNLOGD each.
 struct Q3KSource {
   using Block = BlockQ3K;
+  static constexpr bool kHasMins = false;
   static constexpr int kOffsetShift = 2;  // + 4
   __attribute__((always_inline)) void Scales(const uint8_t* gb, __m512i (&sc16)[4]) const {
     auto load = [&](int p) {
@@ -307,6 +325,33 @@ struct Q3KSource {
       const __m512i high = k >= 2 ? _mm512_srli_epi16(hm, k - 2) : _mm512_slli_epi16(hm, 2 - k);
       w[s] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(qs, 2 * s), three, _mm512_and_si512(high, four), 0xEA);
     }
+  }
+};
+
+// Q2_K (rows8_layout.h): scale and min of sub-block j in the low and high nibble of its byte; the quants
+// bits 2 s of qs.
+struct Q2KSource {
+  using Block = BlockQ2K;
+  static constexpr bool kHasMins = true;
+  const __m512i three = _mm512_set1_epi8(3);
+  // Sub-blocks 4q .. 4q + 3 of the 8 rows, row r's sub-block j at byte 8 (j % 4) + r, as int16.
+  static __m512i ScaleBytes(const uint8_t* gb, int q) {
+    return _mm512_cvtepu8_epi16(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8Q2ScalesOffset + 32 * q)));
+  }
+  __attribute__((always_inline)) void Scales(const uint8_t* gb, __m512i (&sc16)[4]) const {
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) sc16[q] = _mm512_and_si512(ScaleBytes(gb, q), _mm512_set1_epi16(0x0F));
+  }
+  __attribute__((always_inline)) void Mins(const uint8_t* gb, __m512i (&mn16)[4]) const {
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) mn16[q] = _mm512_srli_epi16(ScaleBytes(gb, q), 4);
+  }
+  static __m512 Dmin(const uint8_t* gb) { return RowFactors(gb + kRows8Q2DminOffset); }
+  __attribute__((always_inline)) void Quants(const uint8_t* gb, int h, int m, __m512i (&w)[4]) const {
+    const __m512i qs = _mm512_loadu_si512(gb + kRows8Q2QsOffset + 64 * (4 * h + m));
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; ++s) w[s] = _mm512_and_si512(_mm512_srli_epi16(qs, 2 * s), three);
   }
 };
 
@@ -382,7 +427,7 @@ void GroupIq4Xs(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* 
   StoreRows(acc, out, out_stride);
 }
 
-// gemv_rows8 of Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS: the groups of rows [0, n_rows) one after another.
+// gemv_rows8 of Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS: the groups of rows [0, n_rows) one after another.
 template <GgmlType kType>
 void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
                 int n_tokens, float* out, size_t out_stride) {
@@ -406,6 +451,8 @@ void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, cons
         GroupSixteens<Q6KSource, kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
       } else if constexpr (kType == GgmlType::kQ3_K) {
         GroupSixteens<Q3KSource, kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
+      } else if constexpr (kType == GgmlType::kQ2_K) {
+        GroupSixteens<Q2KSource, kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
       } else if constexpr (kType == GgmlType::kIQ4_XS) {
         GroupIq4Xs<kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
       } else {
@@ -514,6 +561,25 @@ void RestoreQ3KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
   restore_quads(gb + kRows8Q3QsOffset + 256, offsetof(BlockQ3K, qs) + 32);
 }
 
+// Q2_K group block gb -> row r's block at out + r * stride.
+void RestoreQ2KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
+  for (int r = 0; r < kRows8Group; ++r) {
+    uint8_t* row = out + r * stride;
+    std::memcpy(row + offsetof(BlockQ2K, d), gb + 2 * r, 2);
+    std::memcpy(row + offsetof(BlockQ2K, dmin), gb + kRows8Q2DminOffset + 2 * r, 2);
+    for (size_t j = 0; j < sizeof(BlockQ2K::scales); ++j) {
+      row[offsetof(BlockQ2K, scales) + j] = gb[kRows8Q2ScalesOffset + kRows8Group * j + r];
+    }
+  }
+#pragma GCC unroll 2
+  for (int c = 0; c < 2; ++c) {  // row bytes 32 c .. 32 c + 31 of qs: four consecutive 64-byte pieces
+    const uint8_t* q = gb + kRows8Q2QsOffset + 256 * c;
+    const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64), _mm512_loadu_si512(q + 128),
+                          _mm512_loadu_si512(q + 192)};
+    StoreRowQuads(z, out + offsetof(BlockQ2K, qs) + 32 * c, stride);
+  }
+}
+
 // IQ4_XS group block gb -> row r's block at out + r * stride.
 void RestoreIq4XsBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
   for (int r = 0; r < kRows8Group; ++r) {
@@ -557,6 +623,8 @@ void RegisterKRows8KernelsAvx512(KernelTable& table) {
   table[GgmlType::kIQ4_XS].gemv_rows8 = KGemvRows8<GgmlType::kIQ4_XS>;
   table[GgmlType::kQ3_K].gemv_rows8 = KGemvRows8<GgmlType::kQ3_K>;
   table[GgmlType::kQ3_K].unpack_rows8 = UnpackGroupRows<BlockQ3K, RestoreQ3KBlock>;
+  table[GgmlType::kQ2_K].gemv_rows8 = KGemvRows8<GgmlType::kQ2_K>;
+  table[GgmlType::kQ2_K].unpack_rows8 = UnpackGroupRows<BlockQ2K, RestoreQ2KBlock>;
   table[GgmlType::kIQ4_XS].unpack_rows8 = UnpackGroupRows<BlockIq4Xs, RestoreIq4XsBlock>;
 }
 

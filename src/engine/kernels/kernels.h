@@ -59,8 +59,8 @@ struct TypeKernels {
   // Optional decode kernel for a matrix in the WeightLayout::kRows8 layout (rows8_layout.h): gemv's
   // contract (the rows as if in the file's order), with x at the start of a group and n_rows a
   // multiple of 8; gemv's bits for Q4_0, Q5_0 and IQ4_NL (legacy_rows8_avx512.cc at the AVX-512 level,
-  // legacy_rows8_avx2.cc for Q4_0 and IQ4_NL at the AVX2 level), its own summation order for Q3_K, Q4_K,
-  // Q5_K, Q6_K and IQ4_XS (k_quant_rows8_avx512.cc, AVX-512), the prefill order for Q8_0, Q4_1 and Q5_1
+  // legacy_rows8_avx2.cc for Q4_0 and IQ4_NL at the AVX2 level), its own summation order for the
+  // K-quants (Q2_K .. Q6_K) and IQ4_XS (k_quant_rows8_avx512.cc, AVX-512), the prefill order for Q8_0, Q4_1 and Q5_1
   // (legacy_rows8_avx512.cc, AVX-512; their gemv sums in the vec_dot order): MatMul sends every plain
   // token of a kRows8 matrix through it, kGemvMaxTokens at a time, so a token's result never depends on
   // its batch. nullptr: MatMul restores each group's file order in a buffer and uses the kernels here.
@@ -68,8 +68,8 @@ struct TypeKernels {
   void (*gemv_rows8)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride,
                      int n_tokens, float* out, size_t out_stride) = nullptr;
   // Optional: UnpackRows8 (rows8_layout.h: a kRows8 group back into 8 rows in the file's order) with this
-  // level's vector instructions, the same bytes. Set for Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS at the AVX-512
-  // level (k_quant_rows8_avx512.cc), whose prompt tokens run the prefill kernel on restored groups.
+  // level's vector instructions, the same bytes. Set for the K-quants and IQ4_XS at the AVX-512 level
+  // (k_quant_rows8_avx512.cc), whose prompt tokens run the prefill kernel on restored groups.
   void (*unpack_rows8)(int64_t n, const void* group, void* rows) = nullptr;
   // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
   //   out[t * out_stride + r] = PrefillDotRef(type, n, x + r * x_stride, activation row t)

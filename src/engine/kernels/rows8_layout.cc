@@ -143,6 +143,24 @@ void MoveQ8_0Row(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
   }
 }
 
+// Q2_K (rows8_layout.h), as MoveQ4KRow.
+template <bool kToGroup>
+void MoveQ2KRow(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const size_t gb = i * kRows8Group * sizeof(BlockQ2K);
+    const size_t rb = i * sizeof(BlockQ2K);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ2K, d), gb + 2 * r);
+    MovePiece<kToGroup, 2>(from, to, rb + offsetof(BlockQ2K, dmin), gb + kRows8Q2DminOffset + 2 * r);
+    for (size_t j = 0; j < sizeof(BlockQ2K::scales); ++j) {
+      MovePiece<kToGroup, 1>(from, to, rb + offsetof(BlockQ2K, scales) + j,
+                             gb + kRows8Q2ScalesOffset + kRows8Group * j + r);
+    }
+    for (size_t q = 0; q < sizeof(BlockQ2K::qs); q += 8) {  // h = q / 32, m = q % 32 / 8
+      MovePiece<kToGroup, 8>(from, to, rb + offsetof(BlockQ2K, qs) + q, gb + kRows8Q2QsOffset + 8 * q + 8 * r);
+    }
+  }
+}
+
 // Q3_K (rows8_layout.h), as MoveQ4KRow.
 template <bool kToGroup>
 void MoveQ3KRow(int64_t nb, int r, const uint8_t* from, uint8_t* to) {
@@ -201,6 +219,8 @@ MoveRowFn RowMover(GgmlType type, bool to_group) {
       return to_group ? MoveIq4XsRow<true> : MoveIq4XsRow<false>;
     case GgmlType::kQ3_K:
       return to_group ? MoveQ3KRow<true> : MoveQ3KRow<false>;
+    case GgmlType::kQ2_K:
+      return to_group ? MoveQ2KRow<true> : MoveQ2KRow<false>;
     default:
       return nullptr;
   }
@@ -218,6 +238,7 @@ bool HasRows8Layout(GgmlType type) {
     case GgmlType::kIQ4_NL:
     case GgmlType::kQ4_K:
     case GgmlType::kQ5_K:
+    case GgmlType::kQ2_K:
     case GgmlType::kQ3_K:
     case GgmlType::kQ6_K:
     case GgmlType::kIQ4_XS:

@@ -1,5 +1,5 @@
-// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q3_K,
-// Q4_K, Q5_K, Q6_K and IQ4_XS matrices: groups of 8 consecutive rows, interleaved block by block, in the
+// The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K,
+// Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS matrices: groups of 8 consecutive rows, interleaved block by block, in the
 // order the 8-row decode kernels (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc)
 // consume them. Model repacks these matrices into it at load, in place in its private copy of the weights (no extra
 // memory), where the CPU level has a kRows8 decode kernel.
@@ -52,6 +52,11 @@
 //                   quants of elements 128h + 32k + 8m .. + 7, k = 0..3, of the 8 rows (8 bytes of each
 //                   row per zmm, as Q4_K's).
 //
+// Q2_K (k_quant_rows8_avx512.cc), 672 bytes per group block:
+//   d[8], dmin[8]   the 8 rows' fp16 super-block scales (row r at [r]), at 0 and 16;
+//   scales[16][8]   at 32: row r's scale / min byte of sub-block j at 32 + 8 j + r;
+//   qs[2][4][8][8]  at 160: as Q3_K's qs (bits 2 s: elements 128 h + 32 s + 8 m ..).
+//
 // Q3_K (k_quant_rows8_avx512.cc), 880 bytes per group block:
 //   d[8]            the 8 rows' fp16 scales, at 0;
 //   scales[12][8]   at 16: byte p of row r's 12 packed scale bytes at 16 + 8 p + r (as Q4_K's);
@@ -98,6 +103,11 @@ inline constexpr size_t kRows8KQsOffset = kRows8KScalesOffset + 12 * kRows8Group
 // Byte offsets in a Q5_K group block (above; d, dmin and the scales where Q4_K has them).
 inline constexpr size_t kRows8K5QhOffset = kRows8KQsOffset;
 inline constexpr size_t kRows8K5QsOffset = kRows8K5QhOffset + 32 * kRows8Group;
+
+// Byte offsets in a Q2_K group block (above).
+inline constexpr size_t kRows8Q2DminOffset = 2 * kRows8Group;
+inline constexpr size_t kRows8Q2ScalesOffset = 4 * kRows8Group;
+inline constexpr size_t kRows8Q2QsOffset = kRows8Q2ScalesOffset + 16 * kRows8Group;
 
 // Byte offsets in a Q3_K group block (above).
 inline constexpr size_t kRows8Q3ScalesOffset = 2 * kRows8Group;

@@ -25,14 +25,15 @@ namespace {
 
 // Plain tokens of a repacked matrix in the file order's bits.
 constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kIQ4_NL};
-constexpr GgmlType kKTypes[] = {GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
-                                GgmlType::kIQ4_XS};  // in their own order
+constexpr GgmlType kKTypes[] = {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K,
+                                GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS};  // in their own order
 // The prefill order (prefill.h) where their file-order gemv keeps the vec_dot order.
 constexpr GgmlType kPrefillOrderTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
 // Plain tokens of a repacked matrix in another order than the file order's gemv: the K-quants' own, the
 // prefill order.
-constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ3_K,   GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
-                                       GgmlType::kIQ4_XS, GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
+constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K,
+                                       GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS,
+                                       GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ5_1};
 // The nibble types (rows8_layout.h: d, m, qh, then the nibble words).
 constexpr GgmlType kNibbleTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
                                      GgmlType::kIQ4_NL};
@@ -56,7 +57,7 @@ struct RepackedMatrix {
 TEST(Rows8LayoutTest, OnlyTheseTypes) {
   for (GgmlType type : kTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
   for (GgmlType type : kOwnOrderTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
-  for (GgmlType type : {GgmlType::kQ2_K, GgmlType::kF16, GgmlType::kQ8_1, GgmlType::kQ8_K}) {
+  for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_1, GgmlType::kQ8_K}) {
     EXPECT_FALSE(HasRows8Layout(type)) << TypeName(type);
   }
 }
@@ -319,6 +320,23 @@ TEST(Rows8LayoutTest, Q6KRepackPlacesEveryByteAsSpecified) {
       });
 }
 
+// Q2_K: block i of group g holds d[8], dmin[8], the rows' scale / min byte j at 32 + 8 j + r, at
+// 160 + 64 (4 h + m) + 8 r the qs bytes 32 h + 8 m .. + 7 of row r.
+TEST(Rows8LayoutTest, Q2KRepackPlacesEveryByteAsSpecified) {
+  CheckGroupBlocks<BlockQ2K>(
+      GgmlType::kQ2_K, 25, [](const uint8_t* gb, const BlockQ2K& src, int r, const std::string& where) {
+        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
+        EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
+        for (int j = 0; j < 16; ++j) EXPECT_EQ(gb[32 + 8 * j + r], src.scales[j]) << "scale " << j << ": " << where;
+        for (int h = 0; h < 2; ++h) {
+          for (int m = 0; m < 4; ++m) {
+            EXPECT_EQ(std::memcmp(gb + 160 + 64 * (4 * h + m) + 8 * r, src.qs + 32 * h + 8 * m, 8), 0)
+                << "qs " << h << " " << m << ": " << where;
+          }
+        }
+      });
+}
+
 // Q3_K: block i of group g holds d[8], byte p of the rows' packed scales at 16 + 8 p + r, at 112 + 64 m + 8 r
 // the hmask bytes 8 m .. + 7 of row r, at 368 + 64 (4 h + m) + 8 r its qs bytes 32 h + 8 m .. + 7.
 TEST(Rows8LayoutTest, Q3KRepackPlacesEveryByteAsSpecified) {
@@ -380,7 +398,7 @@ TEST(Rows8LayoutTest, KUnpackRows8GivesTheFileRows) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 5) << "Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS have unpack_rows8 at the AVX-512 level";
+    EXPECT_EQ(checked, 6) << "the K-quants and IQ4_XS have unpack_rows8 at the AVX-512 level";
   }
 }
 
@@ -431,7 +449,7 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 5) << "Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS have kRows8 kernels at the AVX-512 level";
+    EXPECT_EQ(checked, 6) << "the K-quants and IQ4_XS have kRows8 kernels at the AVX-512 level";
   }
 }
 

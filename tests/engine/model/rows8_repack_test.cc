@@ -198,7 +198,8 @@ TEST(Rows8RepackTiedTest, TiedOutputIsRepackedAndStillLooksUpItsRows) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Rows8RepackTest,
                          ::testing::Values("tiny-llama-Q4_0.gguf", "tiny-llama-Q4_K_M.gguf", "tiny-llama-Q5_K_M.gguf",
-                                           "tiny-llama-Q8_0.gguf", "tiny-llama-IQ4_XS.gguf", "tiny-llama-Q3_K_M.gguf"),
+                                           "tiny-llama-Q8_0.gguf", "tiny-llama-IQ4_XS.gguf", "tiny-llama-Q3_K_M.gguf",
+                                           "tiny-llama-Q2_K.gguf"),
                          [](const auto& info) {
                            std::string n = info.param.substr(0, info.param.find('.'));
                            for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
