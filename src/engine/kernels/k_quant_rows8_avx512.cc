@@ -108,6 +108,18 @@ inline GroupScales UnpackScales(const uint8_t* gb) {
   return s;
 }
 
+// Lane L: sum over the sub-blocks of 32 j = 2 (L % 2) + e and 4 + 2 (L % 2) + e (e = 0, 1) of
+// pairs[j / 4] (int16 lane 2L + e: its factor for row L / 2, as GroupScales::mins) times the activations'
+// sum of sub-block j: summed over a row's two lanes, sum_j factor_j * bsum_j, exact.
+inline __m512i PairsTimesSums32(const __m512i (&pairs)[2], const BlockQ8K& yb) {
+  // The 8 sub-block sums of 32 as int16 (|sum| <= 4096): [s0 s1 s2 s3 s0 .. | s4 s5 s6 s7 s4 ..].
+  const __m256i s32 =
+      _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb.bsums)), _mm256_set1_epi16(1));
+  const __m256i s16 = _mm256_packs_epi32(s32, s32);
+  return _mm512_add_epi32(_mm512_madd_epi16(pairs[0], _mm512_broadcastq_epi64(_mm256_castsi256_si128(s16))),
+                          _mm512_madd_epi16(pairs[1], _mm512_broadcastq_epi64(_mm256_extracti128_si256(s16, 1))));
+}
+
 // out[t * out_stride + r] = the sum of lanes 2r and 2r + 1 of acc[t].
 template <int kNy>
 inline void StoreRows(const __m512 (&acc)[kNy], float* out, size_t out_stride) {
@@ -176,13 +188,7 @@ void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
 #pragma GCC unroll 8
     for (int t = 0; t < kNy; ++t) {
       const BlockQ8K& yb = ys[t][i];
-      // The 8 sub-block sums of 32 as int16 (|sum| <= 4096): [s0 s1 s2 s3 s0 .. | s4 s5 s6 s7 s4 ..].
-      const __m256i s32 =
-          _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb.bsums)), _mm256_set1_epi16(1));
-      const __m256i s16 = _mm256_packs_epi32(s32, s32);
-      const __m512i msum =
-          _mm512_add_epi32(_mm512_madd_epi16(s.mins[0], _mm512_broadcastq_epi64(_mm256_castsi256_si128(s16))),
-                           _mm512_madd_epi16(s.mins[1], _mm512_broadcastq_epi64(_mm256_extracti128_si256(s16, 1))));
+      const __m512i msum = PairsTimesSums32(s.mins, yb);
       const __m512 dy = _mm512_set1_ps(yb.d);
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(s.d, dy), acc[t]);
       acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(s.dmin, dy), acc[t]);
@@ -413,13 +419,7 @@ void GroupIq4Xs(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* 
 #pragma GCC unroll 8
     for (int t = 0; t < kNy; ++t) {
       const BlockQ8K& yb = ys[t][i];
-      // The 8 sub-block sums of 32 as int16, as in GroupQ4K.
-      const __m256i s32 =
-          _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb.bsums)), _mm256_set1_epi16(1));
-      const __m256i s16 = _mm256_packs_epi32(s32, s32);
-      const __m512i corr =
-          _mm512_add_epi32(_mm512_madd_epi16(pairs[0], _mm512_broadcastq_epi64(_mm256_castsi256_si128(s16))),
-                           _mm512_madd_epi16(pairs[1], _mm512_broadcastq_epi64(_mm256_extracti128_si256(s16, 1))));
+      const __m512i corr = PairsTimesSums32(pairs, yb);
       const __m512i total = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(corr, 7));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(d, _mm512_set1_ps(yb.d)), acc[t]);
     }

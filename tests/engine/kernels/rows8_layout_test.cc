@@ -320,6 +320,16 @@ TEST(Rows8LayoutTest, Q6KRepackPlacesEveryByteAsSpecified) {
       });
 }
 
+// Q2_K's and Q3_K's 64 qs bytes of row r: at qs_at + 64 (4 h + m) + 8 r its bytes 32 h + 8 m .. + 7.
+void ExpectQ2KQs(const uint8_t* gb, size_t qs_at, const uint8_t* qs, int r, const std::string& where) {
+  for (int h = 0; h < 2; ++h) {
+    for (int m = 0; m < 4; ++m) {
+      EXPECT_EQ(std::memcmp(gb + qs_at + 64 * (4 * h + m) + 8 * r, qs + 32 * h + 8 * m, 8), 0)
+          << "qs " << h << " " << m << ": " << where;
+    }
+  }
+}
+
 // Q2_K: block i of group g holds d[8], dmin[8], the rows' scale / min byte j at 32 + 8 j + r, at
 // 160 + 64 (4 h + m) + 8 r the qs bytes 32 h + 8 m .. + 7 of row r.
 TEST(Rows8LayoutTest, Q2KRepackPlacesEveryByteAsSpecified) {
@@ -328,12 +338,7 @@ TEST(Rows8LayoutTest, Q2KRepackPlacesEveryByteAsSpecified) {
         EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
         EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
         for (int j = 0; j < 16; ++j) EXPECT_EQ(gb[32 + 8 * j + r], src.scales[j]) << "scale " << j << ": " << where;
-        for (int h = 0; h < 2; ++h) {
-          for (int m = 0; m < 4; ++m) {
-            EXPECT_EQ(std::memcmp(gb + 160 + 64 * (4 * h + m) + 8 * r, src.qs + 32 * h + 8 * m, 8), 0)
-                << "qs " << h << " " << m << ": " << where;
-          }
-        }
+        ExpectQ2KQs(gb, 160, src.qs, r, where);
       });
 }
 
@@ -347,11 +352,8 @@ TEST(Rows8LayoutTest, Q3KRepackPlacesEveryByteAsSpecified) {
           EXPECT_EQ(gb[16 + 8 * p + r], src.scales[p]) << "scale byte " << p << ": " << where;
         for (int m = 0; m < 4; ++m) {
           EXPECT_EQ(std::memcmp(gb + 112 + 64 * m + 8 * r, src.hmask + 8 * m, 8), 0) << "hmask " << m << ": " << where;
-          for (int h = 0; h < 2; ++h) {
-            EXPECT_EQ(std::memcmp(gb + 368 + 64 * (4 * h + m) + 8 * r, src.qs + 32 * h + 8 * m, 8), 0)
-                << "qs " << h << " " << m << ": " << where;
-          }
         }
+        ExpectQ2KQs(gb, 368, src.qs, r, where);
       });
 }
 
