@@ -141,9 +141,9 @@ void MatMulRows(const TypeKernels& wk, const TensorView& w, const uint8_t* act, 
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
   if (w.layout == WeightLayout::kRows8) {
-    // Every plain token through gemv_rows8, kGemvMaxTokens at a time: for Q4_K / Q5_K / Q6_K its summation
-    // order is its own (k_quant_rows8_avx512.cc), for Q8_0 the prefill order (not its gemv's), so a larger
-    // batch must not take another kernel.
+    // Every plain token through gemv_rows8, kGemvMaxTokens at a time: for the K-quants and IQ4_XS its
+    // summation order is its own (k_quant_rows8_avx512.cc), for Q8_0 / Q4_1 / Q5_1 the prefill order (not
+    // their gemv's), so a larger batch must not take another kernel.
     if (wk.gemv_rows8 != nullptr) {
       for (int64_t t = 0; t < n_tokens; t += kGemvMaxTokens) {
         const int n = static_cast<int>(std::min<int64_t>(kGemvMaxTokens, n_tokens - t));

@@ -72,12 +72,12 @@ class Model {
  private:
   Model() = default;
   Status LoadWeights();
-  // Repacks, in place, the Q4_0 / Q5_0 / Q8_0 / IQ4_NL / Q4_K / Q5_K / Q6_K matrices into WeightLayout::kRows8
-  // (rows8_layout.h), whose decode kernel is about twice as fast per byte, where this CPU's best level
-  // has one (TypeKernels::gemv_rows8) and the weights are a private copy (GgufMemory::kHugePages; not in
-  // place from the mmap). No memory is added. Only for matrices with a multiple of 8 rows. Costs ~0.15 s
-  // of load time per 770 MB of Q4_0 matrices on one core of the development EPYC (~5 GB/s), ~0.1 s
-  // for llama-3.2-1b Q4_K_M's Q4_K and Q6_K matrices (Model::Load 0.34 s instead of 0.23 s).
+  // Repacks, in place, the matrices of the types with a kRows8 form (rows8_layout.h: every quantized
+  // weight type) into WeightLayout::kRows8, whose decode kernel is about twice as fast per byte, where
+  // this CPU's best level has one (TypeKernels::gemv_rows8) and the weights are a private copy
+  // (GgufMemory::kHugePages; not in place from the mmap). No memory is added. Only for matrices with a
+  // multiple of 8 rows. Costs ~0.1 s of load time per GB on one core of the development EPYC (RepackRows8
+  // 10-14 GB/s, session 14).
   void RepackForDecode();
 
   std::unique_ptr<GgufFile> file_;

@@ -17,8 +17,8 @@ namespace isv {
 enum class WeightLayout : uint8_t {
   // Row after row, as in the GGUF file.
   kRows,
-  // Groups of 8 consecutive rows, interleaved block by block (kernels/rows8_layout.h): Q4_0, Q5_0,
-  // IQ4_NL, Q4_K and Q6_K matrices repacked at load for decode (Model). Same bytes per row on average,
+  // Groups of 8 consecutive rows, interleaved block by block (kernels/rows8_layout.h): quantized
+  // matrices repacked at load for decode (Model). Same bytes per row on average,
   // but row(i) is not a row: only MatMul reads such a matrix.
   kRows8,
 };
