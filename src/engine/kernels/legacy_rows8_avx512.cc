@@ -315,7 +315,7 @@ void GroupPass(const Loader& loader, int64_t nb, const uint8_t* g, const Rows8Pr
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* gb = g + i * kGroupBlock;
     __m512i w[4];
-    __m256 dx, mx = dx;
+    __m256 dx, mx = _mm256_setzero_ps();  // mx: only where Loader::kHasMin
     loader.LoadGroup(gb, w, dx);
     if constexpr (Loader::kHasMin) mx = loader.Mins(gb);
     Accumulate<kT, Loader>(w, dx, mx, p, nb, i, acc);

@@ -1,8 +1,9 @@
 // The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K,
-// Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS matrices: groups of 8 consecutive rows, interleaved block by block, in the
-// order the 8-row decode kernels (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc, k_quant_rows8_avx512.cc)
-// consume them. Model repacks these matrices into it at load, in place in its private copy of the weights (no extra
-// memory), where the CPU level has a kRows8 decode kernel.
+// Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS matrices: groups of 8 consecutive rows, interleaved block by block,
+// in the order the 8-row decode kernels (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc,
+// k_quant_rows8_avx512.cc) consume them. Model repacks these matrices into it at load, in place in its
+// private copy of the weights (no extra memory), where the CPU level has a kRows8 decode kernel. Each
+// type's pieces and where they go are one table in rows8_layout.cc.
 //
 // Why: the 8-row kernel reading the file's row order gathers each block's scales (and Q5_0's fifth
 // bits) from 8 rows with scalar loads and transposes the nibbles in registers; that runtime work took
