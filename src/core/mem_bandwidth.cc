@@ -51,6 +51,22 @@ TriadResult TimePasses(int passes, size_t bytes_per_pass, Pass pass) {
   return r;
 }
 
+// The threads sum the n_words 32-bit words at w (n_words % 4 == 0).
+void ReadPass(ThreadPool& pool, const uint32_t* w, int64_t n_words) {
+  std::atomic<uint32_t> sink{0};
+  pool.ParallelFor(n_words / 4, [&](int64_t begin, int64_t end) {
+    // Four independent integer chains over the bit patterns: the loop is bound by loads, not adds.
+    uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      s0 += w[4 * i];
+      s1 += w[4 * i + 1];
+      s2 += w[4 * i + 2];
+      s3 += w[4 * i + 3];
+    }
+    sink.fetch_add(s0 ^ s1 ^ s2 ^ s3, std::memory_order_relaxed);
+  });
+}
+
 }  // namespace
 
 TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int passes, bool huge_pages) {
@@ -85,21 +101,18 @@ TriadResult MeasureReadBandwidth(ThreadPool& pool, size_t total_bytes, int passe
   pool.ParallelFor(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) pa[i] = static_cast<float>(i & 7);
   });
-  std::atomic<uint32_t> sink{0};
-  return TimePasses(passes, static_cast<size_t>(n) * sizeof(float), [&](int) {
-    pool.ParallelFor(n / 4, [&](int64_t begin, int64_t end) {
-      // Four independent integer chains over the bit patterns: the loop is bound by loads, not adds.
-      const uint32_t* w = reinterpret_cast<const uint32_t*>(pa);
-      uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (int64_t i = begin; i < end; ++i) {
-        s0 += w[4 * i];
-        s1 += w[4 * i + 1];
-        s2 += w[4 * i + 2];
-        s3 += w[4 * i + 3];
-      }
-      sink.fetch_add(s0 ^ s1 ^ s2 ^ s3, std::memory_order_relaxed);
-    });
-  });
+  return TimePasses(passes, static_cast<size_t>(n) * sizeof(float),
+                    [&](int) { ReadPass(pool, reinterpret_cast<const uint32_t*>(pa), n); });
+}
+
+double ReadPassGbPerS(ThreadPool& pool, const void* data, size_t bytes) {
+  const auto t0 = std::chrono::steady_clock::now();
+  // Whole 16-byte groups of words from the first 4-byte boundary (the tail is left out of the count).
+  const uintptr_t start = (reinterpret_cast<uintptr_t>(data) + 3) & ~uintptr_t{3};
+  const int64_t n_words = static_cast<int64_t>((bytes - (start - reinterpret_cast<uintptr_t>(data))) / 16 * 4);
+  ReadPass(pool, reinterpret_cast<const uint32_t*>(start), n_words);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return static_cast<double>(n_words) * 4 / secs / 1e9;
 }
 
 }  // namespace isv

@@ -33,4 +33,9 @@ TriadResult MeasureTriadBandwidth(ThreadPool& pool, size_t total_bytes, int pass
 // development EPYC 38-44 vs 35-40 GB/s), so `bench` reports the tg roofline against both.
 TriadResult MeasureReadBandwidth(ThreadPool& pool, size_t total_bytes, int passes, bool huge_pages = false);
 
+// One read-only pass, as MeasureReadBandwidth's, over `bytes` of memory the caller holds (e.g. a model's
+// weights): GB/s (1e9 bytes per second). `bench` runs it between its tg repetitions, so that the roofline
+// is the bus's pace in the same seconds and over the same pages as the decode's.
+double ReadPassGbPerS(ThreadPool& pool, const void* data, size_t bytes);
+
 }  // namespace isv

@@ -126,6 +126,17 @@ int RunBench(const BenchOptions& opt) {
       Context::Create(**model, {.n_ctx = static_cast<int32_t>(n_ctx), .pool = &pool});
   if (!ctx.ok()) return ReportError(ctx.status());
 
+  // The weights' bytes (one region: the file's data section), read between the tg repetitions.
+  const GgufFile& file = (*model)->file();
+  const uint8_t *weights_begin = nullptr, *weights_end = nullptr;
+  for (const TensorView& t : file.tensors()) {
+    const uint8_t* p = static_cast<const uint8_t*>(t.data);
+    if (weights_begin == nullptr || p < weights_begin) weights_begin = p;
+    weights_end = std::max(weights_end, p + t.n_bytes());
+  }
+  const bool read_weights = opt.bw_gib > 0 && opt.n_gen > 0 && weights_begin != nullptr;
+  std::vector<double> weight_reads;  // GB/s: before the first tg repetition and after each
+
   std::mt19937 rng(opt.seed);
   Series pp, tg;
   if (opt.n_prompt > 0) {
@@ -140,19 +151,32 @@ int RunBench(const BenchOptions& opt) {
   if (opt.n_gen > 0) {
     StatusOr<double> warm = RunGeneration(**ctx, opt.depth, 1, rng);
     if (!warm.ok()) return ReportError(warm.status());
+    auto read_pass = [&] {
+      if (read_weights) {
+        weight_reads.push_back(ReadPassGbPerS(pool, weights_begin, static_cast<size_t>(weights_end - weights_begin)));
+      }
+    };
+    read_pass();
     for (int r = 0; r < opt.reps; ++r) {
       StatusOr<double> s = RunGeneration(**ctx, opt.depth, opt.n_gen, rng);
       if (!s.ok()) return ReportError(s.status());
       tg.samples.push_back(opt.n_gen / *s);
+      read_pass();
     }
   }
   const int64_t peak_rss = PeakRssBytes();  // before the triad arrays
-  const GgufFile& file = (*model)->file();
   int64_t tensor_bytes = 0, n_params = 0;
   for (const TensorView& t : file.tensors()) {
     tensor_bytes += static_cast<int64_t>(t.n_bytes());
     n_params += t.n_elements();
   }
+  // tg repetition r against the weights' read pace around it (the mean of the passes before and after).
+  std::vector<double> weights_fraction;
+  for (size_t r = 0; read_weights && r < tg.samples.size(); ++r) {
+    const double pace = 0.5 * (weight_reads[r] + weight_reads[r + 1]) * 1e9 / static_cast<double>(tensor_bytes);
+    weights_fraction.push_back(tg.samples[r] / pace);
+  }
+  const Series weights_series{weights_fraction};
   ctx->reset();
   TriadResult bw, rd;
   if (opt.bw_gib > 0) {
@@ -198,6 +222,8 @@ int RunBench(const BenchOptions& opt) {
       if (opt.n_gen > 0) {
         j["tg_fraction_of_roofline"] = tg.Mean() / roofline;
         j["tg_fraction_of_read_roofline"] = tg.Mean() / read_roofline;
+        j["weights_read_gb_per_s"] = weight_reads;
+        j["tg_fraction_of_weights_read"] = {{"mean", weights_series.Mean()}, {"samples", weights_fraction}};
       }
     }
     std::printf("%s\n", j.dump().c_str());
@@ -226,6 +252,21 @@ int RunBench(const BenchOptions& opt) {
                   100.0 * tg.Mean() / read_roofline);
     }
     std::printf("\n");
+    if (!weights_fraction.empty()) {
+      auto join = [](const std::vector<double>& v, double scale, const char* format) {
+        std::string out;
+        char buf[32];
+        for (double x : v) {
+          std::snprintf(buf, sizeof(buf), format, scale * x);
+          out += (out.empty() ? "" : " / ") + std::string(buf);
+        }
+        return out;
+      };
+      const std::string reads = join(weight_reads, 1, "%.1f"), fractions = join(weights_fraction, 100, "%.0f%%");
+      std::printf(
+          "weights read between the %s repetitions: %s GB/s; each repetition at %s of that pace (mean %.0f%%)\n",
+          test_tg.c_str(), reads.c_str(), fractions.c_str(), 100.0 * weights_series.Mean());
+    }
   }
   return 0;
 }
@@ -244,7 +285,8 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("-r,--repetitions", opt->reps, "Repetitions of each test, after one warm-up (default 5)");
   AddThreadsOption(cmd, &opt->threads);
   cmd->add_flag("--json", opt->json, "Print one JSON object instead of the table");
-  cmd->add_option("--bw-gib", opt->bw_gib, "GiB of memory for the bandwidth triad, at most 1024 (0: skip; default 1)")
+  cmd->add_option("--bw-gib", opt->bw_gib, "GiB of memory for the bandwidth triad, at most 1024 (0: skip it and the read passes over the "
+                  "weights between the tg repetitions; default 1)")
       ->check(CLI::Range(0.0, 1024.0));
   cmd->add_option("--seed", opt->seed, "Seed of the random prompt tokens (default 1234)");
   cmd->add_option("--mmap", opt->mmap,

@@ -59,6 +59,21 @@ TEST(BenchCliTest, JsonOutputParsesWithConsistentFigures) {
               1e-6 * read * 1e9 / tensor_bytes);
   EXPECT_NEAR(j["tg_fraction_of_read_roofline"].get<double>(),
               j["tg"]["tokens_per_s_mean"].get<double>() / j["tg_read_roofline_tokens_per_s"].get<double>(), 1e-9);
+  // The weights' read pace before the first tg repetition and after each, and each repetition against the
+  // mean of the two passes around it.
+  const auto& reads = j["weights_read_gb_per_s"];
+  ASSERT_EQ(reads.size(), 3u);
+  for (double g : reads) EXPECT_GT(g, 0.0);
+  const auto& fractions = j["tg_fraction_of_weights_read"]["samples"];
+  ASSERT_EQ(fractions.size(), 2u);
+  double fraction_sum = 0;
+  for (size_t r = 0; r < 2; ++r) {
+    const double pace = 0.5 * (reads[r].get<double>() + reads[r + 1].get<double>()) * 1e9 / tensor_bytes;
+    EXPECT_NEAR(fractions[r].get<double>(), j["tg"]["samples"][r].get<double>() / pace,
+                1e-9 * fractions[r].get<double>());
+    fraction_sum += fractions[r].get<double>();
+  }
+  EXPECT_NEAR(j["tg_fraction_of_weights_read"]["mean"].get<double>(), fraction_sum / 2, 1e-9 * fraction_sum);
   // The service's default: weights in huge pages wherever the kernel offers THP.
   EXPECT_EQ(j["huge_pages"].get<bool>(), (*GgufFile::Open(model, GgufMemory::kHugePages))->huge_pages());
 }
