@@ -505,16 +505,8 @@ void RestoreQ4KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
     std::memcpy(out + r * stride + offsetof(Block, dmin), gb + kRows8KDminOffset + 2 * r, 2);
   }
   RestoreScales12(gb + kRows8KScalesOffset, out + offsetof(Block, scales), stride);
-  auto restore_quads = [&](const uint8_t* q, size_t dest) {  // 4 x 64 bytes of 8-byte pieces
-    const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64), _mm512_loadu_si512(q + 128),
-                          _mm512_loadu_si512(q + 192)};
-    StoreRowQuads(z, out + dest, stride);
-  };
-  if constexpr (kQ5) restore_quads(gb + kRows8K5QhOffset, offsetof(BlockQ5K, qh));
-#pragma GCC unroll 4
-  for (int c = 0; c < 4; ++c) {
-    restore_quads(gb + (kQ5 ? kRows8K5QsOffset : kRows8KQsOffset) + 256 * c, offsetof(Block, qs) + 32 * c);
-  }
+  if constexpr (kQ5) StoreRowPieces(gb + kRows8K5QhOffset, sizeof(BlockQ5K::qh), out + offsetof(BlockQ5K, qh), stride);
+  StoreRowPieces(gb + (kQ5 ? kRows8K5QsOffset : kRows8KQsOffset), sizeof(Block::qs), out + offsetof(Block, qs), stride);
 }
 
 // Q6_K group block gb -> row r's block at out + r * stride.
@@ -539,10 +531,7 @@ void RestoreQ6KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
                             offsetof(BlockQ6K, qh) + 32 * h};
 #pragma GCC unroll 3
     for (int part = 0; part < 3; ++part) {
-      const uint8_t* q = gb + kRows8Q6QuantsOffset + 192 * 4 * h + 64 * part;
-      const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 192), _mm512_loadu_si512(q + 384),
-                            _mm512_loadu_si512(q + 576)};
-      StoreRowQuads(z, out + dest[part], stride);
+      StoreRowQuads(gb + kRows8Q6QuantsOffset + 192 * 4 * h + 64 * part, 192, out + dest[part], stride);
     }
   }
 }
@@ -551,14 +540,8 @@ void RestoreQ6KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
 void RestoreQ3KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
   for (int r = 0; r < kRows8Group; ++r) std::memcpy(out + r * stride + offsetof(BlockQ3K, d), gb + 2 * r, 2);
   RestoreScales12(gb + kRows8Q3ScalesOffset, out + offsetof(BlockQ3K, scales), stride);
-  auto restore_quads = [&](const uint8_t* q, size_t dest) {  // 4 consecutive 64-byte pieces: 32 bytes of each row
-    const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64), _mm512_loadu_si512(q + 128),
-                          _mm512_loadu_si512(q + 192)};
-    StoreRowQuads(z, out + dest, stride);
-  };
-  restore_quads(gb + kRows8Q3HmaskOffset, offsetof(BlockQ3K, hmask));
-  restore_quads(gb + kRows8Q3QsOffset, offsetof(BlockQ3K, qs));
-  restore_quads(gb + kRows8Q3QsOffset + 256, offsetof(BlockQ3K, qs) + 32);
+  StoreRowPieces(gb + kRows8Q3HmaskOffset, sizeof(BlockQ3K::hmask), out + offsetof(BlockQ3K, hmask), stride);
+  StoreRowPieces(gb + kRows8Q3QsOffset, sizeof(BlockQ3K::qs), out + offsetof(BlockQ3K, qs), stride);
 }
 
 // Q2_K group block gb -> row r's block at out + r * stride.
@@ -571,13 +554,7 @@ void RestoreQ2KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
       row[offsetof(BlockQ2K, scales) + j] = gb[kRows8Q2ScalesOffset + kRows8Group * j + r];
     }
   }
-#pragma GCC unroll 2
-  for (int c = 0; c < 2; ++c) {  // row bytes 32 c .. 32 c + 31 of qs: four consecutive 64-byte pieces
-    const uint8_t* q = gb + kRows8Q2QsOffset + 256 * c;
-    const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64), _mm512_loadu_si512(q + 128),
-                          _mm512_loadu_si512(q + 192)};
-    StoreRowQuads(z, out + offsetof(BlockQ2K, qs) + 32 * c, stride);
-  }
+  StoreRowPieces(gb + kRows8Q2QsOffset, sizeof(BlockQ2K::qs), out + offsetof(BlockQ2K, qs), stride);
 }
 
 // IQ4_XS group block gb -> row r's block at out + r * stride.
@@ -592,13 +569,7 @@ void RestoreIq4XsBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
       row[offsetof(BlockIq4Xs, scales_h) + p] = gb[kRows8Iq4XsScalesHOffset + kRows8Group * p + r];
     }
   }
-#pragma GCC unroll 4
-  for (int c = 0; c < 4; ++c) {  // row bytes 32 c .. 32 c + 31: four consecutive 64-byte pieces
-    const uint8_t* q = gb + kRows8Iq4XsQsOffset + 256 * c;
-    const __m512i z[4] = {_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64), _mm512_loadu_si512(q + 128),
-                          _mm512_loadu_si512(q + 192)};
-    StoreRowQuads(z, out + offsetof(BlockIq4Xs, qs) + 32 * c, stride);
-  }
+  StoreRowPieces(gb + kRows8Iq4XsQsOffset, sizeof(BlockIq4Xs::qs), out + offsetof(BlockIq4Xs, qs), stride);
 }
 
 template <typename Block, void (*kRestore)(const uint8_t*, uint8_t*, size_t)>

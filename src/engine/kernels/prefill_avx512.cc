@@ -205,11 +205,9 @@ void UnpackQ8_0Group(int64_t nb, const uint8_t* g, RowTile& tile) {
   tile.corr.resize(static_cast<size_t>(kRows8Group * nb));
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(BlockQ8_0);
-    const __m512i piece[4] = {_mm512_loadu_si512(gb + kRows8Q8QsOffset), _mm512_loadu_si512(gb + kRows8Q8QsOffset + 64),
-                              _mm512_loadu_si512(gb + kRows8Q8QsOffset + 128),
-                              _mm512_loadu_si512(gb + kRows8Q8QsOffset + 192)};
     // Row r's block quants at tile.q + (r * nb + b) * 32.
-    StoreRowQuads(piece, reinterpret_cast<uint8_t*>(tile.q.data()) + b * kQK, static_cast<size_t>(nb) * kQK);
+    StoreRowQuads(gb + kRows8Q8QsOffset, 64, reinterpret_cast<uint8_t*>(tile.q.data()) + b * kQK,
+                  static_cast<size_t>(nb) * kQK);
     alignas(32) float ds[kRows8Group];
     _mm256_store_ps(ds, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
     for (int r = 0; r < kRows8Group; ++r) {
