@@ -6,10 +6,10 @@
 // two halves. Each weight word (4 quants) is broadcast and multiplied with the packed word row of the
 // 8 tokens by VPMADDUBSW (packed activations + 128 unsigned, quants signed). The quants are small, so
 // the int16 pair sums of several words are added before one VPMADDWD widens them (kI16Words: 4 for
-// Q4_K, 2 for Q5_K / Q6_K, sized so that int16 cannot overflow); the sub-block's exact int32 sum starts
-// from the correction that removes the +128, is scaled by the integer sub-block scale (VPMULLD) and
-// summed over the super-block; the Q2_K / Q4_K / Q5_K mins come from the packed activation sums (VPMADDWD);
-// then the same two FMAs per super-block and row as every prefill kernel.
+// Q4_K, 2 for Q5_K / Q6_K, sized so that int16 cannot overflow); the sub-block's int32 sum is scaled
+// by the integer sub-block scale (VPMULLD) and added to the row's base (prefill_k_unpack.inc: it
+// removes the +128), which makes the super-block's exact sum; the Q2_K / Q4_K / Q5_K mins come from the packed
+// activation sums (VPMADDWD); then the same two FMAs per super-block and row as every prefill kernel.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -46,11 +46,11 @@ void HalfGroup(int64_t nb, const KRowTile& tile, const PrefillBlockK* pk, int h,
     const PrefillBlockK& a = pk[b];
     __m256i s[kR];
 #pragma GCC unroll 8
-    for (int r = 0; r < kR; ++r) s[r] = _mm256_setzero_si256();
+    for (int r = 0; r < kR; ++r) s[r] = _mm256_set1_epi32(tile.base[r * nb + b]);
     for (int sub = 0; sub < T::kSub; ++sub) {
       __m256i isum[kR];
 #pragma GCC unroll 8
-      for (int r = 0; r < kR; ++r) isum[r] = _mm256_set1_epi32(tile.corr[(r * nb + b) * T::kSub + sub]);
+      for (int r = 0; r < kR; ++r) isum[r] = _mm256_setzero_si256();
 #pragma GCC unroll 8
       for (int w0 = 0; w0 < kWords; w0 += T::kI16Words) {
         __m256i y[T::kI16Words];

@@ -1,14 +1,16 @@
 // AVX-512 VNNI prefill kernels of Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS (prefill.h): the layout of prefill_avx512.cc
 // (one zmm = one (row, sub-block) for 16 tokens, broadcast weight words x packed activations) with
-// the K-quant order: each sub-block's exact sum is scaled by its integer scale in int32 (VPMULLD)
-// and summed over the super-block; the mins (Q2_K / Q4_K / Q5_K) come from the packed activation sums with
-// VPDPWSSD (two sub-blocks per instruction); then two FMAs per super-block and row.
+// the K-quant order: each sub-block's sum is scaled by its integer scale in int32 (VPMULLD) and added
+// to the row's base (prefill_k_unpack.inc: what removes the +128 of the activations), which makes the
+// super-block's exact integer sum; the mins (Q2_K / Q4_K / Q5_K) come from the packed activation sums
+// with VPDPWSSD (two sub-blocks per instruction); then two FMAs per super-block and row.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "engine/kernels/blocks_k.h"
@@ -22,6 +24,115 @@ constexpr int kTileRows = 8;
 
 #include "engine/kernels/prefill_k_unpack.inc"
 
+// Faster unpackers of Q4_K, Q5_K and Q6_K (prefill_k_unpack.inc's contract) with AVX-512: a whole
+// block in a few zmm, the base as one VPDPBUSD per 64 quants against their sub-blocks' scales (VPSHUFB
+// of the scale bytes) instead of per-sub-block sums. Unpacking runs once per 8 rows and token block,
+// so for short prompts it weighs: measured on the development EPYC, one thread, 8-row calls on a
+// 2048 x 4096 Q4_K matrix, 32 tokens 92 -> 140 GMAC/s, 64 tokens 120 -> 144, 512 tokens 161 -> 167.
+
+// Bytes of a zmm covering sub-blocks of 32 quants: lanes 0-1 take scale byte `first`, lanes 2-3 byte
+// first + 1, of the 8 scale bytes in each 64-bit lane of `scales`.
+inline __m512i ScalesOfPair(__m512i scales, int first) {
+  const __m512i index =
+      _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(first)), _mm256_set1_epi8(static_cast<char>(first + 1)), 1);
+  return _mm512_shuffle_epi8(scales, index);
+}
+
+// Q4_K / Q5_K: the 12 scale bytes as 8 scales and 8 mins (UnpackScaleMinK4 for all j at once).
+inline void ScalesMinsK4(const uint8_t* packed, uint8_t* scales8, uint8_t* mins8) {
+  uint32_t w[3];
+  std::memcpy(w, packed, 12);
+  const uint32_t s[2] = {w[0] & 0x3F3F3F3Fu, (w[2] & 0x0F0F0F0Fu) | ((w[0] >> 2) & 0x30303030u)};
+  const uint32_t m[2] = {w[1] & 0x3F3F3F3Fu, ((w[2] >> 4) & 0x0F0F0F0Fu) | ((w[1] >> 2) & 0x30303030u)};
+  std::memcpy(scales8, s, 8);
+  std::memcpy(mins8, m, 8);
+}
+
+template <bool kFive>
+void UnpackQ45KFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t* mins, int32_t* base, float* d, float* dmin) {
+  using Block = std::conditional_t<kFive, BlockQ5K, BlockQ4K>;
+  const Block& b = *reinterpret_cast<const Block*>(block);
+  alignas(8) uint8_t s8[8], m8[8];
+  ScalesMinsK4(b.scales, s8, m8);
+  uint64_t s64;
+  std::memcpy(&s64, s8, 8);
+  const __m512i scales = _mm512_set1_epi64(static_cast<int64_t>(s64));
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  __m512i acc = _mm512_setzero_si512();
+  for (int h = 0; h < 2; ++h) {  // chunks 2h, 2h + 1 of 32 bytes: sub-blocks 4h .. 4h + 3
+    const __m512i v = _mm512_loadu_si512(b.qs + 64 * h);
+    __m512i lo = _mm512_and_si512(v, low4);                        // sub-blocks 4h | 4h + 2
+    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);  // 4h + 1 | 4h + 3
+    if constexpr (kFive) {
+      // Bit 2c of qh byte i: +16 on quant i of sub-block 2c (chunk c's low nibbles); bit 2c + 1: 2c + 1.
+      const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh)));
+      const int c = 2 * h;
+      const __m512i lo_bits = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << (2 * c))),
+                                                 _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 2))), 1);
+      const __m512i hi_bits = _mm512_add_epi8(lo_bits, lo_bits);
+      const __m512i sixteen = _mm512_set1_epi8(16);
+      lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, lo_bits), lo, sixteen);
+      hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh, hi_bits), hi, sixteen);
+    }
+    const __m512i first = _mm512_shuffle_i64x2(lo, hi, _MM_SHUFFLE(1, 0, 1, 0));   // sub-blocks 4h, 4h + 1
+    const __m512i second = _mm512_shuffle_i64x2(lo, hi, _MM_SHUFFLE(3, 2, 3, 2));  // 4h + 2, 4h + 3
+    _mm512_storeu_si512(q + 128 * h, first);
+    _mm512_storeu_si512(q + 128 * h + 64, second);
+    acc = _mm512_dpbusd_epi32(acc, first, ScalesOfPair(scales, 4 * h));
+    acc = _mm512_dpbusd_epi32(acc, second, ScalesOfPair(scales, 4 * h + 2));
+  }
+  *base = -128 * _mm512_reduce_add_epi32(acc);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc),
+                      _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(s8))));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(mins),
+                   _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m8))));
+  *d = _cvtsh_ss(b.d);
+  *dmin = _cvtsh_ss(b.dmin);
+}
+
+void UnpackQ6KFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t*, int32_t* base, float* d, float* dmin) {
+  const BlockQ6K& b = *reinterpret_cast<const BlockQ6K*>(block);
+  const __m512i scales = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+  const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(0x03), off = _mm512_set1_epi8(32);
+  // Every byte of 128-bit lane k is k: lane k of a zmm of 64 quants holds its first sub-block + k.
+  const __m512i lane =
+      _mm512_set_epi32(0x03030303, 0x03030303, 0x03030303, 0x03030303, 0x02020202, 0x02020202, 0x02020202, 0x02020202,
+                       0x01010101, 0x01010101, 0x01010101, 0x01010101, 0, 0, 0, 0);
+  __m512i acc = _mm512_setzero_si512();
+  for (int h = 0; h < 2; ++h) {  // quants 128h .. 128h + 127
+    const __m512i l = _mm512_loadu_si512(b.ql + 64 * h);
+    const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
+    const __m512i hh = _mm512_inserti64x4(_mm512_castsi256_si512(hb), _mm256_srli_epi16(hb, 2), 1);
+    // The 6-bit values (quant + 32): quants 128h + 0..63, then 64..127.
+    const __m512i u[2] = {
+        _mm512_or_si512(_mm512_and_si512(l, low4), _mm512_slli_epi16(_mm512_and_si512(hh, low2), 4)),
+        _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4),
+                        _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(hh, 4), low2), 4)),
+    };
+    for (int k = 0; k < 2; ++k) {
+      _mm512_storeu_si512(q + 128 * h + 64 * k, _mm512_sub_epi8(u[k], off));
+      const __m512i index = _mm512_add_epi8(lane, _mm512_set1_epi8(static_cast<char>(8 * h + 4 * k)));
+      acc = _mm512_dpbusd_epi32(acc, u[k], _mm512_shuffle_epi8(scales, index));
+    }
+  }
+  const __m512i sc32 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+  _mm512_storeu_si512(sc, sc32);
+  // sum of scale * quant = sum of scale * (quant + 32) - 32 * 16 * (sum of the scales)
+  *base = -128 * (_mm512_reduce_add_epi32(acc) - 512 * _mm512_reduce_add_epi32(sc32));
+  *d = _cvtsh_ss(b.d);
+  *dmin = 0;
+}
+
+struct Q4KFast : Q4KType {
+  static constexpr auto Unpack = UnpackQ45KFast<false>;
+};
+struct Q5KFast : Q5KType {
+  static constexpr auto Unpack = UnpackQ45KFast<true>;
+};
+struct Q6KFast : Q6KType {
+  static constexpr auto Unpack = UnpackQ6KFast;
+};
+
 // out[t * out_stride + r] for kR rows and the n_cols (<= 16) tokens of one packed group.
 template <typename T, int kR>
 void GroupTile(int64_t nb, const KRowTile& tile, const PrefillBlockK* pk, int n_cols, float* out, size_t out_stride) {
@@ -33,11 +144,11 @@ void GroupTile(int64_t nb, const KRowTile& tile, const PrefillBlockK* pk, int n_
     const PrefillBlockK& a = pk[b];
     __m512i s[kR];
 #pragma GCC unroll 8
-    for (int r = 0; r < kR; ++r) s[r] = _mm512_setzero_si512();
+    for (int r = 0; r < kR; ++r) s[r] = _mm512_set1_epi32(tile.base[r * nb + b]);
     for (int sub = 0; sub < T::kSub; ++sub) {
       __m512i isum[kR];
 #pragma GCC unroll 8
-      for (int r = 0; r < kR; ++r) isum[r] = _mm512_set1_epi32(tile.corr[(r * nb + b) * T::kSub + sub]);
+      for (int r = 0; r < kR; ++r) isum[r] = _mm512_setzero_si512();
 #pragma GCC unroll 8
       for (int w = 0; w < kWords; ++w) {
         const __m512i y = _mm512_load_si512(a.q[sub * kWords + w]);
@@ -98,9 +209,9 @@ void Register(TypeKernels& k) {
 }  // namespace
 
 void RegisterKPrefillKernelsAvx512(KernelTable& table) {
-  Register<Q4KType>(table[GgmlType::kQ4_K]);
-  Register<Q5KType>(table[GgmlType::kQ5_K]);
-  Register<Q6KType>(table[GgmlType::kQ6_K]);
+  Register<Q4KFast>(table[GgmlType::kQ4_K]);
+  Register<Q5KFast>(table[GgmlType::kQ5_K]);
+  Register<Q6KFast>(table[GgmlType::kQ6_K]);
   Register<Q2KType>(table[GgmlType::kQ2_K]);
   Register<Q3KType>(table[GgmlType::kQ3_K]);
   Register<Iq4XsType>(table[GgmlType::kIQ4_XS]);
