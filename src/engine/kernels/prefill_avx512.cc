@@ -35,6 +35,7 @@ namespace isv {
 namespace {
 
 constexpr int kPrefillTileRows = 8;
+static_assert(kPrefillTileRows == kRows8Group, "a kRows8 group unpacks into one tile");
 
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
 
@@ -115,26 +116,31 @@ inline int32_t Correction(__m256i q) {
   return -128 * static_cast<int32_t>(sum_plus - 32 * 128);
 }
 
-// A tile's weight rows in the uniform form, per (row, block): 32 quants, scale, correction, min (the
-// types with one).
+// A tile's weight rows in the uniform form: the 32 quants of (row r, block b) at q + (r * nb + b) * 32;
+// its scale, correction and min (the types with one) at index b * 8 + r of d, corr and m, so that a
+// group unpacker stores the 8 rows' values of a block with one vector store each.
 struct RowTile {
   std::vector<int8_t> q;
   std::vector<float> d, m;
   std::vector<int32_t> corr;
+
+  void Resize(int64_t nb, bool has_min) {
+    q.resize(static_cast<size_t>(kPrefillTileRows * nb) * kQK);
+    d.resize(static_cast<size_t>(kPrefillTileRows * nb));
+    corr.resize(static_cast<size_t>(kPrefillTileRows * nb));
+    if (has_min) m.resize(static_cast<size_t>(kPrefillTileRows * nb));
+  }
 };
 
 template <typename Ints>
 void UnpackRows(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, RowTile& tile) {
-  tile.q.resize(static_cast<size_t>(n_rows * nb) * kQK);
-  tile.d.resize(static_cast<size_t>(n_rows * nb));
-  tile.corr.resize(static_cast<size_t>(n_rows * nb));
-  if constexpr (kHasMin<Ints>) tile.m.resize(static_cast<size_t>(n_rows * nb));
+  tile.Resize(nb, kHasMin<Ints>);
   for (int r = 0; r < n_rows; ++r) {
     const auto* blocks = reinterpret_cast<const typename Ints::Block*>(x + r * x_stride);
     for (int64_t b = 0; b < nb; ++b) {
-      const size_t k = static_cast<size_t>(r * nb + b);
       const __m256i q = Ints::Quants(blocks[b]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + (r * nb + b) * kQK), q);
+      const size_t k = static_cast<size_t>(b * kPrefillTileRows + r);
       tile.d[k] = Half(blocks[b].d);
       tile.corr[k] = Correction(q);
       if constexpr (kHasMin<Ints>) tile.m[k] = Half(blocks[b].m);
@@ -142,19 +148,29 @@ void UnpackRows(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, RowTi
   }
 }
 
+// The corrections of 8 rows' blocks (Correction for each) at out[0..7], from `sums`: lane r of the
+// sum over its zmm of (q + 128) over row r's 32 quants.
+inline void StoreCorrections(__m512i sums, int32_t* out) {
+  const __m512i corr = _mm512_mullo_epi64(_mm512_sub_epi64(sums, _mm512_set1_epi64(32 * 128)), _mm512_set1_epi64(-128));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi64_epi32(corr));
+}
+
+// Per 64-bit lane, the sum of its 8 bytes + 128 each (signed bytes).
+inline __m512i LaneSumsPlus128(__m512i v) {
+  return _mm512_sad_epu8(_mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80))), _mm512_setzero_si512());
+}
+
 // The same for the 8 rows of a kRows8 group (rows8_layout.h) of the nibble types. Per group block,
 // two VPERMT2D put the rows' nibble words back in order (rows 0-3, 4-7: one 128-bit lane each), two
-// VPERMT2Q pair each row's low and high nibbles (Nibbles' order), then Ints::FromNibbles per row.
+// VPERMT2Q pair each row's low and high nibbles (Nibbles' order), then Ints::FromNibbles per row; the
+// 8 corrections come from byte sums of row pairs (VPSADBW) folded by two rounds of VPERMT2Q.
 // (Assembling each row's block with scalar copies instead cost a fifth of llama-3.2-1b Q4_0's pp256.)
 template <typename Ints>
 void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   using Block = typename Ints::Block;
   constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0> || std::is_same_v<Block, BlockQ5_1>;
   constexpr size_t kQs = Rows8WordsOffset(kHasQh, kHasMin<Ints>);
-  tile.q.resize(static_cast<size_t>(kRows8Group * nb) * kQK);
-  tile.d.resize(static_cast<size_t>(kRows8Group * nb));
-  tile.corr.resize(static_cast<size_t>(kRows8Group * nb));
-  if constexpr (kHasMin<Ints>) tile.m.resize(static_cast<size_t>(kRows8Group * nb));
+  tile.Resize(nb, kHasMin<Ints>);
   // Row r's nibble word w is word 2 r + w of the first 64 bytes (w < 2) or 2 r + w - 2 of the last 64:
   // lane 4 q + w of `rows03` is row q's word w.
   const __m512i index_03 = _mm512_set_epi32(23, 22, 7, 6, 21, 20, 5, 4, 19, 18, 3, 2, 17, 16, 1, 0);
@@ -162,6 +178,8 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   // Qwords of [low nibbles | high nibbles]: row 2p in the lower 256 bits, row 2p + 1 in the upper.
   const __m512i pair_01 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
   const __m512i pair_23 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+  // Folding 16 lanes of two vectors to 8 by adding lane pairs (2i, 2i + 1).
+  const __m512i even = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0), odd = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(Block);
@@ -177,44 +195,52 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
       nib[4 * half + 2] = _mm512_castsi512_si256(r23);
       nib[4 * half + 3] = _mm512_extracti64x4_epi64(r23, 1);
     }
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
-    alignas(32) float ds[kRows8Group], ms[kRows8Group];
-    _mm256_store_ps(ds, d);
+    const size_t k = static_cast<size_t>(b * kPrefillTileRows);
+    _mm256_storeu_ps(tile.d.data() + k, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
     if constexpr (kHasMin<Ints>) {
-      _mm256_store_ps(ms, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + kRows8MinOffset))));
+      _mm256_storeu_ps(tile.m.data() + k,
+                       _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + kRows8MinOffset))));
     }
-#pragma GCC unroll 8
-    for (int r = 0; r < kRows8Group; ++r) {
-      uint32_t qh = 0;
-      if constexpr (kHasQh) std::memcpy(&qh, gb + Rows8QhOffset(kHasMin<Ints>) + 4 * r, 4);
-      const size_t k = static_cast<size_t>(r * nb + b);
-      const __m256i q = Ints::FromNibbles(nib[r], qh);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);
-      tile.d[k] = ds[r];
-      tile.corr[k] = Correction(q);
-      if constexpr (kHasMin<Ints>) tile.m[k] = ms[r];
+    __m512i sums[kRows8Group / 2];  // 4 lane sums of row 2p, then 4 of row 2p + 1
+#pragma GCC unroll 4
+    for (int p = 0; p < kRows8Group / 2; ++p) {
+      __m256i q[2];
+#pragma GCC unroll 2
+      for (int i = 0; i < 2; ++i) {
+        uint32_t qh = 0;
+        if constexpr (kHasQh) std::memcpy(&qh, gb + Rows8QhOffset(kHasMin<Ints>) + 4 * (2 * p + i), 4);
+        q[i] = Ints::FromNibbles(nib[2 * p + i], qh);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + ((2 * p + i) * nb + b) * kQK), q[i]);
+      }
+      sums[p] = LaneSumsPlus128(_mm512_inserti64x4(_mm512_castsi256_si512(q[0]), q[1], 1));
     }
+    // Pairs of lanes added twice: [r0 r0 r1 r1 r2 r2 r3 r3], then [r0 .. r7].
+    const __m512i half03 = _mm512_add_epi64(_mm512_permutex2var_epi64(sums[0], even, sums[1]),
+                                            _mm512_permutex2var_epi64(sums[0], odd, sums[1]));
+    const __m512i half47 = _mm512_add_epi64(_mm512_permutex2var_epi64(sums[2], even, sums[3]),
+                                            _mm512_permutex2var_epi64(sums[2], odd, sums[3]));
+    StoreCorrections(_mm512_add_epi64(_mm512_permutex2var_epi64(half03, even, half47),
+                                      _mm512_permutex2var_epi64(half03, odd, half47)),
+                     tile.corr.data() + k);
   }
 }
 
 // The same for the 8 rows of a kRows8 Q8_0 group (rows8_layout.h: 64 bytes per 8-byte piece of the
-// rows' quants, row r's at 8 r), put back together by StoreRowQuads.
+// rows' quants, row r's at 8 r), put back together by StoreRowQuads; lane r of each piece's byte sums
+// (VPSADBW) is row r's, so the 8 corrections need no folding.
 void UnpackQ8_0Group(int64_t nb, const uint8_t* g, RowTile& tile) {
-  tile.q.resize(static_cast<size_t>(kRows8Group * nb) * kQK);
-  tile.d.resize(static_cast<size_t>(kRows8Group * nb));
-  tile.corr.resize(static_cast<size_t>(kRows8Group * nb));
+  tile.Resize(nb, false);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(BlockQ8_0);
+    const uint8_t* qs = gb + kRows8Q8QsOffset;
     // Row r's block quants at tile.q + (r * nb + b) * 32.
-    StoreRowQuads(gb + kRows8Q8QsOffset, 64, reinterpret_cast<uint8_t*>(tile.q.data()) + b * kQK,
-                  static_cast<size_t>(nb) * kQK);
-    alignas(32) float ds[kRows8Group];
-    _mm256_store_ps(ds, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
-    for (int r = 0; r < kRows8Group; ++r) {
-      const size_t k = static_cast<size_t>(r * nb + b);
-      tile.d[k] = ds[r];
-      tile.corr[k] = Correction(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile.q.data() + k * kQK)));
-    }
+    StoreRowQuads(qs, 64, reinterpret_cast<uint8_t*>(tile.q.data()) + b * kQK, static_cast<size_t>(nb) * kQK);
+    __m512i sums = LaneSumsPlus128(_mm512_loadu_si512(qs));
+#pragma GCC unroll 3
+    for (int m = 1; m < 4; ++m) sums = _mm512_add_epi64(sums, LaneSumsPlus128(_mm512_loadu_si512(qs + 64 * m)));
+    const size_t k = static_cast<size_t>(b * kPrefillTileRows);
+    StoreCorrections(sums, tile.corr.data() + k);
+    _mm256_storeu_ps(tile.d.data() + k, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
   }
 }
 
@@ -232,8 +258,8 @@ void GroupTile(int64_t nb, const RowTile& tile, const typename Ints::Packed* pk,
     const __m512 dy = _mm512_load_ps(pk[b].dy);
 #pragma GCC unroll 8
     for (int r = 0; r < kR; ++r) {
-      const size_t k = static_cast<size_t>(r * nb + b);
-      const int8_t* q = tile.q.data() + k * kQK;
+      const size_t k = static_cast<size_t>(b * kPrefillTileRows + r);
+      const int8_t* q = tile.q.data() + (r * nb + b) * kQK;
       __m512i isum = _mm512_set1_epi32(tile.corr[k]);
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
