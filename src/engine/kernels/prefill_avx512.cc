@@ -148,8 +148,8 @@ void UnpackRows(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, RowTi
   }
 }
 
-// The corrections of 8 rows' blocks (Correction for each) at out[0..7], from `sums`: lane r of the
-// sum over its zmm of (q + 128) over row r's 32 quants.
+// Correction of each of 8 rows' blocks at out[0..7], from `sums`: 64-bit lane r holds the sum of
+// (q + 128) over row r's 32 quants.
 inline void StoreCorrections(__m512i sums, int32_t* out) {
   const __m512i corr = _mm512_mullo_epi64(_mm512_sub_epi64(sums, _mm512_set1_epi64(32 * 128)), _mm512_set1_epi64(-128));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi64_epi32(corr));
