@@ -147,7 +147,8 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
     _mm256_store_ps(ds, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
     for (int r = 0; r < kRows8Group; ++r) {
       const size_t k = static_cast<size_t>(r * nb + b);
-      const __m256i q = Ints::FromNibbles(nib[r], gb + Rows8QhOffset(false) + 4 * r);  // qh: only Q5_0 reads it
+      const uint32_t qh = Rows8QhWord(gb + Rows8QhOffset(false), r);  // only Q5_0 reads it
+      const __m256i q = Ints::FromNibbles(nib[r], reinterpret_cast<const uint8_t*>(&qh));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q_abs.data() + k * kQK), _mm256_abs_epi8(q));
       tile.d[k] = ds[r];

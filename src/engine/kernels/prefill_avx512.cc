@@ -208,7 +208,7 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
 #pragma GCC unroll 2
       for (int i = 0; i < 2; ++i) {
         uint32_t qh = 0;
-        if constexpr (kHasQh) std::memcpy(&qh, gb + Rows8QhOffset(kHasMin<Ints>) + 4 * (2 * p + i), 4);
+        if constexpr (kHasQh) qh = Rows8QhWord(gb + Rows8QhOffset(kHasMin<Ints>), 2 * p + i);
         q[i] = Ints::FromNibbles(nib[2 * p + i], qh);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + ((2 * p + i) * nb + b) * kQK), q[i]);
       }

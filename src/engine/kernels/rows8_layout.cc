@@ -36,11 +36,11 @@ constexpr PieceRun kQ4_1Runs[] = {{offsetof(BlockQ4_1, d), 0, 2},
                                   {offsetof(BlockQ4_1, m), kRows8MinOffset, 2},
                                   Pieces8(offsetof(BlockQ4_1, qs), Rows8WordsOffset(false, true), 2)};
 constexpr PieceRun kQ5_0Runs[] = {{offsetof(BlockQ5_0, d), 0, 2},
-                                  {offsetof(BlockQ5_0, qh), Rows8QhOffset(false), 4},
+                                  Bytes(offsetof(BlockQ5_0, qh), Rows8QhOffset(false), 4),
                                   Pieces8(offsetof(BlockQ5_0, qs), Rows8WordsOffset(true), 2)};
 constexpr PieceRun kQ5_1Runs[] = {{offsetof(BlockQ5_1, d), 0, 2},
                                   {offsetof(BlockQ5_1, m), kRows8MinOffset, 2},
-                                  {offsetof(BlockQ5_1, qh), Rows8QhOffset(true), 4},
+                                  Bytes(offsetof(BlockQ5_1, qh), Rows8QhOffset(true), 4),
                                   Pieces8(offsetof(BlockQ5_1, qs), Rows8WordsOffset(true, true), 2)};
 constexpr PieceRun kQ8_0Runs[] = {{offsetof(BlockQ8_0, d), 0, 2},
                                   Pieces8(offsetof(BlockQ8_0, qs), kRows8Q8QsOffset, 4)};

@@ -14,7 +14,9 @@
 // block i of the 8 rows (8 * block bytes) is, in order:
 //   d[8]      the 8 rows' fp16 scales (row r at d[r]);
 //   m[8]      Q4_1 / Q5_1 only: the 8 rows' fp16 mins (row r at m[r]);
-//   qh[8][4]  Q5_0 / Q5_1 only: the 8 rows' fifth-bit words, as stored;
+//   qh[4][8]  Q5_0 / Q5_1 only: byte p of row r's fifth-bit word at 8 p + r, so that the 8 bytes of
+//             byte p are the byte mask (bit b of byte r: weight 8 p + b of row r) of the weight vector
+//             that holds weights 8 p .. 8 p + 7 of each row (below): one mask load per vector;
 //   qs[2][8][8] the nibbles: the first 64 bytes hold row r's nibble bytes 0-7 at 8 r, the last 64 its
 //             bytes 8-15 (32-bit word j of the 32 is nibble word 2 (j / 16) + j % 2 of row (j % 16) / 2).
 //             So 32-bit lane 2 r + h of either 64 bytes is row r's nibble word h (or 2 + h), whose
@@ -91,6 +93,12 @@ inline constexpr size_t kRows8MinOffset = 2 * kRows8Group;
 constexpr size_t Rows8QhOffset(bool has_min) { return 2 * kRows8Group + (has_min ? 2 * kRows8Group : 0); }
 constexpr size_t Rows8WordsOffset(bool has_qh, bool has_min = false) {
   return Rows8QhOffset(has_min) + (has_qh ? 4 * kRows8Group : 0);
+}
+
+// Row r's fifth-bit word (as the file stores it) from the qh bytes of a Q5_0 / Q5_1 group block (above).
+inline uint32_t Rows8QhWord(const uint8_t* qh, int r) {
+  return qh[r] | (uint32_t{qh[kRows8Group + r]} << 8) | (uint32_t{qh[2 * kRows8Group + r]} << 16) |
+         (uint32_t{qh[3 * kRows8Group + r]} << 24);
 }
 
 // Byte offset of the quants in a Q8_0 group block (above).
