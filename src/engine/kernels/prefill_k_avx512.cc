@@ -29,8 +29,8 @@ constexpr int kTileRows = 8;
 // scale bytes) instead of per-sub-block sums. Unpacking runs once per 8 rows and token block, so for
 // short prompts it weighs: measured on the development EPYC, one thread, 8-row calls on a 2048 x 4096
 // matrix, GMAC/s for 32 / 64 / 512 tokens, generic -> these: Q4_K 92 / 120 / 161 -> 140 / 144 / 167,
-// Q2_K 88 / 116 / 144 -> 119 / 139 / 148, Q3_K 86 / 115 / 148 -> 111 / 134 / 164, IQ4_XS 116 / 142 /
-// 175 -> 120 / 147 / 173 (its scales are still decoded one by one).
+// Q2_K 88 / 116 / 144 -> 119 / 139 / 148, Q3_K 86 / 115 / 148 -> 111 / 134 / 164 (scales decoded one
+// by one) -> 145 / 157 / 168, IQ4_XS 116 / 142 / 175 -> 120 / 147 / 173 (one by one) -> 158 / 172 / 173.
 
 // Bytes of a zmm covering sub-blocks of 32 quants: lanes 0-1 take scale byte `first`, lanes 2-3 byte
 // first + 1, of the 8 scale bytes in each 64-bit lane of `scales`.
@@ -175,9 +175,17 @@ void UnpackQ2KFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t* mins, 
 
 void UnpackQ3KFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t*, int32_t* base, float* d, float* dmin) {
   const BlockQ3K& b = *reinterpret_cast<const BlockQ3K*>(block);
-  alignas(16) int8_t scales8[16];
-  UnpackScalesQ3K(b.scales, scales8);
-  const __m128i scales = _mm_load_si128(reinterpret_cast<const __m128i*>(scales8));
+  // UnpackScalesQ3K for all 16 at once: the low 4 bits are the low nibbles of bytes 0-7 (sub-blocks 0-7)
+  // and their high nibbles (8-15); the high 2 bits of sub-block j are bits 2 (j / 4) of byte 8 + j % 4.
+  uint64_t low_bytes;
+  uint32_t high_bytes;
+  std::memcpy(&low_bytes, b.scales, 8);
+  std::memcpy(&high_bytes, b.scales + 8, 4);
+  const __m128i l = _mm_cvtsi64_si128(static_cast<int64_t>(low_bytes)), low4 = _mm_set1_epi8(0x0F);
+  const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(l, low4), _mm_and_si128(_mm_srli_epi16(l, 4), low4));
+  const __m128i high = _mm_and_si128(
+      _mm_srlv_epi32(_mm_set1_epi32(static_cast<int>(high_bytes)), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+  const __m128i scales = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
   const __m512i hmask = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.hmask)));
   __m512i acc = _mm512_setzero_si512();
   TwoBitQuants<true>(_mm512_loadu_si512(b.qs), hmask, _mm512_broadcast_i32x4(scales), 4, q, acc);
@@ -194,11 +202,18 @@ void UnpackQ3KFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t*, int32
 // signed in the tile's order.
 void UnpackIq4XsFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t*, int32_t* base, float* d, float* dmin) {
   const BlockIq4Xs& b = *reinterpret_cast<const BlockIq4Xs*>(block);
-  alignas(8) int8_t s8[8];
-  for (int ib = 0; ib < 8; ++ib) s8[ib] = static_cast<int8_t>(Iq4XsScale(b, ib) - 32);
-  int64_t s64;
-  std::memcpy(&s64, s8, 8);
-  const __m512i scales = _mm512_set1_epi64(s64);
+  // The 8 scales + 32 (Iq4XsScale): low nibbles of scales_l in the even bytes, high nibbles in the odd
+  // ones, then bits 2 ib, 2 ib + 1 of scales_h (VPSRLVW by 2 ib per 16-bit lane) at bits 4-5 of byte ib.
+  uint32_t low_bytes;
+  std::memcpy(&low_bytes, b.scales_l, 4);
+  const __m128i l = _mm_cvtsi32_si128(static_cast<int>(low_bytes)), low4_128 = _mm_set1_epi8(0x0F);
+  const __m128i low = _mm_unpacklo_epi8(_mm_and_si128(l, low4_128), _mm_and_si128(_mm_srli_epi16(l, 4), low4_128));
+  const __m128i high16 = _mm_and_si128(
+      _mm_srlv_epi16(_mm_set1_epi16(static_cast<int16_t>(b.scales_h)), _mm_setr_epi16(0, 2, 4, 6, 8, 10, 12, 14)),
+      _mm_set1_epi16(3));
+  const __m128i biased = _mm_or_si128(low, _mm_slli_epi16(_mm_packus_epi16(high16, high16), 4));  // 8 bytes
+  const __m128i scales8 = _mm_sub_epi8(biased, _mm_set1_epi8(32));
+  const __m512i scales = _mm512_broadcastq_epi64(scales8);
   const __m512i values = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
   const __m512i low4 = _mm512_set1_epi8(0x0F), flip = _mm512_set1_epi8(static_cast<char>(0x80));
   // Qwords of [low nibbles | high nibbles] per sub-block: sub-blocks 4h, 4h + 1, then 4h + 2, 4h + 3.
@@ -216,10 +231,9 @@ void UnpackIq4XsFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t*, int
       acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(quants, flip), ScalesOfPair(scales, 4 * h + 2 * k));
     }
   }
-  const __m256i sc32 = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(s8)));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc), sc32);
-  int32_t scale_sum = 0;
-  for (int ib = 0; ib < 8; ++ib) scale_sum += s8[ib];
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc), _mm256_cvtepi8_epi32(scales8));
+  // The biased scales are in [0, 63]: their byte sum (VPSADBW, the low 8 bytes) minus 8 * 32.
+  const int32_t scale_sum = _mm_cvtsi128_si32(_mm_sad_epu8(biased, _mm_setzero_si128())) - 8 * 32;
   // sum of scale * quant = sum of scale * (quant + 128) - 128 * 32 * (sum of the scales)
   *base = -128 * (_mm512_reduce_add_epi32(acc) - 128 * 32 * scale_sum);
   *d = _cvtsh_ss(b.d);
