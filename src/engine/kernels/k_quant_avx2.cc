@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/kernels/blocks_k.h"
+#include "engine/kernels/k_quant_scales.h"
 #include "engine/kernels/kernels.h"
 #include "engine/tensor/float16.h"
 

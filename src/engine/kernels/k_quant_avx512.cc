@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/kernels/blocks_k.h"
+#include "engine/kernels/k_quant_scales.h"
 #include "engine/kernels/kernels.h"
 #include "engine/tensor/float16.h"
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/kernels/blocks_k.h"
+#include "engine/kernels/k_quant_scales.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/prefill.h"
 
@@ -40,25 +41,13 @@ inline __m512i ScalesOfPair(__m512i scales, int first) {
   return _mm512_shuffle_epi8(scales, index);
 }
 
-// Q4_K / Q5_K: the 12 scale bytes as 8 scales and 8 mins (UnpackScaleMinK4 for all j at once).
-inline void ScalesMinsK4(const uint8_t* packed, uint8_t* scales8, uint8_t* mins8) {
-  uint32_t w[3];
-  std::memcpy(w, packed, 12);
-  const uint32_t s[2] = {w[0] & 0x3F3F3F3Fu, (w[2] & 0x0F0F0F0Fu) | ((w[0] >> 2) & 0x30303030u)};
-  const uint32_t m[2] = {w[1] & 0x3F3F3F3Fu, ((w[2] >> 4) & 0x0F0F0F0Fu) | ((w[1] >> 2) & 0x30303030u)};
-  std::memcpy(scales8, s, 8);
-  std::memcpy(mins8, m, 8);
-}
-
 template <bool kFive>
 void UnpackQ45KFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t* mins, int32_t* base, float* d, float* dmin) {
   using Block = std::conditional_t<kFive, BlockQ5K, BlockQ4K>;
   const Block& b = *reinterpret_cast<const Block*>(block);
-  alignas(8) uint8_t s8[8], m8[8];
-  ScalesMinsK4(b.scales, s8, m8);
-  uint64_t s64;
-  std::memcpy(&s64, s8, 8);
-  const __m512i scales = _mm512_set1_epi64(static_cast<int64_t>(s64));
+  const __m128i mins_scales = K4MinsScales(b.scales);  // mins in bytes 0-7, scales in 8-15
+  const __m128i scales8 = _mm_unpackhi_epi64(mins_scales, mins_scales);
+  const __m512i scales = _mm512_broadcastq_epi64(scales8);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   __m512i acc = _mm512_setzero_si512();
   for (int h = 0; h < 2; ++h) {  // chunks 2h, 2h + 1 of 32 bytes: sub-blocks 4h .. 4h + 3
@@ -84,10 +73,8 @@ void UnpackQ45KFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t* mins,
     acc = _mm512_dpbusd_epi32(acc, second, ScalesOfPair(scales, 4 * h + 2));
   }
   *base = -128 * _mm512_reduce_add_epi32(acc);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc),
-                      _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(s8))));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(mins),
-                   _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m8))));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc), _mm256_cvtepu8_epi32(scales8));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(mins), _mm_cvtepu8_epi16(mins_scales));
   *d = _cvtsh_ss(b.d);
   *dmin = _cvtsh_ss(b.dmin);
 }
@@ -175,17 +162,7 @@ void UnpackQ2KFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t* mins, 
 
 void UnpackQ3KFast(const uint8_t* block, int8_t* q, int32_t* sc, int32_t*, int32_t* base, float* d, float* dmin) {
   const BlockQ3K& b = *reinterpret_cast<const BlockQ3K*>(block);
-  // UnpackScalesQ3K for all 16 at once: the low 4 bits are the low nibbles of bytes 0-7 (sub-blocks 0-7)
-  // and their high nibbles (8-15); the high 2 bits of sub-block j are bits 2 (j / 4) of byte 8 + j % 4.
-  uint64_t low_bytes;
-  uint32_t high_bytes;
-  std::memcpy(&low_bytes, b.scales, 8);
-  std::memcpy(&high_bytes, b.scales + 8, 4);
-  const __m128i l = _mm_cvtsi64_si128(static_cast<int64_t>(low_bytes)), low4 = _mm_set1_epi8(0x0F);
-  const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(l, low4), _mm_and_si128(_mm_srli_epi16(l, 4), low4));
-  const __m128i high = _mm_and_si128(
-      _mm_srlv_epi32(_mm_set1_epi32(static_cast<int>(high_bytes)), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
-  const __m128i scales = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
+  const __m128i scales = Q3Scales(b.scales);
   const __m512i hmask = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.hmask)));
   __m512i acc = _mm512_setzero_si512();
   TwoBitQuants<true>(_mm512_loadu_si512(b.qs), hmask, _mm512_broadcast_i32x4(scales), 4, q, acc);
