@@ -12,10 +12,12 @@
 // specified, so the hardware, the tile emulator and a scalar loop agree bit for bit
 // (tests/engine/kernels/amx_q8_0_test.cc).
 //
-// Layout: the weights are read in place (A tile = 16 rows x the 32 quants of one block, stride =
-// the row size, straight from the mmap). The activations are packed per group of 16 tokens and
-// block into a B tile in AMX's VNNI layout (8 rows x 64 bytes: row k4 holds, for each token t,
-// the quants 4*k4 .. 4*k4+3) followed by the 16 tokens' scales as float (576 bytes, 64-aligned).
+// Layout: weights in the file's order are read in place (A tile = 16 rows x the 32 quants of one
+// block, stride = the row size, straight from the mmap); a kRows8 matrix (rows8_layout.h: what the
+// model's private copy holds, for the 8-row decode kernel) is copied 32 rows at a time into that
+// tile order (stride 32) in the calling thread's buffer, once per row step. The activations are packed per group of 16
+// tokens and block into a B tile in AMX's VNNI layout (8 rows x 64 bytes: row k4 holds, for each token t, the quants
+// 4*k4 .. 4*k4+3) followed by the 16 tokens' scales as float (576 bytes, 64-aligned).
 //
 // The kernel is one template over a tile backend (amx_q8_0_kernel.h), instantiated with the AMX
 // instructions (amx_q8_0_amx.cc, compiled with -mamx-tile -mamx-int8) and with EmulatedTiles
@@ -49,6 +51,7 @@ struct AmxQ8_0Args {
   int64_t n_in = 0;              // elements per row (multiple of 32)
   const uint8_t* w = nullptr;    // Q8_0 weight rows, row_bytes apart
   size_t row_bytes = 0;
+  bool rows8 = false;               // w in the kRows8 layout: then r0 and r1 are multiples of 8
   const uint8_t* packed = nullptr;  // AmxQ8_0Pack output for n_tokens tokens
   int64_t n_tokens = 0;
   float* y = nullptr;            // y[t * y_stride + r] for t < n_tokens
@@ -63,6 +66,15 @@ using AmxQ8_0RowsFn = void (*)(const AmxQ8_0Args& args, int64_t r0, int64_t r1);
 void AmxQ8_0RowsEmulated(const AmxQ8_0Args& args, int64_t r0, int64_t r1);
 // The kernel on the AMX hardware. REQUIRES: AmxEnabled().
 void AmxQ8_0RowsHardware(const AmxQ8_0Args& args, int64_t r0, int64_t r1);
+
+// The kRows8 step copy: rows [r, r + n_rows) of a kRows8 matrix (r and n_rows multiples of 8; n_rows
+// <= 32) in the kernel's tile order, row m's 32 quants of block b at wt + b * kAmxTileOrderBlockBytes
+// + 32 m and its scale as float at dw[32 b + m]. The plain C++ one is the emulated kernel's; the
+// hardware kernel's is the AVX-512 one (same bytes, same floats; REQUIRES: the AVX-512 level).
+constexpr size_t kAmxTileOrderBlockBytes = 32 * 32;
+using AmxQ8_0TileOrderFn = void (*)(const AmxQ8_0Args& args, int64_t r, int n_rows, uint8_t* wt, float* dw);
+void AmxQ8_0TileOrder(const AmxQ8_0Args& args, int64_t r, int n_rows, uint8_t* wt, float* dw);
+void AmxQ8_0TileOrderAvx512(const AmxQ8_0Args& args, int64_t r, int n_rows, uint8_t* wt, float* dw);
 
 // True when the CPU has AMX-TILE and AMX-INT8, the OS enabled the tile state (XCR0 bits 17, 18),
 // the process got the tile-data permission (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA),

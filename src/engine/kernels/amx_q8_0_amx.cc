@@ -70,7 +70,7 @@ ISV_AMX_DOT(7, 1, 3)
 
 void AmxQ8_0RowsHardware(const AmxQ8_0Args& args, int64_t r0, int64_t r1) {
   HardwareTiles tiles;
-  amx_q8_0::Rows(tiles, args, r0, r1);
+  amx_q8_0::Rows(tiles, args, r0, r1, AmxQ8_0TileOrderAvx512);
 }
 
 }  // namespace isv

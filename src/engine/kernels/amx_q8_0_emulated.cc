@@ -12,6 +12,7 @@
 #include "engine/kernels/amx_q8_0.h"
 #include "engine/kernels/amx_q8_0_kernel.h"
 #include "engine/kernels/amx_tiles.h"
+#include "engine/kernels/rows8_layout.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -31,8 +32,9 @@ bool AmxSupported() {
 }
 
 // The hardware kernel against the emulated one on a small fixed problem covering the tile shapes a
-// step uses (a full and a partial second weight tile, a partial token group, two blocks). Run once,
-// before the first use: a hardware kernel that disagrees with the tests' model is never used.
+// step uses (a full and a partial second weight tile, a partial token group, two blocks), with the
+// weights in the file's order and in kRows8. Run once, before the first use: a hardware kernel that
+// disagrees with the tests' model is never used.
 bool HardwareAgreesWithEmulation() {
   constexpr int64_t kIn = 64, kOut = 40, kTokens = 20;
   const size_t row = static_cast<size_t>(kIn / amx_q8_0::kBlock) * amx_q8_0::kBlockBytes;
@@ -63,7 +65,13 @@ bool HardwareAgreesWithEmulation() {
   AmxQ8_0RowsHardware(args, 0, kOut);
   args.y = emu.data();
   AmxQ8_0RowsEmulated(args, 0, kOut);
-  return std::memcmp(hw.data(), emu.data(), hw.size() * sizeof(float)) == 0;
+  if (std::memcmp(hw.data(), emu.data(), hw.size() * sizeof(float)) != 0) return false;
+  RepackRows8(GgmlType::kQ8_0, kIn, kOut, w.data());
+  args.rows8 = true;
+  std::vector<float> hw8(kOut * kTokens);
+  args.y = hw8.data();
+  AmxQ8_0RowsHardware(args, 0, kOut);
+  return std::memcmp(hw8.data(), emu.data(), hw8.size() * sizeof(float)) == 0;
 }
 
 }  // namespace
@@ -101,9 +109,31 @@ void AmxQ8_0Pack(int64_t n_in, const uint8_t* act, size_t act_row, int64_t n_tok
   }
 }
 
+void AmxQ8_0TileOrder(const AmxQ8_0Args& args, int64_t r, int n_rows, uint8_t* wt, float* dw) {
+  constexpr size_t kGroupBlockBytes = kRows8Group * amx_q8_0::kBlockBytes;
+  const int64_t nb = args.n_in / amx_q8_0::kBlock;
+  for (int k = 0; k < n_rows / kRows8Group; ++k) {
+    const uint8_t* group = args.w + (r + k * kRows8Group) * args.row_bytes;
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* gb = group + b * kGroupBlockBytes;
+      uint8_t* dst = wt + b * kAmxTileOrderBlockBytes + k * kRows8Group * amx_q8_0::kBlock;
+      float* d = dw + b * amx_q8_0::kStepRows + k * kRows8Group;
+      for (int m = 0; m < kRows8Group; ++m) {
+        uint16_t h;
+        std::memcpy(&h, gb + 2 * m, 2);
+        d[m] = Fp16ToFp32(h);
+        // Row m's quant bytes 8 p .. 8 p + 7 at kRows8Q8QsOffset + 64 p + 8 m.
+        for (int p = 0; p < 4; ++p) {
+          std::memcpy(dst + m * amx_q8_0::kBlock + 8 * p, gb + kRows8Q8QsOffset + 64 * p + 8 * m, 8);
+        }
+      }
+    }
+  }
+}
+
 void AmxQ8_0RowsEmulated(const AmxQ8_0Args& args, int64_t r0, int64_t r1) {
   EmulatedTiles tiles;
-  amx_q8_0::Rows(tiles, args, r0, r1);
+  amx_q8_0::Rows(tiles, args, r0, r1, AmxQ8_0TileOrder);
 }
 
 bool AmxEnabled() {

@@ -4,8 +4,12 @@
 // Step: 2 A tiles (weight rows r..r+15, r+16..r+31) x 2 B tiles (two groups of 16 tokens) -> 4 C
 // tiles, one Q8_0 block at a time: zero C, TDPBSSD, store C, then the float epilogue
 // acc[row][token] = fma(d_w * d_a, float(isum), acc) into a 32 x 32 float block kept on the stack.
-// Row tails (fewer than 32 rows left) use a configuration with fewer rows in the A and C tiles,
-// so no weight byte past row r1 is read; token tails are the zero lanes of the packed groups.
+// Each row step (32 rows) runs against every token group before the next: its weights are read once
+// per call (the packed activations, ~1.1 bytes per token and input, are what is read again). A tile
+// source: the file's order in place (stride = the row size), or, for a kRows8 matrix, this thread's
+// copy of the step's rows in tile order (row m's 32 quants of block b at b * 1024 + 32 m), made once
+// per step. Row tails (fewer than 32 rows left) use a configuration with fewer rows in the A and C
+// tiles, so no weight byte past row r1 is read; token tails are the zero lanes of the packed groups.
 #pragma once
 
 #include <algorithm>
@@ -20,14 +24,22 @@
 
 namespace isv {
 namespace amx_q8_0 {
+// Internal linkage: each including file (one compiled for AMX, one for the baseline) keeps its own copies.
+namespace {
 
 constexpr int kBlock = 32;           // Q8_0 elements per block
 constexpr size_t kBlockBytes = 34;   // fp16 scale + 32 quants
 constexpr int kStepRows = 32;        // 2 A tiles
 constexpr int kStepGroups = 2;       // 2 B tiles
-// Token groups processed against each row range: about this many bytes of packed activations,
-// which stay in L2 while the rows of the range pass over them (as kTokenBlockBytes in matmul.cc).
-constexpr size_t kGroupBlockBytes = 256 << 10;
+static_assert(kStepRows * kBlock == kAmxTileOrderBlockBytes);
+constexpr size_t kTileOrderBlockBytes = kAmxTileOrderBlockBytes;
+
+// Where a step's A tiles are read: row m of block b at base + b * block_stride + m * row_stride.
+struct ASource {
+  const uint8_t* base = nullptr;
+  size_t block_stride = 0;
+  size_t row_stride = 0;
+};
 
 // Tiles 0, 1: A (rows x 32 bytes); 2, 3: B (8 x 64); 4, 5: C of A0 (rows x 64); 6, 7: C of A1.
 inline TileConfig StepConfig(int n_rows) {
@@ -59,19 +71,19 @@ inline void Epilogue(const int32_t (*c)[16], const float* dw, const float* da, i
 // Rows [r, r + n_rows) x groups [g, g + n_groups) over all blocks, written to y. dw: the rows'
 // weight scales as float, kStepRows per block (ScalesOf).
 template <class Tiles>
-void Step(Tiles& tiles, const AmxQ8_0Args& args, int64_t r, int n_rows, int64_t g, int n_groups, const float* dw) {
+void Step(Tiles& tiles, const AmxQ8_0Args& args, const ASource& a, int64_t r, int n_rows, int64_t g, int n_groups,
+          const float* dw) {
   const int64_t nb = args.n_in / kBlock;
   const size_t group_bytes = static_cast<size_t>(nb) * kAmxPackedBlockBytes;
   const bool two_a = n_rows > 16, two_b = n_groups > 1;
   const int rows0 = std::min(n_rows, 16), rows1 = n_rows - rows0;
   float acc[kStepRows][32] = {};
   alignas(64) int32_t c[4][16][16];
-  const uint8_t* w_rows = args.w + r * args.row_bytes;
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* wb = w_rows + b * kBlockBytes;
+    const uint8_t* wb = a.base + b * a.block_stride;
     const uint8_t* pb = args.packed + g * group_bytes + b * kAmxPackedBlockBytes;
     tiles.template Zero<4>();
-    tiles.template Load<0>(wb + 2, args.row_bytes);
+    tiles.template Load<0>(wb, a.row_stride);
     tiles.template Load<2>(pb, 64);
     tiles.template DotBssd<4, 0, 2>();
     if (two_b) {
@@ -81,7 +93,7 @@ void Step(Tiles& tiles, const AmxQ8_0Args& args, int64_t r, int n_rows, int64_t 
     }
     if (two_a) {
       tiles.template Zero<6>();
-      tiles.template Load<1>(wb + 2 + 16 * args.row_bytes, args.row_bytes);
+      tiles.template Load<1>(wb + 16 * a.row_stride, a.row_stride);
       tiles.template DotBssd<6, 1, 2>();
       if (two_b) {
         tiles.template Zero<7>();
@@ -116,7 +128,7 @@ void Step(Tiles& tiles, const AmxQ8_0Args& args, int64_t r, int n_rows, int64_t 
 }
 
 // dw[b * kStepRows + m] = fp32 scale of block b of row r + m, for m < n_rows, b < nb (converted
-// once per row step instead of once per group pair).
+// once per row step instead of once per group pair). File order.
 inline void ScalesOf(const AmxQ8_0Args& args, int64_t r, int n_rows, float* dw) {
   const int64_t nb = args.n_in / kBlock;
   for (int m = 0; m < n_rows; ++m) {
@@ -129,33 +141,38 @@ inline void ScalesOf(const AmxQ8_0Args& args, int64_t r, int n_rows, float* dw) 
   }
 }
 
+// tile_order: the kRows8 step copy (AmxQ8_0TileOrder or its AVX-512 twin; unused for the file order).
 template <class Tiles>
-void Rows(Tiles& tiles, const AmxQ8_0Args& args, int64_t r0, int64_t r1) {
+void Rows(Tiles& tiles, const AmxQ8_0Args& args, int64_t r0, int64_t r1, AmxQ8_0TileOrderFn tile_order) {
   if (r1 <= r0 || args.n_tokens <= 0) return;
   const int64_t nb = args.n_in / kBlock;
   const int64_t n_groups = (args.n_tokens + kAmxGroupTokens - 1) / kAmxGroupTokens;
-  const size_t group_bytes = static_cast<size_t>(nb) * kAmxPackedBlockBytes;
-  const int64_t groups_per_block =
-      std::max<int64_t>(kStepGroups, static_cast<int64_t>(kGroupBlockBytes / group_bytes) / kStepGroups * kStepGroups);
-  thread_local std::vector<float> dw;  // grows to the longest rows seen, then no allocation
+  thread_local std::vector<float> dw;    // grow to the longest rows seen, then no allocation
+  thread_local std::vector<uint8_t> wt;  // kRows8 only
   dw.resize(static_cast<size_t>(nb) * kStepRows);
+  if (args.rows8) wt.resize(static_cast<size_t>(nb) * kTileOrderBlockBytes);
   int config_rows = 0;
-  for (int64_t gb = 0; gb < n_groups; gb += groups_per_block) {
-    const int64_t ge = std::min(n_groups, gb + groups_per_block);
-    for (int64_t r = r0; r < r1; r += kStepRows) {
-      const int n_rows = static_cast<int>(std::min<int64_t>(kStepRows, r1 - r));
-      if (n_rows != config_rows) {
-        tiles.LoadConfig(StepConfig(n_rows));
-        config_rows = n_rows;
-      }
+  for (int64_t r = r0; r < r1; r += kStepRows) {
+    const int n_rows = static_cast<int>(std::min<int64_t>(kStepRows, r1 - r));
+    if (n_rows != config_rows) {
+      tiles.LoadConfig(StepConfig(n_rows));
+      config_rows = n_rows;
+    }
+    ASource a;
+    if (args.rows8) {
+      tile_order(args, r, n_rows, wt.data(), dw.data());
+      a = {wt.data(), kTileOrderBlockBytes, kBlock};
+    } else {
       ScalesOf(args, r, n_rows, dw.data());
-      for (int64_t g = gb; g < ge; g += kStepGroups) {
-        Step(tiles, args, r, n_rows, g, static_cast<int>(std::min<int64_t>(kStepGroups, ge - g)), dw.data());
-      }
+      a = {args.w + r * args.row_bytes + 2, kBlockBytes, args.row_bytes};
+    }
+    for (int64_t g = 0; g < n_groups; g += kStepGroups) {
+      Step(tiles, args, a, r, n_rows, g, static_cast<int>(std::min<int64_t>(kStepGroups, n_groups - g)), dw.data());
     }
   }
   tiles.Release();
 }
 
+}  // namespace
 }  // namespace amx_q8_0
 }  // namespace isv

@@ -265,7 +265,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 
   // Prompt tokens with a prefill kernel (AMX for Q8_0 where given, else the level's prefill_gemm):
   // their activations are packed once here, then computed by the kernel per row range.
-  if (w.type != GgmlType::kQ8_0 || w.layout == WeightLayout::kRows8) amx_kernel = nullptr;  // AMX: the file order
+  if (w.type != GgmlType::kQ8_0) amx_kernel = nullptr;
   const bool prefill = n_prefill > 0 && (amx_kernel != nullptr || wk.prefill_gemm != nullptr);
   const int64_t n_plain = prefill ? n_tokens - n_prefill : n_tokens;
   const uint8_t* prompt_act = act + n_plain * act_row;
@@ -297,6 +297,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
   amx.n_in = n_in;
   amx.w = static_cast<const uint8_t*>(w.data);
   amx.row_bytes = w.row_bytes();
+  amx.rows8 = w.layout == WeightLayout::kRows8;
   amx.packed = packed;
   amx.n_tokens = n_prefill;
   amx.y = y_prompt;

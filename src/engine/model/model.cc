@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "engine/kernels/amx_q8_0.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/rows8_layout.h"
 
@@ -123,8 +122,6 @@ Status Model::LoadWeights() {
 void Model::RepackForDecode() {
   auto repack = [&](TensorView& v) {
     if (!v.valid() || !HasRows8Layout(v.type) || GetKernels(v.type).gemv_rows8 == nullptr) return;
-    // Q8_0 prompt rows go through AMX where it works, which reads the file's row order.
-    if (v.type == GgmlType::kQ8_0 && AmxQ8_0PrefillKernel(BestIsa()) != nullptr) return;
     if (v.ne[1] % kRows8Group != 0 || v.ne[2] != 1 || v.ne[3] != 1) return;
     TensorView* in_file = file_->MutableTensor(v.name);
     if (in_file == nullptr) return;  // in place from the mmap: read-only

@@ -3,6 +3,8 @@
 // block. The emulated tiles run everywhere; on a CPU with usable AMX the hardware kernel must equal
 // the emulated one bit for bit (skipped elsewhere). Also: the activation packing, and MatMul's
 // use of the kernel for the prefill rows only.
+#include "engine/kernels/amx_q8_0.h"
+
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -15,11 +17,11 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "engine/kernels/amx_q8_0.h"
 #include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/prefill.h"
+#include "engine/kernels/rows8_layout.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -79,11 +81,14 @@ Packed Pack(const std::vector<uint8_t>& act, int64_t n_in, int64_t n_tokens) {
 
 constexpr float kSentinel = -12345.0f;
 
-// y[t * (n_out + 3) + r] from `kernel`, the rows split as a MatMul thread would (and at odd places);
-// the weights end at an inaccessible page.
-std::vector<float> RunKernel(AmxQ8_0RowsFn kernel, const std::vector<uint8_t>& weights, const Packed& p,
-                             int64_t n_in, int64_t n_out, int64_t n_tokens) {
-  const GuardedCopy w(weights);
+// y[t * (n_out + 3) + r] from `kernel`, the rows split as a MatMul thread would (and at odd places;
+// at multiples of 8 for kRows8); the weights end at an inaccessible page. rows8: the weights repacked
+// into kRows8 first (n_out a multiple of 8).
+std::vector<float> RunKernel(AmxQ8_0RowsFn kernel, const std::vector<uint8_t>& weights, const Packed& p, int64_t n_in,
+                             int64_t n_out, int64_t n_tokens, bool rows8 = false) {
+  std::vector<uint8_t> bytes = weights;
+  if (rows8) RepackRows8(GgmlType::kQ8_0, n_in, n_out, bytes.data());
+  const GuardedCopy w(bytes);
   const size_t y_stride = static_cast<size_t>(n_out + 3);
   std::vector<float> y(y_stride * (n_tokens + 1), kSentinel);
   AmxQ8_0Args args;
@@ -94,7 +99,8 @@ std::vector<float> RunKernel(AmxQ8_0RowsFn kernel, const std::vector<uint8_t>& w
   args.n_tokens = n_tokens;
   args.y = y.data();
   args.y_stride = y_stride;
-  const int64_t split1 = std::min<int64_t>(n_out, 16), split2 = std::min<int64_t>(n_out, 23);
+  args.rows8 = rows8;
+  const int64_t split1 = std::min<int64_t>(n_out, 16), split2 = std::min<int64_t>(n_out, rows8 ? 24 : 23);
   kernel(args, 0, split1);
   kernel(args, split1, split2);
   kernel(args, split2, n_out);
@@ -170,6 +176,58 @@ TEST(AmxQ8_0Test, EmulatedKernelEqualsOracleBitForBit) {
   EXPECT_EQ(checked, 90);
 }
 
+// A kRows8 matrix (the model's private copy) gives the file order's bits: the kernel copies each row
+// step into tile order, the same quants and scales meet the same activations in the same order.
+TEST(AmxQ8_0Test, EmulatedKernelOnRows8EqualsTheFileOrderBitForBit) {
+  std::mt19937 rng(27);
+  for (int64_t n_in : kNIn) {
+    for (int64_t n_out : {8, 16, 24, 40, 48, 104}) {
+      const std::vector<uint8_t> w = RandomWeights(n_out, n_in, rng);
+      for (int64_t n_tokens : kNTokens) {
+        const std::vector<uint8_t> act = QuantizedActivations(n_tokens, n_in, rng, Isa::kScalar);
+        const Packed p = Pack(act, n_in, n_tokens);
+        const std::vector<float> file = RunKernel(AmxQ8_0RowsEmulated, w, p, n_in, n_out, n_tokens);
+        const std::vector<float> rows8 = RunKernel(AmxQ8_0RowsEmulated, w, p, n_in, n_out, n_tokens, true);
+        ASSERT_EQ(std::memcmp(file.data(), rows8.data(), file.size() * sizeof(float)), 0)
+            << "n_in " << n_in << " n_out " << n_out << " tokens " << n_tokens;
+      }
+    }
+  }
+}
+
+// The hardware kernel's kRows8 step copy (AVX-512) against the plain one: the same bytes and floats, for
+// every step height, with subnormal and large fp16 scales among the random ones.
+TEST(AmxQ8_0Test, Avx512TileOrderEqualsThePlainCopy) {
+  if (BestIsa() != Isa::kAvx512) GTEST_SKIP() << "no AVX-512 level here";
+  std::mt19937 rng(29);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int64_t n_in : {32, 96, 2048}) {
+    const int64_t n_out = 48, nb = n_in / 32;
+    std::vector<uint8_t> w = RandomWeights(n_out, n_in, rng);
+    for (size_t b = 0; b < w.size(); b += kQ8Block) {
+      const uint16_t d = static_cast<uint16_t>(byte(rng) | (byte(rng) % 0x7C) << 8);  // finite, any sign bit
+      std::memcpy(&w[b], &d, 2);
+    }
+    RepackRows8(GgmlType::kQ8_0, n_in, n_out, w.data());
+    AmxQ8_0Args args;
+    args.n_in = n_in;
+    args.w = w.data();
+    args.row_bytes = RowSize(GgmlType::kQ8_0, n_in);
+    args.rows8 = true;
+    for (int64_t r = 0; r < n_out; r += 8) {
+      for (int n_rows = 8; n_rows <= 32 && r + n_rows <= n_out; n_rows += 8) {
+        std::vector<uint8_t> wt_plain(nb * kAmxTileOrderBlockBytes, 0xAB), wt_simd = wt_plain;
+        std::vector<float> dw_plain(nb * 32, kSentinel), dw_simd = dw_plain;
+        AmxQ8_0TileOrder(args, r, n_rows, wt_plain.data(), dw_plain.data());
+        AmxQ8_0TileOrderAvx512(args, r, n_rows, wt_simd.data(), dw_simd.data());
+        ASSERT_EQ(wt_plain, wt_simd) << "n_in " << n_in << " r " << r << " n_rows " << n_rows;
+        ASSERT_EQ(std::memcmp(dw_plain.data(), dw_simd.data(), dw_plain.size() * sizeof(float)), 0)
+            << "n_in " << n_in << " r " << r << " n_rows " << n_rows;
+      }
+    }
+  }
+}
+
 TEST(AmxQ8_0Test, HardwareKernelEqualsEmulatedKernel) {
   if (!AmxHardwareUsable())
     GTEST_SKIP() << "AMX not usable here (needs AMX-TILE + AMX-INT8 in CPUID, the tile state in XCR0, the "
@@ -189,6 +247,11 @@ TEST(AmxQ8_0Test, HardwareKernelEqualsEmulatedKernel) {
         const std::vector<float> emu = RunKernel(AmxQ8_0RowsEmulated, w, p, n_in, n_out, n_tokens);
         ASSERT_EQ(std::memcmp(hw.data(), emu.data(), hw.size() * sizeof(float)), 0)
             << "n_in " << n_in << " n_out " << n_out << " tokens " << n_tokens;
+        if (n_out % 8 == 0) {
+          const std::vector<float> hw8 = RunKernel(AmxQ8_0RowsHardware, w, p, n_in, n_out, n_tokens, true);
+          ASSERT_EQ(std::memcmp(hw8.data(), emu.data(), hw.size() * sizeof(float)), 0)
+              << "kRows8: n_in " << n_in << " n_out " << n_out << " tokens " << n_tokens;
+        }
         EXPECT_TRUE(SameBits(hw[0], Oracle(&w[0], &act[0], n_in)));  // row 0, token 0
       }
     }
@@ -223,6 +286,39 @@ TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelForPrefillRowsOnly) {
               << IsaName(isa) << " prefill_begin " << prefill_begin << " token " << t << " row " << r << ": "
               << y[t * n_out + r] << " vs " << want;
         }
+      }
+    }
+  }
+}
+
+// The same on a kRows8 matrix (what the model's private copy holds): prompt rows through the kernel's
+// tile-order copies equal the oracle on the file's rows; plain rows equal a one-token MatMul of it.
+TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelOnRows8Matrices) {
+  std::mt19937 rng(28);
+  std::normal_distribution<float> dist;
+  ThreadPool pool(2);
+  MatMulScratch scratch;
+  const int64_t n_in = 896, n_out = 104, n_tokens = 40, prefill_begin = 7;
+  const TestMatrix m = MakeTestMatrix(GgmlType::kQ8_0, n_in, n_out, 0.05f, rng);
+  std::vector<uint8_t> repacked = m.bytes;
+  RepackRows8(GgmlType::kQ8_0, n_in, n_out, repacked.data());
+  TensorView view = m.view;
+  view.data = repacked.data();
+  view.layout = WeightLayout::kRows8;
+  std::vector<float> x(n_tokens * n_in);
+  for (float& v : x) v = dist(rng);
+  const size_t row = RowSize(GgmlType::kQ8_0, n_in);
+  for (Isa isa : AllIsas()) {
+    std::vector<uint8_t> act(row);
+    std::vector<float> y(n_tokens * n_out), one(n_out);
+    MatMul(view, x.data(), n_tokens, y.data(), pool, scratch, isa, n_tokens - prefill_begin, AmxQ8_0RowsEmulated);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      GetKernels(GgmlType::kQ8_0, isa).from_float(&x[t * n_in], act.data(), n_in);
+      if (t < prefill_begin) MatMul(view, &x[t * n_in], 1, one.data(), pool, scratch, isa);
+      for (int64_t r = 0; r < n_out; ++r) {
+        const float want = t < prefill_begin ? one[r] : Oracle(&m.bytes[r * row], act.data(), n_in);
+        ASSERT_TRUE(SameBits(y[t * n_out + r], want))
+            << IsaName(isa) << " token " << t << " row " << r << ": " << y[t * n_out + r] << " vs " << want;
       }
     }
   }

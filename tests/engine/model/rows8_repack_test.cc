@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/kernels/amx_q8_0.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/rows8_layout.h"
@@ -75,9 +74,8 @@ void ExpectCloseLogits(const std::vector<std::vector<float>>& got, const std::ve
 
 // Which matrices a private copy repacks: those of a type with a kRows8 decode kernel at this CPU's
 // level and a multiple of 8 rows, among the matrices MatMul reads (token_embd only where it is the
-// tied output); Q8_0 not where its prompt rows take AMX.
+// tied output); Q8_0 also where its prompt rows take AMX (the kernel copies kRows8 rows into tile order).
 bool ExpectRepacked(const Model& m, const TensorView& v) {
-  if (v.type == GgmlType::kQ8_0 && AmxQ8_0PrefillKernel(BestIsa()) != nullptr) return false;  // AMX: the file order
   return m.file().writable() && HasRows8Layout(v.type) && GetKernels(v.type).gemv_rows8 != nullptr && v.ne[1] % 8 == 0;
 }
 
