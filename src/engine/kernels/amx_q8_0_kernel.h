@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -145,6 +146,7 @@ inline void ScalesOf(const AmxQ8_0Args& args, int64_t r, int n_rows, float* dw) 
 template <class Tiles>
 void Rows(Tiles& tiles, const AmxQ8_0Args& args, int64_t r0, int64_t r1, AmxQ8_0TileOrderFn tile_order) {
   if (r1 <= r0 || args.n_tokens <= 0) return;
+  assert(!args.rows8 || (r0 % 8 == 0 && r1 % 8 == 0));  // whole kRows8 groups
   const int64_t nb = args.n_in / kBlock;
   const int64_t n_groups = (args.n_tokens + kAmxGroupTokens - 1) / kAmxGroupTokens;
   thread_local std::vector<float> dw;    // grow to the longest rows seen, then no allocation
