@@ -4,12 +4,13 @@
 // Step: 2 A tiles (weight rows r..r+15, r+16..r+31) x 2 B tiles (two groups of 16 tokens) -> 4 C
 // tiles, one Q8_0 block at a time: zero C, TDPBSSD, store C, then the float epilogue
 // acc[row][token] = fma(d_w * d_a, float(isum), acc) into a 32 x 32 float block kept on the stack.
-// Each row step (32 rows) runs against every token group before the next: its weights are read once
-// per call (the packed activations, ~1.1 bytes per token and input, are what is read again). A tile
-// source: the file's order in place (stride = the row size), or, for a kRows8 matrix, this thread's
-// copy of the step's rows in tile order (row m's 32 quants of block b at b * 1024 + 32 m), made once
-// per step. Row tails (fewer than 32 rows left) use a configuration with fewer rows in the A and C
-// tiles, so no weight byte past row r1 is read; token tails are the zero lanes of the packed groups.
+// Token groups come in blocks of up to kTokenBlockBytes of packed activations (~1.1 bytes per token and
+// input; 512 tokens x 2048 inputs: 1.2 MB, one block); each row step (32 rows) runs against every group
+// of the block before the next, so weights are read once per block and the block's activations once per
+// step, from L2 or L3. A tile source: the file's order in place (stride = the row size), or, for a kRows8
+// matrix, this thread's copy of the step's rows in tile order (row m's 32 quants of block b at b * 1024
+// + 32 m), made once per step and token block. Row tails (fewer than 32 rows left) use a configuration with fewer rows
+// in the A and C tiles, so no weight byte past row r1 is read; token tails are the zero lanes of the packed groups.
 #pragma once
 
 #include <algorithm>
@@ -32,6 +33,9 @@ constexpr int kBlock = 32;           // Q8_0 elements per block
 constexpr size_t kBlockBytes = 34;   // fp16 scale + 32 quants
 constexpr int kStepRows = 32;        // 2 A tiles
 constexpr int kStepGroups = 2;       // 2 B tiles
+// Packed activations per pass over the rows (a block). Larger than the 256 KB (L2) of the kernel's first
+// version, so that a kRows8 step is copied once per call at a usual batch (not measured on AMX yet).
+constexpr size_t kTokenBlockBytes = 4 << 20;
 static_assert(kStepRows * kBlock == kAmxTileOrderBlockBytes);
 constexpr size_t kTileOrderBlockBytes = kAmxTileOrderBlockBytes;
 
@@ -149,27 +153,33 @@ void Rows(Tiles& tiles, const AmxQ8_0Args& args, int64_t r0, int64_t r1, AmxQ8_0
   assert(!args.rows8 || (r0 % 8 == 0 && r1 % 8 == 0));  // whole kRows8 groups
   const int64_t nb = args.n_in / kBlock;
   const int64_t n_groups = (args.n_tokens + kAmxGroupTokens - 1) / kAmxGroupTokens;
+  const size_t group_bytes = static_cast<size_t>(nb) * kAmxPackedBlockBytes;
+  const int64_t groups_per_block =
+      std::max<int64_t>(kStepGroups, static_cast<int64_t>(kTokenBlockBytes / group_bytes) / kStepGroups * kStepGroups);
   thread_local std::vector<float> dw;    // grow to the longest rows seen, then no allocation
   thread_local std::vector<uint8_t> wt;  // kRows8 only
   dw.resize(static_cast<size_t>(nb) * kStepRows);
   if (args.rows8) wt.resize(static_cast<size_t>(nb) * kTileOrderBlockBytes);
   int config_rows = 0;
-  for (int64_t r = r0; r < r1; r += kStepRows) {
-    const int n_rows = static_cast<int>(std::min<int64_t>(kStepRows, r1 - r));
-    if (n_rows != config_rows) {
-      tiles.LoadConfig(StepConfig(n_rows));
-      config_rows = n_rows;
-    }
-    ASource a;
-    if (args.rows8) {
-      tile_order(args, r, n_rows, wt.data(), dw.data());
-      a = {wt.data(), kTileOrderBlockBytes, kBlock};
-    } else {
-      ScalesOf(args, r, n_rows, dw.data());
-      a = {args.w + r * args.row_bytes + 2, kBlockBytes, args.row_bytes};
-    }
-    for (int64_t g = 0; g < n_groups; g += kStepGroups) {
-      Step(tiles, args, a, r, n_rows, g, static_cast<int>(std::min<int64_t>(kStepGroups, n_groups - g)), dw.data());
+  for (int64_t gb = 0; gb < n_groups; gb += groups_per_block) {
+    const int64_t ge = std::min(n_groups, gb + groups_per_block);
+    for (int64_t r = r0; r < r1; r += kStepRows) {
+      const int n_rows = static_cast<int>(std::min<int64_t>(kStepRows, r1 - r));
+      if (n_rows != config_rows) {
+        tiles.LoadConfig(StepConfig(n_rows));
+        config_rows = n_rows;
+      }
+      ASource a;
+      if (args.rows8) {
+        tile_order(args, r, n_rows, wt.data(), dw.data());
+        a = {wt.data(), kTileOrderBlockBytes, kBlock};
+      } else {
+        ScalesOf(args, r, n_rows, dw.data());
+        a = {args.w + r * args.row_bytes + 2, kBlockBytes, args.row_bytes};
+      }
+      for (int64_t g = gb; g < ge; g += kStepGroups) {
+        Step(tiles, args, a, r, n_rows, g, static_cast<int>(std::min<int64_t>(kStepGroups, ge - g)), dw.data());
+      }
     }
   }
   tiles.Release();

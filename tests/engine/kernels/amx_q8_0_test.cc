@@ -195,6 +195,28 @@ TEST(AmxQ8_0Test, EmulatedKernelOnRows8EqualsTheFileOrderBitForBit) {
   }
 }
 
+// A batch whose packed activations pass the kernel's 4 MB token block (4096 inputs: 56 groups of 16 tokens
+// per block; 901 tokens: 57 groups, two blocks): every (row, token) still the oracle's, in both layouts.
+TEST(AmxQ8_0Test, EmulatedKernelSpansSeveralTokenBlocks) {
+  std::mt19937 rng(30);
+  const int64_t n_in = 4096, n_out = 16, n_tokens = 901;
+  ASSERT_GT(AmxQ8_0PackedSize(n_in, n_tokens), size_t{4} << 20);
+  const size_t row = RowSize(GgmlType::kQ8_0, n_in);
+  const std::vector<uint8_t> w = RandomWeights(n_out, n_in, rng);
+  const std::vector<uint8_t> act = QuantizedActivations(n_tokens, n_in, rng, Isa::kScalar);
+  const Packed p = Pack(act, n_in, n_tokens);
+  for (bool rows8 : {false, true}) {
+    const std::vector<float> y = RunKernel(AmxQ8_0RowsEmulated, w, p, n_in, n_out, n_tokens, rows8);
+    const size_t y_stride = static_cast<size_t>(n_out + 3);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      for (int64_t r = 0; r < n_out; ++r) {
+        ASSERT_TRUE(SameBits(y[t * y_stride + r], Oracle(&w[r * row], &act[t * row], n_in)))
+            << (rows8 ? "kRows8" : "file order") << " row " << r << " token " << t;
+      }
+    }
+  }
+}
+
 // The hardware kernel's kRows8 step copy (AVX-512) against the plain one: the same bytes and floats, for
 // every step height, with subnormal and large fp16 scales among the random ones.
 TEST(AmxQ8_0Test, Avx512TileOrderEqualsThePlainCopy) {
