@@ -15,9 +15,10 @@
 // Layout: weights in the file's order are read in place (A tile = 16 rows x the 32 quants of one
 // block, stride = the row size, straight from the mmap); a kRows8 matrix (rows8_layout.h: what the
 // model's private copy holds, for the 8-row decode kernel) is copied 32 rows at a time into that
-// tile order (stride 32) in the calling thread's buffer, once per row step. The activations are packed per group of 16
-// tokens and block into a B tile in AMX's VNNI layout (8 rows x 64 bytes: row k4 holds, for each token t, the quants
-// 4*k4 .. 4*k4+3) followed by the 16 tokens' scales as float (576 bytes, 64-aligned).
+// tile order (stride 32) in the calling thread's buffer, once per row step and token block
+// (amx_q8_0_kernel.h). The activations are packed per group of 16 tokens and block into a B tile in
+// AMX's VNNI layout (8 rows x 64 bytes: row k4 holds, for each token t, the quants 4*k4 .. 4*k4+3)
+// followed by the 16 tokens' scales as float (576 bytes, 64-aligned).
 //
 // The kernel is one template over a tile backend (amx_q8_0_kernel.h), instantiated with the AMX
 // instructions (amx_q8_0_amx.cc, compiled with -mamx-tile -mamx-int8) and with EmulatedTiles

@@ -4,13 +4,14 @@
 // Step: 2 A tiles (weight rows r..r+15, r+16..r+31) x 2 B tiles (two groups of 16 tokens) -> 4 C
 // tiles, one Q8_0 block at a time: zero C, TDPBSSD, store C, then the float epilogue
 // acc[row][token] = fma(d_w * d_a, float(isum), acc) into a 32 x 32 float block kept on the stack.
-// Token groups come in blocks of up to kTokenBlockBytes of packed activations (~1.1 bytes per token and
-// input; 512 tokens x 2048 inputs: 1.2 MB, one block); each row step (32 rows) runs against every group
-// of the block before the next, so weights are read once per block and the block's activations once per
-// step, from L2 or L3. A tile source: the file's order in place (stride = the row size), or, for a kRows8
-// matrix, this thread's copy of the step's rows in tile order (row m's 32 quants of block b at b * 1024
-// + 32 m), made once per step and token block. Row tails (fewer than 32 rows left) use a configuration with fewer rows
-// in the A and C tiles, so no weight byte past row r1 is read; token tails are the zero lanes of the packed groups.
+// Token groups come in blocks of up to kTokenBlockBytes of packed activations (~1.1 bytes per token
+// and input; 512 tokens x 2048 inputs: 1.2 MB, one block); each row step (32 rows) runs against every
+// group of the block before the next, so weights are read once per block and the block's activations
+// once per step, from L2 or L3. A tile source: the file's order in place (stride = the row size), or,
+// for a kRows8 matrix, this thread's copy of the step's rows in tile order (row m's 32 quants of block
+// b at b * 1024 + 32 m), made once per step and token block. Row tails (fewer than 32 rows left) use a
+// configuration with fewer rows in the A and C tiles, so no weight byte past row r1 is read; token
+// tails are the zero lanes of the packed groups.
 #pragma once
 
 #include <algorithm>
