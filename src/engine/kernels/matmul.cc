@@ -53,6 +53,14 @@ constexpr int64_t kPrefillTokenBlockBytes = 2 << 20;
 // Batches of at most this many tiles' worth of tokens are computed row by row (see MatMulTiles).
 constexpr int64_t kSmallBatchTiles = 2;
 
+// Fewest prompt tokens for which a kRows8 Q8_0 matrix takes the AMX kernel; fewer take the level's
+// prefill kernel, which gives the same bits (amx_q8_0.h). The AMX kernel copies each 32-row step of a
+// kRows8 matrix into its tile order once per call (~1.6 us per 32 x 2048 step): at the AMX rate
+// measured end to end on the device machine (~150 GMAC/s per core) that is 5-8% of a step at 64
+// tokens and grows as tokens drop, while AMX gained 7-14% over the VNNI kernel at 512 tokens: about
+// break-even at 64 (an estimate; not timed on AMX at small batches).
+constexpr int64_t kAmxRows8MinTokens = 64;
+
 // Rows per pool chunk for an n_out-row matrix: about kChunksPerThread chunks per thread, a multiple of
 // kRowAlign rows.
 int64_t RowsPerChunk(int64_t n_out, const ThreadPool& pool) {
@@ -265,7 +273,9 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 
   // Prompt tokens with a prefill kernel (AMX for Q8_0 where given, else the level's prefill_gemm):
   // their activations are packed once here, then computed by the kernel per row range.
-  if (w.type != GgmlType::kQ8_0) amx_kernel = nullptr;
+  if (w.type != GgmlType::kQ8_0 || (w.layout == WeightLayout::kRows8 && n_prefill < kAmxRows8MinTokens)) {
+    amx_kernel = nullptr;
+  }
   const bool prefill = n_prefill > 0 && (amx_kernel != nullptr || wk.prefill_gemm != nullptr);
   const int64_t n_plain = prefill ? n_tokens - n_prefill : n_tokens;
   const uint8_t* prompt_act = act + n_plain * act_row;

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -313,14 +314,15 @@ TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelForPrefillRowsOnly) {
   }
 }
 
-// The same on a kRows8 matrix (what the model's private copy holds): prompt rows through the kernel's
-// tile-order copies equal the oracle on the file's rows; plain rows equal a one-token MatMul of it.
+// The same on a kRows8 matrix (what the model's private copy holds), with enough prompt tokens for AMX
+// (matmul.cc: kAmxRows8MinTokens, 64): prompt rows through the kernel's tile-order copies equal the
+// oracle on the file's rows; plain rows equal a one-token MatMul of it.
 TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelOnRows8Matrices) {
   std::mt19937 rng(28);
   std::normal_distribution<float> dist;
   ThreadPool pool(2);
   MatMulScratch scratch;
-  const int64_t n_in = 896, n_out = 104, n_tokens = 40, prefill_begin = 7;
+  const int64_t n_in = 896, n_out = 104, n_tokens = 80, prefill_begin = 7;
   const TestMatrix m = MakeTestMatrix(GgmlType::kQ8_0, n_in, n_out, 0.05f, rng);
   std::vector<uint8_t> repacked = m.bytes;
   RepackRows8(GgmlType::kQ8_0, n_in, n_out, repacked.data());
@@ -344,6 +346,40 @@ TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelOnRows8Matrices) {
       }
     }
   }
+}
+
+// Which prompts reach the AMX kernel: on a kRows8 matrix 64 prompt tokens or more (fewer take the level's
+// prefill kernel, the same bits, without the kernel's per-call copy of the rows), in the file's order any.
+std::atomic<int> amx_calls{0};
+void CountingKernel(const AmxQ8_0Args& args, int64_t r0, int64_t r1) {
+  ++amx_calls;
+  AmxQ8_0RowsEmulated(args, r0, r1);
+}
+
+TEST(AmxQ8_0Test, SmallPromptsOfRows8MatricesSkipTheAmxKernel) {
+  std::mt19937 rng(31);
+  std::normal_distribution<float> dist;
+  ThreadPool pool(2);
+  MatMulScratch scratch;
+  const int64_t n_in = 96, n_out = 48;
+  const TestMatrix m = MakeTestMatrix(GgmlType::kQ8_0, n_in, n_out, 0.05f, rng);
+  std::vector<uint8_t> repacked = m.bytes;
+  RepackRows8(GgmlType::kQ8_0, n_in, n_out, repacked.data());
+  TensorView rows8 = m.view;
+  rows8.data = repacked.data();
+  rows8.layout = WeightLayout::kRows8;
+  std::vector<float> x(70 * n_in), y(70 * n_out);
+  for (float& v : x) v = dist(rng);
+  auto calls = [&](const TensorView& w, int64_t n_tokens, int64_t n_prefill) {
+    amx_calls = 0;
+    MatMul(w, x.data(), n_tokens, y.data(), pool, scratch, BestIsa(), n_prefill, CountingKernel);
+    return amx_calls.load();
+  };
+  EXPECT_EQ(calls(rows8, 63, 63), 0);
+  EXPECT_EQ(calls(rows8, 70, 63), 0);
+  EXPECT_GT(calls(rows8, 64, 64), 0);
+  EXPECT_GT(calls(rows8, 70, 64), 0);
+  EXPECT_GT(calls(m.view, 20, 20), 0);
 }
 
 // Other weight types ignore the AMX kernel (it is Q8_0 only): their prompt rows take the level's path.
