@@ -37,8 +37,7 @@ constexpr int kStepGroups = 2;       // 2 B tiles
 // Packed activations per pass over the rows (a block). Larger than the 256 KB (L2) of the kernel's first
 // version, so that a kRows8 step is copied once per call at a usual batch (not measured on AMX yet).
 constexpr size_t kTokenBlockBytes = 4 << 20;
-static_assert(kStepRows * kBlock == kAmxTileOrderBlockBytes);
-constexpr size_t kTileOrderBlockBytes = kAmxTileOrderBlockBytes;
+static_assert(kStepRows * kBlock == kAmxTileOrderBlockBytes);  // a step's block in tile order
 
 // Where a step's A tiles are read: row m of block b at base + b * block_stride + m * row_stride.
 struct ASource {
@@ -160,7 +159,7 @@ void Rows(Tiles& tiles, const AmxQ8_0Args& args, int64_t r0, int64_t r1, AmxQ8_0
   thread_local std::vector<float> dw;    // grow to the longest rows seen, then no allocation
   thread_local std::vector<uint8_t> wt;  // kRows8 only
   dw.resize(static_cast<size_t>(nb) * kStepRows);
-  if (args.rows8) wt.resize(static_cast<size_t>(nb) * kTileOrderBlockBytes);
+  if (args.rows8) wt.resize(static_cast<size_t>(nb) * kAmxTileOrderBlockBytes);
   int config_rows = 0;
   for (int64_t gb = 0; gb < n_groups; gb += groups_per_block) {
     const int64_t ge = std::min(n_groups, gb + groups_per_block);
@@ -173,7 +172,7 @@ void Rows(Tiles& tiles, const AmxQ8_0Args& args, int64_t r0, int64_t r1, AmxQ8_0
       ASource a;
       if (args.rows8) {
         tile_order(args, r, n_rows, wt.data(), dw.data());
-        a = {wt.data(), kTileOrderBlockBytes, kBlock};
+        a = {wt.data(), kAmxTileOrderBlockBytes, kBlock};
       } else {
         ScalesOf(args, r, n_rows, dw.data());
         a = {args.w + r * args.row_bytes + 2, kBlockBytes, args.row_bytes};

@@ -324,11 +324,8 @@ TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelOnRows8Matrices) {
   MatMulScratch scratch;
   const int64_t n_in = 896, n_out = 104, n_tokens = 80, prefill_begin = 7;
   const TestMatrix m = MakeTestMatrix(GgmlType::kQ8_0, n_in, n_out, 0.05f, rng);
-  std::vector<uint8_t> repacked = m.bytes;
-  RepackRows8(GgmlType::kQ8_0, n_in, n_out, repacked.data());
-  TensorView view = m.view;
-  view.data = repacked.data();
-  view.layout = WeightLayout::kRows8;
+  const RepackedMatrix repacked(m);
+  const TensorView& view = repacked.view;
   std::vector<float> x(n_tokens * n_in);
   for (float& v : x) v = dist(rng);
   const size_t row = RowSize(GgmlType::kQ8_0, n_in);
@@ -363,11 +360,8 @@ TEST(AmxQ8_0Test, SmallPromptsOfRows8MatricesSkipTheAmxKernel) {
   MatMulScratch scratch;
   const int64_t n_in = 96, n_out = 48;
   const TestMatrix m = MakeTestMatrix(GgmlType::kQ8_0, n_in, n_out, 0.05f, rng);
-  std::vector<uint8_t> repacked = m.bytes;
-  RepackRows8(GgmlType::kQ8_0, n_in, n_out, repacked.data());
-  TensorView rows8 = m.view;
-  rows8.data = repacked.data();
-  rows8.layout = WeightLayout::kRows8;
+  const RepackedMatrix repacked(m);
+  const TensorView& rows8 = repacked.view;
   std::vector<float> x(70 * n_in), y(70 * n_out);
   for (float& v : x) v = dist(rng);
   auto calls = [&](const TensorView& w, int64_t n_tokens, int64_t n_prefill) {

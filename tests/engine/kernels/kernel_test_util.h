@@ -15,6 +15,7 @@
 
 #include "engine/kernels/blocks_k.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/rows8_layout.h"
 #include "engine/tensor/tensor.h"
 
 namespace isv {
@@ -83,6 +84,23 @@ class GuardedCopy {
   uint8_t* base_ = nullptr;
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+};
+
+// m's bytes repacked into the kRows8 layout (rows8_layout.h).
+inline std::vector<uint8_t> Repacked(const TestMatrix& m) {
+  std::vector<uint8_t> bytes = m.bytes;
+  RepackRows8(m.view.type, m.view.ne[0], m.view.ne[1], bytes.data());
+  return bytes;
+}
+
+// m repacked into a copy that ends at an inaccessible page (no kernel may read past it), as a kRows8 view.
+struct RepackedMatrix {
+  explicit RepackedMatrix(const TestMatrix& m) : packed(Repacked(m)), view(m.view) {
+    view.data = packed.data();
+    view.layout = WeightLayout::kRows8;
+  }
+  GuardedCopy packed;
+  TensorView view;
 };
 
 // The K-quant types whose weights have a min part (weight = d * scale * q - dmin * min).

@@ -38,22 +38,6 @@ constexpr GgmlType kOwnOrderTypes[] = {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlTyp
 constexpr GgmlType kNibbleTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
                                      GgmlType::kIQ4_NL};
 
-std::vector<uint8_t> Repacked(const TestMatrix& m) {
-  std::vector<uint8_t> bytes = m.bytes;
-  RepackRows8(m.view.type, m.view.ne[0], m.view.ne[1], bytes.data());
-  return bytes;
-}
-
-// m repacked into a copy that ends at an inaccessible page (no kernel may read past it), as a kRows8 view.
-struct RepackedMatrix {
-  explicit RepackedMatrix(const TestMatrix& m) : packed(Repacked(m)), view(m.view) {
-    view.data = packed.data();
-    view.layout = WeightLayout::kRows8;
-  }
-  GuardedCopy packed;
-  TensorView view;
-};
-
 TEST(Rows8LayoutTest, OnlyTheseTypes) {
   for (GgmlType type : kTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
   for (GgmlType type : kOwnOrderTypes) EXPECT_TRUE(HasRows8Layout(type)) << TypeName(type);
