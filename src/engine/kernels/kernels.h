@@ -59,12 +59,12 @@ struct TypeKernels {
   // Optional decode kernel for a matrix in the WeightLayout::kRows8 layout (rows8_layout.h): gemv's
   // contract (the rows as if in the file's order), with x at the start of a group and n_rows a
   // multiple of 8; gemv's bits for Q4_0, Q5_0 and IQ4_NL (legacy_rows8_avx512.cc at the AVX-512 level,
-  // legacy_rows8_avx2.cc for Q4_0 and IQ4_NL at the AVX2 level), its own summation order for the
+  // legacy_rows8_avx2.cc for Q4_0, Q5_0 and IQ4_NL at the AVX2 level), its own summation order for the
   // K-quants (Q2_K .. Q6_K) and IQ4_XS (k_quant_rows8_avx512.cc, AVX-512), the prefill order for Q8_0, Q4_1 and Q5_1
-  // (legacy_rows8_avx512.cc, AVX-512; their gemv sums in the vec_dot order): MatMul sends every plain
-  // token of a kRows8 matrix through it, kGemvMaxTokens at a time, so a token's result never depends on
-  // its batch. nullptr: MatMul restores each group's file order in a buffer and uses the kernels here.
-  // Model repacks a matrix only where the best level has it.
+  // (legacy_rows8_avx512.cc, AVX-512; Q8_0 also legacy_rows8_avx2.cc; their gemv sums in the vec_dot order): MatMul
+  // sends every plain token of a kRows8 matrix through it, kGemvMaxTokens at a time, so a token's result never depends
+  // on its batch. nullptr: MatMul restores each group's file order in a buffer and uses the kernels here. Model repacks
+  // a matrix only where the best level has it.
   void (*gemv_rows8)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride,
                      int n_tokens, float* out, size_t out_stride) = nullptr;
   // Optional: UnpackRows8 (rows8_layout.h: a kRows8 group back into 8 rows in the file's order) with this
@@ -80,8 +80,8 @@ struct TypeKernels {
                        float* out, size_t out_stride) = nullptr;
   int prefill_rows = 0;
   // Optional prefill kernel for a kRows8 matrix: prefill_gemm's contract and bits for the 8 rows of the
-  // group at x (n_rows == 8; x_stride is the row size). Set for Q4_0, Q5_0 and IQ4_NL at both SIMD
-  // levels (prefill_avx512.cc, prefill_avx2.cc), for Q4_1, Q5_1 and Q8_0 at the AVX-512 level. nullptr (the
+  // group at x (n_rows == 8; x_stride is the row size). Set for Q4_0, Q5_0, Q8_0 and IQ4_NL at both SIMD
+  // levels (prefill_avx512.cc, prefill_avx2.cc), for Q4_1 and Q5_1 at the AVX-512 level. nullptr (the
   // K-quants, IQ4_XS): MatMul restores each group's rows in
   // a buffer per token block (unpack_rows8) and runs prefill_gemm on them (the same bits; llama-3.2-1b
   // Q4_K_M pp256 ~2% slower than on the file's order).
@@ -89,7 +89,7 @@ struct TypeKernels {
                              float* out, size_t out_stride) = nullptr;
   // True where vec_dot and gemv compute the prefill order too, because this type's decode is faster
   // in it (legacy_rows8_avx512.cc: Q4_0, Q5_0 and IQ4_NL at the AVX-512 level; legacy_rows8_avx2.cc:
-  // Q4_0 and IQ4_NL at the AVX2 level). Such a type has no vec_dot_4 / gemm_tile, and MatMul sends
+  // Q4_0, Q5_0 and IQ4_NL at the AVX2 level). Such a type has no vec_dot_4 / gemm_tile, and MatMul sends
   // batches of more than kGemvMaxTokens plain tokens through prefill_gemm like prompt tokens: every
   // path then gives every token the same bits.
   bool plain_in_prefill_order = false;
@@ -124,14 +124,14 @@ void RegisterLegacyQuantKernelsScalar(KernelTable& table);  // Q4_0 Q4_1 Q5_0 Q5
 void RegisterKQuantKernelsScalar(KernelTable& table);  // Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_XS
 void RegisterFloatKernelsAvx2(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx2(KernelTable& table);
-void RegisterRows8KernelsAvx2(KernelTable& table);  // Q4_0 IQ4_NL vec_dot / gemv in the prefill order
+void RegisterRows8KernelsAvx2(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order; gemv_rows8
 void RegisterKQuantKernelsAvx2(KernelTable& table);
 void RegisterFloatKernelsAvx512(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
 void RegisterRows8KernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order
 void RegisterKQuantKernelsAvx512(KernelTable& table);
 void RegisterKRows8KernelsAvx512(KernelTable& table);   // Q4_K Q5_K Q6_K gemv_rows8, unpack_rows8
-void RegisterPrefillKernelsAvx2(KernelTable& table);    // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL prefill_gemm
+void RegisterPrefillKernelsAvx2(KernelTable& table);    // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL prefill_gemm (+ _rows8)
 void RegisterKPrefillKernelsAvx2(KernelTable& table);   // Q2_K Q3_K Q4_K Q5_K Q6_K prefill_gemm
 void RegisterFloatPrefillKernelsAvx2(KernelTable& table);  // F32 F16 BF16 prefill_gemm
 void RegisterPrefillKernelsAvx512(KernelTable& table);  // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL prefill_gemm

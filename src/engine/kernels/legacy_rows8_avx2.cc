@@ -1,5 +1,6 @@
-// Q4_0 and IQ4_NL decode at the AVX2 level in the prefill order (prefill.h): eight weight rows per pass, as
-// legacy_rows8_avx512.cc does at the AVX-512 level (see there for why), with AVX2's instructions:
+// Q4_0, Q5_0 and IQ4_NL decode at the AVX2 level in the prefill order (prefill.h), and the kRows8 (repacked)
+// matrices of Q8_0 in the same order: eight weight rows per pass, as legacy_rows8_avx512.cc does at the
+// AVX-512 level (see there for why), with AVX2's instructions:
 //   - the 16-byte nibble arrays of the eight rows' block i are arranged as the kRows8 layout holds
 //     them (rows8_layout.h; four VINSERTI128 and four VPUNPCK*QDQ): four ymm, A03 / B03 with the first
 //     / last 8 nibble bytes of rows 0-3 (row r in lanes 2r, 2r + 1), A47 / B47 those of rows 4-7; the
@@ -13,8 +14,12 @@
 // IQ4_NL's values (-127..113) would saturate VPMADDUBSW in the +128 form, so they go signed, as in
 // prefill_avx2.cc: |w| x (activation with w's sign), at most 2 * 127 * 127 per int16 pair, each
 // vector widened to int32 by VPMADDWD before the eight are added.
-// The prefill kernel of this level (prefill_avx2.cc) computes the same order for prompt tokens, so
-// TypeKernels::plain_in_prefill_order holds here too.
+// Q5_0 adds its fifth bits per weight vector (Q5_0Rows8), Q8_0 is signed like IQ4_NL. The prefill kernel
+// of this level (prefill_avx2.cc) computes the same order for prompt tokens, so
+// TypeKernels::plain_in_prefill_order holds here too (Q8_0: only its kRows8 matrices sum in it).
+// One thread from L3 (MatMul, one token, 2 x 2048 x 2048), against the file-order (vec_dot-order) gemv of
+// this level: Q5_0 12.9 -> 22.7 GB/s on kRows8 (11.4 on the file's order, which now takes the prefill
+// order too), Q8_0 29.1 -> 51.5.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -73,10 +78,11 @@ inline void LoadNibbles(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], 
   dx = Scales<Block>(rows, o);
 }
 
-// The same from the kRows8 group block at gb (rows8_layout.h): the 8 scales, then the nibble bytes
-// already in this form.
-inline void LoadGroupNibbles(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
-  const uint8_t* qs = gb + Rows8WordsOffset(false);
+// The same from the kRows8 group block at gb (rows8_layout.h): the 8 scales, then (at qs_offset) the
+// nibble bytes already in this form.
+inline void LoadGroupNibbles(const uint8_t* gb, __m256i (&w)[8], __m256& dx,
+                             size_t qs_offset = Rows8WordsOffset(false)) {
+  const uint8_t* qs = gb + qs_offset;
   auto load = [&](int k) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * k)); };
   SplitNibbles(load(0), load(2), load(1), load(3), w);
   dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
@@ -120,6 +126,81 @@ struct Q4_0Rows8 {
   }
 };
 
+// Each row's exact sum of w x q for signed weights (IQ4_NL's values, Q8_0's quants): VPMADDUBSW needs
+// an unsigned side, so |w| x (activation with w's sign), at most 2 * 128 * 127 per int16 pair, each
+// vector widened to int32 by VPMADDWD before the eight are added.
+inline __m256i SignedSum(const __m256i (&w)[8], const int8_t* q) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i sum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // rows 0-3, 4-7
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(w[j]), _mm256_sign_epi8(BroadcastWords(q, j % 4), w[j]));
+    sum[j / 4] = _mm256_add_epi32(sum[j / 4], _mm256_madd_epi16(pairs, ones));
+  }
+  return RowSums(sum[0], sum[1]);
+}
+
+// Q5_0: the nibbles plus 16 where the fifth bit is set (weight + 16, Q4_0's Sum). Weight vector k (and
+// 4 + k) holds weights 8 p .. 8 p + 7 of each row, p = kPiece[k]: byte 8 r + b of the ymm is row r (+ 4)'s
+// weight 8 p + b. AddFifthBits turns byte p of each row's fifth-bit word into the byte mask of those
+// weights: VPSHUFB copies row r's byte to the 8 bytes of its 64-bit lane, VPAND and VPCMPEQB with 1 << b
+// test bit b in byte b, and VPAND / VPOR add the 16s: five instructions per vector (AVX-512 loads a
+// kRows8 piece as a mask register).
+constexpr int kPiece[4] = {0, 2, 1, 3};  // = kWordLo[k] / 2: the 8 quants that meet words kWordLo[k], + 1
+struct Q5_0Rows8 {
+  using Block = BlockQ5_0;
+  static constexpr int kOffset = 16;
+  // Adds the fifth bits to w[k] and w[4 + k]: h03 / h47 hold the fifth-bit bytes of rows 0-3 / 4-7 in each
+  // 128-bit lane, and byte 8 r + b of the VPSHUFB index i03 / i47 picks row r's byte p = kPiece[k] there.
+  static void AddFifthBits(__m256i h03, __m256i i03, __m256i h47, __m256i i47, int k, __m256i (&w)[8]) {
+    const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    auto fifth = [&](__m256i h, __m256i index) {
+      const __m256i b = _mm256_and_si256(_mm256_shuffle_epi8(h, index), bit);
+      return _mm256_and_si256(_mm256_cmpeq_epi8(b, bit), sixteen);
+    };
+    w[k] = _mm256_or_si256(w[k], fifth(h03, i03));
+    w[4 + k] = _mm256_or_si256(w[4 + k], fifth(h47, i47));
+  }
+  // From the file: the 8 rows' qh words (row r in 32-bit lane r), each half copied to both lanes, so
+  // row r's byte p is byte 4 (r % 4) + p of every lane.
+  static void Load(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
+    LoadNibbles<Block>(rows, i, w, dx);
+    const size_t o = static_cast<size_t>(i) * sizeof(Block);
+    uint32_t qh[kRows];
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) std::memcpy(&qh[r], rows[r] + o + offsetof(Block, qh), 4);
+    const __m256i qh8 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+    const __m256i h03 = _mm256_permute2x128_si256(qh8, qh8, 0x00), h47 = _mm256_permute2x128_si256(qh8, qh8, 0x11);
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const int p = kPiece[k];
+      const __m256i index = _mm256_setr_epi64x(Bytes8(p), Bytes8(4 + p), Bytes8(8 + p), Bytes8(12 + p));
+      AddFifthBits(h03, index, h47, index, k, w);
+    }
+  }
+  // From a kRows8 group block: its qh piece p (rows8_layout.h: byte p of the 8 rows side by side),
+  // broadcast, row r's byte at r.
+  static void LoadGroup(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
+    LoadGroupNibbles(gb, w, dx, Rows8WordsOffset(true));
+    const uint8_t* qh = gb + Rows8QhOffset(false);
+    const __m256i i03 = _mm256_setr_epi64x(Bytes8(0), Bytes8(1), Bytes8(2), Bytes8(3));
+    const __m256i i47 = _mm256_setr_epi64x(Bytes8(4), Bytes8(5), Bytes8(6), Bytes8(7));
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      int64_t bytes;
+      std::memcpy(&bytes, qh + kRows8Group * kPiece[k], 8);
+      const __m256i h = _mm256_set1_epi64x(bytes);
+      AddFifthBits(h, i03, h, i47, k, w);
+    }
+  }
+  // The byte b in all 8 bytes of a 64-bit lane.
+  static constexpr int64_t Bytes8(int b) {
+    return static_cast<int64_t>(0x0101010101010101ull * static_cast<uint64_t>(b));
+  }
+  static __m256i Sum(const __m256i (&w)[8], const int8_t* q) { return Q4_0Rows8::Sum(w, q); }
+};
+
 struct Iq4NlRows8 {
   using Block = BlockIq4Nl;
   static constexpr int kOffset = 0;  // signed form: w holds the values
@@ -136,17 +217,25 @@ struct Iq4NlRows8 {
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) w[j] = _mm256_shuffle_epi8(table, w[j]);
   }
-  static __m256i Sum(const __m256i (&w)[8], const int8_t* q) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i sum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // rows 0-3, 4-7
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) {
-      const __m256i pairs =
-          _mm256_maddubs_epi16(_mm256_abs_epi8(w[j]), _mm256_sign_epi8(BroadcastWords(q, j % 4), w[j]));
-      sum[j / 4] = _mm256_add_epi32(sum[j / 4], _mm256_madd_epi16(pairs, ones));
+  static __m256i Sum(const __m256i (&w)[8], const int8_t* q) { return SignedSum(w, q); }
+};
+
+// Q8_0, kRows8 only (its file-order decode keeps the vec_dot order, legacy_quant_avx2.cc): piece p of a
+// group block (rows8_layout.h) is two ymm of weights as the loaders' w holds them (rows 0-3, 4-7), the
+// signed quants as they are, summed by SignedSum.
+struct Q8_0Rows8 {
+  using Block = BlockQ8_0;
+  static constexpr int kOffset = 0;
+  static void LoadGroup(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
+    const uint8_t* qs = gb + kRows8Q8QsOffset;
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      w[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 64 * kPiece[k]));
+      w[4 + k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 64 * kPiece[k] + 32));
     }
-    return RowSums(sum[0], sum[1]);
+    dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
   }
+  static __m256i Sum(const __m256i (&w)[8], const int8_t* q) { return SignedSum(w, q); }
 };
 
 // Block i of the eight rows (weights w, scales dx) for kT tokens: acc[t] += their exact integer block
@@ -191,17 +280,18 @@ void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const 
   }
 }
 
-// The 8 rows of the kRows8 group at g (rows8_layout.h) for kT tokens: out[t * out_stride + r]; one
-// sequential stream, prefetched as above.
+// The 8 rows of the kRows8 group at g (rows8_layout.h) for kT tokens: out[t * out_stride + r]. One
+// sequential stream, which the hardware prefetchers follow: the software prefetch of Rows8Pass cost it
+// 25-45% of its pace from memory (2 threads, 24 Q8_0 matrices of 4864 x 896: 34-45 GB/s with it, 58-60
+// without; Q5_0 36-37 either way), as it had at the AVX-512 level (legacy_rows8_avx512.cc).
 template <int kT, typename Loader>
-void GroupPass(int64_t nb, const uint8_t* g, const BlockQ8_0* const* ys, const Rows8Prepared& p, const uint8_t* end,
-               float* out, size_t out_stride) {
+void GroupPass(int64_t nb, const uint8_t* g, const BlockQ8_0* const* ys, const Rows8Prepared& p, float* out,
+               size_t out_stride) {
   constexpr size_t kGroupBlock = kRows * sizeof(typename Loader::Block);
   __m256 acc[kT];
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    PrefetchAhead<kGroupBlock>(g, i, end);
     __m256i w[8];
     __m256 dx;
     Loader::LoadGroup(g + i * kGroupBlock, w, dx);
@@ -225,7 +315,9 @@ const Rows8Prepared& PrepareTokens(int64_t nb, const void* vy, size_t y_stride, 
     ys[t] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(vy) + t * y_stride);
     for (int64_t i = 0; i < nb; ++i) {
       int32_t sum = 0;
-      for (int j = 0; j < kQK; ++j) sum += ys[t][i].qs[j];
+      if constexpr (Loader::kOffset != 0) {
+        for (int j = 0; j < kQK; ++j) sum += ys[t][i].qs[j];
+      }
       p.corr[t * nb + i] = -Loader::kOffset * sum;
       p.dy[t * nb + i] = _cvtsh_ss(ys[t][i].d);
     }
@@ -248,7 +340,7 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
     constexpr int kT = decltype(tokens)::value;
     for (int64_t r = 0; r < n_rows; r += kRows) {
       if constexpr (kGroups) {
-        GroupPass<kT, Loader>(nb, x + r * x_stride, ys, p, end, out + r, out_stride);
+        GroupPass<kT, Loader>(nb, x + r * x_stride, ys, p, out + r, out_stride);
       } else {
         const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
         Rows8Pass<kT, Loader>(nb, x + r * x_stride, x_stride, rows, ys, p, end, out + r, out_stride);
@@ -262,8 +354,11 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
 void RegisterRows8KernelsAvx2(KernelTable& table) {
   RegisterRows8<Rows8Gemv<Q4_0Rows8>>(table[GgmlType::kQ4_0]);
   RegisterRows8<Rows8Gemv<Iq4NlRows8>>(table[GgmlType::kIQ4_NL]);
+  RegisterRows8<Rows8Gemv<Q5_0Rows8>>(table[GgmlType::kQ5_0]);
   table[GgmlType::kQ4_0].gemv_rows8 = Rows8Gemv<Q4_0Rows8, true>;
   table[GgmlType::kIQ4_NL].gemv_rows8 = Rows8Gemv<Iq4NlRows8, true>;
+  table[GgmlType::kQ5_0].gemv_rows8 = Rows8Gemv<Q5_0Rows8, true>;
+  table[GgmlType::kQ8_0].gemv_rows8 = Rows8Gemv<Q8_0Rows8, true>;
 }
 
 }  // namespace isv

@@ -41,7 +41,7 @@
 // Batch invariance: vec_dot, gemv and (through MatMul, TypeKernels::plain_in_prefill_order) the
 // plain tokens of larger batches all compute the prefill order at this level, so a token's result
 // never depends on its batch; prefill_gemm (prefill_avx512.cc) computes the same order for prompt
-// tokens. The AVX2 level does the same for Q4_0 and IQ4_NL (legacy_rows8_avx2.cc); the scalar level
+// tokens. The AVX2 level does the same for Q4_0, Q5_0 and IQ4_NL (legacy_rows8_avx2.cc); the scalar level
 // keeps the vec_dot order.
 // GCC 12 reports the undefined upper part inside its own 128/256 -> 512-bit cast intrinsics as "used
 // uninitialized" (as in legacy_quant_avx512.cc): a false positive.

@@ -114,43 +114,71 @@ void UnpackRows(int64_t nb, const uint8_t *x, size_t x_stride, int n_rows, RowTi
   }
 }
 
-// The same for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q5_0 / IQ4_NL: per group block,
-// 32 bytes each hold the first 8 nibble bytes of rows 0-3 (row r at 8 r), of rows 4-7, then the last 8
-// of rows 0-3 and of rows 4-7; VPUNPCK*QDQ of a first and a last vector gives two whole rows (one per
-// 128-bit half), whose low and high nibbles VPERM2I128 pairs in UnpackNibbles' order, then
-// Ints::FromNibbles per row.
+// The 32 quants of each of the 8 rows of kRows8 group block gb (rows8_layout.h), row r in q[r].
+// Q4_0 / Q5_0 / IQ4_NL: 32 bytes each hold the first 8 nibble bytes of rows 0-3 (row r at 8 r), of rows
+// 4-7, then the last 8 of rows 0-3 and of rows 4-7; VPUNPCK*QDQ of a first and a last vector gives two
+// whole rows (one per 128-bit half), whose low and high nibbles VPERM2I128 pairs in UnpackNibbles'
+// order, then Ints::FromNibbles per row.
 template <typename Ints>
-void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
+void GroupBlockRows(const uint8_t* gb, __m256i (&q)[kRows8Group]) {
   using Block = typename Ints::Block;
   constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
   constexpr size_t kQs = Rows8WordsOffset(kHasQh);
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m256i part[4];
+  for (int m = 0; m < 4; ++m) part[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQs + 32 * m));
+  // Rows (0, 2), (1, 3), (4, 6), (5, 7) in the halves.
+  const __m256i pair[4] = {_mm256_unpacklo_epi64(part[0], part[2]), _mm256_unpackhi_epi64(part[0], part[2]),
+                           _mm256_unpacklo_epi64(part[1], part[3]), _mm256_unpackhi_epi64(part[1], part[3])};
+  constexpr int kFirstRow[4] = {0, 1, 4, 5};
+  __m256i nib[kRows8Group];
+  for (int k = 0; k < 4; ++k) {
+    const __m256i lo = _mm256_and_si256(pair[k], low4), hi = _mm256_and_si256(_mm256_srli_epi16(pair[k], 4), low4);
+    nib[kFirstRow[k]] = _mm256_permute2x128_si256(lo, hi, 0x20);
+    nib[kFirstRow[k] + 2] = _mm256_permute2x128_si256(lo, hi, 0x31);
+  }
+  for (int r = 0; r < kRows8Group; ++r) {
+    const uint32_t qh = Rows8QhWord(gb + Rows8QhOffset(false), r);  // only Q5_0 reads it
+    q[r] = Ints::FromNibbles(nib[r], reinterpret_cast<const uint8_t*>(&qh));
+  }
+}
+
+// Q8_0: piece p (64 bytes) holds quants 8 p .. 8 p + 7 of row r at 8 r; per half (rows 0-3, 4-7) a 4 x 4
+// transpose of 64-bit words (VPUNPCK*QDQ, VPERM2I128) gives the rows.
+template <>
+void GroupBlockRows<Q8_0Ints>(const uint8_t* gb, __m256i (&q)[kRows8Group]) {
+  for (int h = 0; h < 2; ++h) {
+    __m256i piece[4];
+    for (int p = 0; p < 4; ++p) {
+      piece[p] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8Q8QsOffset + 64 * p + 32 * h));
+    }
+    const __m256i t0 = _mm256_unpacklo_epi64(piece[0], piece[1]), t1 = _mm256_unpackhi_epi64(piece[0], piece[1]);
+    const __m256i t2 = _mm256_unpacklo_epi64(piece[2], piece[3]), t3 = _mm256_unpackhi_epi64(piece[2], piece[3]);
+    q[4 * h + 0] = _mm256_permute2x128_si256(t0, t2, 0x20);
+    q[4 * h + 1] = _mm256_permute2x128_si256(t1, t3, 0x20);
+    q[4 * h + 2] = _mm256_permute2x128_si256(t0, t2, 0x31);
+    q[4 * h + 3] = _mm256_permute2x128_si256(t1, t3, 0x31);
+  }
+}
+
+// UnpackRows for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q5_0 / IQ4_NL / Q8_0.
+template <typename Ints>
+void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
+  using Block = typename Ints::Block;
   const size_t n_blocks = static_cast<size_t>(kRows8Group * nb);
   tile.q.resize(n_blocks * kQK);
   tile.q_abs.resize(n_blocks * kQK);
   tile.d.resize(n_blocks);
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(Block);
-    __m256i part[4];
-    for (int m = 0; m < 4; ++m) part[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQs + 32 * m));
-    // Rows (0, 2), (1, 3), (4, 6), (5, 7) in the halves.
-    const __m256i pair[4] = {_mm256_unpacklo_epi64(part[0], part[2]), _mm256_unpackhi_epi64(part[0], part[2]),
-                             _mm256_unpacklo_epi64(part[1], part[3]), _mm256_unpackhi_epi64(part[1], part[3])};
-    constexpr int kFirstRow[4] = {0, 1, 4, 5};
-    __m256i nib[kRows8Group];
-    for (int q = 0; q < 4; ++q) {
-      const __m256i lo = _mm256_and_si256(pair[q], low4), hi = _mm256_and_si256(_mm256_srli_epi16(pair[q], 4), low4);
-      nib[kFirstRow[q]] = _mm256_permute2x128_si256(lo, hi, 0x20);
-      nib[kFirstRow[q] + 2] = _mm256_permute2x128_si256(lo, hi, 0x31);
-    }
+    __m256i q[kRows8Group];
+    GroupBlockRows<Ints>(gb, q);
     alignas(32) float ds[kRows8Group];
     _mm256_store_ps(ds, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
     for (int r = 0; r < kRows8Group; ++r) {
       const size_t k = static_cast<size_t>(r * nb + b);
-      const uint32_t qh = Rows8QhWord(gb + Rows8QhOffset(false), r);  // only Q5_0 reads it
-      const __m256i q = Ints::FromNibbles(nib[r], reinterpret_cast<const uint8_t*>(&qh));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q_abs.data() + k * kQK), _mm256_abs_epi8(q));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q[r]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q_abs.data() + k * kQK), _mm256_abs_epi8(q[r]));
       tile.d[k] = ds[r];
     }
   }
@@ -252,7 +280,7 @@ void RegisterWithRows8(TypeKernels& k) {
 void RegisterPrefillKernelsAvx2(KernelTable &table) {
   RegisterWithRows8<Q4_0Ints>(table[GgmlType::kQ4_0]);
   RegisterWithRows8<Q5_0Ints>(table[GgmlType::kQ5_0]);
-  Register<Q8_0Ints>(table[GgmlType::kQ8_0]);
+  RegisterWithRows8<Q8_0Ints>(table[GgmlType::kQ8_0]);
   RegisterWithRows8<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
   Register<Q4_1Ints>(table[GgmlType::kQ4_1]);
   Register<Q5_1Ints>(table[GgmlType::kQ5_1]);

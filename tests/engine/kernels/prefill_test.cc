@@ -184,7 +184,7 @@ TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
 }
 
 // Types whose plain tokens sum in the prefill order too (kernels.h: plain_in_prefill_order: Q4_0, Q5_0
-// and IQ4_NL at the AVX-512 level, Q4_0 and IQ4_NL at the AVX2 level): vec_dot and gemv equal the
+// and IQ4_NL at both SIMD levels): vec_dot and gemv equal the
 // oracle bit for bit, for 1..kGemvMaxTokens tokens and row counts around the kernels' 8-row pass
 // (remainders, several passes, a range starting mid-matrix), and they offer no vec_dot-order kernel
 // (vec_dot_4, gemm_tile) that a caller could mix in.

@@ -320,13 +320,14 @@ void ExpectQ2KQs(const uint8_t* gb, size_t qs_at, const uint8_t* qs, int r, cons
 // Q2_K: block i of group g holds d[8], dmin[8], the rows' scale / min byte j at 32 + 8 j + r, at
 // 160 + 64 (4 h + m) + 8 r the qs bytes 32 h + 8 m .. + 7 of row r.
 TEST(Rows8LayoutTest, Q2KRepackPlacesEveryByteAsSpecified) {
-  CheckGroupBlocks<BlockQ2K>(
-      GgmlType::kQ2_K, 25, [](const uint8_t* gb, const BlockQ2K& src, int r, const std::string& where) {
-        EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
-        EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
-        for (int j = 0; j < 16; ++j) EXPECT_EQ(gb[32 + 8 * j + r], src.scales[j]) << "scale " << j << ": " << where;
-        ExpectQ2KQs(gb, 160, src.qs, r, where);
-      });
+  CheckGroupBlocks<BlockQ2K>(GgmlType::kQ2_K, 25,
+                             [](const uint8_t* gb, const BlockQ2K& src, int r, const std::string& where) {
+                               EXPECT_EQ(std::memcmp(gb + 2 * r, &src.d, 2), 0) << "d: " << where;
+                               EXPECT_EQ(std::memcmp(gb + 16 + 2 * r, &src.dmin, 2), 0) << "dmin: " << where;
+                               for (int j = 0; j < 16; ++j)
+                                 EXPECT_EQ(gb[32 + 8 * j + r], src.scales[j]) << "scale " << j << ": " << where;
+                               ExpectQ2KQs(gb, 160, src.qs, r, where);
+                             });
 }
 
 // Q3_K: block i of group g holds d[8], byte p of the rows' packed scales at 16 + 8 p + r, at 112 + 64 m + 8 r
@@ -443,35 +444,39 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
 }
 
 // The gemv_rows8 of Q8_0, Q4_1 and Q5_1 computes the prefill order (prefill.h): PrefillDotRef's bits for
-// every row and token, in any batch, and nothing written outside out[t * out_stride + r], r < n_rows.
+// every row and token, in any batch, and nothing written outside out[t * out_stride + r], r < n_rows; at
+// every level that has one (AVX-512: all three; AVX2: Q8_0).
 TEST(Rows8LayoutTest, GemvRows8GivesThePrefillOrder) {
   std::mt19937 rng(22);
   int checked = 0;
-  for (GgmlType type : kPrefillOrderTypes) {
-    const TypeKernels& k = GetKernels(type, BestIsa());
-    if (k.gemv_rows8 == nullptr) continue;
-    ++checked;
-    for (int64_t n : {32, 864, 2048}) {
-      for (int64_t n_rows : {8, 24}) {
-        const TestMatrix m = MakeTestMatrix(type, n, n_rows, 0.05f, rng);
-        const std::vector<uint8_t> packed = Repacked(m);
-        const size_t row_bytes = m.view.row_bytes();
-        const size_t a_row = RowSize(k.vec_dot_type, n);
-        const std::vector<uint8_t> act = EightTokens(k.vec_dot_type, n, rng);
-        const size_t stride = n_rows + 3;
-        for (int tokens = 1; tokens <= 8; ++tokens) {
-          std::vector<float> got(stride * tokens, -7.0f);
-          k.gemv_rows8(n, packed.data(), row_bytes, n_rows, act.data(), a_row, tokens, got.data(), stride);
-          for (int t = 0; t < tokens; ++t) {
-            for (size_t r = 0; r < stride; ++r) {
-              const float g = got[t * stride + r];
-              if (static_cast<int64_t>(r) >= n_rows) {
-                ASSERT_EQ(g, -7.0f) << "written outside the rows: " << r;
-                continue;
+  for (Isa isa : AllIsas()) {
+    for (GgmlType type : kPrefillOrderTypes) {
+      const TypeKernels& k = GetKernels(type, isa);
+      if (k.gemv_rows8 == nullptr) continue;
+      SCOPED_TRACE(std::string(IsaName(isa)));
+      ++checked;
+      for (int64_t n : {32, 864, 2048}) {
+        for (int64_t n_rows : {8, 24}) {
+          const TestMatrix m = MakeTestMatrix(type, n, n_rows, 0.05f, rng);
+          const std::vector<uint8_t> packed = Repacked(m);
+          const size_t row_bytes = m.view.row_bytes();
+          const size_t a_row = RowSize(k.vec_dot_type, n);
+          const std::vector<uint8_t> act = EightTokens(k.vec_dot_type, n, rng);
+          const size_t stride = n_rows + 3;
+          for (int tokens = 1; tokens <= 8; ++tokens) {
+            std::vector<float> got(stride * tokens, -7.0f);
+            k.gemv_rows8(n, packed.data(), row_bytes, n_rows, act.data(), a_row, tokens, got.data(), stride);
+            for (int t = 0; t < tokens; ++t) {
+              for (size_t r = 0; r < stride; ++r) {
+                const float g = got[t * stride + r];
+                if (static_cast<int64_t>(r) >= n_rows) {
+                  ASSERT_EQ(g, -7.0f) << "written outside the rows: " << r;
+                  continue;
+                }
+                const float want = PrefillDotRef(type, n, &m.bytes[r * row_bytes], &act[t * a_row]);
+                ASSERT_TRUE(SameBits(g, want)) << TypeName(type) << " n " << n << " rows " << n_rows << " tokens "
+                                               << tokens << " t " << t << " r " << r << ": " << g << " vs " << want;
               }
-              const float want = PrefillDotRef(type, n, &m.bytes[r * row_bytes], &act[t * a_row]);
-              ASSERT_TRUE(SameBits(g, want)) << TypeName(type) << " n " << n << " rows " << n_rows << " tokens "
-                                             << tokens << " t " << t << " r " << r << ": " << g << " vs " << want;
             }
           }
         }
@@ -479,7 +484,7 @@ TEST(Rows8LayoutTest, GemvRows8GivesThePrefillOrder) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 3) << "a type without its AVX-512 kRows8 kernel";
+    EXPECT_EQ(checked, 4) << "a type without its kRows8 kernel at the AVX-512 (3) or AVX2 (Q8_0) level";
   }
 }
 
