@@ -15,6 +15,7 @@ KernelTable BuildTable(Isa isa) {
     RegisterLegacyQuantKernelsAvx2(t);
     RegisterRows8KernelsAvx2(t);
     RegisterKQuantKernelsAvx2(t);
+    RegisterKRows8KernelsAvx2(t);
     RegisterPrefillKernelsAvx2(t);
     RegisterKPrefillKernelsAvx2(t);
     RegisterFloatPrefillKernelsAvx2(t);

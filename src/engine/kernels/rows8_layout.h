@@ -1,9 +1,9 @@
 // The kRows8 weight layout (tensor.h: WeightLayout::kRows8) of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K,
 // Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS matrices: groups of 8 consecutive rows, interleaved block by block,
 // in the order the 8-row decode kernels (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc,
-// k_quant_rows8_avx512.cc) consume them. Model repacks these matrices into it at load, in place in its
-// private copy of the weights (no extra memory), where the CPU level has a kRows8 decode kernel. Each
-// type's pieces and where they go are one table in rows8_layout.cc.
+// k_quant_rows8_avx512.cc, k_quant_rows8_avx2.cc) consume them. Model repacks these matrices into it at load, in place
+// in its private copy of the weights (no extra memory), where the CPU level has a kRows8 decode kernel. Each type's
+// pieces and where they go are one table in rows8_layout.cc.
 //
 // Why: the 8-row kernel reading the file's row order gathers each block's scales (and Q5_0's fifth
 // bits) from 8 rows with scalar loads and transposes the nibbles in registers; that runtime work took
@@ -25,12 +25,12 @@
 // Sizes: 144 bytes per group block for Q4_0 / IQ4_NL, 160 for Q4_1, 176 for Q5_0, 192 for Q5_1 (the same
 // bytes as 8 blocks).
 //
-// Q8_0 (legacy_rows8_avx512.cc), 272 bytes per group block (8 blocks' bytes):
+// Q8_0 (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc), 272 bytes per group block (8 blocks' bytes):
 //   d[8]            the 8 rows' fp16 scales, at 0;
 //   qs[4][8][8]     at 16: for p = 0..3, 64 bytes holding row r's quant bytes 8p .. 8p + 7 at 8 r (32-bit
 //                   lane 2r + h: row r's word 2p + h, which meets activation word 2p + h).
 //
-// Q4_K (k_quant_rows8_avx512.cc), 1152 bytes per group block of 256-element blocks:
+// Q4_K (k_quant_rows8_avx512.cc, k_quant_rows8_avx2.cc), 1152 bytes per group block of 256-element blocks:
 //   d[8], dmin[8]   the 8 rows' fp16 super-block scales (row r at [r]), at 0 and 16;
 //   scales[12][8]   byte p of row r's 12 packed scale / min bytes at 32 + 8 p + r, so that one
 //                   byte-wise vector operation unpacks a scale or min of all 8 rows;
@@ -46,7 +46,7 @@
 //                   of Q4_K's zmm (c, m) are in the qh zmm m, bits 2c and 2c + 1);
 //   qs              at 384: as Q4_K's qs.
 //
-// Q6_K (k_quant_rows8_avx512.cc), 1680 bytes per group block:
+// Q6_K (k_quant_rows8_avx512.cc, k_quant_rows8_avx2.cc), 1680 bytes per group block:
 //   d[8]            the 8 rows' fp16 scales, at 0;
 //   scales[16][8]   sub-block j's int8 scale of row r at 16 + 8 j + r;
 //   quants[2][4]    at 144, 192 bytes for each half h and m = 0..3, in the order the kernel reads them:

@@ -394,44 +394,48 @@ TEST(Rows8LayoutTest, KUnpackRows8GivesTheFileRows) {
 
 // The gemv_rows8 kernels of the K-quants and IQ4_XS sum in their own order: within the float tolerance of the scalar
 // vec_dot on the file's order (as the SIMD vec_dots, k_quant_test.cc), each token's result independent
-// of the others in the call, and nothing written outside out[t * out_stride + r], r < n_rows.
+// of the others in the call, and nothing written outside out[t * out_stride + r], r < n_rows; at every
+// level that has the kernel.
 TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
   std::mt19937 rng(16);
   int checked = 0;
-  for (GgmlType type : kKTypes) {
-    const TypeKernels& k = GetKernels(type, BestIsa());
-    if (k.gemv_rows8 == nullptr) continue;
-    const TypeKernels& scalar = GetKernels(type, Isa::kScalar);
-    ++checked;
-    for (int64_t n : {256, 768, 2048}) {
-      for (int64_t n_rows : {8, 24}) {
-        const TestMatrix m = MakeTestMatrix(type, n, n_rows, 0.05f, rng);
-        const std::vector<uint8_t> packed = Repacked(m);
-        const size_t row_bytes = m.view.row_bytes();
-        const size_t a_row = RowSize(GgmlType::kQ8_K, n);
-        const std::vector<uint8_t> act = EightTokens(GgmlType::kQ8_K, n, rng);
-        const size_t stride = n_rows + 3;
-        std::vector<float> alone(stride * 8, -7.0f);
-        for (int t = 0; t < 8; ++t) {
-          k.gemv_rows8(n, packed.data(), row_bytes, n_rows, &act[t * a_row], a_row, 1, &alone[t * stride], stride);
-        }
-        for (int tokens = 1; tokens <= 8; ++tokens) {
-          std::vector<float> got(stride * tokens, -7.0f);
-          k.gemv_rows8(n, packed.data(), row_bytes, n_rows, act.data(), a_row, tokens, got.data(), stride);
-          for (int t = 0; t < tokens; ++t) {
-            for (size_t r = 0; r < stride; ++r) {
-              const float g = got[t * stride + r];
-              ASSERT_TRUE(SameBits(g, alone[t * stride + r]))
-                  << "n " << n << " tokens " << tokens << " t " << t << " r " << r;
-              if (static_cast<int64_t>(r) >= n_rows) {
-                ASSERT_EQ(g, -7.0f) << "written outside the rows: " << r;
-                continue;
+  for (Isa isa : AllIsas()) {
+    for (GgmlType type : kKTypes) {
+      const TypeKernels& k = GetKernels(type, isa);
+      if (k.gemv_rows8 == nullptr) continue;
+      const TypeKernels& scalar = GetKernels(type, Isa::kScalar);
+      SCOPED_TRACE(std::string(IsaName(isa)));
+      ++checked;
+      for (int64_t n : {256, 768, 2048}) {
+        for (int64_t n_rows : {8, 24}) {
+          const TestMatrix m = MakeTestMatrix(type, n, n_rows, 0.05f, rng);
+          const std::vector<uint8_t> packed = Repacked(m);
+          const size_t row_bytes = m.view.row_bytes();
+          const size_t a_row = RowSize(GgmlType::kQ8_K, n);
+          const std::vector<uint8_t> act = EightTokens(GgmlType::kQ8_K, n, rng);
+          const size_t stride = n_rows + 3;
+          std::vector<float> alone(stride * 8, -7.0f);
+          for (int t = 0; t < 8; ++t) {
+            k.gemv_rows8(n, packed.data(), row_bytes, n_rows, &act[t * a_row], a_row, 1, &alone[t * stride], stride);
+          }
+          for (int tokens = 1; tokens <= 8; ++tokens) {
+            std::vector<float> got(stride * tokens, -7.0f);
+            k.gemv_rows8(n, packed.data(), row_bytes, n_rows, act.data(), a_row, tokens, got.data(), stride);
+            for (int t = 0; t < tokens; ++t) {
+              for (size_t r = 0; r < stride; ++r) {
+                const float g = got[t * stride + r];
+                ASSERT_TRUE(SameBits(g, alone[t * stride + r]))
+                    << "n " << n << " tokens " << tokens << " t " << t << " r " << r;
+                if (static_cast<int64_t>(r) >= n_rows) {
+                  ASSERT_EQ(g, -7.0f) << "written outside the rows: " << r;
+                  continue;
+                }
+                const std::vector<uint8_t> row(m.bytes.begin() + r * row_bytes, m.bytes.begin() + (r + 1) * row_bytes);
+                const float want = scalar.vec_dot(n, row.data(), &act[t * a_row]);
+                const double bound = MagnitudeBound(type, row, Dequantize(GgmlType::kQ8_K, &act[t * a_row], n));
+                ASSERT_NEAR(g, want, 1e-5 * bound + 1e-30)
+                    << TypeName(type) << " n " << n << " rows " << n_rows << " t " << t << " r " << r;
               }
-              const std::vector<uint8_t> row(m.bytes.begin() + r * row_bytes, m.bytes.begin() + (r + 1) * row_bytes);
-              const float want = scalar.vec_dot(n, row.data(), &act[t * a_row]);
-              const double bound = MagnitudeBound(type, row, Dequantize(GgmlType::kQ8_K, &act[t * a_row], n));
-              ASSERT_NEAR(g, want, 1e-5 * bound + 1e-30)
-                  << TypeName(type) << " n " << n << " rows " << n_rows << " t " << t << " r " << r;
             }
           }
         }
@@ -439,7 +443,7 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
     }
   }
   if (BestIsa() >= Isa::kAvx512) {
-    EXPECT_EQ(checked, 6) << "the K-quants and IQ4_XS have kRows8 kernels at the AVX-512 level";
+    EXPECT_EQ(checked, 8) << "the K-quants and IQ4_XS have kRows8 kernels at the AVX-512 level, Q4_K and Q6_K at AVX2";
   }
 }
 
