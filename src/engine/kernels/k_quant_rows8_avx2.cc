@@ -1,4 +1,4 @@
-// Q4_K and Q6_K decode on the kRows8 layout (rows8_layout.h) at the AVX2 level: TypeKernels::gemv_rows8, as
+// Q4_K, Q5_K and Q6_K decode on the kRows8 layout (rows8_layout.h) at the AVX2 level: TypeKernels::gemv_rows8, as
 // k_quant_rows8_avx512.cc does at the AVX-512 level (see there for why), with AVX2's instructions. A ymm of
 // quants holds eight bytes of each of four rows (rows 0-3 or 4-7: row r's in 64-bit lane r % 4), all of
 // one sub-block per row, so the activations it meets are one 64-bit broadcast:
@@ -14,15 +14,16 @@
 // file's order within float rounding (isum can exceed 2^24 and round in its conversion), the same for a
 // token in any batch (MatMul sends every plain token of a kRows8 matrix here, kernels.h).
 // One thread from L3 (MatMul, one token, 2 x 2048 x 2048), against the file-order gemv of this level: Q4_K
-// 17.5 -> 34.7 GB/s, Q6_K 21.3 -> 25.7 (its quant assembly, 17 instructions per four vectors, is half the
-// work). Prompt rows of these matrices are restored to the file's order per call (UnpackRows8, no vector
-// restore at this level): llama-3.2-1b Q4_K_M pp64 136 / 139 -> 127 / 125 t/s under ISV_ISA=avx2, pp512
-// within 1%.
+// 17.5 -> 34.7 GB/s, Q5_K 16.9 -> 21.0 (three more instructions per vector of quants for the fifth bits),
+// Q6_K 21.3 -> 25.7 (its quant assembly, 17 instructions per four vectors, is half the work). Prompt rows of these
+// matrices are restored to the file's order per call (UnpackRows8, no vector restore at this level): llama-3.2-1b
+// Q4_K_M pp64 136 / 139 -> 127 / 125 t/s under ISV_ISA=avx2, pp512 within 1%.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "engine/kernels/blocks_k.h"
 #include "engine/kernels/kernels.h"
@@ -105,15 +106,27 @@ inline void FactorPairs(const uint8_t* by_sub_block, __m256i (&pairs)[kPairs]) {
   }
 }
 
-// Q4_K: out[t * out_stride + r] for the 8 rows of the group at x and kNy tokens.
-template <int kNy>
+// The fifth bit of Q5_K's quants in chunk c (bit 2 c of the element's qh byte for the low nibbles, 2 c + 1
+// for the high ones) moved to bit 4 of the byte, then masked: 16 where set. The 16-bit shifts only move
+// bits of the other byte into places the mask clears.
+// (bit: a constant once the chunk loop is unrolled.)
+inline __m256i SixteenWhere(__m256i qh, int bit) {
+  const __m256i sixteen = _mm256_set1_epi8(16);
+  return _mm256_and_si256(bit <= 4 ? _mm256_slli_epi16(qh, 4 - bit) : _mm256_srli_epi16(qh, bit - 4), sixteen);
+}
+
+// Q4_K (kQ5: Q5_K, the quants + 16 where their fifth bit is set: at most 31, so four VPMADDUBSW still sum
+// below 2^15 (31496)): out[t * out_stride + r] for the 8 rows of the group at x and kNy tokens.
+template <int kNy, bool kQ5 = false>
 void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* out, size_t out_stride) {
+  using Block = std::conditional_t<kQ5, BlockQ5K, BlockQ4K>;
+  constexpr size_t kQs = kQ5 ? kRows8K5QsOffset : kRows8KQsOffset;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256 acc[kNy];
 #pragma GCC unroll 8
   for (int t = 0; t < kNy; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* gb = x + i * kRows8Group * sizeof(BlockQ4K);
+    const uint8_t* gb = x + i * kRows8Group * sizeof(Block);
     // Byte 8 j + r: scale / min of sub-block j of row r (rows8_layout.h: byte p of row r's 12 packed bytes
     // at 8 p + r; scales and mins 0-3 are the low 6 bits of bytes 0-3 / 4-7, 4-7 the nibbles of bytes 8-11
     // and the top 2 bits of bytes 0-3 / 4-7).
@@ -142,9 +155,14 @@ void GroupQ4K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
         __m256i lo[4], hi[4];
 #pragma GCC unroll 4
         for (int m = 0; m < 4; ++m) {
-          const __m256i w = Load32(gb + kRows8KQsOffset + 256 * c + 64 * m + 32 * h);
+          const __m256i w = Load32(gb + kQs + 256 * c + 64 * m + 32 * h);
           lo[m] = _mm256_and_si256(w, low4);
           hi[m] = _mm256_and_si256(_mm256_srli_epi16(w, 4), low4);
+          if constexpr (kQ5) {  // rows8_layout.h: the qh vector m holds the bits of quant vectors (c, m)
+            const __m256i qh = Load32(gb + kRows8K5QhOffset + 64 * m + 32 * h);
+            lo[m] = _mm256_or_si256(lo[m], SixteenWhere(qh, 2 * c));
+            hi[m] = _mm256_or_si256(hi[m], SixteenWhere(qh, 2 * c + 1));
+          }
         }
         const __m256i s_lo = SpreadFactors<false>(sc + 8 * (2 * c) + 4 * h);
         const __m256i s_hi = SpreadFactors<false>(sc + 8 * (2 * c + 1) + 4 * h);
@@ -250,7 +268,7 @@ void GroupQ6K(int64_t nb, const uint8_t* x, const BlockQ8K* const* ys, float* ou
   for (int t = 0; t < kNy; ++t) _mm256_storeu_ps(out + t * out_stride, acc[t]);
 }
 
-// gemv_rows8 of Q4_K and Q6_K: the groups of rows [0, n_rows) one after another, without software
+// gemv_rows8 of Q4_K, Q5_K and Q6_K: the groups of rows [0, n_rows) one after another, without software
 // prefetch (one sequential stream, as at the AVX-512 level).
 template <GgmlType kType>
 void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
@@ -269,7 +287,7 @@ void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, cons
       if constexpr (kType == GgmlType::kQ6_K) {
         GroupQ6K<kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
       } else {
-        GroupQ4K<kNy>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
+        GroupQ4K<kNy, kType == GgmlType::kQ5_K>(nb, x + g * group_bytes, ys, out + g * kRows8Group, out_stride);
       }
     }
   });
@@ -279,6 +297,7 @@ void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, cons
 
 void RegisterKRows8KernelsAvx2(KernelTable& table) {
   table[GgmlType::kQ4_K].gemv_rows8 = KGemvRows8<GgmlType::kQ4_K>;
+  table[GgmlType::kQ5_K].gemv_rows8 = KGemvRows8<GgmlType::kQ5_K>;
   table[GgmlType::kQ6_K].gemv_rows8 = KGemvRows8<GgmlType::kQ6_K>;
 }
 

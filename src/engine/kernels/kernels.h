@@ -60,7 +60,7 @@ struct TypeKernels {
   // contract (the rows as if in the file's order), with x at the start of a group and n_rows a
   // multiple of 8; gemv's bits for Q4_0, Q5_0 and IQ4_NL (legacy_rows8_avx512.cc at the AVX-512 level,
   // legacy_rows8_avx2.cc for Q4_0, Q5_0 and IQ4_NL at the AVX2 level), its own summation order for the
-  // K-quants (Q2_K .. Q6_K) and IQ4_XS (k_quant_rows8_avx512.cc, AVX-512; Q4_K and Q6_K also
+  // K-quants (Q2_K .. Q6_K) and IQ4_XS (k_quant_rows8_avx512.cc, AVX-512; Q4_K, Q5_K and Q6_K also
   // k_quant_rows8_avx2.cc, AVX2, in another order of their own), the prefill order for Q8_0, Q4_1 and Q5_1
   // (legacy_rows8_avx512.cc, AVX-512; Q8_0 also legacy_rows8_avx2.cc; their gemv sums in the vec_dot order): MatMul
   // sends every plain token of a kRows8 matrix through it, kGemvMaxTokens at a time, so a token's result never depends
@@ -127,7 +127,7 @@ void RegisterFloatKernelsAvx2(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx2(KernelTable& table);
 void RegisterRows8KernelsAvx2(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order; gemv_rows8
 void RegisterKQuantKernelsAvx2(KernelTable& table);
-void RegisterKRows8KernelsAvx2(KernelTable& table);  // Q4_K Q6_K gemv_rows8
+void RegisterKRows8KernelsAvx2(KernelTable& table);  // Q4_K Q5_K Q6_K gemv_rows8
 void RegisterFloatKernelsAvx512(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
 void RegisterRows8KernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order

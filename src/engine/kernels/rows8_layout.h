@@ -40,7 +40,7 @@
 //                   meet the activations 64c + 8m + 4h.. (low) and 64c + 32 + 8m + 4h.. (high): one
 //                   64-bit broadcast of the activations each.
 //
-// Q5_K (k_quant_rows8_avx512.cc), 1408 bytes per group block: Q4_K's d, dmin and scales, then
+// Q5_K (k_quant_rows8_avx512.cc, k_quant_rows8_avx2.cc), 1408 bytes per group block: Q4_K's d, dmin and scales, then
 //   qh[4][8][8]     at 128: for m = 0..3, 64 bytes holding row r's fifth-bit bytes 8m .. 8m + 7 at 8 r
 //                   (byte l of a row holds bit j of its element l of sub-block j: the bits of the quants
 //                   of Q4_K's zmm (c, m) are in the qh zmm m, bits 2c and 2c + 1);
