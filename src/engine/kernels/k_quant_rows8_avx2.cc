@@ -15,12 +15,15 @@
 // token in any batch (MatMul sends every plain token of a kRows8 matrix here, kernels.h).
 // One thread from L3 (MatMul, one token, 2 x 2048 x 2048), against the file-order gemv of this level: Q4_K
 // 17.5 -> 34.7 GB/s, Q5_K 16.9 -> 21.0 (three more instructions per vector of quants for the fifth bits),
-// Q6_K 21.3 -> 25.7 (its quant assembly, 17 instructions per four vectors, is half the work). Prompt rows of these
-// matrices are restored to the file's order per call (UnpackRows8, no vector restore at this level): llama-3.2-1b
-// Q4_K_M pp64 136 / 139 -> 127 / 125 t/s under ISV_ISA=avx2, pp512 within 1%.
+// Q6_K 21.3 -> 25.7 (its quant assembly, 17 instructions per four vectors, is half the work).
+// Prompt rows of these matrices are restored to the file's order per call (unpack_rows8 below: 42-45 GB/s
+// from L3, the scalar UnpackRows8 10-14), then run the prefill kernel of the file's order: llama-3.2-1b
+// Q4_K_M under ISV_ISA=avx2 pp64 138 / 138 -> 129 / 132 t/s (with the scalar restore 127 / 125), pp512
+// within 1%. (A prefill unpacker reading the groups directly would spare the restore.)
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -293,12 +296,105 @@ void KGemvRows8(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, cons
   });
 }
 
+// Restores (TypeKernels::unpack_rows8 at this level: UnpackRows8's bytes, with vector moves; prompt rows of a
+// kRows8 matrix run the prefill kernel on them).
+
+// 4 pieces of 8-byte row parts (piece m at src + m * piece_stride: 64 bytes, row r's 8 bytes at 8 r) ->
+// row r's 32 bytes (the pieces' parts in order) at out + r * stride: per half of the rows a 4 x 4
+// transpose of 64-bit words.
+inline void StoreRowQuads(const uint8_t* src, size_t piece_stride, uint8_t* out, size_t stride) {
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const __m256i p0 = Load32(src + 32 * h), p1 = Load32(src + piece_stride + 32 * h);
+    const __m256i p2 = Load32(src + 2 * piece_stride + 32 * h), p3 = Load32(src + 3 * piece_stride + 32 * h);
+    const __m256i t0 = _mm256_unpacklo_epi64(p0, p1), t1 = _mm256_unpackhi_epi64(p0, p1);
+    const __m256i t2 = _mm256_unpacklo_epi64(p2, p3), t3 = _mm256_unpackhi_epi64(p2, p3);
+    uint8_t* o = out + 4 * h * stride;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm256_permute2x128_si256(t0, t2, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + stride), _mm256_permute2x128_si256(t1, t3, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 2 * stride), _mm256_permute2x128_si256(t0, t2, 0x31));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 3 * stride), _mm256_permute2x128_si256(t1, t3, 0x31));
+  }
+}
+
+// 8 bytes of the 8 rows side by side (byte p of row r at src + 8 p + r, p < 8) -> row r's 8 bytes in rows[r].
+inline void TransposeBytes8x8(const uint8_t* src, uint64_t (&rows)[kRows8Group]) {
+  auto pairs = [&](int k) {  // int16 lane r: bytes 2 k, 2 k + 1 of row r
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * k));
+    return _mm_unpacklo_epi8(x, _mm_srli_si128(x, 8));
+  };
+  const __m128i a0 = pairs(0), a1 = pairs(1), a2 = pairs(2), a3 = pairs(3);
+  const __m128i b0 = _mm_unpacklo_epi16(a0, a1), b1 = _mm_unpackhi_epi16(a0, a1);  // bytes 0-3, rows 0-3 / 4-7
+  const __m128i b2 = _mm_unpacklo_epi16(a2, a3), b3 = _mm_unpackhi_epi16(a2, a3);  // bytes 4-7
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(rows), _mm_unpacklo_epi32(b0, b2));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(rows + 2), _mm_unpackhi_epi32(b0, b2));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(rows + 4), _mm_unpacklo_epi32(b1, b3));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(rows + 6), _mm_unpackhi_epi32(b1, b3));
+}
+
+// The rows' bytes [0, n) (n <= 16) stored side by side at src (byte p of row r at 8 p + r) -> at out + r *
+// stride. Reads 128 bytes from src.
+inline void StoreRowBytes(const uint8_t* src, size_t n, uint8_t* out, size_t stride) {
+  uint64_t lo[kRows8Group], hi[kRows8Group];
+  TransposeBytes8x8(src, lo);
+  TransposeBytes8x8(src + 64, hi);
+  for (int r = 0; r < kRows8Group; ++r) {
+    std::memcpy(out + r * stride, &lo[r], 8);
+    std::memcpy(out + r * stride + 8, &hi[r], n - 8);
+  }
+}
+
+// The rows' fp16 factors at src (row r at 2 r) -> at out + r * stride.
+inline void StoreRowHalves(const uint8_t* src, uint8_t* out, size_t stride) {
+  for (int r = 0; r < kRows8Group; ++r) std::memcpy(out + r * stride, src + 2 * r, 2);
+}
+
+// Q4_K / Q5_K group block gb -> row r's block at out + r * stride.
+template <typename Block>
+void RestoreQ45KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
+  constexpr bool kQ5 = std::is_same_v<Block, BlockQ5K>;
+  StoreRowHalves(gb, out + offsetof(Block, d), stride);
+  StoreRowHalves(gb + kRows8KDminOffset, out + offsetof(Block, dmin), stride);
+  StoreRowBytes(gb + kRows8KScalesOffset, kKScaleBytes, out + offsetof(Block, scales), stride);
+  if constexpr (kQ5) StoreRowQuads(gb + kRows8K5QhOffset, 64, out + offsetof(Block, qh), stride);
+  constexpr size_t kQs = kQ5 ? kRows8K5QsOffset : kRows8KQsOffset;
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) StoreRowQuads(gb + kQs + 256 * c, 64, out + offsetof(Block, qs) + 32 * c, stride);
+}
+
+// Q6_K group block gb -> row r's block at out + r * stride.
+void RestoreQ6KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
+  StoreRowHalves(gb, out + offsetof(BlockQ6K, d), stride);
+  StoreRowBytes(gb + kRows8Q6ScalesOffset, sizeof(BlockQ6K::scales), out + offsetof(BlockQ6K, scales), stride);
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* q =
+        gb + kRows8Q6QuantsOffset + 768 * h;  // m = 0..3 at 192 m: ql 64 h .., ql 64 h + 32 .., qh 32 h ..
+    StoreRowQuads(q, 192, out + offsetof(BlockQ6K, ql) + 64 * h, stride);
+    StoreRowQuads(q + 64, 192, out + offsetof(BlockQ6K, ql) + 64 * h + 32, stride);
+    StoreRowQuads(q + 128, 192, out + offsetof(BlockQ6K, qh) + 32 * h, stride);
+  }
+}
+
+template <typename Block, void (*kRestore)(const uint8_t*, uint8_t*, size_t)>
+void UnpackGroupRows(int64_t n, const void* group, void* rows) {
+  const int64_t nb = n / kQK_K;
+  const size_t row_bytes = static_cast<size_t>(nb) * sizeof(Block);
+  for (int64_t i = 0; i < nb; ++i) {
+    kRestore(static_cast<const uint8_t*>(group) + i * kRows8Group * sizeof(Block),
+             static_cast<uint8_t*>(rows) + i * sizeof(Block), row_bytes);
+  }
+}
+
 }  // namespace
 
 void RegisterKRows8KernelsAvx2(KernelTable& table) {
   table[GgmlType::kQ4_K].gemv_rows8 = KGemvRows8<GgmlType::kQ4_K>;
   table[GgmlType::kQ5_K].gemv_rows8 = KGemvRows8<GgmlType::kQ5_K>;
   table[GgmlType::kQ6_K].gemv_rows8 = KGemvRows8<GgmlType::kQ6_K>;
+  table[GgmlType::kQ4_K].unpack_rows8 = UnpackGroupRows<BlockQ4K, RestoreQ45KBlock<BlockQ4K>>;
+  table[GgmlType::kQ5_K].unpack_rows8 = UnpackGroupRows<BlockQ5K, RestoreQ45KBlock<BlockQ5K>>;
+  table[GgmlType::kQ6_K].unpack_rows8 = UnpackGroupRows<BlockQ6K, RestoreQ6KBlock>;
 }
 
 }  // namespace isv

@@ -70,7 +70,8 @@ struct TypeKernels {
                      int n_tokens, float* out, size_t out_stride) = nullptr;
   // Optional: UnpackRows8 (rows8_layout.h: a kRows8 group back into 8 rows in the file's order) with this
   // level's vector instructions, the same bytes. Set for the K-quants and IQ4_XS at the AVX-512 level
-  // (k_quant_rows8_avx512.cc), whose prompt tokens run the prefill kernel on restored groups.
+  // (k_quant_rows8_avx512.cc), Q4_K, Q5_K and Q6_K at AVX2 (k_quant_rows8_avx2.cc), whose prompt tokens run
+  // the prefill kernel on restored groups.
   void (*unpack_rows8)(int64_t n, const void* group, void* rows) = nullptr;
   // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
   //   out[t * out_stride + r] = PrefillDotRef(type, n, x + r * x_stride, activation row t)
@@ -127,7 +128,7 @@ void RegisterFloatKernelsAvx2(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx2(KernelTable& table);
 void RegisterRows8KernelsAvx2(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order; gemv_rows8
 void RegisterKQuantKernelsAvx2(KernelTable& table);
-void RegisterKRows8KernelsAvx2(KernelTable& table);  // Q4_K Q5_K Q6_K gemv_rows8
+void RegisterKRows8KernelsAvx2(KernelTable& table);  // Q4_K Q5_K Q6_K gemv_rows8, unpack_rows8
 void RegisterFloatKernelsAvx512(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx512(KernelTable& table);
 void RegisterRows8KernelsAvx512(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order
