@@ -62,7 +62,7 @@ struct TypeKernels {
   // legacy_rows8_avx2.cc for Q4_0, Q5_0 and IQ4_NL at the AVX2 level), its own summation order for the
   // K-quants (Q2_K .. Q6_K) and IQ4_XS (k_quant_rows8_avx512.cc, AVX-512; Q4_K, Q5_K and Q6_K also
   // k_quant_rows8_avx2.cc, AVX2, in another order of their own), the prefill order for Q8_0, Q4_1 and Q5_1
-  // (legacy_rows8_avx512.cc, AVX-512; Q8_0 also legacy_rows8_avx2.cc; their gemv sums in the vec_dot order): MatMul
+  // (legacy_rows8_avx512.cc, legacy_rows8_avx2.cc; their gemv sums in the vec_dot order): MatMul
   // sends every plain token of a kRows8 matrix through it, kGemvMaxTokens at a time, so a token's result never depends
   // on its batch. nullptr: MatMul restores each group's file order in a buffer and uses the kernels here. Model repacks
   // a matrix only where the best level has it.
@@ -82,8 +82,8 @@ struct TypeKernels {
                        float* out, size_t out_stride) = nullptr;
   int prefill_rows = 0;
   // Optional prefill kernel for a kRows8 matrix: prefill_gemm's contract and bits for the 8 rows of the
-  // group at x (n_rows == 8; x_stride is the row size). Set for Q4_0, Q5_0, Q8_0 and IQ4_NL at both SIMD
-  // levels (prefill_avx512.cc, prefill_avx2.cc), for Q4_1 and Q5_1 at the AVX-512 level. nullptr (the
+  // group at x (n_rows == 8; x_stride is the row size). Set for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and IQ4_NL at
+  // both SIMD levels (prefill_avx512.cc, prefill_avx2.cc). nullptr (the
   // K-quants, IQ4_XS): MatMul restores each group's rows in
   // a buffer per token block (unpack_rows8) and runs prefill_gemm on them (the same bits; llama-3.2-1b
   // Q4_K_M pp256 ~2% slower than on the file's order).
@@ -126,7 +126,8 @@ void RegisterLegacyQuantKernelsScalar(KernelTable& table);  // Q4_0 Q4_1 Q5_0 Q5
 void RegisterKQuantKernelsScalar(KernelTable& table);  // Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_XS
 void RegisterFloatKernelsAvx2(KernelTable& table);
 void RegisterLegacyQuantKernelsAvx2(KernelTable& table);
-void RegisterRows8KernelsAvx2(KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order; gemv_rows8
+void RegisterRows8KernelsAvx2(
+    KernelTable& table);  // Q4_0 Q5_0 IQ4_NL vec_dot / gemv in the prefill order; gemv_rows8 (+ Q4_1 Q5_1 Q8_0)
 void RegisterKQuantKernelsAvx2(KernelTable& table);
 void RegisterKRows8KernelsAvx2(KernelTable& table);  // Q4_K Q5_K Q6_K gemv_rows8, unpack_rows8
 void RegisterFloatKernelsAvx512(KernelTable& table);

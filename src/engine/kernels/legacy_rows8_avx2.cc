@@ -1,5 +1,5 @@
 // Q4_0, Q5_0 and IQ4_NL decode at the AVX2 level in the prefill order (prefill.h), and the kRows8 (repacked)
-// matrices of Q8_0 in the same order: eight weight rows per pass, as legacy_rows8_avx512.cc does at the
+// matrices of Q8_0, Q4_1 and Q5_1 in the same order: eight weight rows per pass, as legacy_rows8_avx512.cc does at the
 // AVX-512 level (see there for why), with AVX2's instructions:
 //   - the 16-byte nibble arrays of the eight rows' block i are arranged as the kRows8 layout holds
 //     them (rows8_layout.h; four VINSERTI128 and four VPUNPCK*QDQ): four ymm, A03 / B03 with the first
@@ -19,13 +19,14 @@
 // TypeKernels::plain_in_prefill_order holds here too (Q8_0: only its kRows8 matrices sum in it).
 // One thread from L3 (MatMul, one token, 2 x 2048 x 2048), against the file-order (vec_dot-order) gemv of
 // this level: Q5_0 12.9 -> 22.7 GB/s on kRows8 (11.4 on the file's order, which now takes the prefill
-// order too), Q8_0 29.1 -> 51.5.
+// order too), Q8_0 29.1 -> 51.5, Q4_1 12.2 -> 37.9, Q5_1 11.6 -> 23.8.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "engine/kernels/blocks.h"
@@ -41,6 +42,14 @@ namespace {
 struct Rows8Prepared {
   std::vector<int32_t> corr;  // [t * nb + i]
   std::vector<float> dy;
+  std::vector<float> sy;  // Q8_1 activations (the loaders with mins): the blocks' sums s
+};
+
+// A loader's activations: Q8_0 blocks, no min (Q4_1 / Q5_1 below: Q8_1 blocks, and the rows' mins).
+struct NoMin {
+  using Act = BlockQ8_0;
+  static constexpr bool kHasMin = false;
+  static __m256 Mins(const uint8_t* /*gb*/) { return _mm256_setzero_ps(); }
 };
 
 // The four vectors of nibble bytes (A03, B03, A47, B47 above) -> w[k] (rows 0-3) and w[4 + k] (rows
@@ -103,7 +112,7 @@ inline __m256i RowSums(__m256i s03, __m256i s47) {
 
 // A loader: Load(rows, i, w, dx) as LoadNibbles, w in the loader's form; Sum(w, q) = each row's exact
 // sum of weight (+ kOffset) x activation quant over the block whose quants are q.
-struct Q4_0Rows8 {
+struct Q4_0Rows8 : NoMin {
   using Block = BlockQ4_0;
   static constexpr int kOffset = 8;  // Q4_0 stores weight + 8
   static void Load(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
@@ -147,7 +156,7 @@ inline __m256i SignedSum(const __m256i (&w)[8], const int8_t* q) {
 // test bit b in byte b, and VPAND / VPOR add the 16s: five instructions per vector (AVX-512 loads a
 // kRows8 piece as a mask register).
 constexpr int kPiece[4] = {0, 2, 1, 3};  // = kWordLo[k] / 2: the 8 quants that meet words kWordLo[k], + 1
-struct Q5_0Rows8 {
+struct Q5_0Rows8 : NoMin {
   using Block = BlockQ5_0;
   static constexpr int kOffset = 16;
   // Adds the fifth bits to w[k] and w[4 + k]: h03 / h47 hold the fifth-bit bytes of rows 0-3 / 4-7 in each
@@ -183,7 +192,10 @@ struct Q5_0Rows8 {
   // broadcast, row r's byte at r.
   static void LoadGroup(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
     LoadGroupNibbles(gb, w, dx, Rows8WordsOffset(true));
-    const uint8_t* qh = gb + Rows8QhOffset(false);
+    AddGroupFifthBits(gb + Rows8QhOffset(false), w);
+  }
+  // The fifth bits of a group block's qh bytes at qh (Q5_0's or Q5_1's).
+  static void AddGroupFifthBits(const uint8_t* qh, __m256i (&w)[8]) {
     const __m256i i03 = _mm256_setr_epi64x(Bytes8(0), Bytes8(1), Bytes8(2), Bytes8(3));
     const __m256i i47 = _mm256_setr_epi64x(Bytes8(4), Bytes8(5), Bytes8(6), Bytes8(7));
 #pragma GCC unroll 4
@@ -201,7 +213,7 @@ struct Q5_0Rows8 {
   static __m256i Sum(const __m256i (&w)[8], const int8_t* q) { return Q4_0Rows8::Sum(w, q); }
 };
 
-struct Iq4NlRows8 {
+struct Iq4NlRows8 : NoMin {
   using Block = BlockIq4Nl;
   static constexpr int kOffset = 0;  // signed form: w holds the values
   static void Load(const uint8_t* const* rows, int64_t i, __m256i (&w)[8], __m256& dx) {
@@ -223,7 +235,7 @@ struct Iq4NlRows8 {
 // Q8_0, kRows8 only (its file-order decode keeps the vec_dot order, legacy_quant_avx2.cc): piece p of a
 // group block (rows8_layout.h) is two ymm of weights as the loaders' w holds them (rows 0-3, 4-7), the
 // signed quants as they are, summed by SignedSum.
-struct Q8_0Rows8 {
+struct Q8_0Rows8 : NoMin {
   using Block = BlockQ8_0;
   static constexpr int kOffset = 0;
   static void LoadGroup(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
@@ -238,16 +250,37 @@ struct Q8_0Rows8 {
   static __m256i Sum(const __m256i (&w)[8], const int8_t* q) { return SignedSum(w, q); }
 };
 
-// Block i of the eight rows (weights w, scales dx) for kT tokens: acc[t] += their exact integer block
-// sums times dx * dy, lane r for row r.
+// Q4_1 / Q5_1, kRows8 only (their file-order decode keeps the vec_dot order, legacy_quant_avx2.cc): the
+// unsigned quants (Q4_1: the nibbles; Q5_1: plus 16 times the fifth bit, Q5_0Rows8's) in Q4_0's Sum, the
+// rows' mins after the scales (rows8_layout.h), one more FMA per block and token with the Q8_1 activations'
+// sum s, as legacy_rows8_avx512.cc does.
+template <bool kQh>
+struct MinRows8 {
+  using Block = std::conditional_t<kQh, BlockQ5_1, BlockQ4_1>;
+  using Act = BlockQ8_1;
+  static constexpr bool kHasMin = true;
+  static constexpr int kOffset = 0;
+  static void LoadGroup(const uint8_t* gb, __m256i (&w)[8], __m256& dx) {
+    LoadGroupNibbles(gb, w, dx, Rows8WordsOffset(kQh, true));
+    if constexpr (kQh) Q5_0Rows8::AddGroupFifthBits(gb + Rows8QhOffset(true), w);
+  }
+  static __m256 Mins(const uint8_t* gb) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + kRows8MinOffset)));
+  }
+  static __m256i Sum(const __m256i (&w)[8], const int8_t* q) { return Q4_0Rows8::Sum(w, q); }
+};
+
+// Block i of the eight rows (weights w, scales dx; mins mx where Loader::kHasMin) for kT tokens: acc[t] +=
+// their exact integer block sums times dx * dy, then mx * sy, lane r for row r.
 template <int kT, typename Loader>
-inline void Accumulate(const __m256i (&w)[8], __m256 dx, const BlockQ8_0* const* ys, const Rows8Prepared& p, int64_t nb,
-                       int64_t i, __m256 (&acc)[kT]) {
+inline void Accumulate(const __m256i (&w)[8], __m256 dx, __m256 mx, const typename Loader::Act* const* ys,
+                       const Rows8Prepared& p, int64_t nb, int64_t i, __m256 (&acc)[kT]) {
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) {
     const int64_t k = t * nb + i;
     const __m256i isum = _mm256_add_epi32(Loader::Sum(w, ys[t][i].qs), _mm256_set1_epi32(p.corr[k]));
     acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(p.dy[k])), _mm256_cvtepi32_ps(isum), acc[t]);
+    if constexpr (Loader::kHasMin) acc[t] = _mm256_fmadd_ps(mx, _mm256_set1_ps(p.sy[k]), acc[t]);
   }
 }
 
@@ -266,7 +299,7 @@ void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const 
     __m256i w[8];
     __m256 dx;
     Loader::Load(rows, i, w, dx);
-    Accumulate<kT, Loader>(w, dx, ys, p, nb, i, acc);
+    Accumulate<kT, Loader>(w, dx, dx, ys, p, nb, i, acc);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) {
@@ -285,7 +318,7 @@ void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const 
 // 25-45% of its pace from memory (2 threads, 24 Q8_0 matrices of 4864 x 896: 34-45 GB/s with it, 58-60
 // without; Q5_0 36-37 either way), as it had at the AVX-512 level (legacy_rows8_avx512.cc).
 template <int kT, typename Loader>
-void GroupPass(int64_t nb, const uint8_t* g, const BlockQ8_0* const* ys, const Rows8Prepared& p, float* out,
+void GroupPass(int64_t nb, const uint8_t* g, const typename Loader::Act* const* ys, const Rows8Prepared& p, float* out,
                size_t out_stride) {
   constexpr size_t kGroupBlock = kRows * sizeof(typename Loader::Block);
   __m256 acc[kT];
@@ -294,8 +327,9 @@ void GroupPass(int64_t nb, const uint8_t* g, const BlockQ8_0* const* ys, const R
   for (int64_t i = 0; i < nb; ++i) {
     __m256i w[8];
     __m256 dx;
-    Loader::LoadGroup(g + i * kGroupBlock, w, dx);
-    Accumulate<kT, Loader>(w, dx, ys, p, nb, i, acc);
+    const uint8_t* gb = g + i * kGroupBlock;
+    Loader::LoadGroup(gb, w, dx);
+    Accumulate<kT, Loader>(w, dx, Loader::Mins(gb), ys, p, nb, i, acc);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) _mm256_storeu_ps(out + t * out_stride, acc[t]);
@@ -304,15 +338,16 @@ void GroupPass(int64_t nb, const uint8_t* g, const BlockQ8_0* const* ys, const R
 // The tokens' corrections and scales in this thread's buffer, and their rows in ys.
 template <typename Loader>
 const Rows8Prepared& PrepareTokens(int64_t nb, const void* vy, size_t y_stride, int n_tokens,
-                                   const BlockQ8_0* (&ys)[kGemvMaxTokens]) {
+                                   const typename Loader::Act* (&ys)[kGemvMaxTokens]) {
   thread_local Rows8Prepared p;
   const size_t need = static_cast<size_t>(n_tokens * nb);
   if (p.corr.size() < need) {
     p.corr.resize(need);
     p.dy.resize(need);
+    if constexpr (Loader::kHasMin) p.sy.resize(need);
   }
   for (int t = 0; t < n_tokens; ++t) {
-    ys[t] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(vy) + t * y_stride);
+    ys[t] = reinterpret_cast<const typename Loader::Act*>(static_cast<const uint8_t*>(vy) + t * y_stride);
     for (int64_t i = 0; i < nb; ++i) {
       int32_t sum = 0;
       if constexpr (Loader::kOffset != 0) {
@@ -320,6 +355,7 @@ const Rows8Prepared& PrepareTokens(int64_t nb, const void* vy, size_t y_stride, 
       }
       p.corr[t * nb + i] = -Loader::kOffset * sum;
       p.dy[t * nb + i] = _cvtsh_ss(ys[t][i].d);
+      if constexpr (Loader::kHasMin) p.sy[t * nb + i] = _cvtsh_ss(ys[t][i].s);
     }
   }
   return p;
@@ -330,7 +366,7 @@ template <typename Loader, bool kGroups = false>
 void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const void* vy, size_t y_stride,
                int n_tokens, float* out, size_t out_stride) {
   const int64_t nb = n / kQK;
-  const BlockQ8_0* ys[kGemvMaxTokens];
+  const typename Loader::Act* ys[kGemvMaxTokens];
   const Rows8Prepared& p = PrepareTokens<Loader>(nb, vy, y_stride, n_tokens, ys);
   const uint8_t* x = static_cast<const uint8_t*>(vx);
   const uint8_t* end = x + n_rows * x_stride;
@@ -359,6 +395,8 @@ void RegisterRows8KernelsAvx2(KernelTable& table) {
   table[GgmlType::kIQ4_NL].gemv_rows8 = Rows8Gemv<Iq4NlRows8, true>;
   table[GgmlType::kQ5_0].gemv_rows8 = Rows8Gemv<Q5_0Rows8, true>;
   table[GgmlType::kQ8_0].gemv_rows8 = Rows8Gemv<Q8_0Rows8, true>;
+  table[GgmlType::kQ4_1].gemv_rows8 = Rows8Gemv<MinRows8<false>, true>;
+  table[GgmlType::kQ5_1].gemv_rows8 = Rows8Gemv<MinRows8<true>, true>;
 }
 
 }  // namespace isv

@@ -75,12 +75,14 @@ struct Iq4NlInts {
 struct Q4_1Ints {
   using Block = BlockQ4_1;
   using Packed = PrefillBlock1;
+  static __m256i FromNibbles(__m256i nib, const uint8_t* /*qh*/) { return nib; }
   static __m256i Quants(const Block& b) { return UnpackNibbles(b.qs); }
 };
 struct Q5_1Ints {
   using Block = BlockQ5_1;
   using Packed = PrefillBlock1;
-  static __m256i Quants(const Block& b) { return _mm256_or_si256(UnpackNibbles(b.qs), FifthBits(b.qh)); }
+  static __m256i FromNibbles(__m256i nib, const uint8_t* qh) { return _mm256_or_si256(nib, FifthBits(qh)); }
+  static __m256i Quants(const Block& b) { return FromNibbles(UnpackNibbles(b.qs), b.qh); }
 };
 
 template <typename Ints>
@@ -122,8 +124,8 @@ void UnpackRows(int64_t nb, const uint8_t *x, size_t x_stride, int n_rows, RowTi
 template <typename Ints>
 void GroupBlockRows(const uint8_t* gb, __m256i (&q)[kRows8Group]) {
   using Block = typename Ints::Block;
-  constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0>;
-  constexpr size_t kQs = Rows8WordsOffset(kHasQh);
+  constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0> || std::is_same_v<Block, BlockQ5_1>;
+  constexpr size_t kQs = Rows8WordsOffset(kHasQh, kHasMin<Ints>);
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256i part[4];
   for (int m = 0; m < 4; ++m) part[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQs + 32 * m));
@@ -138,7 +140,7 @@ void GroupBlockRows(const uint8_t* gb, __m256i (&q)[kRows8Group]) {
     nib[kFirstRow[k] + 2] = _mm256_permute2x128_si256(lo, hi, 0x31);
   }
   for (int r = 0; r < kRows8Group; ++r) {
-    const uint32_t qh = Rows8QhWord(gb + Rows8QhOffset(false), r);  // only Q5_0 reads it
+    const uint32_t qh = Rows8QhWord(gb + Rows8QhOffset(kHasMin<Ints>), r);  // only Q5_0 / Q5_1 read it
     q[r] = Ints::FromNibbles(nib[r], reinterpret_cast<const uint8_t*>(&qh));
   }
 }
@@ -161,7 +163,7 @@ void GroupBlockRows<Q8_0Ints>(const uint8_t* gb, __m256i (&q)[kRows8Group]) {
   }
 }
 
-// UnpackRows for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q5_0 / IQ4_NL / Q8_0.
+// UnpackRows for the 8 rows of a kRows8 group (rows8_layout.h) of Q4_0 / Q4_1 / Q5_0 / Q5_1 / IQ4_NL / Q8_0.
 template <typename Ints>
 void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   using Block = typename Ints::Block;
@@ -169,14 +171,20 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   tile.q.resize(n_blocks * kQK);
   tile.q_abs.resize(n_blocks * kQK);
   tile.d.resize(n_blocks);
+  if constexpr (kHasMin<Ints>) tile.m.resize(n_blocks);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(Block);
     __m256i q[kRows8Group];
     GroupBlockRows<Ints>(gb, q);
     alignas(32) float ds[kRows8Group];
     _mm256_store_ps(ds, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
+    alignas(32) float ms[kRows8Group];  // the mins (Q4_1 / Q5_1)
+    if constexpr (kHasMin<Ints>) {
+      _mm256_store_ps(ms, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + kRows8MinOffset))));
+    }
     for (int r = 0; r < kRows8Group; ++r) {
       const size_t k = static_cast<size_t>(r * nb + b);
+      if constexpr (kHasMin<Ints>) tile.m[k] = ms[r];
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q[r]);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q_abs.data() + k * kQK), _mm256_abs_epi8(q[r]));
       tile.d[k] = ds[r];
@@ -282,8 +290,8 @@ void RegisterPrefillKernelsAvx2(KernelTable &table) {
   RegisterWithRows8<Q5_0Ints>(table[GgmlType::kQ5_0]);
   RegisterWithRows8<Q8_0Ints>(table[GgmlType::kQ8_0]);
   RegisterWithRows8<Iq4NlInts>(table[GgmlType::kIQ4_NL]);
-  Register<Q4_1Ints>(table[GgmlType::kQ4_1]);
-  Register<Q5_1Ints>(table[GgmlType::kQ5_1]);
+  RegisterWithRows8<Q4_1Ints>(table[GgmlType::kQ4_1]);
+  RegisterWithRows8<Q5_1Ints>(table[GgmlType::kQ5_1]);
 }
 
 }  // namespace isv
