@@ -128,17 +128,20 @@ void GroupBlockRows(const uint8_t* gb, __m256i (&q)[kRows8Group]) {
   constexpr size_t kQs = Rows8WordsOffset(kHasQh, kHasMin<Ints>);
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256i part[4];
+#pragma GCC unroll 4
   for (int m = 0; m < 4; ++m) part[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQs + 32 * m));
   // Rows (0, 2), (1, 3), (4, 6), (5, 7) in the halves.
   const __m256i pair[4] = {_mm256_unpacklo_epi64(part[0], part[2]), _mm256_unpackhi_epi64(part[0], part[2]),
                            _mm256_unpacklo_epi64(part[1], part[3]), _mm256_unpackhi_epi64(part[1], part[3])};
   constexpr int kFirstRow[4] = {0, 1, 4, 5};
   __m256i nib[kRows8Group];
+#pragma GCC unroll 4
   for (int k = 0; k < 4; ++k) {
     const __m256i lo = _mm256_and_si256(pair[k], low4), hi = _mm256_and_si256(_mm256_srli_epi16(pair[k], 4), low4);
     nib[kFirstRow[k]] = _mm256_permute2x128_si256(lo, hi, 0x20);
     nib[kFirstRow[k] + 2] = _mm256_permute2x128_si256(lo, hi, 0x31);
   }
+#pragma GCC unroll 8
   for (int r = 0; r < kRows8Group; ++r) {
     const uint32_t qh = Rows8QhWord(gb + Rows8QhOffset(kHasMin<Ints>), r);  // only Q5_0 / Q5_1 read it
     q[r] = Ints::FromNibbles(nib[r], reinterpret_cast<const uint8_t*>(&qh));
@@ -149,8 +152,10 @@ void GroupBlockRows(const uint8_t* gb, __m256i (&q)[kRows8Group]) {
 // transpose of 64-bit words (VPUNPCK*QDQ, VPERM2I128) gives the rows.
 template <>
 void GroupBlockRows<Q8_0Ints>(const uint8_t* gb, __m256i (&q)[kRows8Group]) {
+#pragma GCC unroll 2
   for (int h = 0; h < 2; ++h) {
     __m256i piece[4];
+#pragma GCC unroll 4
     for (int p = 0; p < 4; ++p) {
       piece[p] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kRows8Q8QsOffset + 64 * p + 32 * h));
     }
@@ -172,6 +177,12 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
   tile.q_abs.resize(n_blocks * kQK);
   tile.d.resize(n_blocks);
   if constexpr (kHasMin<Ints>) tile.m.resize(n_blocks);
+  // The buffers' pointers in locals: the byte stores below may alias the vectors' own members, which
+  // kept the compiler reloading them (through the thread-local tile) after each store.
+  int8_t* const q_out = tile.q.data();
+  uint8_t* const q_abs_out = tile.q_abs.data();
+  float* const d_out = tile.d.data();
+  float* const m_out = tile.m.data();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* gb = g + static_cast<size_t>(b) * kRows8Group * sizeof(Block);
     __m256i q[kRows8Group];
@@ -182,12 +193,13 @@ void UnpackGroup(int64_t nb, const uint8_t* g, RowTile& tile) {
     if constexpr (kHasMin<Ints>) {
       _mm256_store_ps(ms, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + kRows8MinOffset))));
     }
+#pragma GCC unroll 8
     for (int r = 0; r < kRows8Group; ++r) {
       const size_t k = static_cast<size_t>(r * nb + b);
-      if constexpr (kHasMin<Ints>) tile.m[k] = ms[r];
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q.data() + k * kQK), q[r]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile.q_abs.data() + k * kQK), _mm256_abs_epi8(q[r]));
-      tile.d[k] = ds[r];
+      if constexpr (kHasMin<Ints>) m_out[k] = ms[r];
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q_out + k * kQK), q[r]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q_abs_out + k * kQK), _mm256_abs_epi8(q[r]));
+      d_out[k] = ds[r];
     }
   }
 }
