@@ -50,12 +50,6 @@ inline __m256 RowFactors(const uint8_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-// Int32 lanes 2 r, 2 r + 1 of s03 (rows 0-3) and s47 (rows 4-7) -> each row's sum, row r in lane r.
-inline __m256i RowSums(__m256i s03, __m256i s47) {
-  const __m256i h = _mm256_hadd_epi32(s03, s47);  // rows 0 1 4 5 | 2 3 6 7
-  return _mm256_permute4x64_epi64(h, _MM_SHUFFLE(3, 1, 2, 0));
-}
-
 // The int16 factors of the 8 rows for a sub-block, from the 4 bytes (rows 4 h .. 4 h + 3) at p: row
 // 4 h + q's byte (zero- or sign-extended) in int16 lanes 4 q .. 4 q + 3, where VPMADDUBSW leaves that
 // row's pair sums.

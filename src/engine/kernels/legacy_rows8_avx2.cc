@@ -104,12 +104,6 @@ inline __m256i BroadcastWords(const int8_t* q, int k) {
   return _mm256_set1_epi64x(v);
 }
 
-// Int32 lanes 2r, 2r + 1 of s03 (rows 0-3) and s47 (rows 4-7) -> each row's sum, row r in lane r.
-inline __m256i RowSums(__m256i s03, __m256i s47) {
-  const __m256i h = _mm256_hadd_epi32(s03, s47);  // rows 0 1 4 5 | 2 3 6 7
-  return _mm256_permute4x64_epi64(h, _MM_SHUFFLE(3, 1, 2, 0));
-}
-
 // A loader: Load(rows, i, w, dx) as LoadNibbles, w in the loader's form; Sum(w, q) = each row's exact
 // sum of weight (+ kOffset) x activation quant over the block whose quants are q.
 struct Q4_0Rows8 : NoMin {
