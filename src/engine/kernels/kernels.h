@@ -76,11 +76,16 @@ struct TypeKernels {
   // Optional prefill kernel (prefill.h; nullptr: prompt tokens use gemm_tile like the others):
   //   out[t * out_stride + r] = PrefillDotRef(type, n, x + r * x_stride, activation row t)
   // bit for bit, for r < n_rows (REQUIRES: 1 <= n_rows <= prefill_rows) and all n_tokens tokens of
-  // `packed` (PackPrefillActivations layout of vec_dot_type: Q8_0, Q8_1, Q8_K, F32, F16 or BF16). Only for prompt
+  // `packed` (PackPrefillActivations layout of vec_dot_type: Q8_0, Q8_1, Q8_K, F32, F16 (see prefill_f16_rows) or
+  // BF16). Only for prompt
   // tokens: its summation order is not vec_dot's.
   void (*prefill_gemm)(int64_t n, const void* x, size_t x_stride, int n_rows, const void* packed, int n_tokens,
                        float* out, size_t out_stride) = nullptr;
   int prefill_rows = 0;
+  // F16 weights: true where prefill_gemm reads the F16 activation rows as they are (PackPrefillActivations'
+  // f16_rows; the AVX2 kernel, which then streams half the bytes), false where it reads them converted to
+  // floats (the AVX-512 kernel, for which the conversion of zmm activations in its loop cost ~25%).
+  bool prefill_f16_rows = false;
   // Optional prefill kernel for a kRows8 matrix: prefill_gemm's contract and bits for the 8 rows of the
   // group at x (n_rows == 8; x_stride is the row size). Set for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and IQ4_NL at
   // both SIMD levels (prefill_avx512.cc, prefill_avx2.cc). nullptr (the

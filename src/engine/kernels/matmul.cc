@@ -214,7 +214,8 @@ void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* pack
   const int64_t n_out = w.ne[1];
   const size_t row_bytes = w.row_bytes();
   const uint8_t* w0 = static_cast<const uint8_t*>(w.data);
-  const int64_t group_bytes = static_cast<int64_t>(PrefillPackedBytes(wk.vec_dot_type, kPrefillGroup, n_in));
+  const int64_t group_bytes =
+      static_cast<int64_t>(PrefillPackedBytes(wk.vec_dot_type, kPrefillGroup, n_in, wk.prefill_f16_rows));
   const int64_t token_block = std::max<int64_t>(1, kPrefillTokenBlockBytes / group_bytes) * kPrefillGroup;
   for (int64_t tb = 0; tb < n_tokens; tb += token_block) {
     const int n_cols = static_cast<int>(std::min(token_block, n_tokens - tb));
@@ -281,8 +282,9 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
   const uint8_t* prompt_act = act + n_plain * act_row;
   uint8_t* packed = nullptr;
   if (prefill) {
-    const size_t bytes = amx_kernel != nullptr ? AmxQ8_0PackedSize(n_in, n_prefill)
-                                               : PrefillPackedBytes(wk.vec_dot_type, n_prefill, n_in);
+    const size_t bytes = amx_kernel != nullptr
+                             ? AmxQ8_0PackedSize(n_in, n_prefill)
+                             : PrefillPackedBytes(wk.vec_dot_type, n_prefill, n_in, wk.prefill_f16_rows);
     GrowTo(scratch.packed, (bytes + sizeof(PrefillBlock) - 1) / sizeof(PrefillBlock));  // 64-byte aligned storage
     packed = reinterpret_cast<uint8_t*>(scratch.packed.data());
   }
@@ -291,7 +293,8 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
       AmxQ8_0Pack(n_in, prompt_act, act_row, n_prefill, g0 * kPrefillGroup, std::min(n_prefill, g1 * kPrefillGroup),
                   packed);
     } else {
-      PackPrefillActivations(wk.vec_dot_type, prompt_act, act_row, n_prefill, n_in, g0, g1 - g0, packed);
+      PackPrefillActivations(wk.vec_dot_type, prompt_act, act_row, n_prefill, n_in, g0, g1 - g0, packed,
+                             wk.prefill_f16_rows);
     }
   };
   const int64_t n_groups = prefill ? (n_prefill + kPrefillGroup - 1) / kPrefillGroup : 0;

@@ -44,8 +44,8 @@
 // 16 tokens' fp32 scales. Q8_K rows pack the same way per 256-element super-block (PrefillBlockK: 64
 // word rows), with the sums of the 8 sub-blocks of 32 quants and of the 16 sub-blocks of 16, two
 // int16 per int32 lane. Float
-// activations are not interleaved: per group, the 16 tokens' rows one after the other, F32 and F16 as
-// floats (F16 converted exactly), BF16 as bf16.
+// activations are not interleaved: per group, the 16 tokens' rows one after the other, F32 as floats,
+// BF16 as bf16, F16 as floats (converted exactly) or, with f16_rows (TypeKernels::prefill_f16_rows), as F16.
 #pragma once
 
 #include <algorithm>
@@ -84,14 +84,14 @@ struct alignas(64) PrefillBlockK {
 static_assert(sizeof(PrefillBlockK) % 64 == 0, "PrefillBlockK is whole cache lines");
 
 // Bytes of packed activations of `act_type` (Q8_0, Q8_1, Q8_K, F32, F16 or BF16) for n_tokens rows of n
-// elements.
-size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n);
+// elements; f16_rows: F16 rows kept as F16 (above).
+size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n, bool f16_rows = false);
 
 // Packs n_tokens activation rows of `act_type` (as above), n elements each (row t at act + t *
 // act_stride), into the layout above. `packed` must hold PrefillPackedBytes(...) bytes, 64-byte
 // aligned. Groups are independent: `first_group` / `n_groups` select a range (parallel packing).
 void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
-                            int64_t first_group, int64_t n_groups, void* packed);
+                            int64_t first_group, int64_t n_groups, void* packed, bool f16_rows = false);
 
 // The frame of every SIMD prefill_gemm: calls group(rows, g, n_cols, out_g) for each packed group g
 // of the n_tokens tokens (n_cols of them in it, out_g its first output row), with `rows` a

@@ -1,12 +1,13 @@
 // AVX2 prefill kernels of the float weight types F32, F16 and BF16 (prefill.h): the AVX-512 kernels'
 // order and bits (prefill_float_avx512.cc) on machines without AVX-512.
 //
-// Each (row, token) keeps the order's 16 float lanes in two ymm (lanes 0-7 and 8-15). F32 / F16: per
-// step of 16 elements, 2 rows x 3 tokens (12 accumulators + 2 weight vectors + 1 activation vector of
-// the 16 registers). BF16 has no dot-product instruction here: each bf16 pair is split into its
-// element 2l + 1 (the high half of the 32-bit lane, masked) and its element 2l (shifted up), both
-// exact floats, and added with two FMAs in VDPBF16PS's order (odd element first); its products are
-// exact, so each FMA rounds exactly as the instruction does. 2 rows x 2 tokens.
+// Each (row, token) keeps the order's 16 float lanes in two ymm (lanes 0-7 and 8-15). F32: 4 rows x 3
+// tokens, one half of the lanes at a time (below). F16: per step of 16 elements, 3 rows x 2 tokens, both
+// halves (12 accumulators + 3 weight vectors + 1 activation vector of the 16 registers), the activations
+// as F16 (TypeKernels::prefill_f16_rows). BF16 has no dot-product instruction here: each bf16 pair is
+// split into its element 2l + 1 (the high half of the 32-bit lane, masked) and its element 2l (shifted
+// up), both exact floats, and added with two FMAs in VDPBF16PS's order (odd element first); its products
+// are exact, so each FMA rounds exactly as the instruction does. 2 rows x 2 tokens.
 // Row tails go through zero-padded copies (AVX2 has no masked 16-bit loads).
 #include <immintrin.h>
 
@@ -25,23 +26,18 @@ namespace {
 // (l, l + 1).
 inline float SumLanes(__m256 lo, __m256 hi) { return HorizontalSum(_mm256_add_ps(lo, hi)); }
 
-// F32 / F16: 4 rows x 3 tokens, one ymm per (row, token) holding lanes 0-7 or 8-15 of the order: the
-// rows' elements are walked in chunks, each chunk twice (first for lanes 0-7: the first 8 of every 16
+// F32: 4 rows x 3 tokens, one ymm per (row, token) holding lanes 0-7 or 8-15 of the order: the rows'
+// elements are walked in chunks, each chunk twice (first for lanes 0-7: the first 8 of every 16
 // elements, then for lanes 8-15, while the chunk is in L1), with the accumulators of the other half
-// parked in memory. Per 8 elements: 4 weight and 3 activation loads for 12 FMAs. (Both halves at once
-// fit only 2 x 3 tiles in the 16 registers: 5 loads per 6 FMAs, which measured 40% slower.)
-template <typename WeightT>
-struct FmaWeights {
-  using W = WeightT;
+// parked in memory. Per 8 elements: 4 weight and 3 activation loads for 12 FMAs. (F16's 3 x 2 tile of
+// both halves measured 30% slower here: 3 float rows of 2048 and 2 activation rows outgrow L1.)
+struct F32Weights {
+  using W = float;
   using Act = float;
   static constexpr bool kTwoPass = true;
   static constexpr int kStep = 16;
   static constexpr int kRows = 4;
   static constexpr int kCols = 3;
-  static __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
-  static __m256 Load8(const uint16_t* p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  }
   // acc[r][c] += elements [k, k + 8) of row r x token c.
   template <int kR, int kC>
   static void HalfStep(const W* const* w, const Act* const* a, int64_t k, __m256 (&acc)[kR][kC]) {
@@ -50,14 +46,44 @@ struct FmaWeights {
     for (int c = 0; c < kC; ++c) y[c] = _mm256_loadu_ps(a[c] + k);
 #pragma GCC unroll 4
     for (int r = 0; r < kR; ++r) {
-      const __m256 wf = Load8(w[r] + k);
+      const __m256 wf = _mm256_loadu_ps(w[r] + k);
 #pragma GCC unroll 4
       for (int c = 0; c < kC; ++c) acc[r][c] = _mm256_fmadd_ps(wf, y[c], acc[r][c]);
     }
   }
 };
-using F32Weights = FmaWeights<float>;
-using F16Weights = FmaWeights<uint16_t>;
+
+// F16: 3 rows x 2 tokens, both halves of the lanes at once, the activations as F16 too (converted
+// exactly, as the weights). Per 16 elements 10 conversions (loads) for 12 FMAs; a tile's 3 weight rows
+// of 2048 and its 2 activation rows (20 KiB) stay in L1. One Zen 4 core, MatMul of 256 prompt tokens:
+// 2048 x 8192 ~99 GFLOP/s, 8192 x 2048 ~96, 896 x 4864 ~94, where F32's scheme above with float
+// activations reached 65-79 / 71-72 / 77-79.
+struct F16Weights {
+  using W = uint16_t;
+  using Act = uint16_t;
+  static constexpr bool kTwoPass = false;
+  static constexpr int kStep = 16;
+  static constexpr int kRows = 3;
+  static constexpr int kCols = 2;
+  static __m256 Load8(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  template <int kR, int kC>
+  static void Step(const W* const* w, const Act* const* a, int64_t k, __m256 (&acc)[kR][kC][2]) {
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      __m256 wf[kR];
+#pragma GCC unroll 4
+      for (int r = 0; r < kR; ++r) wf[r] = Load8(w[r] + k + 8 * h);
+#pragma GCC unroll 4
+      for (int c = 0; c < kC; ++c) {
+        const __m256 y = Load8(a[c] + k + 8 * h);
+#pragma GCC unroll 4
+        for (int r = 0; r < kR; ++r) acc[r][c][h] = _mm256_fmadd_ps(wf[r], y, acc[r][c][h]);
+      }
+    }
+  }
+};
 
 struct Bf16Weights {
   using W = uint16_t;
@@ -93,8 +119,9 @@ struct Bf16Weights {
   }
 };
 
-// Elements per chunk of the two-pass tiles: 4 F16 rows (2 KiB) and 3 activation rows (3 KiB) stay in
-// L1 for the second pass (256 / 512 / 1024 / 4096 measured 79 / 77 / 77 / 67 GFLOP/s on one Zen 4 core).
+// Elements per chunk of the two-pass tiles: 4 weight rows and 3 activation rows stay in L1 for the
+// second pass (F16 weights, which took them until session 18: 256 / 512 / 1024 / 4096 measured 79 / 77 /
+// 77 / 67 GFLOP/s on one Zen 4 core).
 constexpr int64_t kChunk = 256;
 
 // Copies the last n - k elements of each of the kR rows and kC tokens into zero-padded steps (the
@@ -111,7 +138,7 @@ struct Tail {
   }
 };
 
-// out[c * out_stride + r] for kR rows x kC tokens, F32 / F16.
+// out[c * out_stride + r] for kR rows x kC tokens, F32.
 template <typename T, int kR, int kC>
 void TwoPassTile(int64_t n, const typename T::W* const* w, const typename T::Act* const* a, float* out,
                  size_t out_stride) {
@@ -140,7 +167,7 @@ void TwoPassTile(int64_t n, const typename T::W* const* w, const typename T::Act
   }
 }
 
-// out[c * out_stride + r] for kR rows x kC tokens, BF16.
+// out[c * out_stride + r] for kR rows x kC tokens, F16 / BF16.
 template <typename T, int kR, int kC>
 void Tile(int64_t n, const typename T::W* const* w, const typename T::Act* const* a, float* out, size_t out_stride) {
   __m256 acc[kR][kC][2];
@@ -175,6 +202,7 @@ void FloatTile(int64_t n, const typename T::W* const* w, const typename T::Act* 
 void RegisterFloatPrefillKernelsAvx2(KernelTable& table) {
   Register<F32Weights>(table[GgmlType::kF32]);
   Register<F16Weights>(table[GgmlType::kF16]);
+  table[GgmlType::kF16].prefill_f16_rows = true;
   Register<Bf16Weights>(table[GgmlType::kBF16]);
 }
 

@@ -254,15 +254,15 @@ float FloatPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y)
   return lanes[0];
 }
 
-// F32 and F16 rows as floats, BF16 rows as they are, token after token (prefill.h).
+// F16 rows as floats (unless f16_rows), F32 and BF16 rows as they are, token after token (prefill.h).
 void PackFloatRows(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
-                   int64_t first_group, int64_t n_groups, void* packed) {
+                   int64_t first_group, int64_t n_groups, void* packed, bool f16_rows) {
   const uint8_t* rows = static_cast<const uint8_t*>(act);
   for (int64_t g = first_group; g < first_group + n_groups; ++g) {
     for (int t = 0; t < kPrefillGroup; ++t) {
       const int64_t slot = g * kPrefillGroup + t;
       const uint8_t* row = rows + std::min<int64_t>(slot, n_tokens - 1) * act_stride;
-      if (act_type == GgmlType::kF16) {
+      if (act_type == GgmlType::kF16 && !f16_rows) {
         const uint16_t* h = reinterpret_cast<const uint16_t*>(row);
         float* out = static_cast<float*>(packed) + slot * n;
         for (int64_t i = 0; i < n; ++i) out[i] = Fp16ToFp32(h[i]);
@@ -342,10 +342,10 @@ void PackQ8K(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, in
 
 }  // namespace
 
-size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n) {
+size_t PrefillPackedBytes(GgmlType act_type, int64_t n_tokens, int64_t n, bool f16_rows) {
   const int64_t groups = (n_tokens + kPrefillGroup - 1) / kPrefillGroup;
   if (act_type == GgmlType::kQ8_K) return static_cast<size_t>(groups * (n / kQK_K)) * sizeof(PrefillBlockK);
-  if (act_type == GgmlType::kF16) return static_cast<size_t>(groups * kPrefillGroup * n) * sizeof(float);
+  if (act_type == GgmlType::kF16 && !f16_rows) return static_cast<size_t>(groups * kPrefillGroup * n) * sizeof(float);
   if (IsFloatType(act_type)) return static_cast<size_t>(groups * kPrefillGroup) * RowSize(act_type, n);
   if (act_type == GgmlType::kQ8_1) return static_cast<size_t>(groups * (n / kQK)) * sizeof(PrefillBlock1);
   return static_cast<size_t>(groups * (n / kQK)) * sizeof(PrefillBlock);
@@ -368,10 +368,10 @@ float PrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
 }
 
 void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_stride, int64_t n_tokens, int64_t n,
-                            int64_t first_group, int64_t n_groups, void* packed) {
+                            int64_t first_group, int64_t n_groups, void* packed, bool f16_rows) {
   if (act_type == GgmlType::kQ8_K) return PackQ8K(act, act_stride, n_tokens, n, first_group, n_groups, packed);
   if (IsFloatType(act_type))
-    return PackFloatRows(act_type, act, act_stride, n_tokens, n, first_group, n_groups, packed);
+    return PackFloatRows(act_type, act, act_stride, n_tokens, n, first_group, n_groups, packed, f16_rows);
   if (act_type == GgmlType::kQ8_1) {
     return PackLegacy<BlockQ8_1, PrefillBlock1>(act, act_stride, n_tokens, n, first_group, n_groups, packed);
   }

@@ -40,8 +40,8 @@ std::vector<int64_t> Lengths(GgmlType type) {
 }
 
 // Packed activations in 64-byte aligned storage.
-std::vector<PrefillBlock> PackedBuffer(GgmlType act_type, int64_t n_tokens, int64_t n) {
-  return std::vector<PrefillBlock>((PrefillPackedBytes(act_type, n_tokens, n) + sizeof(PrefillBlock) - 1) /
+std::vector<PrefillBlock> PackedBuffer(GgmlType act_type, int64_t n_tokens, int64_t n, bool f16_rows = false) {
+  return std::vector<PrefillBlock>((PrefillPackedBytes(act_type, n_tokens, n, f16_rows) + sizeof(PrefillBlock) - 1) /
                                    sizeof(PrefillBlock));
 }
 
@@ -158,9 +158,9 @@ TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
         for (int n_tokens : {1, 5, 16, 17, 40}) {
           // Large weights too: quants at the ends of their range.
           const Operands o = MakeOperands(type, n, k.prefill_rows, n_tokens, rng, n == lengths[1] ? 50.0f : 0.05f);
-          std::vector<PrefillBlock> packed = PackedBuffer(k.vec_dot_type, n_tokens, n);
+          std::vector<PrefillBlock> packed = PackedBuffer(k.vec_dot_type, n_tokens, n, k.prefill_f16_rows);
           PackPrefillActivations(k.vec_dot_type, o.a.data(), o.a_row, n_tokens, n, 0, (n_tokens + 15) / 16,
-                                 packed.data());
+                                 packed.data(), k.prefill_f16_rows);
           for (int n_rows = 1; n_rows <= k.prefill_rows; ++n_rows) {
             const size_t stride = static_cast<size_t>(n_rows) + 3;  // out rows wider than the tile
             std::vector<float> out(static_cast<size_t>(n_tokens) * stride, -1.0f);
