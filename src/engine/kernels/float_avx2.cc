@@ -5,12 +5,7 @@
 // lanes, so they differ from the scalar (double) sum only by float rounding. The conversions
 // are bit-identical to the scalar ones in float16.h: F16 via F16C's round-to-nearest-even (NaN
 // lanes are rewritten to the scalar's canonical quiet NaN), BF16 with the same integer rounding.
-// gemv (F16 / BF16 decode) converts each activation row to floats once per call and then runs vec_dot's
-// sum on every weight row with the floats, the same bits: one conversion per 8 weights instead of two.
-// One core, 2048 x 2046 F16 from L3: 17 GB/s of weights with vec_dot per row, 54 with the float row.
 #include <immintrin.h>
-
-#include <vector>
 
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/simd_helpers.h"
@@ -28,54 +23,27 @@ inline __m256 LoadBf16(const uint16_t* p) {
 }
 inline __m256 LoadF32(const float* p) { return _mm256_loadu_ps(p); }
 
-// sum_i load(a + i) * load(b + i) over the multiple-of-32 prefix, plus a scalar tail; b either of a's
-// type (vec_dot) or its exact floats (gemv): the same sum.
-template <typename T, __m256 (*Load)(const T*), float (*ToFloat)(T), typename U, __m256 (*LoadB)(const U*),
-          float (*ToFloatB)(U)>
-inline float Dot(int64_t n, const T* a, const U* b) {
+// sum_i load(a + i) * load(b + i) over the multiple-of-32 prefix, plus a scalar tail.
+template <typename T, __m256 (*Load)(const T*), float (*ToFloat)(T)>
+inline float Dot(int64_t n, const void* vx, const void* vy) {
+  const T* a = static_cast<const T*>(vx);
+  const T* b = static_cast<const T*>(vy);
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-#pragma GCC unroll 4  // (without it GCC kept acc in memory: 17 GB/s per core from L3 instead of ~50)
-    for (int k = 0; k < 4; ++k) acc[k] = _mm256_fmadd_ps(Load(a + i + 8 * k), LoadB(b + i + 8 * k), acc[k]);
+#pragma GCC unroll 4  // (without it GCC kept acc in memory: F16 17 GB/s per core from L3 instead of 52)
+    for (int k = 0; k < 4; ++k) acc[k] = _mm256_fmadd_ps(Load(a + i + 8 * k), Load(b + i + 8 * k), acc[k]);
   }
   float sum = HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-  for (; i < n; ++i) sum += ToFloat(a[i]) * ToFloatB(b[i]);
+  for (; i < n; ++i) sum += ToFloat(a[i]) * ToFloat(b[i]);
   return sum;
 }
 
 inline float Identity(float f) { return f; }
 
-template <typename T, __m256 (*Load)(const T*), float (*ToFloat)(T)>
-float VecDot(int64_t n, const void* x, const void* y) {
-  return Dot<T, Load, ToFloat, T, Load, ToFloat>(n, static_cast<const T*>(x), static_cast<const T*>(y));
-}
-
-float F32VecDot(int64_t n, const void* x, const void* y) { return VecDot<float, LoadF32, Identity>(n, x, y); }
-float F16VecDot(int64_t n, const void* x, const void* y) { return VecDot<uint16_t, LoadF16, Fp16ToFp32>(n, x, y); }
-float Bf16VecDot(int64_t n, const void* x, const void* y) { return VecDot<uint16_t, LoadBf16, Bf16ToFp32>(n, x, y); }
-
-// TypeKernels::gemv of F16 / BF16: the n_tokens activation rows as floats (in a buffer of the thread),
-// then every weight row against each of them.
-template <__m256 (*Load)(const uint16_t*), float (*ToFloat)(uint16_t)>
-void Gemv(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride, int n_tokens,
-          float* out, size_t out_stride) {
-  thread_local std::vector<float> floats;  // grows to the longest rows seen, then no allocation
-  if (floats.size() < static_cast<size_t>(n_tokens * n)) floats.resize(static_cast<size_t>(n_tokens * n));
-  for (int t = 0; t < n_tokens; ++t) {
-    const auto* src = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(y) + t * y_stride);
-    float* dst = floats.data() + t * n;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, Load(src + i));
-    for (; i < n; ++i) dst[i] = ToFloat(src[i]);
-  }
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const auto* row = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(x) + r * x_stride);
-    for (int t = 0; t < n_tokens; ++t) {
-      out[t * out_stride + r] = Dot<uint16_t, Load, ToFloat, float, LoadF32, Identity>(n, row, floats.data() + t * n);
-    }
-  }
-}
+float F32VecDot(int64_t n, const void* x, const void* y) { return Dot<float, LoadF32, Identity>(n, x, y); }
+float F16VecDot(int64_t n, const void* x, const void* y) { return Dot<uint16_t, LoadF16, Fp16ToFp32>(n, x, y); }
+float Bf16VecDot(int64_t n, const void* x, const void* y) { return Dot<uint16_t, LoadBf16, Bf16ToFp32>(n, x, y); }
 
 void F16FromFloat(const float* x, void* vy, int64_t n) {
   uint16_t* y = static_cast<uint16_t*>(vy);
@@ -119,8 +87,6 @@ void RegisterFloatKernelsAvx2(KernelTable& table) {
   table[GgmlType::kF32].vec_dot = F32VecDot;
   table[GgmlType::kF16].vec_dot = F16VecDot;
   table[GgmlType::kBF16].vec_dot = Bf16VecDot;
-  table[GgmlType::kF16].gemv = Gemv<LoadF16, Fp16ToFp32>;
-  table[GgmlType::kBF16].gemv = Gemv<LoadBf16, Bf16ToFp32>;
   table[GgmlType::kF16].from_float = F16FromFloat;
   table[GgmlType::kBF16].from_float = Bf16FromFloat;
 }

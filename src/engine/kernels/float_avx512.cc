@@ -1,16 +1,16 @@
-// AVX-512 (F/BW/VL + BF16) kernels of the float types: vec_dot of F32 / F16 / BF16 and
-// from_float of F16 / BF16.
+// AVX-512 (F/BW/VL + BF16) kernels of the float types: vec_dot of F32 / BF16 and from_float of
+// F16 / BF16. F16's vec_dot is the AVX2 level's (float_avx2.cc): its ymm conversions streamed 52 GB/s
+// of weights per Zen 4 core from L3 where a zmm form (2 x 16 lanes, VCVTPH2PS zmm) did 35; from memory
+// on 2 threads both reach the bus.
 //
-// Tails are handled with masked loads (masked-off lanes read as zero and add nothing). F32 and
-// F16 products accumulate with FMA in 2 x 16 float lanes. BF16 uses VDPBF16PS: bf16 products are
+// Tails are handled with masked loads (masked-off lanes read as zero and add nothing). F32 products
+// accumulate with FMA in 2 x 16 float lanes. BF16 uses VDPBF16PS: bf16 products are
 // exact in float and each instruction adds two of them per lane (round to nearest even; the
 // instruction treats denormal inputs as zero, which changes a sum only by less than the smallest
 // normal float per product). The conversions are bit-identical to the scalar ones in float16.h:
 // F16 via VCVTPS2PH round-to-nearest-even with NaN lanes rewritten to the scalar's quiet NaN, BF16
 // by integer rounding (VCVTNEPS2BF16 is not used because it flushes denormals).
 #include <immintrin.h>
-
-#include <vector>
 
 // GCC 12's AVX-512 intrinsic headers build vectors from deliberately undefined values, which
 // -Wuninitialized reports at call sites; the warnings are false.
@@ -38,48 +38,6 @@ float F32VecDot(int64_t n, const void* vx, const void* vy) {
     acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-}
-
-inline __m512 LoadF16(__mmask16 m, const uint16_t* p) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
-inline __m512 LoadF32(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
-
-// F16 weights a against b, either F16 (vec_dot) or its exact floats (gemv): the same sum.
-template <typename U, __m512 (*LoadB)(__mmask16, const U*)>
-float F16Dot(int64_t n, const uint16_t* a, const U* b) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(LoadF16(0xFFFF, a + i), LoadB(0xFFFF, b + i), acc0);
-    acc1 = _mm512_fmadd_ps(LoadF16(0xFFFF, a + i + 16), LoadB(0xFFFF, b + i + 16), acc1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 m = TailMask16(n - i);
-    acc0 = _mm512_fmadd_ps(LoadF16(m, a + i), LoadB(m, b + i), acc0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-}
-
-float F16VecDot(int64_t n, const void* x, const void* y) {
-  return F16Dot<uint16_t, LoadF16>(n, static_cast<const uint16_t*>(x), static_cast<const uint16_t*>(y));
-}
-
-// TypeKernels::gemv of F16: the n_tokens activation rows as floats (in a buffer of the thread), then
-// every weight row against each of them (one conversion per 16 weights instead of two).
-void F16Gemv(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride, int n_tokens,
-             float* out, size_t out_stride) {
-  thread_local std::vector<float> floats;  // grows to the longest rows seen, then no allocation
-  if (floats.size() < static_cast<size_t>(n_tokens * n)) floats.resize(static_cast<size_t>(n_tokens * n));
-  for (int t = 0; t < n_tokens; ++t) {
-    const auto* src = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(y) + t * y_stride);
-    for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = TailMask16(n - i);
-      _mm512_mask_storeu_ps(floats.data() + t * n + i, m, LoadF16(m, src + i));
-    }
-  }
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const auto* row = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(x) + r * x_stride);
-    for (int t = 0; t < n_tokens; ++t) out[t * out_stride + r] = F16Dot<float, LoadF32>(n, row, floats.data() + t * n);
-  }
 }
 
 float Bf16VecDot(int64_t n, const void* vx, const void* vy) {
@@ -133,10 +91,7 @@ void FromFloat(const float* x, void* vy, int64_t n) {
 
 void RegisterFloatKernelsAvx512(KernelTable& table) {
   table[GgmlType::kF32].vec_dot = F32VecDot;
-  table[GgmlType::kF16].vec_dot = F16VecDot;
   table[GgmlType::kBF16].vec_dot = Bf16VecDot;
-  table[GgmlType::kF16].gemv = F16Gemv;
-  table[GgmlType::kBF16].gemv = nullptr;  // (not the AVX2 level's: its sum is not VDPBF16PS's)
   table[GgmlType::kF16].from_float = FromFloat<F16Convert16>;
   table[GgmlType::kBF16].from_float = FromFloat<Bf16Convert16>;
 }

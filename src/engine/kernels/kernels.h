@@ -52,9 +52,8 @@ struct TypeKernels {
   // for r < n_rows, t < n_tokens, bit for bit. One call covers a whole range of consecutive rows, so
   // the kernel prepares what depends only on y once (per-block corrections and scales), unpacks each
   // weight block once for all tokens and prefetches ahead along the rows, which it reads as one
-  // sequential stream. Legacy types (legacy_quant_tile.inc), at the AVX-512 level Q4_K / Q5_K
-  // (k_quant_avx512.cc), F16 at both levels and BF16 at AVX2 (float_avx2.cc, float_avx512.cc: the
-  // activation rows converted to floats once per call).
+  // sequential stream. Legacy types (legacy_quant_tile.inc) and, at the AVX-512 level, Q4_K / Q5_K
+  // (k_quant_avx512.cc).
   void (*gemv)(int64_t n, const void* x, size_t x_stride, int64_t n_rows, const void* y, size_t y_stride,
                int n_tokens, float* out, size_t out_stride) = nullptr;
   // Optional decode kernel for a matrix in the WeightLayout::kRows8 layout (rows8_layout.h): gemv's
