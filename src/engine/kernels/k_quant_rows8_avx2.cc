@@ -370,16 +370,6 @@ void RestoreQ6KBlock(const uint8_t* gb, uint8_t* out, size_t stride) {
   }
 }
 
-template <typename Block, void (*kRestore)(const uint8_t*, uint8_t*, size_t)>
-void UnpackGroupRows(int64_t n, const void* group, void* rows) {
-  const int64_t nb = n / kQK_K;
-  const size_t row_bytes = static_cast<size_t>(nb) * sizeof(Block);
-  for (int64_t i = 0; i < nb; ++i) {
-    kRestore(static_cast<const uint8_t*>(group) + i * kRows8Group * sizeof(Block),
-             static_cast<uint8_t*>(rows) + i * sizeof(Block), row_bytes);
-  }
-}
-
 }  // namespace
 
 void RegisterKRows8KernelsAvx2(KernelTable& table) {

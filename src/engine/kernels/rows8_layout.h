@@ -80,6 +80,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "engine/kernels/blocks_k.h"
 #include "engine/tensor/ggml_type.h"
 
 namespace isv {
@@ -146,5 +147,17 @@ void UnpackRows8(GgmlType type, int64_t n, const uint8_t* group, uint8_t* rows);
 // Row r (0 <= r < 8) of the kRows8 group at `group`, as the file stores it, into `row` (RowSize(type, n)
 // bytes).
 void UnpackRow8(GgmlType type, int64_t n, const uint8_t* group, int r, uint8_t* row);
+
+// TypeKernels::unpack_rows8 of a super-block type from a level's restore of one interleaved block:
+// kRestore(group block, first row's block, row stride) writes the block of each of the 8 rows.
+template <typename Block, void (*kRestore)(const uint8_t*, uint8_t*, size_t)>
+void UnpackGroupRows(int64_t n, const void* group, void* rows) {
+  const int64_t nb = n / kQK_K;
+  const size_t row_bytes = static_cast<size_t>(nb) * sizeof(Block);
+  for (int64_t i = 0; i < nb; ++i) {
+    kRestore(static_cast<const uint8_t*>(group) + i * kRows8Group * sizeof(Block),
+             static_cast<uint8_t*>(rows) + i * sizeof(Block), row_bytes);
+  }
+}
 
 }  // namespace isv
