@@ -1,6 +1,6 @@
 #!/bin/bash
-# The instruction-set files (*_avx2.cc, *_avx512.cc, *_amx.cc: cmake/isa_sources.cmake) are compiled with
-# -mavx2 / -mavx512* / -mamx-*. Any inline function or template with external linkage that one of them
+# The instruction-set files (*_avx2.cc, *_avx512.cc, *_avx512bf16.cc, *_amx.cc: cmake/isa_sources.cmake)
+# are compiled with -mavx2 / -mavx512* / -mamx-*. Any inline function or template with external linkage that one of them
 # emits (a weak symbol: a header's inline helper, a std::vector member) may be the copy the linker keeps
 # for the WHOLE program, baseline callers included; if that copy holds AVX instructions, a CPU without
 # them dies with SIGILL outside any dispatch. This check fails when a weak symbol of those objects has
@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 bad=0
 checked=0
 members=0
-for member in $(ar t "$lib" | grep -E '_(avx2|avx512|amx)\.cc\.o$' | sort -u); do
+for member in $(ar t "$lib" | grep -E '_(avx2|avx512|avx512bf16|amx)\.cc\.o$' | sort -u); do
   members=$((members + 1))
   (cd "$tmp" && ar x "$lib" "$member") || { echo "cannot extract $member"; exit 1; }
   for sym in $(nm "$tmp/$member" | awk '$2 == "W" {print $3}'); do

@@ -19,6 +19,7 @@ void RmsNormScalar(int64_t n, const float* x, const float* w, float eps, float* 
 
 ActivationKernels Build(Isa isa) {
   switch (isa) {
+    case Isa::kAvx512Bf16:  // no BF16 data here
     case Isa::kAvx512:
       return ActivationKernelsAvx512();
     case Isa::kAvx2:
@@ -32,7 +33,8 @@ ActivationKernels Build(Isa isa) {
 }  // namespace
 
 const ActivationKernels& GetActivationKernels(Isa isa) {
-  static const std::array<ActivationKernels, 3> tables = {Build(Isa::kScalar), Build(Isa::kAvx2), Build(Isa::kAvx512)};
+  static const std::array<ActivationKernels, kIsaCount> tables = {Build(Isa::kScalar), Build(Isa::kAvx2),
+                                                                  Build(Isa::kAvx512), Build(Isa::kAvx512Bf16)};
   return tables[static_cast<int>(isa)];
 }
 

@@ -83,13 +83,13 @@ void AmxQ8_0TileOrderAvx512(const AmxQ8_0Args& args, int64_t r, int n_rows, uint
 // asked once and cached) and the AVX-512 level is available.
 bool AmxHardwareUsable();
 
-// True when AmxHardwareUsable(), ISV_ISA is unset or "amx" (any other value — scalar, avx2, avx512 —
+// True when AmxHardwareUsable(), ISV_ISA is unset or "amx" (any other value — scalar, avx2, avx512, ... —
 // turns AMX off), and the hardware kernel gave the emulated kernel's bits on a small fixed problem
 // (else a warning on stderr and AMX stays off). Decided once per process.
 bool AmxEnabled();
 
 // The kernel MatMul uses for the prefill rows of Q8_0 weights at level `isa`: the hardware one when
-// isa is Isa::kAvx512 and AmxEnabled(), else nullptr (today's gemm_tile path for every row).
+// isa is an AVX-512 level and AmxEnabled(), else nullptr (today's gemm_tile path for every row).
 AmxQ8_0RowsFn AmxQ8_0PrefillKernel(Isa isa);
 
 }  // namespace isv

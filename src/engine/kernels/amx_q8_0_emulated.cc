@@ -76,7 +76,7 @@ bool HardwareAgreesWithEmulation() {
 
 }  // namespace
 
-bool AmxHardwareUsable() { return BestIsa() == Isa::kAvx512 && AmxSupported(); }
+bool AmxHardwareUsable() { return BestIsa() >= Isa::kAvx512 && AmxSupported(); }
 
 size_t AmxQ8_0PackedSize(int64_t n_in, int64_t n_tokens) {
   const int64_t n_groups = (n_tokens + kAmxGroupTokens - 1) / kAmxGroupTokens;
@@ -150,7 +150,7 @@ bool AmxEnabled() {
 }
 
 AmxQ8_0RowsFn AmxQ8_0PrefillKernel(Isa isa) {
-  if (isa != Isa::kAvx512 || !AmxEnabled()) return nullptr;
+  if (isa < Isa::kAvx512 || !AmxEnabled()) return nullptr;
   return AmxQ8_0RowsHardware;
 }
 

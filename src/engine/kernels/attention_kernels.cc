@@ -79,6 +79,7 @@ double ExpSumScalar(int32_t count, float max, float* scores) {
 
 AttentionKernels Build(Isa isa) {
   switch (isa) {
+    case Isa::kAvx512Bf16:  // no BF16 data here
     case Isa::kAvx512:
       return AttentionKernelsAvx512();
     case Isa::kAvx2:
@@ -99,7 +100,8 @@ AttentionKernels Build(Isa isa) {
 }  // namespace
 
 const AttentionKernels& GetAttentionKernels(Isa isa) {
-  static const std::array<AttentionKernels, 3> tables = {Build(Isa::kScalar), Build(Isa::kAvx2), Build(Isa::kAvx512)};
+  static const std::array<AttentionKernels, kIsaCount> tables = {Build(Isa::kScalar), Build(Isa::kAvx2),
+                                                                 Build(Isa::kAvx512), Build(Isa::kAvx512Bf16)};
   return tables[static_cast<int>(isa)];
 }
 

@@ -56,12 +56,14 @@ Isa BestIsa() {
   const CpuFeatures& f = GetCpuFeatures();
   Isa best = Isa::kScalar;
   if (f.avx2 && f.fma && f.f16c) best = Isa::kAvx2;
-  if (best == Isa::kAvx2 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vnni &&
-      f.avx512bf16)
-    best = Isa::kAvx512;
+  if (best == Isa::kAvx2 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vnni) best = Isa::kAvx512;
+  if (best == Isa::kAvx512 && f.avx512bf16) best = Isa::kAvx512Bf16;
   if (const char* env = std::getenv("ISV_ISA")) {
-    std::string want(env);
-    Isa cap = want == "scalar" ? Isa::kScalar : want == "avx2" ? Isa::kAvx2 : Isa::kAvx512;
+    const std::string want(env);
+    const Isa cap = want == "scalar"   ? Isa::kScalar
+                    : want == "avx2"   ? Isa::kAvx2
+                    : want == "avx512" ? Isa::kAvx512
+                                       : Isa::kAvx512Bf16;
     if (cap < best) best = cap;
   }
   return best;
@@ -72,6 +74,7 @@ std::string_view IsaName(Isa isa) {
     case Isa::kScalar: return "scalar";
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
+    case Isa::kAvx512Bf16: return "avx512bf16";
   }
   return "?";
 }

@@ -1,15 +1,12 @@
-// AVX-512 (F/BW/VL + BF16) kernels of the float types: vec_dot of F32 / BF16 and from_float of
-// F16 / BF16. F16's vec_dot is the AVX2 level's (float_avx2.cc): its ymm conversions streamed 52 GB/s
-// of weights per Zen 4 core from L3 where a zmm form (2 x 16 lanes, VCVTPH2PS zmm) did 35; from memory
-// on 2 threads both reach the bus.
+// AVX-512 (F/BW/VL) kernels of the float types: vec_dot of F32 and from_float of F16 / BF16 (BF16's
+// vec_dot is in float_avx512bf16.cc). F16's vec_dot is the AVX2 level's (float_avx2.cc): its ymm
+// conversions streamed 52 GB/s of weights per Zen 4 core from L3 where a zmm form (2 x 16 lanes,
+// VCVTPH2PS zmm) did 35; from memory on 2 threads both reach the bus.
 //
 // Tails are handled with masked loads (masked-off lanes read as zero and add nothing). F32 products
-// accumulate with FMA in 2 x 16 float lanes. BF16 uses VDPBF16PS: bf16 products are
-// exact in float and each instruction adds two of them per lane (round to nearest even; the
-// instruction treats denormal inputs as zero, which changes a sum only by less than the smallest
-// normal float per product). The conversions are bit-identical to the scalar ones in float16.h:
-// F16 via VCVTPS2PH round-to-nearest-even with NaN lanes rewritten to the scalar's quiet NaN, BF16
-// by integer rounding (VCVTNEPS2BF16 is not used because it flushes denormals).
+// accumulate with FMA in 2 x 16 float lanes. The conversions are bit-identical to the scalar ones in
+// float16.h: F16 via VCVTPS2PH round-to-nearest-even with NaN lanes rewritten to the scalar's quiet
+// NaN, BF16 by integer rounding (VCVTNEPS2BF16 is not used because it flushes denormals).
 #include <immintrin.h>
 
 // GCC 12's AVX-512 intrinsic headers build vectors from deliberately undefined values, which
@@ -36,24 +33,6 @@ float F32VecDot(int64_t n, const void* vx, const void* vy) {
   for (; i < n; i += 16) {
     const __mmask16 m = TailMask16(n - i);
     acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-}
-
-float Bf16VecDot(int64_t n, const void* vx, const void* vy) {
-  const uint16_t* a = static_cast<const uint16_t*>(vx);
-  const uint16_t* b = static_cast<const uint16_t*>(vy);
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    acc0 = _mm512_dpbf16_ps(acc0, (__m512bh)_mm512_loadu_si512(a + i), (__m512bh)_mm512_loadu_si512(b + i));
-    acc1 = _mm512_dpbf16_ps(acc1, (__m512bh)_mm512_loadu_si512(a + i + 32),
-                            (__m512bh)_mm512_loadu_si512(b + i + 32));
-  }
-  for (; i < n; i += 32) {
-    const __mmask32 m = TailMask32(n - i);
-    acc0 = _mm512_dpbf16_ps(acc0, (__m512bh)_mm512_maskz_loadu_epi16(m, a + i),
-                            (__m512bh)_mm512_maskz_loadu_epi16(m, b + i));
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
@@ -91,7 +70,6 @@ void FromFloat(const float* x, void* vy, int64_t n) {
 
 void RegisterFloatKernelsAvx512(KernelTable& table) {
   table[GgmlType::kF32].vec_dot = F32VecDot;
-  table[GgmlType::kBF16].vec_dot = Bf16VecDot;
   table[GgmlType::kF16].from_float = FromFloat<F16Convert16>;
   table[GgmlType::kBF16].from_float = FromFloat<Bf16Convert16>;
 }

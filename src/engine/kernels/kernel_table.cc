@@ -30,14 +30,18 @@ KernelTable BuildTable(Isa isa) {
     RegisterKPrefillKernelsAvx512(t);
     RegisterFloatPrefillKernelsAvx512(t);
   }
+  if (isa >= Isa::kAvx512Bf16) {
+    RegisterFloatKernelsAvx512Bf16(t);
+    RegisterFloatPrefillKernelsAvx512Bf16(t);
+  }
   return t;
 }
 
 }  // namespace
 
 const TypeKernels& GetKernels(GgmlType type, Isa isa) {
-  static const std::array<KernelTable, 3> tables = {BuildTable(Isa::kScalar), BuildTable(Isa::kAvx2),
-                                                    BuildTable(Isa::kAvx512)};
+  static const std::array<KernelTable, kIsaCount> tables = {BuildTable(Isa::kScalar), BuildTable(Isa::kAvx2),
+                                                            BuildTable(Isa::kAvx512), BuildTable(Isa::kAvx512Bf16)};
   return tables[static_cast<int>(isa)][type];
 }
 

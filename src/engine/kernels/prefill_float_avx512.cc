@@ -1,14 +1,11 @@
-// AVX-512 prefill kernels of the float weight types F32, F16 and BF16 (prefill.h): a register tile
-// of rows x prompt tokens, one zmm accumulator of 16 float lanes per (row, token).
+// AVX-512 prefill kernels of the float weight types F32 and F16 (prefill.h; BF16's are in
+// prefill_float_avx512bf16.cc): a register tile of rows x prompt tokens, one zmm accumulator of 16
+// float lanes per (row, token).
 //
 // F32 / F16: 6 rows x 4 tokens. Per step of 16 elements each row's vector is loaded (F16: converted,
 // VCVTPH2PS) once for all the tile's tokens and each token's vector (the packed activations are
 // floats, prefill.h) once for all its rows: 24 FMAs per 6 + 4 loads. Zen 4 issues one zmm FMA per
 // cycle; measured ~90% of that on one core (2048 x 8192 F16 x 256 tokens: 105 GFLOP/s).
-// BF16: 5 rows x 5 tokens, per step of 32 elements one VDPBF16PS per (row, token) on the raw bf16
-// rows (two products per lane and instruction); ~180 GFLOP/s on one core, ~77% of its peak: the
-// loop is 10 loads per 25 VDPBF16PS, and 6 x 4 or 4 x 6 tiles measured 5% slower (8 x 3 and 7 x 4
-// need more than the 32 registers).
 // At the end each accumulator's 16 lanes are summed in the fixed tree of prefill.h. Blocking the
 // rows' elements in chunks (so that a tile's rows stay in L1 while all tokens pass) measured 5-20%
 // slower than these long sequential streams.
@@ -25,11 +22,6 @@
 
 namespace isv {
 namespace {
-
-// The 16 lanes summed as prefill.h specifies: (l, l + 8), then (l, l + 4), (l, l + 2), (l, l + 1).
-inline float SumLanes(__m512 v) {
-  return HorizontalSum(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
-}
 
 // F32 / F16: 6 rows x 4 tokens of FMAs.
 template <typename WeightT>
@@ -67,47 +59,7 @@ struct FmaWeights {
 using F32Weights = FmaWeights<float>;
 using F16Weights = FmaWeights<uint16_t>;
 
-struct Bf16Weights {
-  using W = uint16_t;
-  using Act = uint16_t;
-  static constexpr int kStep = 32;
-  static constexpr int kRows = 5;
-  static constexpr int kCols = 5;
-  template <bool kTail, int kR, int kC>
-  static void Step(const uint16_t* const* w, const uint16_t* const* a, int64_t k, __mmask32 m, __m512 (&acc)[kR][kC]) {
-    __m512bh wb[kR];
-#pragma GCC unroll 8
-    for (int r = 0; r < kR; ++r)
-      wb[r] = (__m512bh)(kTail ? _mm512_maskz_loadu_epi16(m, w[r] + k) : _mm512_loadu_si512(w[r] + k));
-#pragma GCC unroll 8
-    for (int c = 0; c < kC; ++c) {
-      const __m512bh y = (__m512bh)(kTail ? _mm512_maskz_loadu_epi16(m, a[c] + k) : _mm512_loadu_si512(a[c] + k));
-#pragma GCC unroll 8
-      for (int r = 0; r < kR; ++r) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wb[r], y);
-    }
-  }
-  static __mmask32 Mask(int64_t remaining) { return TailMask32(remaining); }
-};
-
-// out[c * out_stride + r] for kR rows x kC tokens.
-template <typename T, int kR, int kC>
-void FloatTile(int64_t n, const typename T::W* const* w, const typename T::Act* const* a, float* out,
-               size_t out_stride) {
-  __m512 acc[kR][kC];
-#pragma GCC unroll 8
-  for (int r = 0; r < kR; ++r) {
-#pragma GCC unroll 8
-    for (int c = 0; c < kC; ++c) acc[r][c] = _mm512_setzero_ps();
-  }
-  int64_t k = 0;
-  for (; k + T::kStep <= n; k += T::kStep) T::template Step<false, kR, kC>(w, a, k, T::Mask(T::kStep), acc);
-  if (k < n) T::template Step<true, kR, kC>(w, a, k, T::Mask(n - k), acc);
-#pragma GCC unroll 8
-  for (int c = 0; c < kC; ++c) {
-#pragma GCC unroll 8
-    for (int r = 0; r < kR; ++r) out[c * out_stride + r] = SumLanes(acc[r][c]);
-  }
-}
+#include "engine/kernels/prefill_float_zmm.inc"  // FloatTile, which the frame calls
 
 #include "engine/kernels/prefill_float_frame.inc"
 
@@ -116,7 +68,6 @@ void FloatTile(int64_t n, const typename T::W* const* w, const typename T::Act* 
 void RegisterFloatPrefillKernelsAvx512(KernelTable& table) {
   Register<F32Weights>(table[GgmlType::kF32]);
   Register<F16Weights>(table[GgmlType::kF16]);
-  Register<Bf16Weights>(table[GgmlType::kBF16]);
 }
 
 }  // namespace isv

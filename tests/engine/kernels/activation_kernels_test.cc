@@ -14,7 +14,7 @@ TEST(ActivationKernelsTest, SwiGluMatchesScalarWithinFewUlp) {
   std::mt19937 rng(17);
   std::normal_distribution<float> wide(0.0f, 6.0f);
   const ActivationKernels& scalar = GetActivationKernels(Isa::kScalar);
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     const ActivationKernels& k = GetActivationKernels(isa);
     ASSERT_NE(k.swiglu, nullptr) << IsaName(isa);
@@ -57,7 +57,7 @@ namespace {
 TEST(ActivationKernelsTest, RmsNormFollowsTheSpecifiedOrderAtEveryLevel) {
   std::mt19937 rng(31);
   std::normal_distribution<float> dist(0.0f, 3.0f);
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     const ActivationKernels& k = GetActivationKernels(isa);
     ASSERT_NE(k.rms_norm, nullptr) << IsaName(isa);

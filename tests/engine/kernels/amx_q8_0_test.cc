@@ -221,7 +221,7 @@ TEST(AmxQ8_0Test, EmulatedKernelSpansSeveralTokenBlocks) {
 // The hardware kernel's kRows8 step copy (AVX-512) against the plain one: the same bytes and floats, for
 // every step height, with subnormal and large fp16 scales among the random ones.
 TEST(AmxQ8_0Test, Avx512TileOrderEqualsThePlainCopy) {
-  if (BestIsa() != Isa::kAvx512) GTEST_SKIP() << "no AVX-512 level here";
+  if (BestIsa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 level here";
   std::mt19937 rng(29);
   std::uniform_int_distribution<int> byte(0, 255);
   for (int64_t n_in : {32, 96, 2048}) {

@@ -18,7 +18,7 @@ TEST(AttentionKernelsTest, SimdLevelsMatchScalar) {
   std::mt19937 rng(5);
   std::normal_distribution<float> dist;
   const AttentionKernels& scalar = GetAttentionKernels(Isa::kScalar);
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     const AttentionKernels& k = GetAttentionKernels(isa);
     for (int64_t n : {1, 7, 8, 15, 16, 31, 64, 80, 96, 128, 129}) {
@@ -51,7 +51,7 @@ TEST(AttentionKernelsTest, SimdLevelsMatchScalar) {
 TEST(AttentionKernelsTest, WeightedSumEqualsAxpySequenceBitForBit) {
   std::mt19937 rng(9);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     const AttentionKernels& k = GetAttentionKernels(isa);
     ASSERT_NE(k.weighted_sum_f16, nullptr) << IsaName(isa);
@@ -83,7 +83,7 @@ TEST(AttentionKernelsTest, WeightedSumEqualsAxpySequenceBitForBit) {
 TEST(AttentionKernelsTest, ScoresMatchDotPerCellAndDependOnlyOnTheCell) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     const AttentionKernels& k = GetAttentionKernels(isa);
     ASSERT_NE(k.scores_f16, nullptr) << IsaName(isa);
@@ -105,7 +105,7 @@ TEST(AttentionKernelsTest, ScoresMatchDotPerCellAndDependOnlyOnTheCell) {
         const float want = k.dot_f16(n, q.data(), k0 + cells[j] * stride) * scale;
         double abs_sum = 0;
         for (int64_t i = 0; i < n; ++i) abs_sum += std::fabs(q[i] * Fp16ToFp32(k0[cells[j] * stride + i]));
-        if (isa == Isa::kAvx512) {
+        if (isa >= Isa::kAvx512) {
           ASSERT_NEAR(got[j], want, 1e-6 * abs_sum * scale + 1e-30) << IsaName(isa) << " n=" << n << " j=" << j;
         } else {
           ASSERT_EQ(std::memcmp(&got[j], &want, sizeof(float)), 0)
@@ -131,7 +131,7 @@ TEST(AttentionKernelsTest, ScoresMatchDotPerCellAndDependOnlyOnTheCell) {
 TEST(AttentionKernelsTest, HeadGroupsGiveEachHeadsOwnBits) {
   std::mt19937 rng(17);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     const AttentionKernels& k = GetAttentionKernels(isa);
     for (int64_t n : {64, 96, 128, 256, 40, 272}) {
@@ -173,7 +173,7 @@ TEST(AttentionKernelsTest, HeadGroupsGiveEachHeadsOwnBits) {
 TEST(AttentionKernelsTest, PromptScoresFollowTheSpecifiedOrderAtEveryLevel) {
   std::mt19937 rng(23);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     const AttentionKernels& k = GetAttentionKernels(isa);
     ASSERT_NE(k.scores_rows_f16, nullptr) << IsaName(isa);
@@ -219,7 +219,7 @@ TEST(AttentionKernelsTest, PromptScoresFollowTheSpecifiedOrderAtEveryLevel) {
 TEST(AttentionKernelsTest, MaxAndScaleAreExact) {
   std::mt19937 rng(29);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     const AttentionKernels& k = GetAttentionKernels(isa);
     EXPECT_EQ(k.max_f32(0, nullptr), -INFINITY) << IsaName(isa);
@@ -242,7 +242,7 @@ TEST(AttentionKernelsTest, MaxAndScaleAreExact) {
 TEST(AttentionKernelsTest, ExpSumMatchesStdExp) {
   std::mt19937 rng(13);
   std::uniform_real_distribution<float> dist(-30.0f, 10.0f);
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     const AttentionKernels& k = GetAttentionKernels(isa);
     ASSERT_NE(k.exp_sum, nullptr) << IsaName(isa);

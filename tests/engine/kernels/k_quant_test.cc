@@ -79,7 +79,7 @@ std::vector<uint8_t> QuantizeQ8K(const std::vector<float>& x, Isa isa) {
 
 std::vector<Isa> SimdIsas() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa <= BestIsa()) isas.push_back(isa);
   }
   return isas;
@@ -345,7 +345,7 @@ TEST_P(KQuantModelTest, MatMulMatchesDequantizedReference) {
       const std::vector<uint8_t> q8 = QuantizeQ8K(row, Isa::kScalar);
       acts.push_back(Dequantize(GgmlType::kQ8_K, q8.data(), n_in));
     }
-    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
       if (isa > BestIsa()) continue;
       std::vector<float> y(n_out * n_tokens);
       MatMul(w, x.data(), n_tokens, y.data(), pool, scratch, isa);

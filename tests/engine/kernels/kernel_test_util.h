@@ -23,7 +23,7 @@ namespace isv {
 // The instruction-set levels this CPU runs, lowest first.
 inline std::vector<Isa> AllIsas() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa <= BestIsa()) isas.push_back(isa);
   }
   return isas;

@@ -30,7 +30,7 @@ constexpr int64_t kRowLengths[] = {32, 96, 256, 1024, 4128};  // odd block count
 
 std::vector<Isa> SimdIsas() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa <= BestIsa()) isas.push_back(isa);
   }
   return isas;

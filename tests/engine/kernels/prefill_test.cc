@@ -141,7 +141,7 @@ std::vector<GgmlType> PrefillTypes(Isa isa) {
 TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
   if (BestIsa() < Isa::kAvx2) GTEST_SKIP() << "no prefill kernel at this CPU's level (" << IsaName(BestIsa()) << ")";
   std::mt19937 rng(3);
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     SCOPED_TRACE(std::string(IsaName(isa)));
     int checked = 0;
@@ -191,7 +191,7 @@ TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
 TEST(PrefillTest, PlainTokensInThePrefillOrderEqualTheOracle) {
   std::mt19937 rng(5);
   int checked = 0;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     for (GgmlType type : kTypes) {
       const TypeKernels& k = GetKernels(type, isa);
@@ -252,7 +252,7 @@ TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   std::mt19937 rng(4);
   ThreadPool pool(2);
   MatMulScratch scratch;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
     if (isa > BestIsa()) continue;
     for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kIQ4_NL, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0,
                           GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K, GgmlType::kIQ4_XS, GgmlType::kQ2_K,
