@@ -52,14 +52,13 @@ const CpuFeatures& GetCpuFeatures() {
   return features;
 }
 
-Isa BestIsa() {
-  const CpuFeatures& f = GetCpuFeatures();
+Isa IsaFor(const CpuFeatures& f, const char* isa_env) {
   Isa best = Isa::kScalar;
   if (f.avx2 && f.fma && f.f16c) best = Isa::kAvx2;
   if (best == Isa::kAvx2 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vnni) best = Isa::kAvx512;
   if (best == Isa::kAvx512 && f.avx512bf16) best = Isa::kAvx512Bf16;
-  if (const char* env = std::getenv("ISV_ISA")) {
-    const std::string want(env);
+  if (isa_env != nullptr) {
+    const std::string want(isa_env);
     const Isa cap = want == "scalar"   ? Isa::kScalar
                     : want == "avx2"   ? Isa::kAvx2
                     : want == "avx512" ? Isa::kAvx512
@@ -68,6 +67,8 @@ Isa BestIsa() {
   }
   return best;
 }
+
+Isa BestIsa() { return IsaFor(GetCpuFeatures(), std::getenv("ISV_ISA")); }
 
 std::string_view IsaName(Isa isa) {
   switch (isa) {

@@ -25,6 +25,8 @@ const CpuFeatures& GetCpuFeatures();
 // (never raised above what the CPU has). ISV_ISA=amx means the same as avx512bf16 here; any value
 // other than amx also turns the AMX prefill kernel off (kernels/amx_q8_0.h: AmxEnabled).
 Isa BestIsa();
+// The level for features f and an ISV_ISA value (nullptr: unset); BestIsa() is IsaFor(GetCpuFeatures(), getenv).
+Isa IsaFor(const CpuFeatures& f, const char* isa_env);
 std::string_view IsaName(Isa isa);
 
 }  // namespace isv
