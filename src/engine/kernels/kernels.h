@@ -145,9 +145,9 @@ void RegisterKPrefillKernelsAvx2(KernelTable& table);   // Q2_K Q3_K Q4_K Q5_K Q
 void RegisterFloatPrefillKernelsAvx2(KernelTable& table);  // F32 F16 BF16 prefill_gemm
 void RegisterPrefillKernelsAvx512(KernelTable& table);  // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL prefill_gemm
 void RegisterKPrefillKernelsAvx512(KernelTable& table);      // Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_XS prefill_gemm
-void RegisterFloatPrefillKernelsAvx512(KernelTable& table);  // F32 F16 prefill_gemm
-// The AVX-512 BF16 level (Isa::kAvx512Bf16): BF16 vec_dot and prefill_gemm by VDPBF16PS. Without it the
-// BF16 type keeps the AVX2 level's vec_dot and prefill (its from_float is AVX-512's, same bits).
+void RegisterFloatPrefillKernelsAvx512(KernelTable& table);  // F32 F16 BF16 prefill_gemm
+// The AVX-512 BF16 level (Isa::kAvx512Bf16): BF16 vec_dot and prefill_gemm by VDPBF16PS (the AVX-512
+// level's BF16 kernels do the same order by FMAs).
 void RegisterFloatKernelsAvx512Bf16(KernelTable& table);
 void RegisterFloatPrefillKernelsAvx512Bf16(KernelTable& table);
 

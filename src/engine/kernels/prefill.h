@@ -30,7 +30,8 @@
 // results, which the oracle does not model — no weight or activation of a real model is below
 // 1.2e-38). Then the 16 lanes are summed as (l, l + 8), (l, l + 4), (l, l + 2), (l, l + 1). Elements
 // past the row's end count as zeros.
-// Levels: AVX-512 VNNI (prefill_avx512.cc, prefill_k_avx512.cc, prefill_float_avx512.cc) and AVX2
+// Levels: AVX-512 VNNI (prefill_avx512.cc, prefill_k_avx512.cc, prefill_float_avx512.cc; BF16 by
+// VDPBF16PS at the BF16 level: prefill_float_avx512bf16.cc) and AVX2
 // (prefill_avx2.cc, prefill_k_avx2.cc, prefill_float_avx2.cc; not for IQ4_XS). Where a level has no
 // prefill_gemm for a type (the scalar level: none) prompt tokens take the gemm_tile / vec_dot path like every other
 // token.
