@@ -1,8 +1,9 @@
 // AVX-512 BF16 vec_dot of BF16 rows, the level Isa::kAvx512Bf16 (AVX512_BF16 is absent on some
-// AVX-512 CPUs and VMs; they keep the AVX2 level's BF16 vec_dot). VDPBF16PS: bf16 products are exact
-// in float and each instruction adds two of them per lane (round to nearest even; the instruction
-// treats denormal inputs as zero, which changes a sum only by less than the smallest normal float per
-// product). Tails are handled with masked loads (masked-off lanes read as zero and add nothing).
+// AVX-512 CPUs and VMs; their level, Isa::kAvx512, does the same order by FMAs: float_avx512.cc).
+// VDPBF16PS: bf16 products are exact in float and each instruction adds two of them per lane (round to
+// nearest even; the instruction treats denormal inputs as zero, which changes a sum only by less than
+// the smallest normal float per product). Tails are handled with masked loads (masked-off lanes read
+// as zero and add nothing).
 #include <immintrin.h>
 
 // GCC 12's AVX-512 intrinsic headers build vectors from deliberately undefined values, which

@@ -1,5 +1,6 @@
 // AVX-512 BF16 prefill kernel of BF16 weights (prefill.h), the level Isa::kAvx512Bf16 (VDPBF16PS
-// needs AVX512_BF16, which some AVX-512 CPUs and VMs lack; they keep the AVX2 level's BF16 kernels).
+// needs AVX512_BF16, which some AVX-512 CPUs and VMs lack; their level, Isa::kAvx512, has the same
+// order by FMAs: Bf16FmaWeights in prefill_float_avx512.cc).
 // BF16: 5 rows x 5 tokens, per step of 32 elements one VDPBF16PS per (row, token) on the raw bf16
 // rows (two products per lane and instruction); ~180 GFLOP/s on one core, ~77% of its peak: the
 // loop is 10 loads per 25 VDPBF16PS, and 6 x 4 or 4 x 6 tiles measured 5% slower (8 x 3 and 7 x 4
