@@ -7,6 +7,8 @@
 #include <random>
 #include <vector>
 
+#include "engine/kernels/kernel_test_util.h"
+
 namespace isv {
 namespace {
 
@@ -14,8 +16,7 @@ TEST(ActivationKernelsTest, SwiGluMatchesScalarWithinFewUlp) {
   std::mt19937 rng(17);
   std::normal_distribution<float> wide(0.0f, 6.0f);
   const ActivationKernels& scalar = GetActivationKernels(Isa::kScalar);
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : SimdIsas()) {
     const ActivationKernels& k = GetActivationKernels(isa);
     ASSERT_NE(k.swiglu, nullptr) << IsaName(isa);
     for (int64_t n : {1, 7, 8, 15, 16, 17, 100, 4864}) {
@@ -57,8 +58,7 @@ namespace {
 TEST(ActivationKernelsTest, RmsNormFollowsTheSpecifiedOrderAtEveryLevel) {
   std::mt19937 rng(31);
   std::normal_distribution<float> dist(0.0f, 3.0f);
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     const ActivationKernels& k = GetActivationKernels(isa);
     ASSERT_NE(k.rms_norm, nullptr) << IsaName(isa);
     for (int64_t n : {1, 7, 15, 16, 17, 40, 100, 896, 2048, 3077}) {

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/kernels/kernel_test_util.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -18,8 +19,7 @@ TEST(AttentionKernelsTest, SimdLevelsMatchScalar) {
   std::mt19937 rng(5);
   std::normal_distribution<float> dist;
   const AttentionKernels& scalar = GetAttentionKernels(Isa::kScalar);
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : SimdIsas()) {
     const AttentionKernels& k = GetAttentionKernels(isa);
     for (int64_t n : {1, 7, 8, 15, 16, 31, 64, 80, 96, 128, 129}) {
       std::vector<float> q(n), y_want(n), y_got(n);
@@ -51,8 +51,7 @@ TEST(AttentionKernelsTest, SimdLevelsMatchScalar) {
 TEST(AttentionKernelsTest, WeightedSumEqualsAxpySequenceBitForBit) {
   std::mt19937 rng(9);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     const AttentionKernels& k = GetAttentionKernels(isa);
     ASSERT_NE(k.weighted_sum_f16, nullptr) << IsaName(isa);
     for (int64_t n : {8, 16, 40, 64, 96, 128, 160, 256, 7, 129}) {
@@ -83,8 +82,7 @@ TEST(AttentionKernelsTest, WeightedSumEqualsAxpySequenceBitForBit) {
 TEST(AttentionKernelsTest, ScoresMatchDotPerCellAndDependOnlyOnTheCell) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     const AttentionKernels& k = GetAttentionKernels(isa);
     ASSERT_NE(k.scores_f16, nullptr) << IsaName(isa);
     for (int64_t n : {64, 128, 80, 256, 7, 272}) {
@@ -131,8 +129,7 @@ TEST(AttentionKernelsTest, ScoresMatchDotPerCellAndDependOnlyOnTheCell) {
 TEST(AttentionKernelsTest, HeadGroupsGiveEachHeadsOwnBits) {
   std::mt19937 rng(17);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     const AttentionKernels& k = GetAttentionKernels(isa);
     for (int64_t n : {64, 96, 128, 256, 40, 272}) {
       for (int32_t n_q : {1, 2, 4, 7, 8}) {
@@ -173,8 +170,7 @@ TEST(AttentionKernelsTest, HeadGroupsGiveEachHeadsOwnBits) {
 TEST(AttentionKernelsTest, PromptScoresFollowTheSpecifiedOrderAtEveryLevel) {
   std::mt19937 rng(23);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     const AttentionKernels& k = GetAttentionKernels(isa);
     ASSERT_NE(k.scores_rows_f16, nullptr) << IsaName(isa);
     for (int64_t n : {64, 128, 96, 80, 40, 1, 7, 256, 300}) {
@@ -219,8 +215,7 @@ TEST(AttentionKernelsTest, PromptScoresFollowTheSpecifiedOrderAtEveryLevel) {
 TEST(AttentionKernelsTest, MaxAndScaleAreExact) {
   std::mt19937 rng(29);
   std::normal_distribution<float> dist;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     const AttentionKernels& k = GetAttentionKernels(isa);
     EXPECT_EQ(k.max_f32(0, nullptr), -INFINITY) << IsaName(isa);
     for (int32_t count : {1, 5, 8, 15, 16, 17, 31, 100, 513}) {
@@ -242,8 +237,7 @@ TEST(AttentionKernelsTest, MaxAndScaleAreExact) {
 TEST(AttentionKernelsTest, ExpSumMatchesStdExp) {
   std::mt19937 rng(13);
   std::uniform_real_distribution<float> dist(-30.0f, 10.0f);
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     const AttentionKernels& k = GetAttentionKernels(isa);
     ASSERT_NE(k.exp_sum, nullptr) << IsaName(isa);
     for (int32_t count : {1, 5, 8, 15, 16, 17, 100, 513}) {

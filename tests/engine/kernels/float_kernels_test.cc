@@ -13,19 +13,12 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
 namespace {
-
-std::vector<Isa> SimdIsas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa <= BestIsa()) isas.push_back(isa);
-  }
-  return isas;
-}
 
 constexpr GgmlType kFloatTypes[] = {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16};
 
@@ -111,8 +104,7 @@ TEST(FloatKernelsTest, ConversionSpecValues) {
   // F16: 1, -2, max finite, overflow -> inf; BF16 ties to even: 0x3F808000 -> 0x3F80, 0x3F818000 -> 0x3F82.
   const uint16_t want_f16[] = {0x3C00, 0xC000, 0x7BFF, 0x7C00};
   const uint16_t want_bf16[] = {0x3F80, 0xC000, 0, 0, 0x3F80, 0x3F82};  // [2], [3] unchecked
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     uint16_t f16[6], bf16[6];
     GetKernels(GgmlType::kF16, isa).from_float(x, f16, 6);
     GetKernels(GgmlType::kBF16, isa).from_float(x, bf16, 6);

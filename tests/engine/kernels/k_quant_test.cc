@@ -77,14 +77,6 @@ std::vector<uint8_t> QuantizeQ8K(const std::vector<float>& x, Isa isa) {
   return out;
 }
 
-std::vector<Isa> SimdIsas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa <= BestIsa()) isas.push_back(isa);
-  }
-  return isas;
-}
-
 TEST(KQuantKernels, TablesAreFilled) {
   for (GgmlType t : kWeightTypes) {
     const TypeKernels& k = GetKernels(t, Isa::kScalar);
@@ -345,8 +337,7 @@ TEST_P(KQuantModelTest, MatMulMatchesDequantizedReference) {
       const std::vector<uint8_t> q8 = QuantizeQ8K(row, Isa::kScalar);
       acts.push_back(Dequantize(GgmlType::kQ8_K, q8.data(), n_in));
     }
-    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-      if (isa > BestIsa()) continue;
+    for (Isa isa : AllIsas()) {
       std::vector<float> y(n_out * n_tokens);
       MatMul(w, x.data(), n_tokens, y.data(), pool, scratch, isa);
       for (int64_t r = 0; r < n_out; ++r) {

@@ -29,6 +29,13 @@ inline std::vector<Isa> AllIsas() {
   return isas;
 }
 
+// The SIMD levels this CPU runs (AllIsas without the scalar one).
+inline std::vector<Isa> SimdIsas() {
+  std::vector<Isa> isas = AllIsas();
+  isas.erase(isas.begin());
+  return isas;
+}
+
 // Bitwise float equality (distinguishes -0 from +0, so it is stricter than ==).
 inline bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/kernels/blocks.h"
+#include "engine/kernels/kernel_test_util.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/legacy_quant_ref.h"
 #include "engine/tensor/float16.h"
@@ -27,14 +28,6 @@ namespace {
 constexpr GgmlType kWeightTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0,
                                      GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kIQ4_NL};
 constexpr int64_t kRowLengths[] = {32, 96, 256, 1024, 4128};  // odd block counts too
-
-std::vector<Isa> SimdIsas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa <= BestIsa()) isas.push_back(isa);
-  }
-  return isas;
-}
 
 std::vector<float> RandomFloats(int64_t n, std::mt19937& rng, float sigma = 1.0f) {
   std::normal_distribution<float> dist(0.0f, sigma);

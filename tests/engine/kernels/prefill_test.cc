@@ -141,8 +141,7 @@ std::vector<GgmlType> PrefillTypes(Isa isa) {
 TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
   if (BestIsa() < Isa::kAvx2) GTEST_SKIP() << "no prefill kernel at this CPU's level (" << IsaName(BestIsa()) << ")";
   std::mt19937 rng(3);
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : SimdIsas()) {
     SCOPED_TRACE(std::string(IsaName(isa)));
     int checked = 0;
     for (GgmlType type : kTypes) {
@@ -191,8 +190,7 @@ TEST(PrefillTest, KernelsEqualTheOracleBitForBit) {
 TEST(PrefillTest, PlainTokensInThePrefillOrderEqualTheOracle) {
   std::mt19937 rng(5);
   int checked = 0;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     for (GgmlType type : kTypes) {
       const TypeKernels& k = GetKernels(type, isa);
       if (!k.plain_in_prefill_order) continue;
@@ -252,8 +250,7 @@ TEST(PrefillTest, MatMulSplitsPlainAndPromptRows) {
   std::mt19937 rng(4);
   ThreadPool pool(2);
   MatMulScratch scratch;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16}) {
-    if (isa > BestIsa()) continue;
+  for (Isa isa : AllIsas()) {
     for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kIQ4_NL, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0,
                           GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ3_K, GgmlType::kIQ4_XS, GgmlType::kQ2_K,
                           GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16}) {
