@@ -36,6 +36,14 @@ inline std::vector<Isa> SimdIsas() {
   return isas;
 }
 
+// How many of the levels this CPU runs are `level` or above (a kernel a level has, the levels above it
+// inherit or override: one per level in a loop over AllIsas()).
+inline int LevelsFrom(Isa level) {
+  int n = 0;
+  for (Isa isa : AllIsas()) n += isa >= level ? 1 : 0;
+  return n;
+}
+
 // Bitwise float equality (distinguishes -0 from +0, so it is stricter than ==).
 inline bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
