@@ -5,7 +5,7 @@
 // rows the caller marked as prompt tokens (MatMul's n_prefill, Batch::prefill), whose kernel choice
 // never depends on what else is batched. Its order is the prefill order of kernels/prefill.h, so it
 // gives the bits of the AVX-512 prefill kernel it replaces where AMX is usable. (For a kRows8
-// matrix MatMul takes it from 64 prompt tokens on, matmul.cc: kAmxRows8MinTokens; same bits.)
+// matrix MatMul takes it from 8 prompt tokens on, matmul.cc: kAmxRows8MinTokens; same bits.)
 //
 // Per (weight row r, token t), with one TDPBSSD per Q8_0 block b giving the exact int32 isum(r,t,b):
 //   acc = 0; for b in order: acc = fma(fp32(d_w[r,b]) * fp32(d_a[t,b]), float(isum(r,t,b)), acc)

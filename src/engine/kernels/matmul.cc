@@ -55,11 +55,11 @@ constexpr int64_t kSmallBatchTiles = 2;
 
 // Fewest prompt tokens for which a kRows8 Q8_0 matrix takes the AMX kernel; fewer take the level's
 // prefill kernel, which gives the same bits (amx_q8_0.h). The AMX kernel copies each 32-row step of a
-// kRows8 matrix into its tile order once per call (~1.6 us per 32 x 2048 step): at the AMX rate
-// measured end to end on the device machine (~150 GMAC/s per core) that is 5-8% of a step at 64
-// tokens and grows as tokens drop, while AMX gained 7-14% over the VNNI kernel at 512 tokens: about
-// break-even at 64 (an estimate; not timed on AMX at small batches).
-constexpr int64_t kAmxRows8MinTokens = 64;
+// kRows8 matrix into its tile order once per call and always computes 16-token groups, so few tokens
+// cost it about as much as 16. Measured on the device machine's Xeon (session 20: llama-3.2-1b Q8_0, 2
+// threads, pp t/s AMX / the VNNI kRows8 kernel): 8 tokens 54.9 / 49.7, 16 119.7 / 99.1, 32 175.8 /
+// 117.1, 64 202.4 / 179.8, 512 302.3 / 199.1: AMX wins from 8 (fewer were not measured).
+constexpr int64_t kAmxRows8MinTokens = 8;
 
 // Rows per pool chunk for an n_out-row matrix: about kChunksPerThread chunks per thread, a multiple of
 // kRowAlign rows.

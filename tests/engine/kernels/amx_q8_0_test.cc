@@ -315,7 +315,7 @@ TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelForPrefillRowsOnly) {
 }
 
 // The same on a kRows8 matrix (what the model's private copy holds), with enough prompt tokens for AMX
-// (matmul.cc: kAmxRows8MinTokens, 64): prompt rows through the kernel's tile-order copies equal the
+// (matmul.cc: kAmxRows8MinTokens, 8): prompt rows through the kernel's tile-order copies equal the
 // oracle on the file's rows; plain rows equal a one-token MatMul of it.
 TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelOnRows8Matrices) {
   std::mt19937 rng(28);
@@ -345,7 +345,7 @@ TEST(AmxQ8_0Test, MatMulUsesThePrefillKernelOnRows8Matrices) {
   }
 }
 
-// Which prompts reach the AMX kernel: on a kRows8 matrix 64 prompt tokens or more (fewer take the level's
+// Which prompts reach the AMX kernel: on a kRows8 matrix 8 prompt tokens or more (fewer take the level's
 // prefill kernel, the same bits, without the kernel's per-call copy of the rows), in the file's order any.
 std::atomic<int> amx_calls{0};
 void CountingKernel(const AmxQ8_0Args& args, int64_t r0, int64_t r1) {
@@ -369,10 +369,10 @@ TEST(AmxQ8_0Test, SmallPromptsOfRows8MatricesSkipTheAmxKernel) {
     MatMul(w, x.data(), n_tokens, y.data(), pool, scratch, BestIsa(), n_prefill, CountingKernel);
     return amx_calls.load();
   };
-  EXPECT_EQ(calls(rows8, 63, 63), 0);
-  EXPECT_EQ(calls(rows8, 70, 63), 0);
-  EXPECT_GT(calls(rows8, 64, 64), 0);
-  EXPECT_GT(calls(rows8, 70, 64), 0);
+  EXPECT_EQ(calls(rows8, 7, 7), 0);
+  EXPECT_EQ(calls(rows8, 70, 7), 0);
+  EXPECT_GT(calls(rows8, 8, 8), 0);
+  EXPECT_GT(calls(rows8, 70, 8), 0);
   EXPECT_GT(calls(m.view, 20, 20), 0);
 }
 
