@@ -26,7 +26,8 @@
 //
 // Matrices that Model repacked at load into the kRows8 layout (rows8_layout.h: the 8 rows' scales, qh
 // and nibble words of each block already where the loaders below put them) go through GroupPass
-// (Rows8Gemv<Loader, true>: TypeKernels::gemv_rows8): the same arithmetic without the gathers and the transpose.
+// (Rows8Gemv<Loader, true>: TypeKernels::gemv_rows8): the same arithmetic without the gathers and the transpose,
+// several groups at a time (Rows8Streams, legacy_rows8_frame.inc).
 // Micro-benchmark, 2 threads, 2048 rows of 896 elements (each thread's half in its L2), file order -> kRows8: Q5_0 33.2
 // -> 74.2 GB/s, Q4_0 44.3 -> 74.6, IQ4_NL 43.5 -> 73.9.
 //
@@ -313,25 +314,35 @@ void Rows8Pass(const Loader& loader, int64_t nb, const uint8_t* x, size_t x_stri
   for (int t = 0; t < kT; ++t) _mm256_mask_storeu_ps(out + t * out_stride, store, acc[t]);
 }
 
-// The 8 rows of the kRows8 group at g for kT tokens: out[t * out_stride + r]. One sequential stream,
-// which the hardware prefetchers follow (software prefetch: see the top of the file).
-template <int kT, typename Loader>
-void GroupPass(const Loader& loader, int64_t nb, const uint8_t* g, const Rows8Prepared<typename Loader::Act>& p,
-               float* out, size_t out_stride) {
+// The 8 rows of each of the kStreams kRows8 groups at g, g + group_bytes, ... for kT tokens: group s's
+// row r to out[t * out_stride + 8 s + r]. Block by block in turn, kStreams sequential streams
+// (Rows8Streams), which the hardware prefetchers follow (software prefetch: see the top of the file).
+template <int kT, int kStreams, typename Loader>
+void GroupPass(const Loader& loader, int64_t nb, const uint8_t* g, size_t group_bytes,
+               const Rows8Prepared<typename Loader::Act>& p, float* out, size_t out_stride) {
   constexpr size_t kGroupBlock = kRows * sizeof(typename Loader::Block);
-  __m256 acc[kT];
+  __m256 acc[kStreams][kT];
+#pragma GCC unroll 4
+  for (int s = 0; s < kStreams; ++s) {
 #pragma GCC unroll 8
-  for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* gb = g + i * kGroupBlock;
-    __m512i w[4];
-    __m256 dx, mx = _mm256_setzero_ps();  // mx: only where Loader::kHasMin
-    loader.LoadGroup(gb, w, dx);
-    if constexpr (Loader::kHasMin) mx = loader.Mins(gb);
-    Accumulate<kT, Loader>(w, dx, mx, p, nb, i, acc);
+    for (int t = 0; t < kT; ++t) acc[s][t] = _mm256_setzero_ps();
   }
+  for (int64_t i = 0; i < nb; ++i) {
+#pragma GCC unroll 4
+    for (int s = 0; s < kStreams; ++s) {
+      const uint8_t* gb = g + s * group_bytes + i * kGroupBlock;
+      __m512i w[4];
+      __m256 dx, mx = _mm256_setzero_ps();  // mx: only where Loader::kHasMin
+      loader.LoadGroup(gb, w, dx);
+      if constexpr (Loader::kHasMin) mx = loader.Mins(gb);
+      Accumulate<kT, Loader>(w, dx, mx, p, nb, i, acc[s]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int s = 0; s < kStreams; ++s) {
 #pragma GCC unroll 8
-  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(out + t * out_stride, acc[t]);
+    for (int t = 0; t < kT; ++t) _mm256_storeu_ps(out + t * out_stride + s * kRows, acc[s][t]);
+  }
 }
 
 // The activations of n_tokens tokens for a loader with offset kOffset, in this thread's buffer.
@@ -373,10 +384,17 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
   static_assert(kGemvMaxTokens == 8, "Rows8Gemv handles 1..8 tokens (WithUpTo8)");
   WithUpTo8(n_tokens, [&](auto tokens) {
     constexpr int kT = decltype(tokens)::value;
-    for (int64_t r = 0; r < n_rows; r += kRows) {
-      if constexpr (kGroups) {
-        GroupPass<kT>(loader, nb, x + r * x_stride, p, out + r, out_stride);
-      } else {
+    if constexpr (kGroups) {
+      constexpr int kStreams = Rows8Streams(kT);
+      const size_t group_bytes = kRows * x_stride;
+      int64_t r = 0;
+      for (; r + kStreams * kRows <= n_rows; r += kStreams * kRows) {
+        GroupPass<kT, kStreams>(loader, nb, x + r * x_stride, group_bytes, p, out + r, out_stride);
+      }
+      for (; r < n_rows; r += kRows)
+        GroupPass<kT, 1>(loader, nb, x + r * x_stride, group_bytes, p, out + r, out_stride);
+    } else {
+      for (int64_t r = 0; r < n_rows; r += kRows) {
         const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
         Rows8Pass<kT>(loader, nb, x + r * x_stride, x_stride, rows, p, end, out + r, out_stride);
       }
