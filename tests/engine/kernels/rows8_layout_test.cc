@@ -408,7 +408,7 @@ TEST(Rows8LayoutTest, KGemvRows8MatchesTheScalarOracle) {
       SCOPED_TRACE(std::string(IsaName(isa)));
       ++checked;
       for (int64_t n : {256, 768, 2048}) {
-        for (int64_t n_rows : {8, 24}) {
+        for (int64_t n_rows : {8, 24, 56}) {
           const TestMatrix m = MakeTestMatrix(type, n, n_rows, 0.05f, rng);
           const std::vector<uint8_t> packed = Repacked(m);
           const size_t row_bytes = m.view.row_bytes();
