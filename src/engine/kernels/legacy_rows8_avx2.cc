@@ -307,26 +307,36 @@ void Rows8Pass(int64_t nb, const uint8_t* x, size_t x_stride, int n_rows, const 
   }
 }
 
-// The 8 rows of the kRows8 group at g (rows8_layout.h) for kT tokens: out[t * out_stride + r]. One
-// sequential stream, which the hardware prefetchers follow: the software prefetch of Rows8Pass cost it
-// 25-45% of its pace from memory (2 threads, 24 Q8_0 matrices of 4864 x 896: 34-45 GB/s with it, 58-60
-// without; Q5_0 36-37 either way), as it had at the AVX-512 level (legacy_rows8_avx512.cc).
-template <int kT, typename Loader>
-void GroupPass(int64_t nb, const uint8_t* g, const typename Loader::Act* const* ys, const Rows8Prepared& p, float* out,
-               size_t out_stride) {
+// The 8 rows of each of the kStreams kRows8 groups (rows8_layout.h) at g, g + group_bytes, ... for kT
+// tokens: group s's row r to out[t * out_stride + 8 s + r]. Block by block in turn, kStreams sequential
+// streams (Rows8Streams), which the hardware prefetchers follow: the software prefetch of Rows8Pass cost
+// one stream 25-45% of its pace from memory (2 threads, 24 Q8_0 matrices of 4864 x 896: 34-45 GB/s with
+// it, 58-60 without; Q5_0 36-37 either way), as it had at the AVX-512 level (legacy_rows8_avx512.cc).
+template <int kT, int kStreams, typename Loader>
+void GroupPass(int64_t nb, const uint8_t* g, size_t group_bytes, const typename Loader::Act* const* ys,
+               const Rows8Prepared& p, float* out, size_t out_stride) {
   constexpr size_t kGroupBlock = kRows * sizeof(typename Loader::Block);
-  __m256 acc[kT];
+  __m256 acc[kStreams][kT];
+#pragma GCC unroll 4
+  for (int s = 0; s < kStreams; ++s) {
 #pragma GCC unroll 8
-  for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    __m256i w[8];
-    __m256 dx;
-    const uint8_t* gb = g + i * kGroupBlock;
-    Loader::LoadGroup(gb, w, dx);
-    Accumulate<kT, Loader>(w, dx, Loader::Mins(gb), ys, p, nb, i, acc);
+    for (int t = 0; t < kT; ++t) acc[s][t] = _mm256_setzero_ps();
   }
+  for (int64_t i = 0; i < nb; ++i) {
+#pragma GCC unroll 4
+    for (int s = 0; s < kStreams; ++s) {
+      __m256i w[8];
+      __m256 dx;
+      const uint8_t* gb = g + s * group_bytes + i * kGroupBlock;
+      Loader::LoadGroup(gb, w, dx);
+      Accumulate<kT, Loader>(w, dx, Loader::Mins(gb), ys, p, nb, i, acc[s]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int s = 0; s < kStreams; ++s) {
 #pragma GCC unroll 8
-  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(out + t * out_stride, acc[t]);
+    for (int t = 0; t < kT; ++t) _mm256_storeu_ps(out + t * out_stride + s * kRows, acc[s][t]);
+  }
 }
 
 // The tokens' corrections and scales in this thread's buffer, and their rows in ys.
@@ -368,10 +378,18 @@ void Rows8Gemv(int64_t n, const void* vx, size_t x_stride, int64_t n_rows, const
   static_assert(kGemvMaxTokens == 8, "Rows8Gemv handles 1..8 tokens (WithUpTo8)");
   WithUpTo8(n_tokens, [&](auto tokens) {
     constexpr int kT = decltype(tokens)::value;
-    for (int64_t r = 0; r < n_rows; r += kRows) {
-      if constexpr (kGroups) {
-        GroupPass<kT, Loader>(nb, x + r * x_stride, ys, p, out + r, out_stride);
-      } else {
+    if constexpr (kGroups) {
+      constexpr int kStreams = Rows8Streams(kT);
+      const size_t group_bytes = kRows * x_stride;
+      int64_t r = 0;
+      for (; r + kStreams * kRows <= n_rows; r += kStreams * kRows) {
+        GroupPass<kT, kStreams, Loader>(nb, x + r * x_stride, group_bytes, ys, p, out + r, out_stride);
+      }
+      for (; r < n_rows; r += kRows) {
+        GroupPass<kT, 1, Loader>(nb, x + r * x_stride, group_bytes, ys, p, out + r, out_stride);
+      }
+    } else {
+      for (int64_t r = 0; r < n_rows; r += kRows) {
         const int rows = static_cast<int>(std::min<int64_t>(kRows, n_rows - r));
         Rows8Pass<kT, Loader>(nb, x + r * x_stride, x_stride, rows, ys, p, end, out + r, out_stride);
       }
