@@ -52,18 +52,13 @@ void AddInPlace(float* x, const float* y, int64_t n, ThreadPool* pool) {
   });
 }
 
-void SwiGlu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n_tokens,
-            int64_t n, float* out, ThreadPool* pool) {
+void SwiGluDown(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, const TensorView& down,
+                ForwardState& s) {
   const ActivationKernels& ak = GetActivationKernels();
-  // silu costs an exp: count it as several floats of work.
-  ForRange(pool, n_tokens, 8 * n, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const float* g = gate + t * gate_stride;
-      const float* u = up + t * up_stride;
-      float* o = out + t * n;
-      ak.swiglu(n, g, u, o);
-    }
-  });
+  const int64_t n_ff = down.ne[0];
+  MatMul(
+      down, [&](int64_t t, float* row) { ak.swiglu(n_ff, gate + t * gate_stride, up + t * up_stride, row); },
+      s.n_tokens, s.proj.data(), *s.pool, s.matmul, s.n_prefill);
 }
 
 void ComputeRope(const ModelParams& hp, const float* freq_factors, ForwardState& s) {
@@ -236,8 +231,7 @@ void SwiGluFfnResidual(const TensorView& ffn_norm, const TensorView& gate, const
   const int64_t n = s.n_tokens;
   RmsNorm(s.x.data(), ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
   MatMulShared({{&gate, s.gate.data()}, {&up, s.up.data()}}, s.xn.data(), n, *s.pool, s.matmul, s.n_prefill);
-  SwiGlu(s.gate.data(), hp.n_ff, s.up.data(), hp.n_ff, n, hp.n_ff, s.gate.data(), s.pool);
-  MatMul(down, s.gate.data(), n, s.proj.data(), *s.pool, s.matmul, s.n_prefill);
+  SwiGluDown(s.gate.data(), hp.n_ff, s.up.data(), hp.n_ff, down, s);
   AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd, s.pool);
 }
 

@@ -31,10 +31,11 @@ void AddBias(float* y, const TensorView& b, int64_t n_tokens, ThreadPool* pool =
 // x[i] += y[i] for i in [0, n).
 void AddInPlace(float* x, const float* y, int64_t n, ThreadPool* pool = nullptr);
 
-// out[i] = silu(gate[i]) * up[i] for n_tokens rows of n elements; gate / up rows are
-// gate_stride / up_stride floats apart (phi3 reads both halves of one fused row).
-void SwiGlu(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n_tokens,
-            int64_t n, float* out, ThreadPool* pool = nullptr);
+// s.proj = Wdown · (silu(gate) * up) for every token, gate / up rows of down.ne[0] floats gate_stride /
+// up_stride floats apart (phi3 reads both halves of one fused row). Each token's SwiGLU row is made
+// inside the matmul just before it is quantized (MatMul's ActivationRowFn), so it is never stored.
+void SwiGluDown(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, const TensorView& down,
+                ForwardState& s);
 
 // Fills s.rope_cs with the cos/sin of every rotated pair of every token's position:
 // theta_i = pos * freq_scale * base^(-2i/n_rot) / factors[i], cos and sin scaled by attn_factor.

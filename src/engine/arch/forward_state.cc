@@ -24,7 +24,7 @@ void ForwardState::Reserve(int32_t n_tok, int32_t n_outputs) {
   Grow(attn, n * hp.n_embd_q());
   Grow(proj, n * hp.n_embd);
   Grow(gate, n * hp.n_ff * (hp.arch == Arch::kPhi3 ? 2 : 1));
-  Grow(up, n * hp.n_ff);
+  if (hp.arch != Arch::kPhi3) Grow(up, n * hp.n_ff);  // phi3's up is the second half of gate's rows
   Grow(rope_cs, n * hp.n_rot);
   Grow(scores, static_cast<size_t>(pool->size()) * ScoresPerWorker());
   Grow(out_x, static_cast<size_t>(n_outputs) * hp.n_embd);

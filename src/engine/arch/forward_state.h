@@ -52,7 +52,7 @@ struct ForwardState {
   std::vector<float> attn;    // [n_tokens, n_embd_q] attention output before attn_output
   std::vector<float> proj;    // [n_tokens, n_embd] output of attn_output / ffn_down
   std::vector<float> gate;    // [n_tokens, n_ff] (phi3: [n_tokens, 2 n_ff] gate|up)
-  std::vector<float> up;      // [n_tokens, n_ff]
+  std::vector<float> up;      // [n_tokens, n_ff] (not phi3)
   std::vector<float> scores;  // [n_threads, ScoresPerWorker()] attention scores per worker
   std::vector<float> out_x;   // [n_outputs, n_embd] final hidden states of the output rows
   std::vector<float> logits;  // [n_outputs, n_vocab]

@@ -42,8 +42,7 @@ void ForwardPhi3(ForwardState& s) {
     // Feed-forward: gate and up come out of one matmul, side by side in each row.
     RmsNorm(s.x.data(), l.ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
     MatMul(l.ffn_up, s.xn.data(), n, s.gate.data(), *s.pool, s.matmul, s.n_prefill);
-    SwiGlu(s.gate.data(), 2 * hp.n_ff, s.gate.data() + hp.n_ff, 2 * hp.n_ff, n, hp.n_ff, s.up.data(), s.pool);
-    MatMul(l.ffn_down, s.up.data(), n, s.proj.data(), *s.pool, s.matmul, s.n_prefill);
+    SwiGluDown(s.gate.data(), 2 * hp.n_ff, s.gate.data() + hp.n_ff, 2 * hp.n_ff, l.ffn_down, s);
     AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd, s.pool);
   }
   ComputeLogits(s);

@@ -237,147 +237,212 @@ void PrefillRows(const TypeKernels& wk, const TensorView& w, const uint8_t* pack
   }
 }
 
+// What MatMul does with one matrix and one batch: the kernels, the rows that take a prefill kernel,
+// and so the activations' layout. Matrices whose plans prepare the activations alike
+// (SamePreparation) share one preparation (MatMulShared).
+struct Plan {
+  const TensorView* w = nullptr;
+  const TypeKernels* wk = nullptr;
+  const TypeKernels* ak = nullptr;  // the kernels of wk->vec_dot_type (its from_float)
+  int64_t n_tokens = 0;
+  int64_t n_plain = 0;          // rows [0, n_plain): MatMulRows
+  int64_t n_prefill = 0;        // rows [n_plain, n_tokens): a prefill kernel (0: none)
+  AmxQ8_0RowsFn amx = nullptr;  // that kernel where set, else wk->prefill_gemm
+  size_t act_row = 0;
+};
+
+Plan MakePlan(const TensorView& w, int64_t n_tokens, int64_t n_prefill, Isa isa, AmxQ8_0RowsFn amx_kernel) {
+  Plan p;
+  p.w = &w;
+  p.wk = &GetKernels(w.type, isa);
+  p.ak = &GetKernels(p.wk->vec_dot_type, isa);
+  p.n_tokens = n_tokens;
+  p.act_row = RowSize(p.wk->vec_dot_type, w.ne[0]);
+  // A type whose plain tokens sum in the prefill order takes larger batches whole through its prefill
+  // kernel (kernels.h: plain_in_prefill_order); its gemv keeps up to kGemvMaxTokens plain tokens.
+  if (p.wk->plain_in_prefill_order && n_tokens - n_prefill > kGemvMaxTokens) n_prefill = n_tokens;
+  if (w.type != GgmlType::kQ8_0 || (w.layout == WeightLayout::kRows8 && n_prefill < kAmxRows8MinTokens)) {
+    amx_kernel = nullptr;
+  }
+  const bool prefill = n_prefill > 0 && (amx_kernel != nullptr || p.wk->prefill_gemm != nullptr);
+  p.n_prefill = prefill ? n_prefill : 0;
+  p.n_plain = n_tokens - p.n_prefill;
+  p.amx = prefill ? amx_kernel : nullptr;
+  return p;
+}
+
+// True when activations prepared for plan a serve plan b too: the same quantized rows and the same
+// packing of the same prompt rows.
+bool SamePreparation(const Plan& a, const Plan& b) {
+  if (a.wk->vec_dot_type != b.wk->vec_dot_type || a.ak != b.ak || a.w->ne[0] != b.w->ne[0] ||
+      a.n_tokens != b.n_tokens || a.n_prefill != b.n_prefill || (a.amx != nullptr) != (b.amx != nullptr)) {
+    return false;
+  }
+  return a.n_prefill == 0 || a.amx != nullptr || a.wk->prefill_f16_rows == b.wk->prefill_f16_rows;
+}
+
+// Activations ready for the kernels: every row quantized to the vec_dot_type (act, act_row bytes
+// apart), and the prompt rows of a plan with a prefill kernel packed for it (packed).
+struct Prepared {
+  const uint8_t* act = nullptr;
+  const uint8_t* packed = nullptr;
+};
+
+// Row t of the activations: in x, or made by fn into this thread's buffer.
+const float* SourceRow(const float* x, const ActivationRowFn* fn, int64_t n_in, int64_t t) {
+  if (fn == nullptr) return x + t * n_in;
+  thread_local std::vector<float> buffer;
+  GrowTo(buffer, static_cast<size_t>(n_in));
+  (*fn)(t, buffer.data());
+  return buffer.data();
+}
+
+// Quantizes and packs the activations for plan p. Work units of about kPrefillGroup tokens: the plain
+// rows in runs of that many, then each prompt group, whose rows are quantized and packed by one thread
+// while they are in its caches.
+Prepared Prepare(const Plan& p, const float* x, const ActivationRowFn* fn, ThreadPool& pool, MatMulScratch& scratch) {
+  const int64_t n_in = p.w->ne[0];
+  GrowTo(scratch.activations, p.act_row * p.n_tokens);
+  uint8_t* act = scratch.activations.data();
+  Prepared out;
+  out.act = act;
+  uint8_t* packed = nullptr;
+  if (p.n_prefill > 0) {
+    const size_t bytes = p.amx != nullptr
+                             ? AmxQ8_0PackedSize(n_in, p.n_prefill)
+                             : PrefillPackedBytes(p.wk->vec_dot_type, p.n_prefill, n_in, p.wk->prefill_f16_rows);
+    GrowTo(scratch.packed, (bytes + sizeof(PrefillBlock) - 1) / sizeof(PrefillBlock));  // 64-byte aligned storage
+    packed = reinterpret_cast<uint8_t*>(scratch.packed.data());
+    out.packed = packed;
+  }
+  const uint8_t* prompt_act = act + p.n_plain * p.act_row;
+  auto quantize = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) p.ak->from_float(SourceRow(x, fn, n_in, t), act + t * p.act_row, n_in);
+  };
+  const int64_t plain_units = (p.n_plain + kPrefillGroup - 1) / kPrefillGroup;
+  const int64_t n_groups = (p.n_prefill + kPrefillGroup - 1) / kPrefillGroup;
+  auto unit = [&](int64_t u) {
+    if (u < plain_units) return quantize(u * kPrefillGroup, std::min(p.n_plain, (u + 1) * kPrefillGroup));
+    const int64_t g = u - plain_units;
+    const int64_t t0 = g * kPrefillGroup, t1 = std::min(p.n_prefill, t0 + kPrefillGroup);
+    quantize(p.n_plain + t0, p.n_plain + t1);
+    if (p.amx != nullptr) {
+      AmxQ8_0Pack(n_in, prompt_act, p.act_row, p.n_prefill, t0, t1, packed);
+    } else {
+      PackPrefillActivations(p.wk->vec_dot_type, prompt_act, p.act_row, p.n_prefill, n_in, g, 1, packed,
+                             p.wk->prefill_f16_rows);
+    }
+  };
+  const int64_t n_units = plain_units + n_groups;
+  if (p.n_tokens * n_in < kMinParallelQuantize || pool.size() == 1 || n_units == 1) {
+    for (int64_t u = 0; u < n_units; ++u) unit(u);
+  } else {
+    pool.RunChunks(n_units, unit);
+  }
+  return out;
+}
+
+// y rows [r0, r1) of plan p for every token.
+void ComputeRows(const Plan& p, const Prepared& a, int64_t r0, int64_t r1, float* y) {
+  const TensorView& w = *p.w;
+  const int64_t n_out = w.ne[1];
+  if (p.n_plain > 0) MatMulRows(*p.wk, w, a.act, p.act_row, p.n_plain, r0, r1, y);
+  if (p.n_prefill == 0) return;
+  float* y_prompt = y + p.n_plain * n_out;
+  if (p.amx == nullptr) return PrefillRows(*p.wk, w, a.packed, p.n_prefill, r0, r1, y_prompt);
+  AmxQ8_0Args args;
+  args.n_in = w.ne[0];
+  args.w = static_cast<const uint8_t*>(w.data);
+  args.row_bytes = w.row_bytes();
+  args.rows8 = w.layout == WeightLayout::kRows8;
+  args.packed = a.packed;
+  args.n_tokens = p.n_prefill;
+  args.y = y_prompt;
+  args.y_stride = static_cast<size_t>(n_out);
+  p.amx(args, r0, r1);
+}
+
+// The products of n matrices (plans[m], into ys[m]) with one preparation: each matrix's rows in chunks
+// of RowsPerChunk, all matrices' chunks in one pool dispatch (chunk c belongs to the first matrix m with
+// c < first_chunk[m + 1]); on this thread when the work is small.
+void ComputeAll(const Plan* plans, float* const* ys, int n, const Prepared& a, ThreadPool& pool) {
+  constexpr int kMaxMatrices = 4;
+  assert(n >= 1 && n <= kMaxMatrices);
+  int64_t macs = 0;
+  for (int m = 0; m < n; ++m) macs += plans[m].w->ne[0] * plans[m].w->ne[1] * plans[m].n_tokens;
+  if (macs < kMinParallelMacs || pool.size() == 1) {
+    for (int m = 0; m < n; ++m) ComputeRows(plans[m], a, 0, plans[m].w->ne[1], ys[m]);
+    return;
+  }
+  int64_t rows_per_chunk[kMaxMatrices], first_chunk[kMaxMatrices + 1];
+  first_chunk[0] = 0;
+  for (int m = 0; m < n; ++m) {
+    const int64_t n_out = plans[m].w->ne[1];
+    rows_per_chunk[m] = RowsPerChunk(n_out, pool);
+    first_chunk[m + 1] = first_chunk[m] + (n_out + rows_per_chunk[m] - 1) / rows_per_chunk[m];
+  }
+  pool.RunChunks(first_chunk[n], [&](int64_t c) {
+    int m = 0;
+    while (c >= first_chunk[m + 1]) ++m;
+    const int64_t r0 = (c - first_chunk[m]) * rows_per_chunk[m];
+    ComputeRows(plans[m], a, r0, std::min(plans[m].w->ne[1], r0 + rows_per_chunk[m]), ys[m]);
+  });
+}
+
+void MatMulImpl(const TensorView& w, const float* x, const ActivationRowFn* fn, int64_t n_tokens, float* y,
+                ThreadPool& pool, MatMulScratch& scratch, Isa isa, int64_t n_prefill, AmxQ8_0RowsFn amx_kernel) {
+  if (n_tokens <= 0 || w.ne[1] <= 0) return;
+  const Plan p = MakePlan(w, n_tokens, n_prefill, isa, amx_kernel);
+  const Prepared a = Prepare(p, x, fn, pool, scratch);
+  ComputeAll(&p, &y, 1, a, pool);
+}
+
 }  // namespace
 
-void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            MatMulScratch& scratch, int64_t n_prefill) {
+void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, MatMulScratch& scratch,
+            int64_t n_prefill) {
   MatMul(w, x, n_tokens, y, pool, scratch, BestIsa(), n_prefill);
 }
 
-void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            MatMulScratch& scratch, Isa isa, int64_t n_prefill) {
+void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, MatMulScratch& scratch,
+            Isa isa, int64_t n_prefill) {
   // (The AMX kernel is ignored for weight types other than Q8_0.)
   MatMul(w, x, n_tokens, y, pool, scratch, isa, n_prefill, n_prefill > 0 ? AmxQ8_0PrefillKernel(isa) : nullptr);
 }
 
-void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            MatMulScratch& scratch, Isa isa, int64_t n_prefill, AmxQ8_0RowsFn amx_kernel) {
-  const int64_t n_in = w.ne[0];
-  const int64_t n_out = w.ne[1];
-  if (n_tokens <= 0 || n_out <= 0) return;
-  const TypeKernels& wk = GetKernels(w.type, isa);
-  // A type whose plain tokens sum in the prefill order takes larger batches whole through its prefill
-  // kernel (kernels.h: plain_in_prefill_order); its gemv keeps up to kGemvMaxTokens plain tokens.
-  if (wk.plain_in_prefill_order && n_tokens - n_prefill > kGemvMaxTokens) n_prefill = n_tokens;
-  const TypeKernels& ak = GetKernels(wk.vec_dot_type, isa);
-  const size_t act_row = RowSize(wk.vec_dot_type, n_in);
-  GrowTo(scratch.activations, act_row * n_tokens);
-  uint8_t* act = scratch.activations.data();
+void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, MatMulScratch& scratch,
+            Isa isa, int64_t n_prefill, AmxQ8_0RowsFn amx_kernel) {
+  MatMulImpl(w, x, nullptr, n_tokens, y, pool, scratch, isa, n_prefill, amx_kernel);
+}
 
-  if (n_tokens * n_in < kMinParallelQuantize || pool.size() == 1) {
-    for (int64_t t = 0; t < n_tokens; ++t) ak.from_float(x + t * n_in, act + t * act_row, n_in);
-  } else {
-    pool.ParallelFor(n_tokens, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) ak.from_float(x + t * n_in, act + t * act_row, n_in);
-    });
-  }
-
-  // Prompt tokens with a prefill kernel (AMX for Q8_0 where given, else the level's prefill_gemm):
-  // their activations are packed once here, then computed by the kernel per row range.
-  if (w.type != GgmlType::kQ8_0 || (w.layout == WeightLayout::kRows8 && n_prefill < kAmxRows8MinTokens)) {
-    amx_kernel = nullptr;
-  }
-  const bool prefill = n_prefill > 0 && (amx_kernel != nullptr || wk.prefill_gemm != nullptr);
-  const int64_t n_plain = prefill ? n_tokens - n_prefill : n_tokens;
-  const uint8_t* prompt_act = act + n_plain * act_row;
-  uint8_t* packed = nullptr;
-  if (prefill) {
-    const size_t bytes = amx_kernel != nullptr
-                             ? AmxQ8_0PackedSize(n_in, n_prefill)
-                             : PrefillPackedBytes(wk.vec_dot_type, n_prefill, n_in, wk.prefill_f16_rows);
-    GrowTo(scratch.packed, (bytes + sizeof(PrefillBlock) - 1) / sizeof(PrefillBlock));  // 64-byte aligned storage
-    packed = reinterpret_cast<uint8_t*>(scratch.packed.data());
-  }
-  auto pack = [&](int64_t g0, int64_t g1) {
-    if (amx_kernel != nullptr) {
-      AmxQ8_0Pack(n_in, prompt_act, act_row, n_prefill, g0 * kPrefillGroup, std::min(n_prefill, g1 * kPrefillGroup),
-                  packed);
-    } else {
-      PackPrefillActivations(wk.vec_dot_type, prompt_act, act_row, n_prefill, n_in, g0, g1 - g0, packed,
-                             wk.prefill_f16_rows);
-    }
-  };
-  const int64_t n_groups = prefill ? (n_prefill + kPrefillGroup - 1) / kPrefillGroup : 0;
-  if (n_groups > 0) {
-    if (n_prefill * n_in < kMinParallelQuantize || pool.size() == 1) {
-      pack(0, n_groups);
-    } else {
-      pool.ParallelFor(n_groups, pack);
-    }
-  }
-  float* y_prompt = y + n_plain * n_out;
-  AmxQ8_0Args amx;
-  amx.n_in = n_in;
-  amx.w = static_cast<const uint8_t*>(w.data);
-  amx.row_bytes = w.row_bytes();
-  amx.rows8 = w.layout == WeightLayout::kRows8;
-  amx.packed = packed;
-  amx.n_tokens = n_prefill;
-  amx.y = y_prompt;
-  amx.y_stride = static_cast<size_t>(n_out);
-  auto rows = [&](int64_t r0, int64_t r1) {
-    if (n_plain > 0) MatMulRows(wk, w, act, act_row, n_plain, r0, r1, y);
-    if (!prefill) return;
-    if (amx_kernel != nullptr) {
-      amx_kernel(amx, r0, r1);
-    } else {
-      PrefillRows(wk, w, packed, n_prefill, r0, r1, y_prompt);
-    }
-  };
-
-  if (n_out * n_in * n_tokens < kMinParallelMacs || pool.size() == 1) {
-    rows(0, n_out);
-    return;
-  }
-  const int64_t rows_per_chunk = RowsPerChunk(n_out, pool);
-  const int64_t n_chunks = (n_out + rows_per_chunk - 1) / rows_per_chunk;
-  pool.RunChunks(n_chunks, [&](int64_t c) {
-    const int64_t r0 = c * rows_per_chunk;
-    rows(r0, std::min(n_out, r0 + rows_per_chunk));
-  });
+void MatMul(const TensorView& w, const ActivationRowFn& make_row, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatMulScratch& scratch, int64_t n_prefill) {
+  const Isa isa = BestIsa();
+  MatMulImpl(w, nullptr, &make_row, n_tokens, y, pool, scratch, isa, n_prefill,
+             n_prefill > 0 ? AmxQ8_0PrefillKernel(isa) : nullptr);
 }
 
 void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool,
                   MatMulScratch& scratch, int64_t n_prefill) {
   constexpr int kMaxOutputs = 4;
-  constexpr int64_t kMaxFusedTokens = kGemvMaxTokens;
   const MatMulOutput* outs = outputs.begin();
   const int n_outs = static_cast<int>(outputs.size());
-  bool fuse = n_prefill == 0 && n_tokens >= 1 && n_tokens <= kMaxFusedTokens && n_outs >= 2 && n_outs <= kMaxOutputs;
-  const TypeKernels* wks[kMaxOutputs] = {};
-  for (int m = 0; fuse && m < n_outs; ++m) {
-    wks[m] = &GetKernels(outs[m].w->type);
-    fuse = wks[m]->vec_dot_type == wks[0]->vec_dot_type && outs[m].w->ne[0] == outs[0].w->ne[0];
+  const Isa isa = BestIsa();
+  const AmxQ8_0RowsFn amx = n_prefill > 0 ? AmxQ8_0PrefillKernel(isa) : nullptr;
+  bool shared = n_tokens > 0 && n_outs >= 1 && n_outs <= kMaxOutputs;
+  Plan plans[kMaxOutputs];
+  float* ys[kMaxOutputs] = {};
+  for (int m = 0; shared && m < n_outs; ++m) {
+    plans[m] = MakePlan(*outs[m].w, n_tokens, n_prefill, isa, amx);
+    ys[m] = outs[m].y;
+    shared = outs[m].w->ne[1] > 0 && SamePreparation(plans[0], plans[m]);
   }
-  int64_t macs = 0;
-  for (int m = 0; fuse && m < n_outs; ++m) macs += outs[m].w->ne[0] * outs[m].w->ne[1] * n_tokens;
-  if (!fuse || macs < kMinParallelMacs || pool.size() == 1) {
+  if (!shared) {
     for (const MatMulOutput& o : outputs) MatMul(*o.w, x, n_tokens, o.y, pool, scratch, n_prefill);
     return;
   }
-  // The activations once (small: a few tokens, so on this thread as MatMul does for decode).
-  const int64_t n_in = outs[0].w->ne[0];
-  const TypeKernels& ak = GetKernels(wks[0]->vec_dot_type);
-  const size_t act_row = RowSize(wks[0]->vec_dot_type, n_in);
-  GrowTo(scratch.activations, act_row * n_tokens);
-  uint8_t* act = scratch.activations.data();
-  for (int64_t t = 0; t < n_tokens; ++t) ak.from_float(x + t * n_in, act + t * act_row, n_in);
-  // Each matrix split into chunks as MatMul splits it; chunk c belongs to the first matrix m with
-  // c < first_chunk[m + 1].
-  int64_t rows_per_chunk[kMaxOutputs], first_chunk[kMaxOutputs + 1];
-  first_chunk[0] = 0;
-  for (int m = 0; m < n_outs; ++m) {
-    const int64_t n_out = outs[m].w->ne[1];
-    rows_per_chunk[m] = RowsPerChunk(n_out, pool);
-    first_chunk[m + 1] = first_chunk[m] + (n_out + rows_per_chunk[m] - 1) / rows_per_chunk[m];
-  }
-  pool.RunChunks(first_chunk[n_outs], [&](int64_t c) {
-    int m = 0;
-    while (c >= first_chunk[m + 1]) ++m;
-    const int64_t r0 = (c - first_chunk[m]) * rows_per_chunk[m];
-    const int64_t r1 = std::min(outs[m].w->ne[1], r0 + rows_per_chunk[m]);
-    MatMulRows(*wks[m], *outs[m].w, act, act_row, n_tokens, r0, r1, outs[m].y);
-  });
+  const Prepared a = Prepare(plans[0], x, nullptr, pool, scratch);
+  ComputeAll(plans, ys, n_outs, a, pool);
 }
 
 void DequantizeRow(const TensorView& w, int64_t row, float* out) {

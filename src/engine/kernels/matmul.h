@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <vector>
 
@@ -42,6 +43,15 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatMulScratch& scratch, Isa isa, int64_t n_prefill, AmxQ8_0RowsFn amx_kernel);
 
+// Makes activation row t (n_in floats) into `row`. MatMul calls it once per row, on any pool thread, and
+// quantizes the row right after, while it is in that core's cache: a row computed from other arrays
+// (the FFN's SwiGLU of the gate and up projections) is never stored as floats.
+using ActivationRowFn = std::function<void(int64_t t, float* row)>;
+
+// MatMul of the rows make_row makes (the same results as MatMul of those rows stored in an array).
+void MatMul(const TensorView& w, const ActivationRowFn& make_row, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatMulScratch& scratch, int64_t n_prefill = 0);
+
 // One output of MatMulShared: y = w x (REQUIRES: w.ne[0] equal for all outputs of one call).
 struct MatMulOutput {
   const TensorView* w;
@@ -49,9 +59,9 @@ struct MatMulOutput {
 };
 
 // MatMul of every output's matrix with the same activations x, with exactly the results of separate
-// MatMul calls. For a few tokens without prompt rows (decode) with matrices of one vec_dot_type, x is
-// quantized once and all matrices' rows go out in ONE pool dispatch (Q/K/V, gate/up: one barrier
-// instead of three or two per layer); otherwise it runs the separate calls.
+// MatMul calls. Where the matrices prepare their activations alike (one vec_dot_type, and for prompt rows
+// the same prefill path: Q/K/V, gate/up of one file's type mix mostly do), x is quantized and packed once
+// and all matrices' rows go out in ONE pool dispatch; otherwise it runs the separate calls.
 void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool,
                   MatMulScratch& scratch, int64_t n_prefill = 0);
 

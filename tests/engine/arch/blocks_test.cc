@@ -1,11 +1,14 @@
 // The shared building blocks against their formulas: RMSNorm, RoPE (normal / NeoX pairing,
-// frequency factors, linear scaling, attention factor, partial rotation), SwiGLU.
+// frequency factors, linear scaling, attention factor, partial rotation), SwiGLU into the down matmul.
 #include "engine/arch/blocks.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
+
+#include "core/thread_pool.h"
+#include "engine/arch/forward_state.h"
 
 namespace isv {
 namespace {
@@ -75,14 +78,37 @@ INSTANTIATE_TEST_SUITE_P(Variants, RopeTest,
                                            RopeCase{RopeStyle::kNormal, 0.25f, 1.0f, true},
                                            RopeCase{RopeStyle::kNeox, 1.0f, 1.19f, true}));
 
-TEST(BlocksTest, SwiGluReadsStridedHalves) {
-  // One row of a fused [gate | up] projection, as phi3's ffn_up produces it.
-  const std::vector<float> fused = {1.0f, -2.0f, 3.0f, 0.5f, 2.0f, -1.0f};
-  std::vector<float> out(3);
-  SwiGlu(fused.data(), 6, fused.data() + 3, 6, 1, 3, out.data());
-  for (int i = 0; i < 3; ++i) {
-    const double g = fused[i], u = fused[3 + i];
-    EXPECT_NEAR(out[i], g / (1 + std::exp(-g)) * u, 1e-6);
+// SwiGluDown against its formula: two tokens' fused [gate | up] rows, as phi3's ffn_up produces them,
+// times an F32 down matrix, as plain tokens and as prompt tokens (the prefill path where the level has one).
+TEST(BlocksTest, SwiGluDownReadsStridedHalves) {
+  constexpr int kFf = 32, kOut = 3, kTokens = 2;
+  std::vector<float> fused(kTokens * 2 * kFf), w(kOut * kFf);
+  for (size_t i = 0; i < fused.size(); ++i) fused[i] = std::sin(0.7f * static_cast<float>(i)) * 3.0f;
+  for (size_t i = 0; i < w.size(); ++i) w[i] = std::cos(0.3f * static_cast<float>(i));
+  TensorView down;
+  down.type = GgmlType::kF32;
+  down.ne[0] = kFf;
+  down.ne[1] = kOut;
+  down.n_dims = 2;
+  down.data = w.data();
+  ThreadPool pool(2);
+  for (int32_t n_prefill : {0, kTokens}) {
+    ForwardState s;
+    s.pool = &pool;
+    s.n_tokens = kTokens;
+    s.n_prefill = n_prefill;
+    s.proj.assign(kTokens * kOut, NAN);
+    SwiGluDown(fused.data(), 2 * kFf, fused.data() + kFf, 2 * kFf, down, s);
+    for (int t = 0; t < kTokens; ++t) {
+      for (int r = 0; r < kOut; ++r) {
+        double want = 0;
+        for (int i = 0; i < kFf; ++i) {
+          const double g = fused[t * 2 * kFf + i], u = fused[t * 2 * kFf + kFf + i];
+          want += w[r * kFf + i] * (g / (1 + std::exp(-g)) * u);
+        }
+        EXPECT_NEAR(s.proj[t * kOut + r], want, 1e-4) << "token " << t << " row " << r << " prefill " << n_prefill;
+      }
+    }
   }
 }
 

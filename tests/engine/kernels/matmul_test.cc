@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
-#include <utility>
+#include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -95,9 +97,10 @@ TEST(MatMulTest, BatchedMatMulMatchesScalarAtEveryIsa) {
   }
 }
 
-// MatMulShared = separate MatMul calls, bit for bit: fused (decode, one vec_dot_type: Q5_0 + Q8_0
-// share Q8_0 activations, Q4_K + Q6_K share Q8_K) and fallback cases (mixed activation types, prompt
-// rows, many tokens), with matrices of different heights so chunks of several matrices interleave.
+// MatMulShared = separate MatMul calls, bit for bit: shared preparations (one vec_dot_type: Q5_0 + Q8_0
+// share Q8_0 activations, Q4_K + Q6_K share Q8_K; prompt rows too: packed once, for Q8_0 in kRows8 also
+// the AMX-or-not choice) and fallback cases (mixed activation types), with matrices of different heights
+// so chunks of several matrices interleave, batches of plain rows, prompt rows and both.
 TEST(MatMulTest, SharedEqualsSeparateCallsBitForBit) {
   std::mt19937 rng(29);
   std::normal_distribution<float> dist;
@@ -106,30 +109,82 @@ TEST(MatMulTest, SharedEqualsSeparateCallsBitForBit) {
   MatMulScratch scratch;
   const std::vector<std::vector<GgmlType>> groups = {{GgmlType::kQ5_0, GgmlType::kQ5_0, GgmlType::kQ8_0},
                                                      {GgmlType::kQ4_K, GgmlType::kQ6_K},
+                                                     {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ8_0},
                                                      {GgmlType::kQ4_K, GgmlType::kQ8_0, GgmlType::kF16}};
-  const int64_t heights[] = {896, 128, 403};
-  for (const std::vector<GgmlType>& types : groups) {
-    std::vector<TestMatrix> ms;
-    for (size_t i = 0; i < types.size(); ++i) ms.push_back(MakeTestMatrix(types[i], n_in, heights[i], 0.1f, rng));
-    for (const auto& [n_tokens, n_prefill] : {std::pair<int64_t, int64_t>{1, 0}, {3, 0}, {8, 0}, {5, 5}, {20, 0}}) {
-      std::vector<float> x(n_tokens * n_in);
-      for (float& v : x) v = dist(rng);
-      std::vector<std::vector<float>> want(ms.size()), got(ms.size());
-      for (size_t i = 0; i < ms.size(); ++i) {
-        want[i].assign(n_tokens * heights[i], NAN);
-        got[i].assign(n_tokens * heights[i], NAN);
-        MatMul(ms[i].view, x.data(), n_tokens, want[i].data(), pool, scratch, n_prefill);
+  const int64_t heights[] = {896, 128, 408};
+  for (bool rows8 : {false, true}) {
+    for (const std::vector<GgmlType>& types : groups) {
+      std::vector<TestMatrix> ms;
+      std::vector<std::unique_ptr<RepackedMatrix>> repacked;
+      std::vector<const TensorView*> views;
+      for (size_t i = 0; i < types.size(); ++i) {
+        ms.push_back(MakeTestMatrix(types[i], n_in, heights[i], 0.1f, rng));
+        if (rows8 && types[i] != GgmlType::kF16) {
+          repacked.push_back(std::make_unique<RepackedMatrix>(ms.back()));
+          views.push_back(&repacked.back()->view);
+        } else {
+          views.push_back(&ms.back().view);
+        }
       }
-      if (ms.size() == 3) {
-        MatMulShared({{&ms[0].view, got[0].data()}, {&ms[1].view, got[1].data()}, {&ms[2].view, got[2].data()}},
-                     x.data(), n_tokens, pool, scratch, n_prefill);
-      } else {
-        MatMulShared({{&ms[0].view, got[0].data()}, {&ms[1].view, got[1].data()}}, x.data(), n_tokens, pool, scratch,
-                     n_prefill);
+      for (const auto& [n_tokens, n_prefill] :
+           {std::pair<int64_t, int64_t>{1, 0}, {3, 0}, {8, 0}, {5, 5}, {20, 0}, {37, 37}, {41, 35}}) {
+        std::vector<float> x(n_tokens * n_in);
+        for (float& v : x) v = dist(rng);
+        std::vector<std::vector<float>> want(ms.size()), got(ms.size());
+        for (size_t i = 0; i < ms.size(); ++i) {
+          want[i].assign(n_tokens * heights[i], NAN);
+          got[i].assign(n_tokens * heights[i], NAN);
+          MatMul(*views[i], x.data(), n_tokens, want[i].data(), pool, scratch, n_prefill);
+        }
+        if (ms.size() == 3) {
+          MatMulShared({{views[0], got[0].data()}, {views[1], got[1].data()}, {views[2], got[2].data()}}, x.data(),
+                       n_tokens, pool, scratch, n_prefill);
+        } else {
+          MatMulShared({{views[0], got[0].data()}, {views[1], got[1].data()}}, x.data(), n_tokens, pool, scratch,
+                       n_prefill);
+        }
+        for (size_t i = 0; i < ms.size(); ++i) {
+          ASSERT_EQ(std::memcmp(got[i].data(), want[i].data(), got[i].size() * sizeof(float)), 0)
+              << TypeName(types[i]) << " output " << i << " tokens " << n_tokens << " prefill " << n_prefill
+              << (rows8 ? " kRows8" : "");
+        }
       }
-      for (size_t i = 0; i < ms.size(); ++i) {
-        ASSERT_EQ(std::memcmp(got[i].data(), want[i].data(), got[i].size() * sizeof(float)), 0)
-            << TypeName(types[i]) << " output " << i << " tokens " << n_tokens << " prefill " << n_prefill;
+    }
+  }
+}
+
+// MatMul of rows made by an ActivationRowFn = MatMul of the same rows stored, bit for bit, at every level
+// (plain rows, prompt rows, both; file order and kRows8), and every row made exactly once.
+TEST(MatMulTest, MadeRowsEqualStoredRowsBitForBit) {
+  std::mt19937 rng(31);
+  std::normal_distribution<float> dist;
+  const int64_t n_in = 256, n_out = 136;
+  ThreadPool pool(2);
+  MatMulScratch scratch;
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_1, GgmlType::kQ4_K, GgmlType::kF16}) {
+    TestMatrix m = MakeTestMatrix(type, n_in, n_out, 0.1f, rng);
+    std::unique_ptr<RepackedMatrix> r8;  // (no kRows8 layout for F16)
+    if (type != GgmlType::kF16) r8 = std::make_unique<RepackedMatrix>(m);
+    for (const TensorView* view : {&m.view, r8 != nullptr ? &r8->view : nullptr}) {
+      if (view == nullptr) continue;
+      for (const auto& [n_tokens, n_prefill] :
+           {std::pair<int64_t, int64_t>{1, 0}, {6, 0}, {300, 0}, {40, 40}, {300, 296}}) {
+        std::vector<float> x(n_tokens * n_in);
+        for (float& v : x) v = dist(rng);
+        std::vector<float> want(n_tokens * n_out, NAN), got(n_tokens * n_out, NAN);
+        MatMul(*view, x.data(), n_tokens, want.data(), pool, scratch, n_prefill);
+        std::vector<std::atomic<int>> made(n_tokens);
+        MatMul(
+            *view,
+            [&](int64_t t, float* row) {
+              made[t].fetch_add(1);
+              std::copy(x.data() + t * n_in, x.data() + (t + 1) * n_in, row);
+            },
+            n_tokens, got.data(), pool, scratch, n_prefill);
+        ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+            << TypeName(type) << " tokens " << n_tokens << " prefill " << n_prefill
+            << (view->layout == WeightLayout::kRows8 ? " kRows8" : "");
+        for (int64_t t = 0; t < n_tokens; ++t) ASSERT_EQ(made[t].load(), 1) << "row " << t;
       }
     }
   }
