@@ -35,6 +35,7 @@
 namespace isv {
 
 constexpr int kAmxGroupTokens = 16;          // tokens per packed group (one B tile's columns)
+constexpr int kAmxStepRows = 32;             // weight rows per kernel step (two A tiles)
 constexpr size_t kAmxPackedBlockBytes = 576;  // 512 bytes of quants + 16 float scales
 
 // Bytes of packed activations for n_tokens rows of n_in elements. REQUIRES: n_in % 32 == 0.

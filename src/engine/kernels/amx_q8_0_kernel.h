@@ -32,7 +32,7 @@ namespace {
 
 constexpr int kBlock = 32;           // Q8_0 elements per block
 constexpr size_t kBlockBytes = 34;   // fp16 scale + 32 quants
-constexpr int kStepRows = 32;        // 2 A tiles
+constexpr int kStepRows = kAmxStepRows;
 constexpr int kStepGroups = 2;       // 2 B tiles
 // Packed activations per pass over the rows (a block). Larger than the 256 KB (L2) of the kernel's first
 // version, so that a kRows8 step is copied once per call at a usual batch (not measured on AMX yet).
