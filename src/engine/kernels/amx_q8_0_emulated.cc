@@ -12,6 +12,7 @@
 #include "engine/kernels/amx_q8_0.h"
 #include "engine/kernels/amx_q8_0_kernel.h"
 #include "engine/kernels/amx_tiles.h"
+#include "engine/kernels/pack_q8_0.h"
 #include "engine/kernels/rows8_layout.h"
 #include "engine/tensor/float16.h"
 
@@ -85,26 +86,21 @@ size_t AmxQ8_0PackedSize(int64_t n_in, int64_t n_tokens) {
 
 void AmxQ8_0Pack(int64_t n_in, const uint8_t* act, size_t act_row, int64_t n_tokens, int64_t t0, int64_t t1,
                  uint8_t* packed) {
+  static const uint8_t kZeroBlock[amx_q8_0::kBlockBytes] = {};  // lanes past n_tokens: quants 0, scale 0
+  const PackQ8_0x16Fn pack = PackQ8_0x16Kernel();
   const int64_t nb = n_in / amx_q8_0::kBlock;
   const int64_t g_end = (t1 + kAmxGroupTokens - 1) / kAmxGroupTokens;
   for (int64_t g = t0 / kAmxGroupTokens; g < g_end; ++g) {
+    const uint8_t* blocks[kAmxGroupTokens];
+    for (int lane = 0; lane < kAmxGroupTokens; ++lane) {
+      const int64_t t = g * kAmxGroupTokens + lane;
+      blocks[lane] = t < n_tokens ? act + t * act_row : kZeroBlock;
+    }
     for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* dst = packed + (g * nb + b) * kAmxPackedBlockBytes;
-      float scales[kAmxGroupTokens];
+      pack(blocks, 0, packed + (g * nb + b) * kAmxPackedBlockBytes);
       for (int lane = 0; lane < kAmxGroupTokens; ++lane) {
-        const int64_t t = g * kAmxGroupTokens + lane;
-        if (t >= n_tokens) {
-          for (int k4 = 0; k4 < 8; ++k4) std::memset(dst + k4 * 64 + lane * 4, 0, 4);
-          scales[lane] = 0.0f;
-          continue;
-        }
-        const uint8_t* block = act + t * act_row + b * amx_q8_0::kBlockBytes;
-        uint16_t d;
-        std::memcpy(&d, block, 2);
-        scales[lane] = Fp16ToFp32(d);
-        for (int k4 = 0; k4 < 8; ++k4) std::memcpy(dst + k4 * 64 + lane * 4, block + 2 + 4 * k4, 4);
+        if (blocks[lane] != kZeroBlock) blocks[lane] += amx_q8_0::kBlockBytes;
       }
-      std::memcpy(dst + 512, scales, sizeof(scales));
     }
   }
 }

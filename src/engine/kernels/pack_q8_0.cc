@@ -1,0 +1,25 @@
+#include "engine/kernels/pack_q8_0.h"
+
+#include <cstring>
+
+#include "engine/kernels/cpu_features.h"
+#include "engine/tensor/float16.h"
+
+namespace isv {
+
+void PackQ8_0x16Scalar(const uint8_t* const* blocks, uint8_t flip, uint8_t* out) {
+  float scales[16];
+  for (int l = 0; l < 16; ++l) {
+    uint16_t d;
+    std::memcpy(&d, blocks[l], 2);
+    scales[l] = Fp16ToFp32(d);
+    for (int j = 0; j < 8; ++j) {
+      for (int i = 0; i < 4; ++i) out[64 * j + 4 * l + i] = blocks[l][2 + 4 * j + i] ^ flip;
+    }
+  }
+  std::memcpy(out + 512, scales, sizeof(scales));
+}
+
+PackQ8_0x16Fn PackQ8_0x16Kernel() { return BestIsa() >= Isa::kAvx512 ? PackQ8_0x16Avx512 : PackQ8_0x16Scalar; }
+
+}  // namespace isv
