@@ -1,7 +1,7 @@
 // AVX-512 level of the legacy quantization kernels: the vec_dot kernels of
 // legacy_quant_simd256.h compiled with AVX512-VNNI/VL, so each block's unsigned x signed byte
 // products go through one VPDPBUSD (ymm) instead of VPMADDUBSW + VPMADDWD. The activation
-// quantizers (Q8_0 / Q8_1 from_float) are inherited from the AVX2 level.
+// quantizers (Q8_0 / Q8_1 from_float): the AVX2 level's operations on two zmm per block (its bits).
 //
 // Why 256-bit for vec_dot: a 512-bit variant holding two blocks of one row per register (VPDPBUSD
 // zmm, masked fifth-bit insertion, paired scales) measured 15-40% SLOWER than this one on the
@@ -24,10 +24,11 @@
 // intrinsics (_mm512_castsi256_si512 and friends) as "used uninitialized": a false positive.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <algorithm>
+#include <cstdint>
+
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/legacy_quant_simd256.h"
-
-#include <algorithm>
 
 namespace isv {
 namespace {
@@ -132,6 +133,44 @@ void WideGemmTile(int64_t n, const void* vx, size_t x_stride, int n_rows, const 
   }
 }
 
+// One block of activations as the AVX2 level's QuantizeBlock (legacy_quant_avx2.cc), so bit-identical to
+// the scalar QuantizeActivationBlock for input without NaN: d = amax / 127, quants = the nearest-even
+// integers of x * (127 / amax) saturated to int8 (VPMOVSDB), *sum = the wrapping sum of the unsaturated
+// integers.
+inline float QuantizeBlock(const float* x, int8_t* q, int* sum) {
+  const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+  const float max_abs = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+  const float d = max_abs / 127.0f;
+  const __m512 id = _mm512_set1_ps(max_abs != 0.0f ? 127.0f / max_abs : 0.0f);
+  const __m512i i0 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v0, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512i i1 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v1, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  *sum = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtsepi32_epi8(i0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtsepi32_epi8(i1));
+  return d;
+}
+
+// fp32 -> fp16 with F16C, round to nearest even: equal to Fp32ToFp16 for every non-NaN input.
+inline uint16_t ToHalf(float f) { return static_cast<uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT)); }
+
+void Q8_0FromFloat(const float* x, void* vy, int64_t n) {
+  BlockQ8_0* y = static_cast<BlockQ8_0*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int sum;
+    y[i].d = ToHalf(QuantizeBlock(x + i * kQK, y[i].qs, &sum));
+  }
+}
+
+void Q8_1FromFloat(const float* x, void* vy, int64_t n) {
+  BlockQ8_1* y = static_cast<BlockQ8_1*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int sum;
+    const float d = QuantizeBlock(x + i * kQK, y[i].qs, &sum);
+    y[i].d = ToHalf(d);
+    y[i].s = ToHalf(d * static_cast<float>(sum));
+  }
+}
+
 template <typename Tile>
 void RegisterWideTile(TypeKernels& k) {
   k.gemm_tile = WideGemmTile<Tile>;
@@ -145,6 +184,8 @@ void RegisterLegacyQuantKernelsAvx512(KernelTable& table) {
   RegisterSimd256LegacyKernels(table);
   // Q4_0, Q5_0 and IQ4_NL: RegisterRows8KernelsAvx512 replaces their entries (prefill order).
   RegisterWideTile<Q8_0Tile>(table[GgmlType::kQ8_0]);
+  table[GgmlType::kQ8_0].from_float = Q8_0FromFloat;
+  table[GgmlType::kQ8_1].from_float = Q8_1FromFloat;
 }
 
 }  // namespace isv
