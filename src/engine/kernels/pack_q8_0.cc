@@ -7,18 +7,26 @@
 
 namespace isv {
 
+void PackWordsScalar(const uint8_t* const* src, size_t offset, uint8_t flip, uint8_t* out) {
+  for (int l = 0; l < 16; ++l) {
+    for (int j = 0; j < 8; ++j) {
+      for (int i = 0; i < 4; ++i) out[64 * j + 4 * l + i] = src[l][offset + 4 * j + i] ^ flip;
+    }
+  }
+}
+
 void PackQ8_0x16Scalar(const uint8_t* const* blocks, uint8_t flip, uint8_t* out) {
+  PackWordsScalar(blocks, 2, flip, out);
   float scales[16];
   for (int l = 0; l < 16; ++l) {
     uint16_t d;
     std::memcpy(&d, blocks[l], 2);
     scales[l] = Fp16ToFp32(d);
-    for (int j = 0; j < 8; ++j) {
-      for (int i = 0; i < 4; ++i) out[64 * j + 4 * l + i] = blocks[l][2 + 4 * j + i] ^ flip;
-    }
   }
   std::memcpy(out + 512, scales, sizeof(scales));
 }
+
+PackWordsFn PackWordsKernel() { return BestIsa() >= Isa::kAvx512 ? PackWordsAvx512 : PackWordsScalar; }
 
 PackQ8_0x16Fn PackQ8_0x16Kernel() { return BestIsa() >= Isa::kAvx512 ? PackQ8_0x16Avx512 : PackQ8_0x16Scalar; }
 

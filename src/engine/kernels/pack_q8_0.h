@@ -1,23 +1,30 @@
-// The transposition every Q8_0 prefill path starts with: 16 tokens' Q8_0 blocks (one per token, the same
-// block index) into the word-row form of a PrefillBlock (prefill.h) and of the AMX kernel's B tile + scales
-// (amx_q8_0.h): row j (64 bytes) holds the quants 4j .. 4j+3 of lane 0, then of lane 1, ... lane 15, each
-// byte XOR `flip` (0x80 for PrefillBlock's unsigned form, 0 for AMX's signed one); then the 16 lanes' fp16
-// scales as fp32 (64 bytes). 576 bytes in all.
+// The transposition every quantized prefill path starts with: 16 tokens' activation quants (the same
+// block of each token) into word rows, the layout of PrefillBlock / PrefillBlockK (prefill.h) and of the
+// AMX kernel's B tile (amx_q8_0.h): row j (64 bytes) holds the quants 4j .. 4j+3 of lane 0, then of lane
+// 1, ... lane 15, each byte XOR `flip` (0x80 for the prefill blocks' unsigned form, 0 for AMX's signed one).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace isv {
 
-// blocks[l]: lane l's 34-byte Q8_0 block (fp16 d, 32 quants). out: 576 bytes.
-using PackQ8_0x16Fn = void (*)(const uint8_t* const* blocks, uint8_t flip, uint8_t* out);
+// PackWords: out[64 j + 4 l + i] = src[l][offset + 4 j + i] ^ flip for the 8 words j < 8 of the 16 lanes
+// l < 16 (i < 4): 32 bytes of each lane as 8 rows of 64 bytes (512 bytes).
+using PackWordsFn = void (*)(const uint8_t* const* src, size_t offset, uint8_t flip, uint8_t* out);
+void PackWordsScalar(const uint8_t* const* src, size_t offset, uint8_t flip, uint8_t* out);
+// A permute network (the same bytes). REQUIRES: the AVX-512 level.
+void PackWordsAvx512(const uint8_t* const* src, size_t offset, uint8_t flip, uint8_t* out);
 
-// Plain C++ (the reference; any CPU).
+// PackQ8_0x16: 16 Q8_0 blocks (blocks[l]: lane l's 34 bytes, fp16 d then 32 quants) as PackWords of their
+// quants, then the 16 scales as fp32 (64 bytes): 576 bytes, a PrefillBlock or an AMX B tile + scales.
+using PackQ8_0x16Fn = void (*)(const uint8_t* const* blocks, uint8_t flip, uint8_t* out);
 void PackQ8_0x16Scalar(const uint8_t* const* blocks, uint8_t flip, uint8_t* out);
-// AVX-512 (a permute network; the same bytes). REQUIRES: the AVX-512 level.
+// REQUIRES: the AVX-512 level.
 void PackQ8_0x16Avx512(const uint8_t* const* blocks, uint8_t flip, uint8_t* out);
 
-// The AVX-512 one where BestIsa() is at least that level, else the scalar one.
+// The AVX-512 ones where BestIsa() is at least that level, else the scalar ones.
+PackWordsFn PackWordsKernel();
 PackQ8_0x16Fn PackQ8_0x16Kernel();
 
 }  // namespace isv

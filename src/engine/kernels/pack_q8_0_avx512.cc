@@ -1,4 +1,4 @@
-// AVX-512 PackQ8_0x16 (pack_q8_0.h): the 16 lanes x 8 quant words of one block index transposed to 8 word
+// AVX-512 PackWords and PackQ8_0x16 (pack_q8_0.h): the 16 lanes x 8 quant words transposed to 8 word
 // rows x 16 lanes by three rounds of two-source permutes (VPERMT2D), each round doubling the lanes per
 // register and halving the words: a[k] = lanes 2k, 2k+1 x words 0..7 -> b = 4 lanes x 4 words -> c = 8
 // lanes x 2 words -> the rows (16 lanes x 1 word). The scales: 16 fp16 values converted by VCVTPH2PS,
@@ -35,12 +35,12 @@ __m512i RoundIndex(int w0) {
 
 }  // namespace
 
-void PackQ8_0x16Avx512(const uint8_t* const* blocks, uint8_t flip, uint8_t* out) {
+void PackWordsAvx512(const uint8_t* const* src, size_t offset, uint8_t flip, uint8_t* out) {
   // Round 0: a[k] = lane 2k's 8 words | lane 2k + 1's 8 words.
   __m512i a[8];
   for (int k = 0; k < 8; ++k) {
-    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[2 * k] + 2));
-    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[2 * k + 1] + 2));
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src[2 * k] + offset));
+    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src[2 * k + 1] + offset));
     a[k] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
   }
   // Round 1: b[m][h] = lanes 4m .. 4m+3 x words 4h .. 4h+3.
@@ -63,6 +63,10 @@ void PackQ8_0x16Avx512(const uint8_t* const* blocks, uint8_t flip, uint8_t* out)
     const __m512i row = _mm512_permutex2var_epi32(c[0][j / 2], i3[j], c[1][j / 2]);
     _mm512_storeu_si512(out + 64 * j, _mm512_xor_si512(row, x));
   }
+}
+
+void PackQ8_0x16Avx512(const uint8_t* const* blocks, uint8_t flip, uint8_t* out) {
+  PackWordsAvx512(blocks, 2, flip, out);
   alignas(32) uint16_t d[16];
   for (int l = 0; l < 16; ++l) std::memcpy(&d[l], blocks[l], 2);
   _mm512_storeu_ps(out + 512, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d))));

@@ -2,6 +2,7 @@
 // packing is a transpose of 32-bit words, a small fraction of a prefill matmul).
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 
@@ -310,21 +311,24 @@ float KPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
 
 void PackQ8K(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, int64_t first_group, int64_t n_groups,
              void* packed) {
+  const PackWordsFn pack_words = PackWordsKernel();  // the quants: 8 words of 16 tokens at a time
   const int64_t nb = n / kQK_K;
   const uint8_t* rows = static_cast<const uint8_t*>(act);
   PrefillBlockK* out = static_cast<PrefillBlockK*>(packed);
   for (int64_t g = first_group; g < first_group + n_groups; ++g) {
+    const uint8_t* lanes[kPrefillGroup];
     for (int t = 0; t < kPrefillGroup; ++t) {
-      const int64_t token = std::min<int64_t>(g * kPrefillGroup + t, n_tokens - 1);
-      const BlockQ8K* blocks = reinterpret_cast<const BlockQ8K*>(rows + token * act_stride);
+      lanes[t] = rows + std::min<int64_t>(g * kPrefillGroup + t, n_tokens - 1) * act_stride;
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int c = 0; c < kQK_K / 32; ++c) {
+        pack_words(lanes, b * sizeof(BlockQ8K) + offsetof(BlockQ8K, qs) + 32 * c, 0x80, out[g * nb + b].q[8 * c]);
+      }
+    }
+    for (int t = 0; t < kPrefillGroup; ++t) {
+      const BlockQ8K* blocks = reinterpret_cast<const BlockQ8K*>(lanes[t]);
       for (int64_t b = 0; b < nb; ++b) {
         PrefillBlockK& p = out[g * nb + b];
-        for (int j = 0; j < 64; ++j) {
-          uint32_t word;
-          std::memcpy(&word, blocks[b].qs + 4 * j, 4);
-          word ^= 0x80808080u;
-          std::memcpy(&p.q[j][4 * t], &word, 4);
-        }
         p.dy[t] = blocks[b].d;
         for (int pair = 0; pair < 4; ++pair) {
           const int16_t* bs = blocks[b].bsums + 4 * pair;

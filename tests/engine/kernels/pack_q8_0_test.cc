@@ -1,5 +1,6 @@
-// PackQ8_0x16: the scalar reference against the layout written out here from pack_q8_0.h, and the AVX-512
-// one against the scalar one, byte for byte, on random blocks (every quant byte value, random scales).
+// PackWords and PackQ8_0x16: the scalar references against the layout written out here from pack_q8_0.h,
+// and the AVX-512 ones against the scalar ones, byte for byte, on random bytes (every quant byte value,
+// lanes at uneven places, offsets, both flips, random scales).
 #include "engine/kernels/pack_q8_0.h"
 
 #include <gtest/gtest.h>
@@ -66,6 +67,30 @@ TEST(PackQ8_0Test, Avx512EqualsScalar) {
     PackQ8_0x16Scalar(blocks.data(), flip, want.data());
     PackQ8_0x16Avx512(blocks.data(), flip, got.data());
     ASSERT_EQ(std::memcmp(want.data(), got.data(), kOutBytes), 0) << "rep " << rep;
+  }
+}
+
+TEST(PackQ8_0Test, WordsScalarWritesTheWordRowsAndAvx512EqualsIt) {
+  std::mt19937 rng(9);
+  std::vector<uint8_t> storage(kLanes * 400);
+  for (uint8_t& b : storage) b = static_cast<uint8_t>(rng());
+  const bool avx512 = BestIsa() >= Isa::kAvx512;
+  for (int rep = 0; rep < 100; ++rep) {
+    const uint8_t* src[kLanes];
+    for (int l = 0; l < kLanes; ++l) src[l] = storage.data() + l * 400 + rng() % 40;
+    const size_t offset = rng() % 300;
+    const uint8_t flip = rep % 2 == 0 ? 0x80 : 0;
+    std::vector<uint8_t> want(512, 0xCD), got(512, 0x3A);
+    PackWordsScalar(src, offset, flip, want.data());
+    for (int l = 0; l < kLanes; ++l) {
+      for (int e = 0; e < 32; ++e) {
+        ASSERT_EQ(want[64 * (e / 4) + 4 * l + e % 4], static_cast<uint8_t>(src[l][offset + e] ^ flip))
+            << "lane " << l << " byte " << e << " rep " << rep;
+      }
+    }
+    if (!avx512) continue;
+    PackWordsAvx512(src, offset, flip, got.data());
+    ASSERT_EQ(want, got) << "rep " << rep;
   }
 }
 
