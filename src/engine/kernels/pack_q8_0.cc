@@ -26,8 +26,14 @@ void PackQ8_0x16Scalar(const uint8_t* const* blocks, uint8_t flip, uint8_t* out)
   std::memcpy(out + 512, scales, sizeof(scales));
 }
 
-PackWordsFn PackWordsKernel() { return BestIsa() >= Isa::kAvx512 ? PackWordsAvx512 : PackWordsScalar; }
+PackWordsFn PackWordsKernel() {
+  const Isa isa = BestIsa();
+  return isa >= Isa::kAvx512 ? PackWordsAvx512 : isa >= Isa::kAvx2 ? PackWordsAvx2 : PackWordsScalar;
+}
 
-PackQ8_0x16Fn PackQ8_0x16Kernel() { return BestIsa() >= Isa::kAvx512 ? PackQ8_0x16Avx512 : PackQ8_0x16Scalar; }
+PackQ8_0x16Fn PackQ8_0x16Kernel() {
+  const Isa isa = BestIsa();
+  return isa >= Isa::kAvx512 ? PackQ8_0x16Avx512 : isa >= Isa::kAvx2 ? PackQ8_0x16Avx2 : PackQ8_0x16Scalar;
+}
 
 }  // namespace isv

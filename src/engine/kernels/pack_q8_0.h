@@ -13,17 +13,19 @@ namespace isv {
 // l < 16 (i < 4): 32 bytes of each lane as 8 rows of 64 bytes (512 bytes).
 using PackWordsFn = void (*)(const uint8_t* const* src, size_t offset, uint8_t flip, uint8_t* out);
 void PackWordsScalar(const uint8_t* const* src, size_t offset, uint8_t flip, uint8_t* out);
-// A permute network (the same bytes). REQUIRES: the AVX-512 level.
+// The same bytes by SIMD transpositions. REQUIRES: the AVX2 / AVX-512 level.
+void PackWordsAvx2(const uint8_t* const* src, size_t offset, uint8_t flip, uint8_t* out);
 void PackWordsAvx512(const uint8_t* const* src, size_t offset, uint8_t flip, uint8_t* out);
 
 // PackQ8_0x16: 16 Q8_0 blocks (blocks[l]: lane l's 34 bytes, fp16 d then 32 quants) as PackWords of their
 // quants, then the 16 scales as fp32 (64 bytes): 576 bytes, a PrefillBlock or an AMX B tile + scales.
 using PackQ8_0x16Fn = void (*)(const uint8_t* const* blocks, uint8_t flip, uint8_t* out);
 void PackQ8_0x16Scalar(const uint8_t* const* blocks, uint8_t flip, uint8_t* out);
-// REQUIRES: the AVX-512 level.
+// REQUIRES: the AVX2 / AVX-512 level.
+void PackQ8_0x16Avx2(const uint8_t* const* blocks, uint8_t flip, uint8_t* out);
 void PackQ8_0x16Avx512(const uint8_t* const* blocks, uint8_t flip, uint8_t* out);
 
-// The AVX-512 ones where BestIsa() is at least that level, else the scalar ones.
+// The ones of BestIsa()'s level (AVX-512, AVX2, else scalar).
 PackWordsFn PackWordsKernel();
 PackQ8_0x16Fn PackQ8_0x16Kernel();
 

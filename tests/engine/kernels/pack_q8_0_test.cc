@@ -1,10 +1,11 @@
 // PackWords and PackQ8_0x16: the scalar references against the layout written out here from pack_q8_0.h,
-// and the AVX-512 ones against the scalar ones, byte for byte, on random bytes (every quant byte value,
+// and the AVX2 / AVX-512 ones against the scalar ones, byte for byte, on random bytes (every quant byte value,
 // lanes at uneven places, offsets, both flips, random scales).
 #include "engine/kernels/pack_q8_0.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -56,8 +57,8 @@ TEST(PackQ8_0Test, ScalarWritesTheWordRowLayout) {
   }
 }
 
-TEST(PackQ8_0Test, Avx512EqualsScalar) {
-  if (BestIsa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 level on this CPU";
+TEST(PackQ8_0Test, SimdEqualsScalar) {
+  if (BestIsa() < Isa::kAvx2) GTEST_SKIP() << "no AVX2 level on this CPU";
   std::mt19937 rng(7);
   for (int rep = 0; rep < 200; ++rep) {
     std::vector<uint8_t> storage;
@@ -65,12 +66,16 @@ TEST(PackQ8_0Test, Avx512EqualsScalar) {
     const uint8_t flip = rep % 2 == 0 ? 0x80 : 0;
     std::vector<uint8_t> want(kOutBytes, 0xCD), got(kOutBytes, 0x3A);
     PackQ8_0x16Scalar(blocks.data(), flip, want.data());
+    PackQ8_0x16Avx2(blocks.data(), flip, got.data());
+    ASSERT_EQ(std::memcmp(want.data(), got.data(), kOutBytes), 0) << "AVX2 rep " << rep;
+    if (BestIsa() < Isa::kAvx512) continue;
+    std::fill(got.begin(), got.end(), 0x3A);
     PackQ8_0x16Avx512(blocks.data(), flip, got.data());
-    ASSERT_EQ(std::memcmp(want.data(), got.data(), kOutBytes), 0) << "rep " << rep;
+    ASSERT_EQ(std::memcmp(want.data(), got.data(), kOutBytes), 0) << "AVX-512 rep " << rep;
   }
 }
 
-TEST(PackQ8_0Test, WordsScalarWritesTheWordRowsAndAvx512EqualsIt) {
+TEST(PackQ8_0Test, WordsScalarWritesTheWordRowsAndSimdEqualsIt) {
   std::mt19937 rng(9);
   std::vector<uint8_t> storage(kLanes * 400);
   for (uint8_t& b : storage) b = static_cast<uint8_t>(rng());
@@ -88,9 +93,13 @@ TEST(PackQ8_0Test, WordsScalarWritesTheWordRowsAndAvx512EqualsIt) {
             << "lane " << l << " byte " << e << " rep " << rep;
       }
     }
+    if (BestIsa() < Isa::kAvx2) continue;
+    PackWordsAvx2(src, offset, flip, got.data());
+    ASSERT_EQ(want, got) << "AVX2 rep " << rep;
     if (!avx512) continue;
+    std::fill(got.begin(), got.end(), 0x3A);
     PackWordsAvx512(src, offset, flip, got.data());
-    ASSERT_EQ(want, got) << "rep " << rep;
+    ASSERT_EQ(want, got) << "AVX-512 rep " << rep;
   }
 }
 
