@@ -150,27 +150,6 @@ inline float QuantizeBlock(const float* x, int8_t* q, int* sum) {
   return d;
 }
 
-// fp32 -> fp16 with F16C, round to nearest even: equal to Fp32ToFp16 for every non-NaN input.
-inline uint16_t ToHalf(float f) { return static_cast<uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT)); }
-
-void Q8_0FromFloat(const float* x, void* vy, int64_t n) {
-  BlockQ8_0* y = static_cast<BlockQ8_0*>(vy);
-  for (int64_t i = 0; i < n / kQK; ++i) {
-    int sum;
-    y[i].d = ToHalf(QuantizeBlock(x + i * kQK, y[i].qs, &sum));
-  }
-}
-
-void Q8_1FromFloat(const float* x, void* vy, int64_t n) {
-  BlockQ8_1* y = static_cast<BlockQ8_1*>(vy);
-  for (int64_t i = 0; i < n / kQK; ++i) {
-    int sum;
-    const float d = QuantizeBlock(x + i * kQK, y[i].qs, &sum);
-    y[i].d = ToHalf(d);
-    y[i].s = ToHalf(d * static_cast<float>(sum));
-  }
-}
-
 template <typename Tile>
 void RegisterWideTile(TypeKernels& k) {
   k.gemm_tile = WideGemmTile<Tile>;
@@ -184,8 +163,8 @@ void RegisterLegacyQuantKernelsAvx512(KernelTable& table) {
   RegisterSimd256LegacyKernels(table);
   // Q4_0, Q5_0 and IQ4_NL: RegisterRows8KernelsAvx512 replaces their entries (prefill order).
   RegisterWideTile<Q8_0Tile>(table[GgmlType::kQ8_0]);
-  table[GgmlType::kQ8_0].from_float = Q8_0FromFloat;
-  table[GgmlType::kQ8_1].from_float = Q8_1FromFloat;
+  table[GgmlType::kQ8_0].from_float = Q8_0FromFloatWith<QuantizeBlock>;
+  table[GgmlType::kQ8_1].from_float = Q8_1FromFloatWith<QuantizeBlock>;
 }
 
 }  // namespace isv

@@ -27,6 +27,31 @@ namespace {
 // fp16 -> fp32 with F16C (exact, equal to Fp16ToFp32 for every non-NaN input).
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
 
+// fp32 -> fp16 with F16C, round to nearest even: equal to Fp32ToFp16 for every non-NaN input.
+inline uint16_t ToHalf(float f) { return static_cast<uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT)); }
+
+// The Q8_0 / Q8_1 activation quantizers (from_float) around a level's one-block quantizer
+// kQuantizeBlock(x, q, &sum) -> d (32 floats -> 32 quants, the wrapping sum of the unsaturated values).
+template <float (*kQuantizeBlock)(const float*, int8_t*, int*)>
+void Q8_0FromFloatWith(const float* x, void* vy, int64_t n) {
+  BlockQ8_0* y = static_cast<BlockQ8_0*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int sum;
+    y[i].d = ToHalf(kQuantizeBlock(x + i * kQK, y[i].qs, &sum));
+  }
+}
+
+template <float (*kQuantizeBlock)(const float*, int8_t*, int*)>
+void Q8_1FromFloatWith(const float* x, void* vy, int64_t n) {
+  BlockQ8_1* y = static_cast<BlockQ8_1*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int sum;
+    const float d = kQuantizeBlock(x + i * kQK, y[i].qs, &sum);
+    y[i].d = ToHalf(d);
+    y[i].s = ToHalf(d * static_cast<float>(sum));
+  }
+}
+
 // 16 bytes of nibbles -> 32 bytes: elements 0..15 (low nibbles) then 16..31 (high nibbles).
 inline __m256i UnpackNibbles(const uint8_t* qs) {
   const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));

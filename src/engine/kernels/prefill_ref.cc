@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
-#include <type_traits>
 
 #include "engine/kernels/blocks.h"
 #include "engine/kernels/blocks_k.h"
@@ -84,27 +83,45 @@ float MinPrefillDotRef(GgmlType type, int64_t n, const void* x, const void* y) {
   return acc;
 }
 
-// Q8_1 rows into PrefillBlock1 groups (Q8_0 rows into PrefillBlock ones: PackQ8_0x16 below).
-template <typename Act, typename Packed>
-void PackLegacy(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, int64_t first_group, int64_t n_groups,
-                void* packed) {
+// The 16 token rows of packed group g (past n_tokens the last token again, prefill.h).
+void GroupRows(const void* act, size_t act_stride, int64_t n_tokens, int64_t g, const uint8_t** lanes) {
+  for (int t = 0; t < kPrefillGroup; ++t) {
+    lanes[t] = static_cast<const uint8_t*>(act) + std::min<int64_t>(g * kPrefillGroup + t, n_tokens - 1) * act_stride;
+  }
+}
+
+// Q8_0 rows into PrefillBlock groups: each block of the 16 tokens by the CPU's PackQ8_0x16.
+void PackQ8_0Rows(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, int64_t first_group,
+                  int64_t n_groups, void* packed) {
+  const PackQ8_0x16Fn pack = PackQ8_0x16Kernel();
   const int64_t nb = n / kQK;
-  const uint8_t* rows = static_cast<const uint8_t*>(act);
-  Packed* out = static_cast<Packed*>(packed);
+  PrefillBlock* out = static_cast<PrefillBlock*>(packed);
   for (int64_t g = first_group; g < first_group + n_groups; ++g) {
-    for (int t = 0; t < kPrefillGroup; ++t) {
-      const int64_t token = std::min<int64_t>(g * kPrefillGroup + t, n_tokens - 1);
-      const Act* blocks = reinterpret_cast<const Act*>(rows + token * act_stride);
-      for (int64_t b = 0; b < nb; ++b) {
-        Packed& p = out[g * nb + b];
-        for (int j = 0; j < 8; ++j) {
-          uint32_t word;
-          std::memcpy(&word, blocks[b].qs + 4 * j, 4);
-          word ^= 0x80808080u;  // quant + 128 in each byte
-          std::memcpy(&p.q[j][4 * t], &word, 4);
-        }
-        p.dy[t] = Fp16ToFp32(blocks[b].d);
-        if constexpr (std::is_same_v<Act, BlockQ8_1>) p.s[t] = Fp16ToFp32(blocks[b].s);
+    const uint8_t* blocks[kPrefillGroup];
+    GroupRows(act, act_stride, n_tokens, g, blocks);
+    for (int64_t b = 0; b < nb; ++b) {
+      pack(blocks, 0x80, reinterpret_cast<uint8_t*>(&out[g * nb + b]));
+      for (const uint8_t*& block : blocks) block += sizeof(BlockQ8_0);
+    }
+  }
+}
+
+// Q8_1 rows into PrefillBlock1 groups: the quants by the CPU's PackWords, the scales and sums as fp32.
+void PackQ8_1Rows(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, int64_t first_group,
+                  int64_t n_groups, void* packed) {
+  const PackWordsFn pack_words = PackWordsKernel();
+  const int64_t nb = n / kQK;
+  PrefillBlock1* out = static_cast<PrefillBlock1*>(packed);
+  for (int64_t g = first_group; g < first_group + n_groups; ++g) {
+    const uint8_t* lanes[kPrefillGroup];
+    GroupRows(act, act_stride, n_tokens, g, lanes);
+    for (int64_t b = 0; b < nb; ++b) {
+      PrefillBlock1& p = out[g * nb + b];
+      pack_words(lanes, b * sizeof(BlockQ8_1) + offsetof(BlockQ8_1, qs), 0x80, p.q[0]);
+      for (int t = 0; t < kPrefillGroup; ++t) {
+        const BlockQ8_1& block = reinterpret_cast<const BlockQ8_1*>(lanes[t])[b];
+        p.dy[t] = Fp16ToFp32(block.d);
+        p.s[t] = Fp16ToFp32(block.s);
       }
     }
   }
@@ -313,13 +330,10 @@ void PackQ8K(const void* act, size_t act_stride, int64_t n_tokens, int64_t n, in
              void* packed) {
   const PackWordsFn pack_words = PackWordsKernel();  // the quants: 8 words of 16 tokens at a time
   const int64_t nb = n / kQK_K;
-  const uint8_t* rows = static_cast<const uint8_t*>(act);
   PrefillBlockK* out = static_cast<PrefillBlockK*>(packed);
   for (int64_t g = first_group; g < first_group + n_groups; ++g) {
     const uint8_t* lanes[kPrefillGroup];
-    for (int t = 0; t < kPrefillGroup; ++t) {
-      lanes[t] = rows + std::min<int64_t>(g * kPrefillGroup + t, n_tokens - 1) * act_stride;
-    }
+    GroupRows(act, act_stride, n_tokens, g, lanes);
     for (int64_t b = 0; b < nb; ++b) {
       for (int c = 0; c < kQK_K / 32; ++c) {
         pack_words(lanes, b * sizeof(BlockQ8K) + offsetof(BlockQ8K, qs) + 32 * c, 0x80, out[g * nb + b].q[8 * c]);
@@ -377,24 +391,8 @@ void PackPrefillActivations(GgmlType act_type, const void* act, size_t act_strid
   if (act_type == GgmlType::kQ8_K) return PackQ8K(act, act_stride, n_tokens, n, first_group, n_groups, packed);
   if (IsFloatType(act_type))
     return PackFloatRows(act_type, act, act_stride, n_tokens, n, first_group, n_groups, packed, f16_rows);
-  if (act_type == GgmlType::kQ8_1) {
-    return PackLegacy<BlockQ8_1, PrefillBlock1>(act, act_stride, n_tokens, n, first_group, n_groups, packed);
-  }
-  // Q8_0: 16 tokens' blocks at a time by the CPU's PackQ8_0x16 (the same bytes as PackLegacy).
-  const PackQ8_0x16Fn pack = PackQ8_0x16Kernel();
-  const int64_t nb = n / kQK;
-  const uint8_t* rows = static_cast<const uint8_t*>(act);
-  PrefillBlock* out = static_cast<PrefillBlock*>(packed);
-  for (int64_t g = first_group; g < first_group + n_groups; ++g) {
-    const uint8_t* blocks[kPrefillGroup];
-    for (int t = 0; t < kPrefillGroup; ++t) {
-      blocks[t] = rows + std::min<int64_t>(g * kPrefillGroup + t, n_tokens - 1) * act_stride;
-    }
-    for (int64_t b = 0; b < nb; ++b) {
-      pack(blocks, 0x80, reinterpret_cast<uint8_t*>(&out[g * nb + b]));
-      for (const uint8_t*& block : blocks) block += sizeof(BlockQ8_0);
-    }
-  }
+  if (act_type == GgmlType::kQ8_1) return PackQ8_1Rows(act, act_stride, n_tokens, n, first_group, n_groups, packed);
+  PackQ8_0Rows(act, act_stride, n_tokens, n, first_group, n_groups, packed);
 }
 
 }  // namespace isv
