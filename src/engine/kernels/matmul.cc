@@ -271,11 +271,11 @@ Plan MakePlan(const TensorView& w, int64_t n_tokens, int64_t n_prefill, Isa isa,
   return p;
 }
 
-// True when activations prepared for plan a serve plan b too: the same quantized rows and the same
-// packing of the same prompt rows.
+// True when activations prepared for plan a serve plan b too (plans of one level): the same quantized rows
+// and the same packing of the same prompt rows.
 bool SamePreparation(const Plan& a, const Plan& b) {
-  if (a.wk->vec_dot_type != b.wk->vec_dot_type || a.ak != b.ak || a.w->ne[0] != b.w->ne[0] ||
-      a.n_tokens != b.n_tokens || a.n_prefill != b.n_prefill || (a.amx != nullptr) != (b.amx != nullptr)) {
+  if (a.wk->vec_dot_type != b.wk->vec_dot_type || a.w->ne[0] != b.w->ne[0] || a.n_tokens != b.n_tokens ||
+      a.n_prefill != b.n_prefill || (a.amx != nullptr) != (b.amx != nullptr)) {
     return false;
   }
   return a.n_prefill == 0 || a.amx != nullptr || a.wk->prefill_f16_rows == b.wk->prefill_f16_rows;
@@ -363,8 +363,8 @@ void ComputeRows(const Plan& p, const Prepared& a, int64_t r0, int64_t r1, float
 }
 
 // The products of n matrices (plans[m], into ys[m]) with one preparation: each matrix's rows in chunks
-// of RowsPerChunk, all matrices' chunks in one pool dispatch (chunk c belongs to the first matrix m with
-// c < first_chunk[m + 1]); on this thread when the work is small.
+// (RowsPerChunk; AMX plans kAmxStepRows), all matrices' chunks in one pool dispatch (chunk c belongs to the first
+// matrix m with c < first_chunk[m + 1]); on this thread when the work is small.
 void ComputeAll(const Plan* plans, float* const* ys, int n, const Prepared& a, ThreadPool& pool) {
   constexpr int kMaxMatrices = 4;
   assert(n >= 1 && n <= kMaxMatrices);
@@ -392,6 +392,11 @@ void ComputeAll(const Plan* plans, float* const* ys, int n, const Prepared& a, T
   });
 }
 
+// The AMX kernel a MatMul at level isa offers its prompt rows (MakePlan keeps it for Q8_0 weights only).
+AmxQ8_0RowsFn PromptAmxKernel(Isa isa, int64_t n_prefill) {
+  return n_prefill > 0 ? AmxQ8_0PrefillKernel(isa) : nullptr;
+}
+
 void MatMulImpl(const TensorView& w, const float* x, const ActivationRowFn* fn, int64_t n_tokens, float* y,
                 ThreadPool& pool, MatMulScratch& scratch, Isa isa, int64_t n_prefill, AmxQ8_0RowsFn amx_kernel) {
   if (n_tokens <= 0 || w.ne[1] <= 0) return;
@@ -409,8 +414,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, MatMulScratch& scratch,
             Isa isa, int64_t n_prefill) {
-  // (The AMX kernel is ignored for weight types other than Q8_0.)
-  MatMul(w, x, n_tokens, y, pool, scratch, isa, n_prefill, n_prefill > 0 ? AmxQ8_0PrefillKernel(isa) : nullptr);
+  MatMul(w, x, n_tokens, y, pool, scratch, isa, n_prefill, PromptAmxKernel(isa, n_prefill));
 }
 
 void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, MatMulScratch& scratch,
@@ -421,8 +425,7 @@ void MatMul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 void MatMul(const TensorView& w, const ActivationRowFn& make_row, int64_t n_tokens, float* y, ThreadPool& pool,
             MatMulScratch& scratch, int64_t n_prefill) {
   const Isa isa = BestIsa();
-  MatMulImpl(w, nullptr, &make_row, n_tokens, y, pool, scratch, isa, n_prefill,
-             n_prefill > 0 ? AmxQ8_0PrefillKernel(isa) : nullptr);
+  MatMulImpl(w, nullptr, &make_row, n_tokens, y, pool, scratch, isa, n_prefill, PromptAmxKernel(isa, n_prefill));
 }
 
 void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool,
@@ -431,7 +434,7 @@ void MatMulShared(std::initializer_list<MatMulOutput> outputs, const float* x, i
   const MatMulOutput* outs = outputs.begin();
   const int n_outs = static_cast<int>(outputs.size());
   const Isa isa = BestIsa();
-  const AmxQ8_0RowsFn amx = n_prefill > 0 ? AmxQ8_0PrefillKernel(isa) : nullptr;
+  const AmxQ8_0RowsFn amx = PromptAmxKernel(isa, n_prefill);
   bool shared = n_tokens > 0 && n_outs >= 1 && n_outs <= kMaxOutputs;
   Plan plans[kMaxOutputs];
   float* ys[kMaxOutputs] = {};

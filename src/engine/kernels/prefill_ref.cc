@@ -1,5 +1,5 @@
-// The prefill order's scalar parts: the oracle dot product and the activation packing (plain C++:
-// packing is a transpose of 32-bit words, a small fraction of a prefill matmul).
+// The prefill order's oracle dot product (plain C++) and the activation packing (its word transposes by the
+// CPU level's PackWords / PackQ8_0x16, pack_q8_0.h; the rest plain C++).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
