@@ -151,7 +151,8 @@ void AttendGroup(int32_t layer, int32_t t, int32_t kvh, float* scores, ForwardSt
 
 // The same for the prompt tokens [t0, t1) of one tile (consecutive tokens of one sequence): the
 // scores of all their query heads of KV head kvh in one scores_rows_f16 call, which converts each
-// key once for the whole tile, then per token its softmax and p . V over its own visible cells.
+// key once for the whole tile, then per token its softmax, then p . V of every token over its own
+// visible cells in one weighted_sum_rows_f16 call, which converts each value once for the tile.
 // A token's results do not depend on the tile it is in (the kernel's scores depend only on the
 // query and the key). scores: (t1 - t0) x G rows of the tile's largest visible count.
 void AttendPromptTile(int32_t layer, const ForwardState::PromptTile& tile, int32_t kvh, float* scores,
@@ -171,11 +172,10 @@ void AttendPromptTile(int32_t layer, const ForwardState::PromptTile& tile, int32
                      kv_stride, cells, scale, scores, row);
   for (int32_t t = t0; t < t1; ++t) {
     float* p = scores + static_cast<size_t>(t - t0) * group * row;
-    const int32_t n = s.n_visible[t];
-    for (int32_t g = 0; g < group; ++g) Softmax(ak, n, p + g * row);
-    ak.weighted_sum_f16(hd, n, p, s.kv->v(layer, kvh, 0), kv_stride, cells, s.attn.data() + t * q_stride + head0, group,
-                        row, static_cast<size_t>(hd));
+    for (int32_t g = 0; g < group; ++g) Softmax(ak, s.n_visible[t], p + g * row);
   }
+  ak.weighted_sum_rows_f16(hd, s.n_visible.data() + t0, scores, t1 - t0, row, group, s.kv->v(layer, kvh, 0), kv_stride,
+                           cells, s.attn.data() + t0 * q_stride + head0, q_stride);
 }
 
 }  // namespace

@@ -87,6 +87,53 @@ void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0
     WeightedSumF16Head(n, count, p + g * p_stride, v0, v_stride, cells, y + g * y_stride);
 }
 
+// weighted_sum_rows_f16's inner loop: kChunks * 8 columns of one head over m converted value rows
+// vf_j = vf + j * vf_stride, starting from zero (first) or from y: the FMAs of WeightedSumColumns.
+template <int kChunks>
+void AccumulateColumns(int m, const float* p, const float* vf, int64_t vf_stride, bool first, float* y) {
+  __m256 acc[kChunks];
+#pragma GCC unroll 8
+  for (int c = 0; c < kChunks; ++c) acc[c] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(y + 8 * c);
+  for (int j = 0; j < m; ++j) {
+    const float* v = vf + j * vf_stride;
+    const __m256 a = _mm256_set1_ps(p[j]);
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(a, _mm256_loadu_ps(v + 8 * c), acc[c]);
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(y + 8 * c, acc[c]);
+}
+
+void WeightedSumRowsF16(int64_t n, const int32_t* counts, const float* p, int32_t n_tok, size_t p_stride,
+                        int32_t n_head, const uint16_t* v0, size_t v_stride, const int32_t* cells, float* y,
+                        size_t y_tok_stride) {
+  if (n % 8 != 0) {  // not a head size in practice: token by token
+    for (int32_t t = 0; t < n_tok; ++t) {
+      WeightedSumF16(n, counts[t], p + static_cast<size_t>(t) * n_head * p_stride, v0, v_stride, cells,
+                     y + t * y_tok_stride, n_head, p_stride, static_cast<size_t>(n));
+    }
+    return;
+  }
+  ForEachValueBlock(
+      n, counts, n_tok, cells,
+      [&](const int32_t* block, int m, float* vf) {
+        for (int j = 0; j < m; ++j) {
+          const uint16_t* v = v0 + static_cast<size_t>(block[j]) * v_stride;
+          for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(vf + j * n + i, LoadHalf8(v + i));
+        }
+      },
+      [&](int32_t t, int32_t j0, int m, const float* vf) {
+        for (int32_t h = 0; h < n_head; ++h) {
+          const float* ph = p + (static_cast<size_t>(t) * n_head + h) * p_stride + j0;
+          float* yh = y + t * y_tok_stride + h * n;
+          for (int64_t i = 0; i < n; i += 64) {
+            WithUpTo8(static_cast<int>(std::min<int64_t>(8, (n - i) / 8)),
+                      [&](auto c) { AccumulateColumns<decltype(c)::value>(m, ph, vf + i, n, j0 == 0, yh + i); });
+          }
+        }
+      });
+}
+
 void ScoresF16(int64_t n, int32_t count, const float* q, const uint16_t* k0, size_t k_stride, const int32_t* cells,
                float scale, float* scores, int32_t n_q, size_t q_stride, size_t scores_stride) {
   for (int32_t g = 0; g < n_q; ++g) {
@@ -225,6 +272,7 @@ AttentionKernels AttentionKernelsAvx2() {
                           .weighted_sum_f16 = WeightedSumF16,
                           .scores_f16 = ScoresF16,
                           .scores_rows_f16 = ScoresRowsF16,
+                          .weighted_sum_rows_f16 = WeightedSumRowsF16,
                           .max_f32 = MaxF32,
                           .scale_f32 = ScaleF32,
                           .exp_sum = ExpSum};

@@ -111,6 +111,81 @@ void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0
   }
 }
 
+// weighted_sum_rows_f16's inner loop: kChunks * 16 columns of kHeads rows (p_g = p + g * p_stride,
+// y_g = y + g * y_stride) over m converted value rows vf_j = vf + j * vf_stride, starting from zero
+// (first) or from y: the FMAs of WeightedSumColumns in the same order.
+template <int kChunks, int kHeads>
+void AccumulateColumns(int m, const float* p, size_t p_stride, const float* vf, int64_t vf_stride, bool first, float* y,
+                       size_t y_stride) {
+  __m512 acc[kHeads][kChunks];
+#pragma GCC unroll 8
+  for (int g = 0; g < kHeads; ++g) {
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) {
+      acc[g][c] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + g * y_stride + 16 * c);
+    }
+  }
+  for (int j = 0; j < m; ++j) {
+    const float* v = vf + j * vf_stride;
+    __m512 vv[kChunks];
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) vv[c] = _mm512_loadu_ps(v + 16 * c);
+#pragma GCC unroll 8
+    for (int g = 0; g < kHeads; ++g) {
+      const __m512 a = _mm512_set1_ps(p[g * p_stride + j]);
+#pragma GCC unroll 8
+      for (int c = 0; c < kChunks; ++c) acc[g][c] = _mm512_fmadd_ps(a, vv[c], acc[g][c]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < kHeads; ++g) {
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) _mm512_storeu_ps(y + g * y_stride + 16 * c, acc[g][c]);
+  }
+}
+
+void WeightedSumRowsF16(int64_t n, const int32_t* counts, const float* p, int32_t n_tok, size_t p_stride,
+                        int32_t n_head, const uint16_t* v0, size_t v_stride, const int32_t* cells, float* y,
+                        size_t y_tok_stride) {
+  if (n % 16 != 0) {  // not a head size in practice: token by token
+    for (int32_t t = 0; t < n_tok; ++t) {
+      WeightedSumF16(n, counts[t], p + static_cast<size_t>(t) * n_head * p_stride, v0, v_stride, cells,
+                     y + t * y_tok_stride, n_head, p_stride, static_cast<size_t>(n));
+    }
+    return;
+  }
+  ForEachValueBlock(
+      n, counts, n_tok, cells,
+      [&](const int32_t* block, int m, float* vf) {
+        for (int j = 0; j < m; ++j) {
+          const uint16_t* v = v0 + static_cast<size_t>(block[j]) * v_stride;
+          for (int64_t i = 0; i < n; i += 16) {
+            _mm512_storeu_ps(vf + j * n + i,
+                             _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i))));
+          }
+        }
+      },
+      [&](int32_t t, int32_t j0, int m, const float* vf) {
+        const float* pt = p + static_cast<size_t>(t) * n_head * p_stride + j0;
+        float* yt = y + t * y_tok_stride;
+        for (int64_t i = 0; i < n; i += 128) {
+          const int chunks = static_cast<int>(std::min<int64_t>(8, (n - i) / 16));
+          const int per_pass = HeadsPerPass(chunks);
+          for (int32_t g = 0; g < n_head; g += per_pass) {
+            const int heads = std::min<int32_t>(per_pass, n_head - g);
+            WithUpTo8(chunks, [&](auto c) {
+              WithUpTo8(heads, [&](auto h) {
+                constexpr int kChunks = decltype(c)::value;
+                constexpr int kHeads = std::min(decltype(h)::value, HeadsPerPass(kChunks));
+                AccumulateColumns<kChunks, kHeads>(m, pt + g * p_stride, p_stride, vf + i, n, j0 == 0, yt + g * n + i,
+                                                   static_cast<size_t>(n));
+              });
+            });
+          }
+        }
+      });
+}
+
 // Lane c of the result = the sum of the 16 lanes of v[c], for c < 16. Each output adds only lanes of
 // its own vector, in a fixed order: the result for v[c] does not depend on the other vectors.
 inline __m512 SumEach16(const __m512* v) {
@@ -347,6 +422,7 @@ AttentionKernels AttentionKernelsAvx512() {
                           .weighted_sum_f16 = WeightedSumF16,
                           .scores_f16 = ScoresF16,
                           .scores_rows_f16 = ScoresRowsF16,
+                          .weighted_sum_rows_f16 = WeightedSumRowsF16,
                           .max_f32 = MaxF32,
                           .scale_f32 = ScaleF32,
                           .exp_sum = ExpSum};

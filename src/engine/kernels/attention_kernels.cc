@@ -58,6 +58,15 @@ void ScoresRowsF16Scalar(int64_t n, int32_t count, const float* q, int32_t n_tok
   }
 }
 
+void WeightedSumRowsF16Scalar(int64_t n, const int32_t* counts, const float* p, int32_t n_tok, size_t p_stride,
+                              int32_t n_head, const uint16_t* v0, size_t v_stride, const int32_t* cells, float* y,
+                              size_t y_tok_stride) {
+  for (int32_t t = 0; t < n_tok; ++t) {
+    WeightedSumF16Scalar(n, counts[t], p + static_cast<size_t>(t) * n_head * p_stride, v0, v_stride, cells,
+                         y + t * y_tok_stride, n_head, p_stride, static_cast<size_t>(n));
+  }
+}
+
 float MaxF32Scalar(int32_t count, const float* x) {
   float m = -INFINITY;
   for (int32_t j = 0; j < count; ++j) m = std::max(m, x[j]);
@@ -92,6 +101,7 @@ AttentionKernels Build(Isa isa) {
                           .weighted_sum_f16 = WeightedSumF16Scalar,
                           .scores_f16 = ScoresF16Scalar,
                           .scores_rows_f16 = ScoresRowsF16Scalar,
+                          .weighted_sum_rows_f16 = WeightedSumRowsF16Scalar,
                           .max_f32 = MaxF32Scalar,
                           .scale_f32 = ScaleF32Scalar,
                           .exp_sum = ExpSumScalar};

@@ -51,6 +51,15 @@ struct AttentionKernels {
   void (*scores_rows_f16)(int64_t n, int32_t count, const float* q, int32_t n_tok, size_t q_tok_stride, int32_t n_head,
                           const uint16_t* k0, size_t k_stride, const int32_t* cells, float scale, float* scores,
                           size_t scores_stride) = nullptr;
+  // The p . V of prompt tokens, after the softmax of scores_rows_f16's rows: for token t < n_tok and
+  // head h < n_head, y_(t,h)[i] = sum_j p_(t,h)[j] * v_j[i] for i < n, j < counts[t] (>= 0), where
+  // p_(t,h) = p + (t * n_head + h) * p_stride, y_(t,h) = y + t * y_tok_stride + h * n and v_j = v0 +
+  // cells[j] * v_stride. Bit-identical, token by token, to weighted_sum_f16(n, counts[t], p_(t,0), v0,
+  // v_stride, cells, y_(t,0), n_head, p_stride, n) at the same level; the SIMD levels convert each
+  // value row once for all the tokens instead of once per token (and per pass over the heads).
+  void (*weighted_sum_rows_f16)(int64_t n, const int32_t* counts, const float* p, int32_t n_tok, size_t p_stride,
+                                int32_t n_head, const uint16_t* v0, size_t v_stride, const int32_t* cells, float* y,
+                                size_t y_tok_stride) = nullptr;
   // The largest of x[0 .. count) (exact at every level); -infinity for count 0.
   float (*max_f32)(int32_t count, const float* x) = nullptr;
   // x[j] *= a for j < count (one rounded product each: the same bits at every level).

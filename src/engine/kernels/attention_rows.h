@@ -1,7 +1,5 @@
-// The frame of AttentionKernels::scores_rows_f16 shared by its SIMD levels (attention_avx2.cc,
-// attention_avx512.cc): the cells in blocks of kCells, each block's keys converted and transposed
-// once into a buffer of n x kCells floats, then scored for all query rows, up to 8 rows per call.
-// Internal to the kernels.
+// The frames of AttentionKernels::scores_rows_f16 and weighted_sum_rows_f16 shared by their SIMD levels
+// (attention_avx2.cc, attention_avx512.cc). Internal to the kernels.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +11,8 @@
 
 namespace isv {
 
+// scores_rows_f16: the cells in blocks of kCells, each block's keys converted and transposed once into a
+// buffer of n x kCells floats, then scored for all query rows, up to 8 rows per call.
 // Calls transpose(cells + j0, m, kt) for each block of m <= kCells cells starting at j0, then
 // score(rows, q_rows, kt, m, out_rows) (rows: std::integral_constant<int, 1..8>) for the query rows
 // in groups of up to 8: q_rows[r] is row r's query (row (t, h) = q + t * q_tok_stride + h * n) and
@@ -42,6 +42,36 @@ void ForEachScoreBlock(int64_t n, int32_t count, const float* q, int32_t n_tok, 
         out_rows[r] = scores + static_cast<size_t>(r0 + r) * scores_stride + j0;
       }
       WithUpTo8(nr, [&](auto r) { score(r, q_rows, kt, m, out_rows); });
+    }
+  }
+}
+
+// The frame of AttentionKernels::weighted_sum_rows_f16 shared by its SIMD levels: the cells in blocks
+// of up to kValueBlockFloats / n, each block's values converted once (convert(cells + j0, m, vf):
+// vf[j * n + i] = element i of cell j0 + j's value), then accumulate(t, j0, m_t, vf) for every token
+// t that sees cells of the block (m_t = how many of the block's first cells it sees; at j0 == 0 the
+// token's y starts at zero, after that it continues from y). A token that sees no cell gets
+// accumulate(t, 0, 0, vf), which zeroes its rows. Each y element thus takes the FMAs of the
+// level's weighted_sum_f16 in the same order, stored and reloaded as float between blocks (exact).
+template <typename Convert, typename Accumulate>
+void ForEachValueBlock(int64_t n, const int32_t* counts, int32_t n_tok, const int32_t* cells, Convert convert,
+                       Accumulate accumulate) {
+  constexpr int64_t kValueBlockFloats = 4096;  // 16 KB: 64 cells of a 64-wide head, 32 of a 128-wide one
+  alignas(64) float vf_stack[kValueBlockFloats];
+  std::vector<float> vf_heap;
+  float* vf = vf_stack;
+  const int32_t per_block = static_cast<int32_t>(std::max<int64_t>(1, kValueBlockFloats / n));
+  if (n > kValueBlockFloats) {
+    vf_heap.resize(static_cast<size_t>(n));
+    vf = vf_heap.data();
+  }
+  int32_t widest = 0;
+  for (int32_t t = 0; t < n_tok; ++t) widest = std::max(widest, counts[t]);
+  for (int32_t j0 = 0; j0 == 0 || j0 < widest; j0 += per_block) {
+    const int m = static_cast<int>(std::min(per_block, widest - j0));
+    convert(cells + j0, m, vf);
+    for (int32_t t = 0; t < n_tok; ++t) {
+      if (j0 == 0 || counts[t] > j0) accumulate(t, j0, static_cast<int>(std::min(m, counts[t] - j0)), vf);
     }
   }
 }

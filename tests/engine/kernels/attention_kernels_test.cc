@@ -211,6 +211,54 @@ TEST(AttentionKernelsTest, PromptScoresFollowTheSpecifiedOrderAtEveryLevel) {
   }
 }
 
+// The prompt tokens' p . V in one call: each token's rows are the bits of the same level's
+// weighted_sum_f16 over its own count, for counts that end before, at and after the value blocks'
+// edges (64 cells of a 64-wide head, 16 of a 256-wide one; one of a head wider than the block), a
+// token that sees nothing (zeros), 1..8 heads, head sizes that take the fallback, and row strides
+// that leave gaps the kernel must not write.
+TEST(AttentionKernelsTest, PromptWeightedSumsEqualPerTokenCallsBitForBit) {
+  std::mt19937 rng(29);
+  std::normal_distribution<float> dist;
+  for (Isa isa : AllIsas()) {
+    const AttentionKernels& k = GetAttentionKernels(isa);
+    ASSERT_NE(k.weighted_sum_rows_f16, nullptr) << IsaName(isa);
+    for (int64_t n : {64, 128, 96, 256, 80, 40, 7, 4112}) {
+      const size_t kv_stride = static_cast<size_t>(n) * 2 + 3;
+      const int32_t n_cells = n > 256 ? 5 : 160;
+      std::vector<uint16_t> cache(kv_stride * n_cells);
+      for (uint16_t& h : cache) h = Fp32ToFp16(dist(rng));
+      std::vector<int32_t> cells;
+      for (int32_t c = n_cells - 1; c >= 0; c -= 1 + c % 2) cells.push_back(c);  // gaps, any order
+      const int32_t widest = static_cast<int32_t>(cells.size());
+      const std::vector<int32_t> counts = {1, widest, 0, 63, 64, 65, widest - 1, 16, 17, 2};
+      for (int32_t n_head : {1, 4, 7, 8}) {
+        const int32_t n_tok = static_cast<int32_t>(counts.size());
+        const size_t p_stride = static_cast<size_t>(widest) + 2, y_tok_stride = static_cast<size_t>(n) * n_head + 5;
+        std::vector<int32_t> c(counts);
+        for (int32_t& v : c) v = std::min(v, widest);
+        std::vector<float> p(p_stride * n_tok * n_head);
+        for (float& v : p) v = std::fabs(dist(rng)) / static_cast<float>(widest);
+        const uint16_t* v0 = cache.data() + 2;
+        std::vector<float> got(y_tok_stride * n_tok, NAN);
+        k.weighted_sum_rows_f16(n, c.data(), p.data(), n_tok, p_stride, n_head, v0, kv_stride, cells.data(), got.data(),
+                                y_tok_stride);
+        for (int32_t t = 0; t < n_tok; ++t) {
+          std::vector<float> want(static_cast<size_t>(n) * n_head, NAN);
+          k.weighted_sum_f16(n, c[t], p.data() + t * n_head * p_stride, v0, kv_stride, cells.data(), want.data(),
+                             n_head, p_stride, static_cast<size_t>(n));
+          const float* row = got.data() + t * y_tok_stride;
+          ASSERT_EQ(std::memcmp(row, want.data(), want.size() * sizeof(float)), 0)
+              << IsaName(isa) << " n=" << n << " n_head=" << n_head << " t=" << t << " count=" << c[t];
+          if (c[t] == 0) {
+            ASSERT_EQ(row[0], 0.0f);
+          }
+          for (size_t i = want.size(); i < y_tok_stride; ++i) ASSERT_TRUE(std::isnan(row[i])) << "wrote past the rows";
+        }
+      }
+    }
+  }
+}
+
 // max_f32 and scale_f32: the exact maximum and the exact products at every level, every length.
 TEST(AttentionKernelsTest, MaxAndScaleAreExact) {
   std::mt19937 rng(29);
