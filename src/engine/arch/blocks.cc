@@ -7,6 +7,7 @@
 
 #include "engine/kernels/activation_kernels.h"
 #include "engine/kernels/attention_kernels.h"
+#include "engine/kernels/kernels.h"
 #include "engine/kernels/matmul.h"
 #include "engine/tensor/float16.h"
 
@@ -33,16 +34,6 @@ void RmsNorm(const float* x, const TensorView& w, int64_t n_tokens, int64_t n, f
   const ActivationKernels& ak = GetActivationKernels();
   ForRange(pool, n_tokens, n, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) ak.rms_norm(n, x + t * n, wd, eps, y + t * n);
-  });
-}
-
-void AddBias(float* y, const TensorView& b, int64_t n_tokens, ThreadPool* pool) {
-  const float* bd = static_cast<const float*>(b.data);
-  const int64_t n = b.ne[0];
-  ForRange(pool, n_tokens, n, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      for (int64_t i = 0; i < n; ++i) y[t * n + i] += bd[i];
-    }
   });
 }
 
@@ -77,23 +68,63 @@ void ComputeRope(const ModelParams& hp, const float* freq_factors, ForwardState&
   }
 }
 
+namespace {
+
+// RoPE of one token's n_heads heads (head_dim floats apart from x) with the token's cos/sin pairs cs.
+void RopeRow(const ModelParams& hp, const float* cs, float* x, int32_t n_heads) {
+  const int32_t half = hp.n_rot / 2;
+  for (int32_t h = 0; h < n_heads; ++h) {
+    float* v = x + static_cast<int64_t>(h) * hp.head_dim;
+    for (int32_t i = 0; i < half; ++i) {
+      // Normal: adjacent pair (2i, 2i+1). NeoX: pair (i, i + n_rot/2).
+      const int32_t a = hp.rope_style == RopeStyle::kNormal ? 2 * i : i;
+      const int32_t b = hp.rope_style == RopeStyle::kNormal ? 2 * i + 1 : i + half;
+      const float c = cs[2 * i], sn = cs[2 * i + 1];
+      const float x0 = v[a], x1 = v[b];
+      v[a] = x0 * c - x1 * sn;
+      v[b] = x0 * sn + x1 * c;
+    }
+  }
+}
+
+}  // namespace
+
 void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_stride, const ForwardState& s) {
   const int32_t n_rot = hp.n_rot;
-  const int32_t half = n_rot / 2;
   ForRange(s.pool, s.n_tokens, static_cast<int64_t>(n_heads) * n_rot, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      RopeRow(hp, s.rope_cs.data() + static_cast<size_t>(t) * n_rot, x + t * row_stride, n_heads);
+  });
+}
+
+void BiasRopeStore(const ModelParams& hp, int32_t layer, const LayerWeights& l, ForwardState& s) {
+  const int64_t n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv();
+  const int32_t n_head_kv = s.kv->n_head_kv(), hd = s.kv->head_dim();
+  auto bias = [](const TensorView& b) { return b.valid() ? static_cast<const float*>(b.data) : nullptr; };
+  const float* bq = bias(l.bq);
+  const float* bk = bias(l.bk);
+  const float* bv = bias(l.bv);
+  const auto to_f16 = GetKernels(GgmlType::kF16).from_float;
+  ForRange(s.pool, s.n_tokens, n_q + 2 * n_kv, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const float* cs = s.rope_cs.data() + static_cast<size_t>(t) * n_rot;
-      for (int32_t h = 0; h < n_heads; ++h) {
-        float* v = x + t * row_stride + static_cast<int64_t>(h) * hp.head_dim;
-        for (int32_t i = 0; i < half; ++i) {
-          // Normal: adjacent pair (2i, 2i+1). NeoX: pair (i, i + n_rot/2).
-          const int32_t a = hp.rope_style == RopeStyle::kNormal ? 2 * i : i;
-          const int32_t b = hp.rope_style == RopeStyle::kNormal ? 2 * i + 1 : i + half;
-          const float c = cs[2 * i], sn = cs[2 * i + 1];
-          const float x0 = v[a], x1 = v[b];
-          v[a] = x0 * c - x1 * sn;
-          v[b] = x0 * sn + x1 * c;
-        }
+      float* q = s.q.data() + t * n_q;
+      float* k = s.k.data() + t * n_kv;
+      float* v = s.v.data() + t * n_kv;
+      if (bq != nullptr) {
+        for (int64_t i = 0; i < n_q; ++i) q[i] += bq[i];
+      }
+      if (bk != nullptr) {
+        for (int64_t i = 0; i < n_kv; ++i) k[i] += bk[i];
+      }
+      if (bv != nullptr) {
+        for (int64_t i = 0; i < n_kv; ++i) v[i] += bv[i];
+      }
+      const float* cs = s.rope_cs.data() + static_cast<size_t>(t) * hp.n_rot;
+      RopeRow(hp, cs, q, hp.n_head);
+      RopeRow(hp, cs, k, hp.n_head_kv);
+      for (int32_t h = 0; h < n_head_kv; ++h) {
+        to_f16(k + h * hd, s.kv->k(layer, h, s.cells[t]), hd);
+        to_f16(v + h * hd, s.kv->v(layer, h, s.cells[t]), hd);
       }
     }
   });
@@ -105,25 +136,6 @@ namespace {
 void Softmax(const AttentionKernels& ak, int32_t n, float* p) {
   const double sum = ak.exp_sum(n, ak.max_f32(n, p), p);
   ak.scale_f32(n, sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f, p);
-}
-
-void StoreKv(int32_t layer, ForwardState& s) {
-  const int32_t n_kv = s.model->params().n_embd_kv();
-  const int32_t n_head_kv = s.kv->n_head_kv(), hd = s.kv->head_dim();
-  ForRange(s.pool, s.n_tokens, 2 * n_kv, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const float* ks = s.k.data() + static_cast<size_t>(t) * n_kv;
-      const float* vs = s.v.data() + static_cast<size_t>(t) * n_kv;
-      for (int32_t h = 0; h < n_head_kv; ++h) {
-        uint16_t* kd = s.kv->k(layer, h, s.cells[t]);
-        uint16_t* vd = s.kv->v(layer, h, s.cells[t]);
-        for (int32_t i = 0; i < hd; ++i) {
-          kd[i] = Fp32ToFp16(ks[h * hd + i]);
-          vd[i] = Fp32ToFp16(vs[h * hd + i]);
-        }
-      }
-    }
-  });
 }
 
 // Attention of token t for the query heads of KV head kvh (heads kvh * G ... kvh * G + G - 1, G =
@@ -181,7 +193,6 @@ void AttendPromptTile(int32_t layer, const ForwardState::PromptTile& tile, int32
 }  // namespace
 
 void Attention(int32_t layer, ForwardState& s) {
-  StoreKv(layer, s);
   const ModelParams& hp = s.model->params();
   const int32_t n_head_kv = hp.n_head_kv;
   const int32_t n_plain = s.n_tokens - s.n_prefill;
@@ -215,13 +226,12 @@ void Attention(int32_t layer, ForwardState& s) {
   }
 }
 
-void RopeAttentionResidual(int32_t layer, const TensorView& wo, ForwardState& s) {
+void SelfAttentionResidual(int32_t layer, const LayerWeights& l, ForwardState& s) {
   const ModelParams& hp = s.model->params();
   const int64_t n = s.n_tokens;
-  ApplyRope(hp, s.q.data(), hp.n_head, hp.n_embd_q(), s);
-  ApplyRope(hp, s.k.data(), hp.n_head_kv, hp.n_embd_kv(), s);
+  BiasRopeStore(hp, layer, l, s);
   Attention(layer, s);
-  MatMul(wo, s.attn.data(), n, s.proj.data(), *s.pool, s.matmul, s.n_prefill);
+  MatMul(l.wo, s.attn.data(), n, s.proj.data(), *s.pool, s.matmul, s.n_prefill);
   AddInPlace(s.x.data(), s.proj.data(), n * hp.n_embd, s.pool);
 }
 

@@ -15,6 +15,7 @@
 
 #include "core/thread_pool.h"
 #include "engine/arch/forward_state.h"
+#include "engine/model/model.h"
 #include "engine/model/model_params.h"
 #include "engine/tensor/tensor.h"
 
@@ -24,9 +25,6 @@ namespace isv {
 // w is an F32 tensor of n elements. x and y may alias.
 void RmsNorm(const float* x, const TensorView& w, int64_t n_tokens, int64_t n, float eps, float* y,
              ThreadPool* pool = nullptr);
-
-// y[t] += b for each of n_tokens rows of b.ne[0] floats (b is F32).
-void AddBias(float* y, const TensorView& b, int64_t n_tokens, ThreadPool* pool = nullptr);
 
 // x[i] += y[i] for i in [0, n).
 void AddInPlace(float* x, const float* y, int64_t n, ThreadPool* pool = nullptr);
@@ -46,7 +44,13 @@ void ComputeRope(const ModelParams& hp, const float* freq_factors, ForwardState&
 // (row_stride floats apart) with the angles in s.rope_cs.
 void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_stride, const ForwardState& s);
 
-// Writes s.k / s.v of every token to its KV cell of `layer` (as F16), then computes
+// Per token, one pass over its rows of s.q / s.k / s.v: the biases added (those of l that are valid:
+// qwen2, some llama files), RoPE on q and k (s.rope_cs), and k and v written to the token's KV cell of
+// `layer` as F16 (the bits of Fp32ToFp16). The same operations per element as adding each bias over the
+// batch, then ApplyRope, then the store.
+void BiasRopeStore(const ModelParams& hp, int32_t layer, const LayerWeights& l, ForwardState& s);
+
+// With s.k / s.v of every token in its KV cell of `layer` (SelfAttentionResidual stores them), computes
 // s.attn = softmax(q k^T / sqrt(head_dim) + causal mask) v for every token and head, where head h
 // reads KV head h / (n_head / n_head_kv) and a token sees the cells of its own sequence with
 // position <= its own. Parallel over (token, KV head): the query heads of a KV head are computed
@@ -54,8 +58,8 @@ void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_str
 void Attention(int32_t layer, ForwardState& s);
 
 // The rest of a self-attention sub-block once s.q / s.k / s.v hold this layer's projections:
-// RoPE on q and k, Attention(layer), then x += Wo · attn (the residual).
-void RopeAttentionResidual(int32_t layer, const TensorView& wo, ForwardState& s);
+// BiasRopeStore, Attention(layer), then x += l.wo · attn (the residual).
+void SelfAttentionResidual(int32_t layer, const LayerWeights& l, ForwardState& s);
 
 // The SwiGLU feed-forward sub-block with separate gate and up matrices (llama, qwen2):
 // x += Wdown · (silu(Wgate · norm(x)) * Wup · norm(x)).

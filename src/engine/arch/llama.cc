@@ -18,10 +18,7 @@ void ForwardLlama(ForwardState& s) {
     RmsNorm(s.x.data(), l.attn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
     MatMulShared({{&l.wq, s.q.data()}, {&l.wk, s.k.data()}, {&l.wv, s.v.data()}}, s.xn.data(), n, *s.pool, s.matmul,
                  s.n_prefill);
-    if (l.bq.valid()) AddBias(s.q.data(), l.bq, n, s.pool);
-    if (l.bk.valid()) AddBias(s.k.data(), l.bk, n, s.pool);
-    if (l.bv.valid()) AddBias(s.v.data(), l.bv, n, s.pool);
-    RopeAttentionResidual(il, l.wo, s);
+    SelfAttentionResidual(il, l, s);
 
     // Feed-forward.
     SwiGluFfnResidual(l.ffn_norm, l.ffn_gate, l.ffn_up, l.ffn_down, s);

@@ -37,7 +37,7 @@ void ForwardPhi3(ForwardState& s) {
     RmsNorm(s.x.data(), l.attn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
     MatMul(l.wqkv, s.xn.data(), n, s.qkv.data(), *s.pool, s.matmul, s.n_prefill);
     SplitQkv(hp, s);
-    RopeAttentionResidual(il, l.wo, s);
+    SelfAttentionResidual(il, l, s);
 
     // Feed-forward: gate and up come out of one matmul, side by side in each row.
     RmsNorm(s.x.data(), l.ffn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);

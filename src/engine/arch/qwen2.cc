@@ -19,10 +19,7 @@ void ForwardQwen2(ForwardState& s) {
     RmsNorm(s.x.data(), l.attn_norm, n, hp.n_embd, hp.rms_eps, s.xn.data(), s.pool);
     MatMulShared({{&l.wq, s.q.data()}, {&l.wk, s.k.data()}, {&l.wv, s.v.data()}}, s.xn.data(), n, *s.pool, s.matmul,
                  s.n_prefill);
-    AddBias(s.q.data(), l.bq, n, s.pool);
-    AddBias(s.k.data(), l.bk, n, s.pool);
-    AddBias(s.v.data(), l.bv, n, s.pool);
-    RopeAttentionResidual(il, l.wo, s);
+    SelfAttentionResidual(il, l, s);
 
     // Feed-forward.
     SwiGluFfnResidual(l.ffn_norm, l.ffn_gate, l.ffn_up, l.ffn_down, s);

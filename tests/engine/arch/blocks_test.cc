@@ -1,5 +1,6 @@
 // The shared building blocks against their formulas: RMSNorm, RoPE (normal / NeoX pairing,
-// frequency factors, linear scaling, attention factor, partial rotation), SwiGLU into the down matmul.
+// frequency factors, linear scaling, attention factor, partial rotation), SwiGLU into the down matmul,
+// the fused bias / RoPE / K-V store pass.
 #include "engine/arch/blocks.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,8 @@
 
 #include "core/thread_pool.h"
 #include "engine/arch/forward_state.h"
+#include "engine/kv/kv_cache.h"
+#include "engine/tensor/float16.h"
 
 namespace isv {
 namespace {
@@ -107,6 +110,64 @@ TEST(BlocksTest, SwiGluDownReadsStridedHalves) {
           want += w[r * kFf + i] * (g / (1 + std::exp(-g)) * u);
         }
         EXPECT_NEAR(s.proj[t * kOut + r], want, 1e-4) << "token " << t << " row " << r << " prefill " << n_prefill;
+      }
+    }
+  }
+}
+
+// The fused per-token pass against the separate steps written out here: biases added over the batch,
+// ApplyRope on q and k, then each K/V head row converted with Fp32ToFp16 into the token's cell; bit for
+// bit, with and without biases, NeoX and normal pairs, a partial rotation, scattered cells, two layers.
+TEST(BlocksTest, BiasRopeStoreEqualsTheStepsOneAfterAnother) {
+  for (bool biases : {true, false}) {
+    for (RopeStyle style : {RopeStyle::kNeox, RopeStyle::kNormal}) {
+      ModelParams hp;
+      hp.n_head = 4;
+      hp.n_head_kv = 2;
+      hp.head_dim = 8;
+      hp.n_rot = 6;
+      hp.rope_freq_base = 10000.0f;
+      hp.rope_style = style;
+      const int32_t n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), kTokens = 3, kLayer = 1;
+      ForwardState s;
+      s.n_tokens = kTokens;
+      s.positions = {4, 0, 7};
+      s.cells = {5, 0, 9};
+      s.rope_cs.resize(kTokens * hp.n_rot);
+      ComputeRope(hp, nullptr, s);
+      KvCache kv(2, 16, n_kv, KvCache::kDefaultBlockSize, hp.n_head_kv);
+      s.kv = &kv;
+      auto fill = [](std::vector<float>& v, float f) {
+        for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(f * static_cast<float>(i + 1)) * 2.0f;
+      };
+      std::vector<float> bq(n_q), bk(n_kv), bv(n_kv);
+      fill(bq, 0.9f), fill(bk, 1.3f), fill(bv, 0.4f);
+      LayerWeights l;
+      if (biases) l.bq.data = bq.data(), l.bk.data = bk.data(), l.bv.data = bv.data();
+      s.q.resize(kTokens * n_q), s.k.resize(kTokens * n_kv), s.v.resize(kTokens * n_kv);
+      fill(s.q, 0.37f), fill(s.k, 0.53f), fill(s.v, 0.71f);
+      std::vector<float> q = s.q, k = s.k, v = s.v;  // the steps one after another on copies
+      if (biases) {
+        for (int t = 0; t < kTokens; ++t) {
+          for (int i = 0; i < n_q; ++i) q[t * n_q + i] += bq[i];
+          for (int i = 0; i < n_kv; ++i) k[t * n_kv + i] += bk[i], v[t * n_kv + i] += bv[i];
+        }
+      }
+      ApplyRope(hp, q.data(), hp.n_head, n_q, s);
+      ApplyRope(hp, k.data(), hp.n_head_kv, n_kv, s);
+
+      BiasRopeStore(hp, kLayer, l, s);
+      ASSERT_EQ(s.q, q) << "biases " << biases;
+      ASSERT_EQ(s.k, k) << "biases " << biases;
+      ASSERT_EQ(s.v, v) << "biases " << biases;
+      for (int t = 0; t < kTokens; ++t) {
+        for (int h = 0; h < hp.n_head_kv; ++h) {
+          for (int i = 0; i < hp.head_dim; ++i) {
+            const int e = t * n_kv + h * hp.head_dim + i;
+            ASSERT_EQ(kv.k(kLayer, h, s.cells[t])[i], Fp32ToFp16(k[e])) << "t " << t << " h " << h << " i " << i;
+            ASSERT_EQ(kv.v(kLayer, h, s.cells[t])[i], Fp32ToFp16(v[e])) << "t " << t << " h " << h << " i " << i;
+          }
+        }
       }
     }
   }
