@@ -41,21 +41,29 @@ void AxpyF16(int64_t n, float a, const uint16_t* v, float* y) {
   for (; i < n; ++i) y[i] += a * Fp16ToFp32(v[i]);
 }
 
-// kChunks * 8 columns of y = sum_j p[j] * v_j, accumulated in registers (the FMAs of AxpyF16).
-template <int kChunks>
-void WeightedSumColumns(int32_t count, const float* p, const uint16_t* v0, size_t v_stride, const int32_t* cells,
-                        float* y) {
+// kChunks * 8 columns of y = sum_j p[j] * v_j for j < count, accumulated in registers from zero (first) or
+// from y (the FMAs of AxpyF16). value(j, c): chunk c of value row j as 8 floats.
+template <int kChunks, typename Value>
+void WeightedColumns(int32_t count, const float* p, bool first, float* y, Value value) {
   __m256 acc[kChunks];
 #pragma GCC unroll 8
-  for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_setzero_ps();
+  for (int c = 0; c < kChunks; ++c) acc[c] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(y + 8 * c);
   for (int32_t j = 0; j < count; ++j) {
-    const uint16_t* v = v0 + static_cast<size_t>(cells[j]) * v_stride;
     const __m256 a = _mm256_set1_ps(p[j]);
 #pragma GCC unroll 8
-    for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(a, LoadHalf8(v + 8 * c), acc[c]);
+    for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(a, value(j, c), acc[c]);
   }
 #pragma GCC unroll 8
   for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(y + 8 * c, acc[c]);
+}
+
+// The passes of WeightedColumns over n (a multiple of 8) columns of one head: pass(c, i), c a
+// std::integral_constant of the pass's chunks (up to 8), i its first column.
+template <typename Pass>
+void ForEachColumnPass(int64_t n, Pass pass) {
+  for (int64_t i = 0; i < n; i += 64) {
+    WithUpTo8(static_cast<int>(std::min<int64_t>(8, (n - i) / 8)), [&](auto c) { pass(c, i); });
+  }
 }
 
 void WeightedSumF16Head(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
@@ -65,18 +73,11 @@ void WeightedSumF16Head(int64_t n, int32_t count, const float* p, const uint16_t
     for (int32_t j = 0; j < count; ++j) AxpyF16(n, p[j], v0 + static_cast<size_t>(cells[j]) * v_stride, y);
     return;
   }
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) WeightedSumColumns<8>(count, p, v0 + i, v_stride, cells, y + i);
-  switch ((n - i) / 8) {
-    case 1: return WeightedSumColumns<1>(count, p, v0 + i, v_stride, cells, y + i);
-    case 2: return WeightedSumColumns<2>(count, p, v0 + i, v_stride, cells, y + i);
-    case 3: return WeightedSumColumns<3>(count, p, v0 + i, v_stride, cells, y + i);
-    case 4: return WeightedSumColumns<4>(count, p, v0 + i, v_stride, cells, y + i);
-    case 5: return WeightedSumColumns<5>(count, p, v0 + i, v_stride, cells, y + i);
-    case 6: return WeightedSumColumns<6>(count, p, v0 + i, v_stride, cells, y + i);
-    case 7: return WeightedSumColumns<7>(count, p, v0 + i, v_stride, cells, y + i);
-    default: return;
-  }
+  ForEachColumnPass(n, [&](auto c, int64_t i) {
+    WeightedColumns<decltype(c)::value>(count, p, true, y + i, [&](int32_t j, int k) {
+      return LoadHalf8(v0 + static_cast<size_t>(cells[j]) * v_stride + i + 8 * k);
+    });
+  });
 }
 
 // The heads one after another: with 16 registers, several heads' accumulators do not fit beside
@@ -87,49 +88,26 @@ void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0
     WeightedSumF16Head(n, count, p + g * p_stride, v0, v_stride, cells, y + g * y_stride);
 }
 
-// weighted_sum_rows_f16's inner loop: kChunks * 8 columns of one head over m converted value rows
-// vf_j = vf + j * vf_stride, starting from zero (first) or from y: the FMAs of WeightedSumColumns.
-template <int kChunks>
-void AccumulateColumns(int m, const float* p, const float* vf, int64_t vf_stride, bool first, float* y) {
-  __m256 acc[kChunks];
-#pragma GCC unroll 8
-  for (int c = 0; c < kChunks; ++c) acc[c] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(y + 8 * c);
-  for (int j = 0; j < m; ++j) {
-    const float* v = vf + j * vf_stride;
-    const __m256 a = _mm256_set1_ps(p[j]);
-#pragma GCC unroll 8
-    for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(a, _mm256_loadu_ps(v + 8 * c), acc[c]);
-  }
-#pragma GCC unroll 8
-  for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(y + 8 * c, acc[c]);
-}
-
 void WeightedSumRowsF16(int64_t n, const int32_t* counts, const float* p, int32_t n_tok, size_t p_stride,
                         int32_t n_head, const uint16_t* v0, size_t v_stride, const int32_t* cells, float* y,
                         size_t y_tok_stride) {
-  if (n % 8 != 0) {  // not a head size in practice: token by token
-    for (int32_t t = 0; t < n_tok; ++t) {
-      WeightedSumF16(n, counts[t], p + static_cast<size_t>(t) * n_head * p_stride, v0, v_stride, cells,
-                     y + t * y_tok_stride, n_head, p_stride, static_cast<size_t>(n));
-    }
-    return;
+  if (n % 8 != 0) {  // not a head size in practice
+    return WeightedSumRowsByToken(WeightedSumF16, n, counts, p, n_tok, p_stride, n_head, v0, v_stride, cells, y,
+                                  y_tok_stride);
   }
   ForEachValueBlock(
-      n, counts, n_tok, cells,
-      [&](const int32_t* block, int m, float* vf) {
-        for (int j = 0; j < m; ++j) {
-          const uint16_t* v = v0 + static_cast<size_t>(block[j]) * v_stride;
-          for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(vf + j * n + i, LoadHalf8(v + i));
-        }
+      n, counts, n_tok, v0, v_stride, cells,
+      [&](const uint16_t* v, float* out) {
+        for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(out + i, LoadHalf8(v + i));
       },
       [&](int32_t t, int32_t j0, int m, const float* vf) {
         for (int32_t h = 0; h < n_head; ++h) {
           const float* ph = p + (static_cast<size_t>(t) * n_head + h) * p_stride + j0;
           float* yh = y + t * y_tok_stride + h * n;
-          for (int64_t i = 0; i < n; i += 64) {
-            WithUpTo8(static_cast<int>(std::min<int64_t>(8, (n - i) / 8)),
-                      [&](auto c) { AccumulateColumns<decltype(c)::value>(m, ph, vf + i, n, j0 == 0, yh + i); });
-          }
+          ForEachColumnPass(n, [&](auto c, int64_t i) {
+            WeightedColumns<decltype(c)::value>(
+                m, ph, j0 == 0, yh + i, [&](int32_t j, int k) { return _mm256_loadu_ps(vf + j * n + i + 8 * k); });
+          });
         }
       });
 }

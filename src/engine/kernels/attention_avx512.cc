@@ -22,6 +22,10 @@ inline __m512 LoadHalf16(const uint16_t* p, __mmask16 m) {
   return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
 }
 
+inline __m512 LoadHalf16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
 inline float DotF16(int64_t n, const float* q, const uint16_t* k) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
@@ -46,24 +50,24 @@ void AxpyF16(int64_t n, float a, const uint16_t* v, float* y) {
   }
 }
 
-// kChunks * 16 columns of y_g = sum_j p_g[j] * v_j for kHeads heads, accumulated in registers (the
-// FMAs of AxpyF16, per head in the same order); each value row is converted once for all heads.
-template <int kChunks, int kHeads>
-void WeightedSumColumns(int32_t count, const float* p, size_t p_stride, const uint16_t* v0, size_t v_stride,
-                        const int32_t* cells, float* y, size_t y_stride) {
+// kChunks * 16 columns of y_g = sum_j p_g[j] * v_j for j < count and kHeads heads (p_g = p + g * p_stride,
+// y_g = y + g * y_stride), accumulated in registers from zero (first) or from y: the FMAs of AxpyF16, per
+// head in the same order. value(j, c): chunk c of value row j as 16 floats, taken once for all heads.
+template <int kChunks, int kHeads, typename Value>
+void WeightedColumns(int32_t count, const float* p, size_t p_stride, bool first, float* y, size_t y_stride,
+                     Value value) {
   __m512 acc[kHeads][kChunks];
 #pragma GCC unroll 8
   for (int g = 0; g < kHeads; ++g) {
 #pragma GCC unroll 8
-    for (int c = 0; c < kChunks; ++c) acc[g][c] = _mm512_setzero_ps();
+    for (int c = 0; c < kChunks; ++c) {
+      acc[g][c] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + g * y_stride + 16 * c);
+    }
   }
   for (int32_t j = 0; j < count; ++j) {
-    const uint16_t* v = v0 + static_cast<size_t>(cells[j]) * v_stride;
     __m512 vf[kChunks];
 #pragma GCC unroll 8
-    for (int c = 0; c < kChunks; ++c) {
-      vf[c] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + 16 * c)));
-    }
+    for (int c = 0; c < kChunks; ++c) vf[c] = value(j, c);
 #pragma GCC unroll 8
     for (int g = 0; g < kHeads; ++g) {
       const __m512 a = _mm512_set1_ps(p[g * p_stride + j]);
@@ -78,12 +82,30 @@ void WeightedSumColumns(int32_t count, const float* p, size_t p_stride, const ui
   }
 }
 
-// Heads of one call to WeightedSumColumns: as many as keep heads x chunks accumulators plus the
+// Heads of one call to WeightedColumns: as many as keep heads x chunks accumulators plus the
 // converted row within the 32 registers (4 heads of a 64-wide head, 2 of a 128-wide one).
 constexpr int HeadsPerPass(int chunks) { return chunks <= 4 ? 4 : 2; }
 
-void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride,
-                    const int32_t* cells, float* y, int32_t n_q, size_t p_stride, size_t y_stride) {
+// The passes of WeightedColumns over n (a multiple of 16) columns and n_q heads: pass(c, h, i, g) with
+// c, h std::integral_constants of the chunks (up to 8) and heads of the pass, i its first column, g its
+// first head.
+template <typename Pass>
+void ForEachColumnPass(int64_t n, int32_t n_q, Pass pass) {
+  for (int64_t i = 0; i < n; i += 128) {
+    const int chunks = static_cast<int>(std::min<int64_t>(8, (n - i) / 16));
+    const int per_pass = HeadsPerPass(chunks);
+    for (int32_t g = 0; g < n_q; g += per_pass) {
+      WithUpTo8(chunks, [&](auto c) {
+        WithUpTo8(std::min<int32_t>(per_pass, n_q - g), [&](auto h) {
+          pass(c, std::integral_constant<int, std::min(decltype(h)::value, HeadsPerPass(decltype(c)::value))>(), i, g);
+        });
+      });
+    }
+  }
+}
+
+void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0, size_t v_stride, const int32_t* cells,
+                    float* y, int32_t n_q, size_t p_stride, size_t y_stride) {
   if (n % 16 != 0) {  // not a head size in practice: the axpy sequence itself
     for (int32_t g = 0; g < n_q; ++g) {
       float* yg = y + g * y_stride;
@@ -94,95 +116,33 @@ void WeightedSumF16(int64_t n, int32_t count, const float* p, const uint16_t* v0
     }
     return;
   }
-  for (int64_t i = 0; i < n; i += 128) {
-    const int chunks = static_cast<int>(std::min<int64_t>(8, (n - i) / 16));
-    const int per_pass = HeadsPerPass(chunks);
-    for (int32_t g = 0; g < n_q; g += per_pass) {
-      const int heads = std::min<int32_t>(per_pass, n_q - g);
-      WithUpTo8(chunks, [&](auto c) {
-        WithUpTo8(heads, [&](auto h) {
-          constexpr int kChunks = decltype(c)::value;
-          constexpr int kHeads = std::min(decltype(h)::value, HeadsPerPass(kChunks));
-          WeightedSumColumns<kChunks, kHeads>(count, p + g * p_stride, p_stride, v0 + i, v_stride, cells,
-                                              y + g * y_stride + i, y_stride);
-        });
-      });
-    }
-  }
-}
-
-// weighted_sum_rows_f16's inner loop: kChunks * 16 columns of kHeads rows (p_g = p + g * p_stride,
-// y_g = y + g * y_stride) over m converted value rows vf_j = vf + j * vf_stride, starting from zero
-// (first) or from y: the FMAs of WeightedSumColumns in the same order.
-template <int kChunks, int kHeads>
-void AccumulateColumns(int m, const float* p, size_t p_stride, const float* vf, int64_t vf_stride, bool first, float* y,
-                       size_t y_stride) {
-  __m512 acc[kHeads][kChunks];
-#pragma GCC unroll 8
-  for (int g = 0; g < kHeads; ++g) {
-#pragma GCC unroll 8
-    for (int c = 0; c < kChunks; ++c) {
-      acc[g][c] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + g * y_stride + 16 * c);
-    }
-  }
-  for (int j = 0; j < m; ++j) {
-    const float* v = vf + j * vf_stride;
-    __m512 vv[kChunks];
-#pragma GCC unroll 8
-    for (int c = 0; c < kChunks; ++c) vv[c] = _mm512_loadu_ps(v + 16 * c);
-#pragma GCC unroll 8
-    for (int g = 0; g < kHeads; ++g) {
-      const __m512 a = _mm512_set1_ps(p[g * p_stride + j]);
-#pragma GCC unroll 8
-      for (int c = 0; c < kChunks; ++c) acc[g][c] = _mm512_fmadd_ps(a, vv[c], acc[g][c]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int g = 0; g < kHeads; ++g) {
-#pragma GCC unroll 8
-    for (int c = 0; c < kChunks; ++c) _mm512_storeu_ps(y + g * y_stride + 16 * c, acc[g][c]);
-  }
+  ForEachColumnPass(n, n_q, [&](auto c, auto h, int64_t i, int32_t g) {
+    WeightedColumns<decltype(c)::value, decltype(h)::value>(
+        count, p + g * p_stride, p_stride, true, y + g * y_stride + i, y_stride,
+        [&](int32_t j, int k) { return LoadHalf16(v0 + static_cast<size_t>(cells[j]) * v_stride + i + 16 * k); });
+  });
 }
 
 void WeightedSumRowsF16(int64_t n, const int32_t* counts, const float* p, int32_t n_tok, size_t p_stride,
                         int32_t n_head, const uint16_t* v0, size_t v_stride, const int32_t* cells, float* y,
                         size_t y_tok_stride) {
-  if (n % 16 != 0) {  // not a head size in practice: token by token
-    for (int32_t t = 0; t < n_tok; ++t) {
-      WeightedSumF16(n, counts[t], p + static_cast<size_t>(t) * n_head * p_stride, v0, v_stride, cells,
-                     y + t * y_tok_stride, n_head, p_stride, static_cast<size_t>(n));
-    }
-    return;
+  if (n % 16 != 0) {  // not a head size in practice
+    return WeightedSumRowsByToken(WeightedSumF16, n, counts, p, n_tok, p_stride, n_head, v0, v_stride, cells, y,
+                                  y_tok_stride);
   }
   ForEachValueBlock(
-      n, counts, n_tok, cells,
-      [&](const int32_t* block, int m, float* vf) {
-        for (int j = 0; j < m; ++j) {
-          const uint16_t* v = v0 + static_cast<size_t>(block[j]) * v_stride;
-          for (int64_t i = 0; i < n; i += 16) {
-            _mm512_storeu_ps(vf + j * n + i,
-                             _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i))));
-          }
-        }
+      n, counts, n_tok, v0, v_stride, cells,
+      [&](const uint16_t* v, float* out) {
+        for (int64_t i = 0; i < n; i += 16) _mm512_storeu_ps(out + i, LoadHalf16(v + i));
       },
       [&](int32_t t, int32_t j0, int m, const float* vf) {
         const float* pt = p + static_cast<size_t>(t) * n_head * p_stride + j0;
         float* yt = y + t * y_tok_stride;
-        for (int64_t i = 0; i < n; i += 128) {
-          const int chunks = static_cast<int>(std::min<int64_t>(8, (n - i) / 16));
-          const int per_pass = HeadsPerPass(chunks);
-          for (int32_t g = 0; g < n_head; g += per_pass) {
-            const int heads = std::min<int32_t>(per_pass, n_head - g);
-            WithUpTo8(chunks, [&](auto c) {
-              WithUpTo8(heads, [&](auto h) {
-                constexpr int kChunks = decltype(c)::value;
-                constexpr int kHeads = std::min(decltype(h)::value, HeadsPerPass(kChunks));
-                AccumulateColumns<kChunks, kHeads>(m, pt + g * p_stride, p_stride, vf + i, n, j0 == 0, yt + g * n + i,
-                                                   static_cast<size_t>(n));
-              });
-            });
-          }
-        }
+        ForEachColumnPass(n, n_head, [&](auto c, auto h, int64_t i, int32_t g) {
+          WeightedColumns<decltype(c)::value, decltype(h)::value>(
+              m, pt + g * p_stride, p_stride, j0 == 0, yt + g * n + i, static_cast<size_t>(n),
+              [&](int32_t j, int k) { return _mm512_loadu_ps(vf + j * n + i + 16 * k); });
+        });
       });
 }
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "engine/kernels/attention_rows.h"
 #include "engine/tensor/float16.h"
 
 namespace isv {
@@ -61,10 +62,8 @@ void ScoresRowsF16Scalar(int64_t n, int32_t count, const float* q, int32_t n_tok
 void WeightedSumRowsF16Scalar(int64_t n, const int32_t* counts, const float* p, int32_t n_tok, size_t p_stride,
                               int32_t n_head, const uint16_t* v0, size_t v_stride, const int32_t* cells, float* y,
                               size_t y_tok_stride) {
-  for (int32_t t = 0; t < n_tok; ++t) {
-    WeightedSumF16Scalar(n, counts[t], p + static_cast<size_t>(t) * n_head * p_stride, v0, v_stride, cells,
-                         y + t * y_tok_stride, n_head, p_stride, static_cast<size_t>(n));
-  }
+  WeightedSumRowsByToken(WeightedSumF16Scalar, n, counts, p, n_tok, p_stride, n_head, v0, v_stride, cells, y,
+                         y_tok_stride);
 }
 
 float MaxF32Scalar(int32_t count, const float* x) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/kernels/attention_kernels.h"
 #include "engine/kernels/kernels.h"
 
 namespace isv {
@@ -46,16 +47,28 @@ void ForEachScoreBlock(int64_t n, int32_t count, const float* q, int32_t n_tok, 
   }
 }
 
+// weighted_sum_rows_f16 token by token through a level's weighted_sum_f16: the scalar level, and head sizes
+// the SIMD levels' blocks do not cover.
+inline void WeightedSumRowsByToken(decltype(AttentionKernels::weighted_sum_f16) weighted_sum, int64_t n,
+                                   const int32_t* counts, const float* p, int32_t n_tok, size_t p_stride,
+                                   int32_t n_head, const uint16_t* v0, size_t v_stride, const int32_t* cells, float* y,
+                                   size_t y_tok_stride) {
+  for (int32_t t = 0; t < n_tok; ++t) {
+    weighted_sum(n, counts[t], p + static_cast<size_t>(t) * n_head * p_stride, v0, v_stride, cells,
+                 y + t * y_tok_stride, n_head, p_stride, static_cast<size_t>(n));
+  }
+}
+
 // The frame of AttentionKernels::weighted_sum_rows_f16 shared by its SIMD levels: the cells in blocks
-// of up to kValueBlockFloats / n, each block's values converted once (convert(cells + j0, m, vf):
-// vf[j * n + i] = element i of cell j0 + j's value), then accumulate(t, j0, m_t, vf) for every token
-// t that sees cells of the block (m_t = how many of the block's first cells it sees; at j0 == 0 the
-// token's y starts at zero, after that it continues from y). A token that sees no cell gets
-// accumulate(t, 0, 0, vf), which zeroes its rows. Each y element thus takes the FMAs of the
-// level's weighted_sum_f16 in the same order, stored and reloaded as float between blocks (exact).
+// of up to kValueBlockFloats / n, each block's values converted once (convert(v, out): the n fp16
+// values at v as floats at out; here into vf[j * n + i] = element i of cell j0 + j's value), then accumulate(t, j0,
+// m_t, vf) for every token t that sees cells of the block (m_t = how many of the block's first cells it sees; at j0 ==
+// 0 the token's y starts at zero, after that it continues from y). A token that sees no cell gets accumulate(t, 0, 0,
+// vf), which zeroes its rows. Each y element thus takes the FMAs of the level's weighted_sum_f16 in the same order,
+// stored and reloaded as float between blocks (exact).
 template <typename Convert, typename Accumulate>
-void ForEachValueBlock(int64_t n, const int32_t* counts, int32_t n_tok, const int32_t* cells, Convert convert,
-                       Accumulate accumulate) {
+void ForEachValueBlock(int64_t n, const int32_t* counts, int32_t n_tok, const uint16_t* v0, size_t v_stride,
+                       const int32_t* cells, Convert convert, Accumulate accumulate) {
   constexpr int64_t kValueBlockFloats = 4096;  // 16 KB: 64 cells of a 64-wide head, 32 of a 128-wide one
   alignas(64) float vf_stack[kValueBlockFloats];
   std::vector<float> vf_heap;
@@ -69,7 +82,7 @@ void ForEachValueBlock(int64_t n, const int32_t* counts, int32_t n_tok, const in
   for (int32_t t = 0; t < n_tok; ++t) widest = std::max(widest, counts[t]);
   for (int32_t j0 = 0; j0 == 0 || j0 < widest; j0 += per_block) {
     const int m = static_cast<int>(std::min(per_block, widest - j0));
-    convert(cells + j0, m, vf);
+    for (int j = 0; j < m; ++j) convert(v0 + static_cast<size_t>(cells[j0 + j]) * v_stride, vf + j * n);
     for (int32_t t = 0; t < n_tok; ++t) {
       if (j0 == 0 || counts[t] > j0) accumulate(t, j0, static_cast<int>(std::min(m, counts[t] - j0)), vf);
     }
