@@ -311,33 +311,50 @@ void TransposeKeys(int64_t n, int m, const uint16_t* k0, size_t k_stride, const 
   }
 }
 
-// The scores of kRows query rows against the 16 transposed keys kt: element by element, one
-// register of 16 cells per row, in the order of scores_rows_f16.
+// The scores of kRows query rows against 32 transposed keys: kt for cells 0-15, kt + 16 n for cells
+// 16-31 (each as TransposeKeys leaves them); element by element, two registers of 16 cells per row (one
+// key load per 16 FMAs against the rows' broadcasts), in the order of scores_rows_f16. m <= 32 cells.
 template <int kRows>
-inline void ScoreRows(int64_t n, const float* const* q, const float* kt, float scale, __mmask16 mask,
-                      float* const* out) {
-  __m512 acc[kRows];
-  __m512 k = _mm512_loadu_ps(kt);
+inline void ScoreRows(int64_t n, const float* const* q, const float* kt, float scale, int m, float* const* out) {
+  const float* kt1 = kt + n * 16;
+  __m512 acc0[kRows], acc1[kRows];
+  __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt1);
 #pragma GCC unroll 8
-  for (int r = 0; r < kRows; ++r) acc[r] = _mm512_mul_ps(_mm512_set1_ps(q[r][0]), k);
+  for (int r = 0; r < kRows; ++r) {
+    const __m512 qr = _mm512_set1_ps(q[r][0]);
+    acc0[r] = _mm512_mul_ps(qr, k0);
+    acc1[r] = _mm512_mul_ps(qr, k1);
+  }
   for (int64_t i = 1; i < n; ++i) {
-    k = _mm512_loadu_ps(kt + i * 16);
+    k0 = _mm512_loadu_ps(kt + i * 16);
+    k1 = _mm512_loadu_ps(kt1 + i * 16);
 #pragma GCC unroll 8
-    for (int r = 0; r < kRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r][i]), k, acc[r]);
+    for (int r = 0; r < kRows; ++r) {
+      const __m512 qr = _mm512_set1_ps(q[r][i]);
+      acc0[r] = _mm512_fmadd_ps(qr, k0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(qr, k1, acc1[r]);
+    }
   }
   const __m512 vs = _mm512_set1_ps(scale);
+  const __mmask16 mask0 = TailMask16(std::min(m, 16)), mask1 = m > 16 ? TailMask16(m - 16) : 0;
 #pragma GCC unroll 8
-  for (int r = 0; r < kRows; ++r) _mm512_mask_storeu_ps(out[r], mask, _mm512_mul_ps(acc[r], vs));
+  for (int r = 0; r < kRows; ++r) {
+    _mm512_mask_storeu_ps(out[r], mask0, _mm512_mul_ps(acc0[r], vs));
+    _mm512_mask_storeu_ps(out[r] + 16, mask1, _mm512_mul_ps(acc1[r], vs));
+  }
 }
 
 void ScoresRowsF16(int64_t n, int32_t count, const float* q, int32_t n_tok, size_t q_tok_stride, int32_t n_head,
                    const uint16_t* k0, size_t k_stride, const int32_t* cells, float scale, float* scores,
                    size_t scores_stride) {
-  ForEachScoreBlock<16>(
+  ForEachScoreBlock<32>(
       n, count, q, n_tok, q_tok_stride, n_head, cells, scores, scores_stride,
-      [&](const int32_t* block, int m, float* kt) { TransposeKeys(n, m, k0, k_stride, block, kt); },
+      [&](const int32_t* block, int m, float* kt) {
+        TransposeKeys(n, std::min(m, 16), k0, k_stride, block, kt);
+        TransposeKeys(n, std::max(m - 16, 0), k0, k_stride, block + 16, kt + n * 16);
+      },
       [&](auto r, const float* const* q_rows, const float* kt, int m, float* const* out_rows) {
-        ScoreRows<decltype(r)::value>(n, q_rows, kt, scale, TailMask16(m), out_rows);
+        ScoreRows<decltype(r)::value>(n, q_rows, kt, scale, m, out_rows);
       });
 }
 

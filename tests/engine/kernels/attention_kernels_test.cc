@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "engine/kernels/kernel_test_util.h"
@@ -166,7 +167,8 @@ TEST(AttentionKernelsTest, HeadGroupsGiveEachHeadsOwnBits) {
 // The prompt-token scores against an oracle written here from the kernel's specified order (first
 // product, then one fused multiply-add per element, times the scale): bit for bit at every level,
 // for head sizes that take the transposes' full and partial blocks, 1..12 query rows in 1..4 tokens,
-// cell lists with gaps and partial key blocks, and row strides that leave the rows apart.
+// cell lists with gaps of 7 to 64 cells (partial, whole and several key blocks, with tails in either
+// half of the AVX-512 level's 32-cell blocks), and row strides that leave the rows apart.
 TEST(AttentionKernelsTest, PromptScoresFollowTheSpecifiedOrderAtEveryLevel) {
   std::mt19937 rng(23);
   std::normal_distribution<float> dist;
@@ -174,9 +176,10 @@ TEST(AttentionKernelsTest, PromptScoresFollowTheSpecifiedOrderAtEveryLevel) {
     const AttentionKernels& k = GetAttentionKernels(isa);
     ASSERT_NE(k.scores_rows_f16, nullptr) << IsaName(isa);
     for (int64_t n : {64, 128, 96, 80, 40, 1, 7, 256, 300}) {
-      for (auto [n_tok, n_head] : {std::pair{1, 1}, {1, 7}, {3, 4}, {2, 6}, {4, 3}, {1, 12}}) {
+      // n_cells 19 / 46 / 67 / 94 / 109 / 154 / 190: 7 / 16 / 23 / 32 / 37 / 52 / 64 cells in the list.
+      for (auto [n_tok, n_head, n_cells] :
+           {std::tuple{1, 1, 46}, {1, 7, 19}, {3, 4, 67}, {2, 6, 109}, {4, 3, 154}, {1, 12, 190}, {2, 2, 94}}) {
         const size_t kv_stride = static_cast<size_t>(n) * 2 + 1;
-        const int32_t n_cells = 45;
         std::vector<uint16_t> cache(kv_stride * n_cells);
         for (uint16_t& h : cache) h = Fp32ToFp16(dist(rng));
         std::vector<int32_t> cells;
