@@ -68,9 +68,6 @@ void ComputeRope(const ModelParams& hp, const float* freq_factors, ForwardState&
   }
 }
 
-namespace {
-
-// RoPE of one token's n_heads heads (head_dim floats apart from x) with the token's cos/sin pairs cs.
 void RopeRow(const ModelParams& hp, const float* cs, float* x, int32_t n_heads) {
   const int32_t half = hp.n_rot / 2;
   for (int32_t h = 0; h < n_heads; ++h) {
@@ -85,16 +82,6 @@ void RopeRow(const ModelParams& hp, const float* cs, float* x, int32_t n_heads) 
       v[b] = x0 * sn + x1 * c;
     }
   }
-}
-
-}  // namespace
-
-void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_stride, const ForwardState& s) {
-  const int32_t n_rot = hp.n_rot;
-  ForRange(s.pool, s.n_tokens, static_cast<int64_t>(n_heads) * n_rot, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      RopeRow(hp, s.rope_cs.data() + static_cast<size_t>(t) * n_rot, x + t * row_stride, n_heads);
-  });
 }
 
 void BiasRopeStore(const ModelParams& hp, int32_t layer, const LayerWeights& l, ForwardState& s) {

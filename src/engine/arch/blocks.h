@@ -40,14 +40,14 @@ void SwiGluDown(const float* gate, int64_t gate_stride, const float* up, int64_t
 // freq_factors may be nullptr (all 1).
 void ComputeRope(const ModelParams& hp, const float* freq_factors, ForwardState& s);
 
-// Rotates the first n_rot dims of each of n_heads heads (head_dim floats each) of every token row
-// (row_stride floats apart) with the angles in s.rope_cs.
-void ApplyRope(const ModelParams& hp, float* x, int32_t n_heads, int64_t row_stride, const ForwardState& s);
+// Rotates the first n_rot dims of each of n_heads heads (head_dim floats each, from x) of one token with
+// its cos/sin pairs cs (the token's n_rot floats of s.rope_cs).
+void RopeRow(const ModelParams& hp, const float* cs, float* x, int32_t n_heads);
 
 // Per token, one pass over its rows of s.q / s.k / s.v: the biases added (those of l that are valid:
 // qwen2, some llama files), RoPE on q and k (s.rope_cs), and k and v written to the token's KV cell of
 // `layer` as F16 (the bits of Fp32ToFp16). The same operations per element as adding each bias over the
-// batch, then ApplyRope, then the store.
+// batch, then RopeRow on every token, then the store.
 void BiasRopeStore(const ModelParams& hp, int32_t layer, const LayerWeights& l, ForwardState& s);
 
 // With s.k / s.v of every token in its KV cell of `layer` (SelfAttentionResidual stores them), computes

@@ -61,7 +61,7 @@ TEST_P(RopeTest, RotatesPairsByTheExpectedAngles) {
   ComputeRope(hp, c.factors ? ff.data() : nullptr, s);
   std::vector<float> x = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
   const std::vector<float> x0 = x;
-  ApplyRope(hp, x.data(), 1, 6, s);
+  RopeRow(hp, s.rope_cs.data(), x.data(), 1);
 
   for (int i = 0; i < 2; ++i) {
     const double theta = 3.0 * c.freq_scale * std::pow(100.0, -2.0 * i / 4) / (c.factors ? ff[i] : 1.0);
@@ -116,7 +116,7 @@ TEST(BlocksTest, SwiGluDownReadsStridedHalves) {
 }
 
 // The fused per-token pass against the separate steps written out here: biases added over the batch,
-// ApplyRope on q and k, then each K/V head row converted with Fp32ToFp16 into the token's cell; bit for
+// RopeRow on q and k, then each K/V head row converted with Fp32ToFp16 into the token's cell; bit for
 // bit, with and without biases, NeoX and normal pairs, a partial rotation, scattered cells, two layers.
 TEST(BlocksTest, BiasRopeStoreEqualsTheStepsOneAfterAnother) {
   for (bool biases : {true, false}) {
@@ -153,8 +153,10 @@ TEST(BlocksTest, BiasRopeStoreEqualsTheStepsOneAfterAnother) {
           for (int i = 0; i < n_kv; ++i) k[t * n_kv + i] += bk[i], v[t * n_kv + i] += bv[i];
         }
       }
-      ApplyRope(hp, q.data(), hp.n_head, n_q, s);
-      ApplyRope(hp, k.data(), hp.n_head_kv, n_kv, s);
+      for (int t = 0; t < kTokens; ++t) {
+        RopeRow(hp, s.rope_cs.data() + t * hp.n_rot, q.data() + t * n_q, hp.n_head);
+        RopeRow(hp, s.rope_cs.data() + t * hp.n_rot, k.data() + t * n_kv, hp.n_head_kv);
+      }
 
       BiasRopeStore(hp, kLayer, l, s);
       ASSERT_EQ(s.q, q) << "biases " << biases;
